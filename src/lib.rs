@@ -1,0 +1,37 @@
+//! weft: an embeddable M:N async runtime.
+//!
+//! Many cheap tasks (stackless futures) run on a few worker threads, spread
+//! by a work-stealing scheduler in the spirit of Go's runtime: per-worker
+//! queues with a runnext slot, a global injector, stealing half of a
+//! victim's queue, and a sleep protocol that never loses a wake-up.
+//!
+//! ```
+//! let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+//! let sum = rt.block_on(async {
+//!     let handles: Vec<_> = (0..10u64).map(|i| weft::spawn(async move { i * i })).collect();
+//!     let mut sum = 0;
+//!     for h in handles {
+//!         sum += h.await.unwrap();
+//!     }
+//!     sum
+//! });
+//! assert_eq!(sum, 285);
+//! ```
+//!
+//! Design documents live in `docs/design/` (task state, scheduler, sleep
+//! protocol, shutdown).
+
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+pub(crate) mod loom;
+pub mod metrics;
+pub mod runtime;
+pub(crate) mod scheduler;
+pub mod task;
+
+pub use runtime::{spawn, Builder, Handle, Runtime};
+pub use task::{JoinError, JoinHandle};
+
+#[cfg(all(test, loom))]
+#[path = "../loom-tests/mod.rs"]
+mod loom_tests;

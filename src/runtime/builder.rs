@@ -1,0 +1,169 @@
+//! `Builder`: configures and starts a runtime.
+
+use super::Runtime;
+use crate::loom::deque::Worker;
+use crate::loom::sync::Arc;
+use crate::loom::thread;
+use crate::scheduler::{self, Remote, Shared, MAX_WORKERS};
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub(crate) type Callback = Arc<dyn Fn() + Send + Sync + 'static>;
+type NameFn = Arc<dyn Fn() -> String + Send + Sync + 'static>;
+
+/// Configures a [`Runtime`]. Obtained from [`Runtime::builder`].
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(2).thread_name("my-worker").build().unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    worker_threads: Option<usize>,
+    thread_name: NameFn,
+    thread_stack_size: Option<usize>,
+    on_thread_start: Option<Callback>,
+    on_thread_stop: Option<Callback>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_stack_size", &self.thread_stack_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: one worker per CPU this process may run
+    /// on, threads named `weft-worker-N`.
+    pub fn new() -> Builder {
+        Builder {
+            worker_threads: None,
+            thread_name: Arc::new(|| {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                format!("weft-worker-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+            }),
+            thread_stack_size: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+        }
+    }
+
+    /// The number of worker threads. 0 is rejected by [`Builder::build`].
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Names every worker thread `name`.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name = name.into();
+        self.thread_name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// Names worker threads with the result of `f` (called once per thread).
+    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Self {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// Stack size of each worker thread, in bytes.
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `f` on each worker thread as it starts, before it runs tasks.
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each worker thread just before it exits.
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
+    fn resolve_worker_threads(&self) -> io::Result<usize> {
+        let n = match self.worker_threads {
+            Some(n) => n,
+            None => thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "weft: worker_threads(0) is invalid: a runtime needs at least one worker thread",
+            ));
+        }
+        if n > MAX_WORKERS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("weft: worker_threads({n}) is more than the supported maximum of {MAX_WORKERS}"),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Starts the runtime's worker threads.
+    ///
+    /// Errors: `InvalidInput` for a worker count of 0 or above the maximum;
+    /// the OS error if a thread cannot be spawned (already started threads
+    /// are shut down first).
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let n = self.resolve_worker_threads()?;
+        let locals: Vec<Worker<_>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let remotes = locals
+            .iter()
+            .map(|w| Remote { stealer: w.stealer(), parker: scheduler::park::Parker::new() })
+            .collect();
+        let handle = scheduler::Handle { shared: Arc::new(Shared::new(remotes)) };
+        let mut runtime = Runtime::new_with(handle.clone(), n);
+        for (index, local) in locals.into_iter().enumerate() {
+            let seed = if crate::loom::IS_LOOM { index as u64 + 1 } else { seed_for(index) };
+            let core = Box::new(scheduler::queue::Core::new(index, local, seed));
+            let handle = handle.clone();
+            let start = self.on_thread_start.clone();
+            let stop = self.on_thread_stop.clone();
+            let mut b = thread::Builder::new().name((self.thread_name)());
+            if let Some(size) = self.thread_stack_size {
+                b = b.stack_size(size);
+            }
+            let spawned = b.spawn(move || {
+                if let Some(f) = &start {
+                    f();
+                }
+                scheduler::worker::run(handle, core);
+                if let Some(f) = &stop {
+                    f();
+                }
+            });
+            match spawned {
+                Ok(t) => runtime.threads.push(t),
+                Err(e) => {
+                    // Dropping the runtime shuts down the threads started so
+                    // far; the missing ones are counted as exited.
+                    runtime.missing_workers = n - index;
+                    return Err(io::Error::new(e.kind(), format!("weft: cannot spawn worker thread {index}: {e}")));
+                }
+            }
+        }
+        Ok(runtime)
+    }
+}
+
+fn seed_for(index: usize) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_usize(index);
+    h.finish()
+}

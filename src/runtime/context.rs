@@ -1,0 +1,80 @@
+//! The thread-local "current runtime": set on worker threads (through the
+//! scheduler's worker context) and on threads inside `Runtime::block_on` or
+//! `Handle::enter`.
+
+use crate::scheduler::{self, worker};
+use std::cell::{Cell, RefCell};
+
+crate::loom::thread_local! {
+    /// The handle entered on this (non-worker) thread, innermost last.
+    static ENTERED: RefCell<Vec<scheduler::Handle>> = const { RefCell::new(Vec::new()) };
+    /// True while this thread is inside `block_on`.
+    static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the current scheduler handle: the worker's own runtime on a
+/// worker thread, else the innermost entered one.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&scheduler::Handle>) -> R) -> R {
+    let mut f = Some(f);
+    let from_worker = worker::with_current(|cx| cx.map(|cx| (f.take().expect("called once"))(Some(&cx.handle))));
+    if let Some(r) = from_worker {
+        return r;
+    }
+    let f = f.take().expect("called once");
+    match ENTERED.try_with(|e| e.borrow().last().cloned()) {
+        Ok(Some(handle)) => f(Some(&handle)),
+        _ => f(None),
+    }
+}
+
+pub(crate) fn is_worker_thread() -> bool {
+    worker::with_current(|cx| cx.is_some())
+}
+
+/// Guard returned by `enter`: pops the handle on drop.
+#[derive(Debug)]
+pub(crate) struct EnterGuard {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+pub(crate) fn enter(handle: scheduler::Handle) -> EnterGuard {
+    ENTERED.with(|e| e.borrow_mut().push(handle));
+    EnterGuard { _not_send: std::marker::PhantomData }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let _ = ENTERED.try_with(|e| e.borrow_mut().pop());
+    }
+}
+
+/// Guard for the duration of `block_on`.
+pub(crate) struct BlockOnGuard {
+    _enter: EnterGuard,
+}
+
+/// Marks this thread as blocking on a runtime. Panics with a message that
+/// says what to do instead when that would deadlock or stall a worker.
+#[track_caller]
+pub(crate) fn enter_block_on(handle: scheduler::Handle) -> BlockOnGuard {
+    if is_worker_thread() {
+        panic!(
+            "weft: Runtime::block_on called from inside a weft worker thread. Blocking a worker \
+             stops it from running other tasks and can deadlock the runtime; `.await` the future \
+             instead, or run the blocking code on a thread of its own."
+        );
+    }
+    if IN_BLOCK_ON.with(|b| b.replace(true)) {
+        panic!(
+            "weft: Runtime::block_on called while this thread is already inside block_on. \
+             Nested block_on would block the outer future; `.await` the inner future instead."
+        );
+    }
+    BlockOnGuard { _enter: enter(handle) }
+}
+
+impl Drop for BlockOnGuard {
+    fn drop(&mut self) {
+        let _ = IN_BLOCK_ON.try_with(|b| b.set(false));
+    }
+}

@@ -1,0 +1,84 @@
+//! `Handle`: a clonable reference to a runtime, usable from any thread.
+
+use super::context;
+use crate::metrics::RuntimeMetrics;
+use crate::scheduler;
+use crate::task::JoinHandle;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+
+/// A reference to a running [`crate::Runtime`]: spawn onto it from any
+/// thread. Cloning is cheap.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: scheduler::Handle,
+}
+
+/// The error of [`Handle::try_current`]: this thread is not inside a runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("this thread is not running inside a weft runtime (not a worker, not inside block_on or enter)")
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+/// Keeps a runtime current on this thread; see [`Handle::enter`].
+#[derive(Debug)]
+pub struct EnterGuard<'a> {
+    _guard: context::EnterGuard,
+    _handle: PhantomData<&'a Handle>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").field("workers", &self.inner.shared.num_workers()).finish()
+    }
+}
+
+impl Handle {
+    /// The runtime this thread runs in: a worker's own runtime, or the one
+    /// entered with `block_on` / `enter`.
+    ///
+    /// # Panics
+    /// Outside any runtime; use [`Handle::try_current`] to check.
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(_) => panic!(
+                "weft: Handle::current() called outside a weft runtime. Call it from a task, from \
+                 inside Runtime::block_on, or after Runtime::enter(); or pass a Handle in explicitly."
+            ),
+        }
+    }
+
+    /// The current runtime, or an error outside any runtime.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::with_current(|h| h.map(|inner| Handle { inner: inner.clone() }).ok_or(TryCurrentError(())))
+    }
+
+    /// Spawns a task onto this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future, std::panic::Location::caller())
+    }
+
+    /// Makes this runtime current on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard { _guard: context::enter(self.inner.clone()), _handle: PhantomData }
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::capture(&self.inner.shared)
+    }
+}

@@ -1,0 +1,39 @@
+//! The runtime's public face: [`Runtime`], [`Builder`], [`Handle`], and the
+//! free function [`spawn`].
+
+mod block_on;
+mod builder;
+pub(crate) mod context;
+mod handle;
+#[allow(clippy::module_inception)]
+mod runtime;
+
+pub use builder::Builder;
+pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use runtime::Runtime;
+
+use crate::task::JoinHandle;
+use std::future::Future;
+
+/// Spawns a task onto the current runtime: from a task, from inside
+/// `Runtime::block_on`, or after `Runtime::enter`.
+///
+/// # Panics
+/// Outside a weft runtime, with a message that says how to get one.
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let at = std::panic::Location::caller();
+    let mut future = Some(future);
+    let spawned = context::with_current(|h| h.map(|h| h.spawn(future.take().expect("spawned once"), at)));
+    match spawned {
+        Some(join) => join,
+        None => panic!(
+            "weft::spawn called outside a weft runtime. Call it from a task, from inside \
+             Runtime::block_on, or after Runtime::enter(); or use Runtime::spawn / Handle::spawn."
+        ),
+    }
+}

@@ -1,0 +1,150 @@
+//! `Runtime`: owns the worker threads; `block_on`, `spawn`, shutdown.
+
+use super::block_on;
+use super::context;
+use super::Builder;
+use super::Handle;
+use crate::loom::thread::JoinHandle as ThreadHandle;
+use crate::metrics::RuntimeMetrics;
+use crate::scheduler;
+use crate::task::JoinHandle;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::time::{Duration, Instant};
+
+/// A multi-thread, work-stealing async runtime.
+///
+/// Dropping it shuts it down: every task is cancelled (its future dropped
+/// exactly once), the worker threads are joined. [`Runtime::shutdown_timeout`]
+/// bounds how long that may take.
+pub struct Runtime {
+    handle: Handle,
+    pub(super) threads: Vec<ThreadHandle<()>>,
+    /// Workers whose thread could not be spawned (counted as exited).
+    pub(super) missing_workers: usize,
+    num_workers: usize,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("workers", &self.num_workers).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default configuration (see [`Builder::new`]).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(super) fn new_with(inner: scheduler::Handle, num_workers: usize) -> Runtime {
+        Runtime { handle: Handle { inner }, threads: Vec::with_capacity(num_workers), missing_workers: 0, num_workers }
+    }
+
+    /// A handle to this runtime, to spawn from other threads.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Spawns a task onto the runtime's workers.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `future` to completion on the calling thread, which sleeps while
+    /// the future waits. Inside, [`crate::spawn`] and [`Handle::current`]
+    /// refer to this runtime. Tasks it spawns run on the worker threads.
+    ///
+    /// # Panics
+    /// When called from a worker thread of any weft runtime, or from inside
+    /// another `block_on` on the same thread: both would block a thread that
+    /// other work depends on.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _guard = context::enter_block_on(self.handle.inner.clone());
+        block_on::block_on(future)
+    }
+
+    /// Makes this runtime the current one on this thread until the guard is
+    /// dropped (for `weft::spawn` and `Handle::current` outside `block_on`).
+    pub fn enter(&self) -> super::EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for the worker threads to
+    /// finish their current poll. Workers still busy after that are left to
+    /// exit on their own (they hold no borrowed state).
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    /// Shuts down without waiting for the worker threads.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        let shared = &self.handle.inner.shared;
+        shared.begin_shutdown();
+        // A runtime dropped on one of its own workers cannot join itself.
+        let on_own_worker =
+            scheduler::worker::with_current(|cx| cx.is_some_and(|cx| cx.handle.ptr_eq(&self.handle.inner)));
+        let timeout = if on_own_worker { Some(Duration::ZERO) } else { timeout };
+        let all_exited = {
+            let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
+            let mut synced = shared.synced.lock();
+            loop {
+                if synced.exited + self.missing_workers >= self.num_workers {
+                    break true;
+                }
+                match deadline {
+                    None => synced = shared.exited_cv.wait(synced),
+                    Some(deadline) => {
+                        if Instant::now() >= deadline {
+                            break false;
+                        }
+                        synced = shared.exited_cv.wait_until(synced, deadline).0;
+                    }
+                }
+            }
+        };
+        let threads = std::mem::take(&mut self.threads);
+        if all_exited {
+            for t in threads {
+                // A worker thread only panics if an on_thread_stop hook did;
+                // the runtime is gone either way.
+                let _ = t.join();
+            }
+        }
+        // Whatever the workers did not get to: cancel the remaining tasks
+        // and drop queued references.
+        shared.owned.close_and_shutdown_all();
+        shared.drain_injector();
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}

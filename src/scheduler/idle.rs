@@ -1,0 +1,181 @@
+//! The sleep protocol's shared state: how many workers are unparked, how
+//! many of those are searching for work, whether the runtime is shutting
+//! down, and which workers are parked.
+//!
+//! The protocol and the argument for why no wake-up is lost are in
+//! `docs/design/sleep.md`. In short: whoever makes work available does an
+//! RMW on `state` *after* publishing the work; a searcher or the last
+//! unparked worker going to sleep does an RMW on `state` *before* it checks
+//! the queues one last time. RMWs on one word are totally ordered, so one of
+//! the two sees the other.
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use crate::loom::sync::Mutex;
+
+const SEARCHING_SHIFT: u32 = 0;
+const UNPARKED_SHIFT: u32 = 16;
+const COUNT_MASK: usize = 0xFFFF;
+const ONE_SEARCHING: usize = 1 << SEARCHING_SHIFT;
+const ONE_UNPARKED: usize = 1 << UNPARKED_SHIFT;
+/// Set once by shutdown; never cleared.
+const SHUTDOWN: usize = 1 << 31;
+
+/// The most workers the packed state can count.
+pub(crate) const MAX_WORKERS: usize = COUNT_MASK >> 1;
+
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct IdleState(usize);
+
+impl IdleState {
+    pub(crate) fn num_searching(self) -> usize {
+        (self.0 >> SEARCHING_SHIFT) & COUNT_MASK
+    }
+    pub(crate) fn num_unparked(self) -> usize {
+        (self.0 >> UNPARKED_SHIFT) & COUNT_MASK
+    }
+    pub(crate) fn is_shutdown(self) -> bool {
+        self.0 & SHUTDOWN != 0
+    }
+}
+
+/// What a producer of work must do after publishing it.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Notify {
+    /// Unpark this worker (it is already counted as unparked and searching).
+    Wake(usize),
+    /// A worker is searching, or none is parked: nothing to do.
+    Nobody,
+    /// The runtime is shutting down: the work may never be run; drain it.
+    Shutdown,
+}
+
+/// What a worker that just registered as parked must do before sleeping.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Parked {
+    /// Others are awake and will see any new work.
+    Sleep,
+    /// It was the last searcher or the last unparked worker: it must look at
+    /// every queue once more (and wake a worker if one has work).
+    RecheckQueues,
+}
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    num_workers: usize,
+    /// Parked workers' indices. The lock also makes "decrement unparked +
+    /// push" and "pop + increment unparked" atomic with respect to each other,
+    /// so `num_workers - num_unparked == sleepers.len()` under the lock.
+    sleepers: Mutex<Vec<usize>>,
+}
+
+impl Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        assert!(num_workers <= MAX_WORKERS);
+        Idle {
+            state: AtomicUsize::new(num_workers << UNPARKED_SHIFT),
+            num_workers,
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+        }
+    }
+
+    /// Acquire: pairs with the AcqRel RMWs below; a heuristic read.
+    pub(crate) fn load(&self) -> IdleState {
+        IdleState(self.state.load(Acquire))
+    }
+
+    fn should_wake(&self, s: IdleState) -> bool {
+        !s.is_shutdown() && s.num_searching() == 0 && s.num_unparked() < self.num_workers
+    }
+
+    /// Called after work was published (pushed to a queue). Returns the
+    /// index of a parked worker to unpark, already counted as unparked and
+    /// searching; or why nobody needs waking.
+    ///
+    /// The `fetch_add(0)` is an RMW, not a load, on purpose: AcqRel makes it
+    /// part of the state word's modification order, so either it comes after
+    /// a parking worker's decrement (and sees `num_searching == 0`) or before
+    /// it, in which case that worker's RMW synchronizes with this one and its
+    /// final queue check sees the work we published. A plain load gives no
+    /// such guarantee (it is the store-buffering pattern). The same argument
+    /// orders the push against `set_shutdown`: a pusher that reads
+    /// `Shutdown` must drain what it pushed itself.
+    pub(crate) fn notify(&self) -> Notify {
+        let state = IdleState(self.state.fetch_add(0, AcqRel));
+        if state.is_shutdown() {
+            return Notify::Shutdown;
+        }
+        if !self.should_wake(state) {
+            return Notify::Nobody;
+        }
+        let mut sleepers = self.sleepers.lock();
+        // Re-check under the lock: another notifier may have woken one.
+        // Acquire: the lock already orders us against other notifiers.
+        if !self.should_wake(self.load()) {
+            return Notify::Nobody;
+        }
+        let Some(index) = sleepers.pop() else { return Notify::Nobody };
+        // AcqRel: pairs with the parking worker's decrement (under the same
+        // lock) and publishes the count to `transition_to_searching` readers.
+        self.state.fetch_add(ONE_UNPARKED | ONE_SEARCHING, AcqRel);
+        Notify::Wake(index)
+    }
+
+    /// A worker with nothing to do asks to search other queues. Go's rule:
+    /// only while `2 * searching < unparked`, so at most about half of the
+    /// busy workers spin on the shared queues.
+    pub(crate) fn transition_to_searching(&self) -> bool {
+        let state = self.load();
+        if state.is_shutdown() || 2 * state.num_searching() >= state.num_unparked() {
+            return false;
+        }
+        // AcqRel: part of the modification order the proof relies on.
+        self.state.fetch_add(ONE_SEARCHING, AcqRel);
+        true
+    }
+
+    /// A searcher found work. Returns true if it was the last searcher, in
+    /// which case the caller wakes another worker to keep one searching (the
+    /// found batch may hold more work than one worker can run).
+    pub(crate) fn transition_from_searching(&self) -> bool {
+        let prev = IdleState(self.state.fetch_sub(ONE_SEARCHING, AcqRel));
+        debug_assert!(prev.num_searching() > 0);
+        prev.num_searching() == 1
+    }
+
+    /// A worker registers as parked (before it blocks).
+    pub(crate) fn transition_to_parked(&self, index: usize, is_searching: bool) -> Parked {
+        let mut sleepers = self.sleepers.lock();
+        let dec = ONE_UNPARKED + if is_searching { ONE_SEARCHING } else { 0 };
+        // AcqRel: the decrement must be in the state word's modification
+        // order before our final queue check (see `worker_to_notify`).
+        let prev = IdleState(self.state.fetch_sub(dec, AcqRel));
+        sleepers.push(index);
+        let last_searcher = is_searching && prev.num_searching() == 1;
+        let last_unparked = prev.num_unparked() == 1;
+        if last_searcher || last_unparked {
+            Parked::RecheckQueues
+        } else {
+            Parked::Sleep
+        }
+    }
+
+    /// True while `index` is registered as parked (not yet popped by a
+    /// notifier). A worker whose parker returned checks this to tell a real
+    /// notification from a shutdown wake.
+    pub(crate) fn is_parked(&self, index: usize) -> bool {
+        self.sleepers.lock().contains(&index)
+    }
+
+    /// Marks shutdown in the state word. The RMW orders it against every
+    /// notifier's `fetch_add(0)`: a push that happens after it sees the flag.
+    pub(crate) fn set_shutdown(&self) -> bool {
+        let prev = IdleState(self.state.fetch_or(SHUTDOWN, AcqRel));
+        !prev.is_shutdown()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.load().is_shutdown()
+    }
+}

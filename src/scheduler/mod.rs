@@ -1,0 +1,189 @@
+//! The multi-thread work-stealing scheduler.
+//!
+//! - `worker.rs`: the run loop (pick a task, run it, search, park).
+//! - `queue.rs`: a worker's local queue and runnext slot.
+//! - `idle.rs`: the sleep protocol's shared counters (docs/design/sleep.md).
+//! - `park.rs`: a worker's private parker.
+//! - `stats.rs`: per-worker counters.
+//!
+//! `Shared` holds what every worker and every handle may touch without a
+//! lock (injector, stealers, parkers, counters, the idle word); the few
+//! fields that need a lock live in `Synced`.
+
+mod idle;
+pub(crate) mod park;
+pub(crate) mod queue;
+pub(crate) mod stats;
+pub(crate) mod worker;
+
+use crate::loom::deque::{Injector, Steal, Stealer};
+use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::task::list::OwnedTasks;
+use crate::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
+use crossbeam_utils::CachePadded;
+use idle::{Idle, Notify};
+use park::Parker;
+use stats::WorkerStats;
+use std::future::Future;
+use std::panic::Location;
+
+pub(crate) use idle::MAX_WORKERS;
+
+/// Global fairness: every this many ticks a worker takes one task from the
+/// injector even if it has local work (Go's `schedtick % 61`).
+pub(crate) const GLOBAL_POLL_INTERVAL: u32 = 61;
+/// At most this many consecutive polls from the runnext slot.
+pub(crate) const MAX_RUNNEXT_STREAK: u8 = 3;
+/// Local queue bound; above it half of the queue overflows to the injector.
+pub(crate) const LOCAL_QUEUE_CAPACITY: usize = if crate::loom::IS_LOOM { 4 } else { 256 };
+/// Upper bound on one batch taken from the injector (crossbeam caps any
+/// batch at 32 on top of this).
+pub(crate) const MAX_INJECTOR_BATCH: usize = 128;
+
+/// What other threads can reach of one worker.
+pub(crate) struct Remote {
+    pub(crate) stealer: Stealer<Notified>,
+    pub(crate) parker: Parker,
+}
+
+/// Fields guarded by `Shared::synced`.
+pub(crate) struct Synced {
+    /// Workers whose run loop has returned.
+    pub(crate) exited: usize,
+}
+
+/// Everything the workers and handles share.
+pub(crate) struct Shared {
+    pub(crate) injector: CachePadded<Injector<Notified>>,
+    pub(crate) remotes: Box<[Remote]>,
+    pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
+    pub(crate) idle: Idle,
+    pub(crate) owned: OwnedTasks,
+    pub(crate) synced: Mutex<Synced>,
+    /// Signalled when a worker exits (shutdown waits on it).
+    pub(crate) exited_cv: Condvar,
+}
+
+/// A cheap, clonable reference to a scheduler; what tasks hold to
+/// re-schedule themselves.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Shared {
+    pub(crate) fn new(remotes: Box<[Remote]>) -> Shared {
+        let n = remotes.len();
+        Shared {
+            injector: CachePadded::new(Injector::new()),
+            stats: (0..n).map(|_| CachePadded::new(WorkerStats::default())).collect(),
+            remotes,
+            idle: Idle::new(n),
+            owned: OwnedTasks::new(n * 4),
+            synced: Mutex::new(Synced { exited: 0 }),
+            exited_cv: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.remotes.len()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.idle.is_shutdown()
+    }
+
+    /// Wakes a parked worker if the protocol says one is needed. Called after
+    /// publishing work in a queue. Returns false if the runtime is shutting
+    /// down (the caller must then not leave the work behind).
+    pub(crate) fn notify_parked(&self) -> bool {
+        match self.idle.notify() {
+            Notify::Wake(index) => {
+                self.remotes[index].parker.unpark();
+                true
+            }
+            Notify::Nobody => true,
+            Notify::Shutdown => false,
+        }
+    }
+
+    /// Pushes a task from a thread that is not one of this runtime's workers.
+    pub(crate) fn schedule_remote(&self, task: Notified) {
+        self.injector.push(task);
+        if !self.notify_parked() {
+            // Shutdown began; its final drain may already have run. Drain
+            // ourselves so no task reference is left in the injector (every
+            // task is cancelled through the owned list).
+            self.drain_injector();
+        }
+    }
+
+    pub(crate) fn drain_injector(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(task) => drop(task),
+                Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+    }
+
+    /// True if any queue other workers could take from holds a task.
+    pub(crate) fn has_stealable_work(&self) -> bool {
+        !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
+    }
+
+    /// Starts shutdown: flags it and wakes every worker. Returns false if it
+    /// had already started.
+    pub(crate) fn begin_shutdown(&self) -> bool {
+        if !self.idle.set_shutdown() {
+            return false;
+        }
+        for remote in self.remotes.iter() {
+            remote.parker.unpark();
+        }
+        true
+    }
+
+    /// Called by each worker as its thread finishes.
+    pub(crate) fn worker_exited(&self) {
+        let mut synced = self.synced.lock();
+        synced.exited += 1;
+        drop(synced);
+        self.exited_cv.notify_all();
+    }
+}
+
+impl Handle {
+    /// Spawns a future onto this scheduler; `spawned_at` is the user's call
+    /// site (closures do not forward `#[track_caller]`, so it is passed in).
+    pub(crate) fn spawn<F>(&self, future: F, spawned_at: &'static Location<'static>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified, join) = task::new_task(future, self.clone(), spawned_at);
+        if let Some(notified) = self.shared.owned.bind(task, notified) {
+            self.schedule_task(notified, false);
+        }
+        join
+    }
+
+    pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl Schedule for Handle {
+    fn schedule(&self, task: Notified) {
+        self.schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.schedule_task(task, true);
+    }
+
+    fn release(&self, task: RawTask) -> Option<Task> {
+        self.shared.owned.remove(task)
+    }
+}

@@ -1,0 +1,137 @@
+//! A worker's own run queue: a crossbeam `Worker` (FIFO; other workers steal
+//! from it through its `Stealer`) bounded at `LOCAL_QUEUE_CAPACITY`, plus the
+//! runnext slot, which only the owner sees.
+
+use super::stats::LocalStats;
+use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_RUNNEXT_STREAK};
+use crate::loom::deque::Worker;
+use crate::task::Notified;
+
+/// A small xorshift generator for victim selection (no shared state).
+#[derive(Debug)]
+pub(crate) struct FastRand(u64);
+
+impl FastRand {
+    pub(crate) fn new(seed: u64) -> FastRand {
+        FastRand(seed | 1)
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        ((x >> 32) * n as u64 >> 32) as usize
+    }
+}
+
+/// The state a worker owns outright. Lives on the worker's stack, or in its
+/// thread-local context while a task is being polled (so that `spawn` and
+/// wakes from that task can reach the local queue).
+pub(crate) struct Core {
+    pub(crate) index: usize,
+    pub(crate) local: Worker<Notified>,
+    /// The task to run next (a task woken or spawned by the running task).
+    pub(crate) runnext: Option<Notified>,
+    /// Consecutive polls taken from runnext.
+    pub(crate) runnext_streak: u8,
+    pub(crate) tick: u32,
+    pub(crate) is_searching: bool,
+    pub(crate) rand: FastRand,
+    pub(crate) stats: LocalStats,
+}
+
+impl Core {
+    pub(crate) fn new(index: usize, local: Worker<Notified>, seed: u64) -> Core {
+        Core {
+            index,
+            local,
+            runnext: None,
+            runnext_streak: 0,
+            tick: 0,
+            is_searching: false,
+            rand: FastRand::new(seed),
+            stats: LocalStats::default(),
+        }
+    }
+
+    /// Pushes to the back of the local queue. When the queue is full, the
+    /// older half goes to the injector first (Go's `runqputslow`), so other
+    /// workers can take it and the owner's queue stays cache-sized.
+    pub(crate) fn push_back(&mut self, task: Notified, shared: &Shared) {
+        if self.local.len() >= LOCAL_QUEUE_CAPACITY {
+            for _ in 0..LOCAL_QUEUE_CAPACITY / 2 {
+                match self.local.pop() {
+                    Some(t) => shared.injector.push(t),
+                    None => break,
+                }
+            }
+            self.stats.overflows += 1;
+        }
+        self.local.push(task);
+    }
+
+    /// Schedules a task from the running task. Returns true if the task
+    /// landed where other workers can steal it (so one should be woken).
+    pub(crate) fn schedule(&mut self, task: Notified, is_yield: bool, shared: &Shared) -> bool {
+        if is_yield {
+            self.push_back(task, shared);
+            return true;
+        }
+        match self.runnext.replace(task) {
+            Some(prev) => {
+                self.push_back(prev, shared);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The next local task: runnext (at most `MAX_RUNNEXT_STREAK` in a row,
+    /// then it yields to the queue), else the front of the local queue.
+    pub(crate) fn next_local(&mut self, shared: &Shared) -> Option<Notified> {
+        if let Some(task) = self.runnext.take() {
+            if self.runnext_streak < MAX_RUNNEXT_STREAK {
+                self.runnext_streak += 1;
+                self.stats.runnext_hits += 1;
+                return Some(task);
+            }
+            // Two tasks waking each other would starve the queue: send this
+            // one to the back.
+            self.push_back(task, shared);
+        }
+        self.runnext_streak = 0;
+        self.local.pop()
+    }
+
+    pub(crate) fn has_local_work(&self) -> bool {
+        self.runnext.is_some() || !self.local.is_empty()
+    }
+
+    /// Drops every queued task (shutdown: the owned list cancels them).
+    pub(crate) fn drain(&mut self) {
+        drop(self.runnext.take());
+        while let Some(task) = self.local.pop() {
+            drop(task);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::FastRand;
+
+    #[test]
+    fn fastrand_stays_in_range_and_covers_it() {
+        let mut r = FastRand::new(42);
+        let mut seen = [false; 7];
+        for _ in 0..1000 {
+            let v = r.below(7);
+            assert!(v < 7);
+            seen[v] = true;
+        }
+        assert!(seen.iter().all(|s| *s));
+    }
+}

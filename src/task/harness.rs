@@ -1,0 +1,316 @@
+//! The typed operations behind the vtable: poll, cancel, complete, read the
+//! output, drop the join handle, shutdown, deallocate.
+//!
+//! Every function here takes a `NonNull<Header>` that points to a
+//! `Cell<F, S>`; the vtable built by [`vtable`] is only ever stored in cells
+//! of that exact type, which is what makes the casts sound.
+
+use super::raw::{Cell, Core, Header, RawTask, Stage, Trailer, Vtable};
+use super::state::{TransitionToIdle, TransitionToRunning};
+use super::{waker, JoinError, Notified, Schedule, Task};
+use std::any::Any;
+use std::future::Future;
+use std::mem;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+pub(super) fn vtable<F, S>() -> &'static Vtable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    &Vtable {
+        poll: poll::<F, S>,
+        schedule: schedule::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle: drop_join_handle::<F, S>,
+        shutdown: shutdown::<F, S>,
+    }
+}
+
+/// Typed view of one task.
+struct Harness<F: Future, S> {
+    cell: NonNull<Cell<F, S>>,
+}
+
+impl<F, S> Harness<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    /// # Safety
+    /// `ptr` points to a live `Cell<F, S>`.
+    unsafe fn from_raw(ptr: NonNull<Header>) -> Self {
+        Harness { cell: ptr.cast() }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the cell is live while any reference exists, and the caller
+        // of every vtable entry holds one.
+        unsafe { &self.cell.as_ref().header }
+    }
+
+    fn core(&self) -> &Core<F, S> {
+        // SAFETY: as in `header`.
+        unsafe { &self.cell.as_ref().core }
+    }
+
+    fn trailer(&self) -> &Trailer {
+        // SAFETY: as in `header`.
+        unsafe { &self.cell.as_ref().trailer }
+    }
+
+    fn raw(&self) -> RawTask {
+        RawTask::from_raw(self.cell.cast())
+    }
+
+    // ----- polling --------------------------------------------------------
+
+    fn poll(self) {
+        match self.header().state.transition_to_running() {
+            TransitionToRunning::Success => {
+                if self.poll_future() {
+                    self.complete();
+                    return;
+                }
+                match self.header().state.transition_to_idle() {
+                    TransitionToIdle::Ok => {}
+                    TransitionToIdle::OkNotified => {
+                        // Woken during its own poll: to the back of the queue
+                        // (yield_now relies on this), never to runnext.
+                        self.core().scheduler.yield_now(Notified(Task::from_raw(self.raw())));
+                    }
+                    TransitionToIdle::OkDealloc => self.dealloc(),
+                    TransitionToIdle::Cancelled => {
+                        self.cancel_future();
+                        self.complete();
+                    }
+                }
+            }
+            TransitionToRunning::Cancelled => {
+                self.cancel_future();
+                self.complete();
+            }
+            TransitionToRunning::Failed => {}
+            TransitionToRunning::Dealloc => self.dealloc(),
+        }
+    }
+
+    /// Polls the future once, with RUNNING held. Returns true if the stage
+    /// now holds a result (the future finished or panicked).
+    fn poll_future(&self) -> bool {
+        let waker = waker::waker_ref(self.raw());
+        let mut cx = Context::from_waker(&waker);
+        let stage = &self.core().stage;
+        // SAFETY: we hold RUNNING, which gives exclusive access to the stage.
+        // The future is never moved out of the cell while Running, so pinning
+        // it in place is sound.
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            stage.with_mut(|ptr| match unsafe { &mut *ptr } {
+                Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+                _ => unreachable!("polled a task whose future is gone"),
+            })
+        }));
+        let output = match res {
+            Ok(Poll::Pending) => return false,
+            Ok(Poll::Ready(out)) => Ok(out),
+            Err(payload) => Err(JoinError::panic(self.header().id, payload)),
+        };
+        // Drop the future first (its destructor may panic), then store.
+        let output = match self.drop_future_catching() {
+            Ok(()) => output,
+            Err(payload) => output.and(Err(JoinError::panic(self.header().id, payload))),
+        };
+        self.set_stage(Stage::Finished(output));
+        true
+    }
+
+    /// Replaces the stage, dropping the old value. Caller holds RUNNING, or
+    /// COMPLETE with the handle gone.
+    fn set_stage(&self, stage: Stage<F>) {
+        // SAFETY: the caller has exclusive access to the stage (see above).
+        self.core().stage.with_mut(|ptr| unsafe { *ptr = stage });
+    }
+
+    fn drop_future_catching(&self) -> Result<(), Box<dyn Any + Send>> {
+        catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)))
+    }
+
+    /// Drops the future on the current thread and stores the cancellation
+    /// error. Caller holds RUNNING.
+    fn cancel_future(&self) {
+        let id = self.header().id;
+        let err = match self.drop_future_catching() {
+            Ok(()) => JoinError::cancelled(id),
+            Err(payload) => JoinError::panic(id, payload),
+        };
+        self.set_stage(Stage::Finished(Err(err)));
+    }
+
+    /// The stage holds the result: publish it, notify the `JoinHandle`, leave
+    /// the owned list and drop the running reference (and the list's).
+    fn complete(self) {
+        let snapshot = self.header().state.transition_to_complete();
+        // Neither the output's destructor nor the join waker may unwind into
+        // the worker.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            if !snapshot.is_join_interested() {
+                // The handle is gone: nobody will read the output.
+                self.set_stage(Stage::Consumed);
+            } else if snapshot.is_join_waker_set() {
+                // SAFETY: JOIN_WAKER is set and COMPLETE now is too, so the
+                // handle will never write the waker again; reads are shared.
+                self.trailer().waker.with(|ptr| match unsafe { &*ptr } {
+                    Some(w) => w.wake_by_ref(),
+                    None => unreachable!("JOIN_WAKER set without a waker"),
+                });
+            }
+        }));
+        let released = self.core().scheduler.release(self.raw());
+        let count = match released {
+            Some(task) => {
+                // The list's reference is dropped together with ours below.
+                mem::forget(task);
+                2
+            }
+            None => 1,
+        };
+        if self.header().state.transition_to_terminal(count) {
+            self.dealloc();
+        }
+    }
+
+    fn dealloc(self) {
+        // SAFETY: the reference count is zero: this is the only pointer. The
+        // cell was created by `Box::new` in `Cell::allocate`.
+        drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+    }
+
+    // ----- join handle ----------------------------------------------------
+
+    /// True once the output can be taken; otherwise the join waker is
+    /// registered and the handle must return Pending.
+    fn can_read_output(&self, waker: &Waker) -> bool {
+        let state = &self.header().state;
+        let snapshot = state.load();
+        if snapshot.is_complete() {
+            return true;
+        }
+        let slot = &self.trailer().waker;
+        if snapshot.is_join_waker_set() {
+            // SAFETY: the task side only reads the waker; a shared read is fine.
+            let same = slot.with(|ptr| unsafe { &*ptr }.as_ref().is_some_and(|w| w.will_wake(waker)));
+            if same {
+                return false;
+            }
+            if state.unset_join_waker().is_err() {
+                return true;
+            }
+        }
+        // SAFETY: JOIN_WAKER is clear, so the handle (us) owns the slot.
+        slot.with_mut(|ptr| unsafe { *ptr = Some(waker.clone()) });
+        state.set_join_waker().is_err()
+    }
+
+    fn try_read_output(&self, dst: &mut Poll<Result<F::Output, JoinError>>, waker: &Waker) {
+        if !self.can_read_output(waker) {
+            return;
+        }
+        // SAFETY: COMPLETE is set and we are the JoinHandle, which owns the
+        // stage from then on (Acquire in `state.load` saw the stage writes).
+        let stage = self.core().stage.with_mut(|ptr| unsafe { mem::replace(&mut *ptr, Stage::Consumed) });
+        match stage {
+            Stage::Finished(out) => *dst = Poll::Ready(out),
+            _ => panic!("JoinHandle polled after it returned Ready"),
+        }
+    }
+
+    fn drop_join_handle(self) {
+        if self.header().state.unset_join_interested().is_err() {
+            // Complete: the output is ours to drop; a panicking destructor
+            // is contained.
+            let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
+        }
+        self.raw().drop_reference();
+    }
+
+    // ----- shutdown -------------------------------------------------------
+
+    fn shutdown(self) {
+        if !self.header().state.transition_to_shutdown() {
+            // Running elsewhere (that worker sees CANCELLED) or complete.
+            self.raw().drop_reference();
+            return;
+        }
+        self.cancel_future();
+        self.complete();
+    }
+}
+
+unsafe fn poll<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the vtable is only stored in `Cell<F, S>` (see module doc).
+    unsafe { Harness::<F, S>::from_raw(ptr) }.poll();
+}
+
+unsafe fn schedule<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: as in `poll`; the caller hands over one reference.
+    let harness = unsafe { Harness::<F, S>::from_raw(ptr) };
+    harness.core().scheduler.schedule(Notified(Task::from_raw(harness.raw())));
+}
+
+unsafe fn dealloc<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: as in `poll`.
+    unsafe { Harness::<F, S>::from_raw(ptr) }.dealloc();
+}
+
+unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: as in `poll`; the caller guarantees `dst` has the output's type.
+    let dst = unsafe { &mut *(dst as *mut Poll<Result<F::Output, JoinError>>) };
+    // SAFETY: as in `poll`.
+    unsafe { Harness::<F, S>::from_raw(ptr) }.try_read_output(dst, waker);
+}
+
+unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: as in `poll`.
+    unsafe { Harness::<F, S>::from_raw(ptr) }.drop_join_handle();
+}
+
+unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: as in `poll`.
+    unsafe { Harness::<F, S>::from_raw(ptr) }.shutdown();
+}

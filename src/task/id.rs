@@ -1,0 +1,47 @@
+//! Task ids: unique for the life of the process, handed out without a shared
+//! write per spawn (each thread reserves a block of ids at a time).
+
+use crate::loom::sync::atomic::{Ordering, StaticAtomicU64};
+use std::cell::Cell;
+use std::fmt;
+
+/// A task's id, unique among all tasks of the process.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(pub(crate) u64);
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+const BLOCK: u64 = 1024;
+static NEXT_BLOCK: StaticAtomicU64 = StaticAtomicU64::new(1);
+
+crate::loom::thread_local! {
+    /// (next id, end of the reserved block)
+    static LOCAL: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+impl Id {
+    pub(crate) fn next() -> Id {
+        LOCAL
+            .try_with(|cell| {
+                let (mut next, mut end) = cell.get();
+                if next == end {
+                    // Relaxed: only uniqueness matters, which the RMW gives.
+                    next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+                    end = next + BLOCK;
+                }
+                cell.set((next + 1, end));
+                Id(next)
+            })
+            // During thread-local destruction: take a single id.
+            .unwrap_or_else(|_| Id(NEXT_BLOCK.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    /// The id as a number.
+    pub fn as_u64(&self) -> u64 {
+        self.0
+    }
+}

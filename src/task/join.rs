@@ -1,0 +1,80 @@
+//! `JoinHandle<T>`: awaits a task's output, aborts it, or detaches it.
+
+use super::raw::RawTask;
+use super::{Id, JoinError};
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it yields `Ok(output)`, or a [`JoinError`] if the task panicked
+/// or was cancelled. Dropping it detaches the task, which keeps running.
+pub struct JoinHandle<T> {
+    raw: RawTask,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle only moves the output (T: Send) across threads.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only allows `abort`, `is_finished` and `id`, which
+// touch the atomic state word.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(raw: RawTask) -> JoinHandle<T> {
+        JoinHandle { raw, _output: PhantomData }
+    }
+
+    /// Cancels the task. Its future is dropped on a worker thread (at once if
+    /// it is idle, after the current poll if it is running), and awaiting the
+    /// handle yields a `JoinError` whose `is_cancelled()` is true. A task that
+    /// has already completed keeps its output.
+    pub fn abort(&self) {
+        use super::state::TransitionToNotifiedByRef;
+        match self.raw.state().transition_to_notified_and_cancel() {
+            // SAFETY: the transition added the reference that becomes Notified.
+            TransitionToNotifiedByRef::Submit => unsafe { self.raw.schedule() },
+            TransitionToNotifiedByRef::DoNothing => {}
+        }
+    }
+
+    /// True once the task has finished (output, panic or cancellation).
+    pub fn is_finished(&self) -> bool {
+        self.raw.state().load().is_complete()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.raw.header().id
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        // SAFETY: `out` has the task's output type (the handle was created
+        // with it), and we are the task's only JoinHandle.
+        unsafe { self.raw.try_read_output(&mut out as *mut _ as *mut (), cx.waker()) };
+        out
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: called once, giving up the handle's reference.
+        unsafe { self.raw.drop_join_handle() };
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("id", &self.id()).field("state", self.raw.state()).finish()
+    }
+}

@@ -1,0 +1,166 @@
+//! The owned-tasks list: every live task of a runtime, so that shutdown can
+//! cancel tasks that sit in no queue (waiting on a waker nobody will call)
+//! and so that later task dumps can walk them.
+//!
+//! An intrusive doubly linked list per shard; a task's shard is chosen by its
+//! id, so spawns and completions on different workers rarely meet on a lock.
+//! The links live in the task header and are only touched under the shard's
+//! lock. `closed` is set before shutdown drains the shards and is checked
+//! under the shard lock on insert, so a task spawned during shutdown is
+//! either drained or refused, never missed.
+
+use super::raw::{Header, RawTask};
+use super::{Notified, Task};
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::Mutex;
+use crossbeam_utils::CachePadded;
+use std::ptr::NonNull;
+
+/// A task's place in its shard. Guarded by the shard lock.
+#[derive(Default)]
+pub(crate) struct Links {
+    prev: Option<NonNull<Header>>,
+    next: Option<NonNull<Header>>,
+    linked: bool,
+}
+
+struct Shard {
+    head: Option<NonNull<Header>>,
+    len: usize,
+    /// Tasks ever bound to this shard (counted here, under a lock we take
+    /// anyway, instead of in a shared atomic).
+    spawned: u64,
+}
+
+// SAFETY: the raw pointers are task headers, which are Send + Sync; they are
+// only dereferenced under this shard's lock.
+unsafe impl Send for Shard {}
+
+pub(crate) struct OwnedTasks {
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
+    mask: usize,
+    closed: AtomicBool,
+}
+
+/// Runs `f` on a task's links. Caller holds the lock of the task's shard.
+fn with_links<R>(task: NonNull<Header>, f: impl FnOnce(&mut Links) -> R) -> R {
+    // SAFETY: the header is live (the list holds a reference to every linked
+    // task, and the caller holds one to the task it passes in), and the links
+    // are only accessed under the shard lock, which the caller holds.
+    unsafe { task.as_ref() }.links.with_mut(|ptr| f(unsafe { &mut *ptr }))
+}
+
+impl OwnedTasks {
+    pub(crate) fn new(num_shards: usize) -> OwnedTasks {
+        let n = num_shards.max(1).next_power_of_two();
+        OwnedTasks {
+            shards: (0..n).map(|_| CachePadded::new(Mutex::new(Shard { head: None, len: 0, spawned: 0 }))).collect(),
+            mask: n - 1,
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn shard(&self, task: &RawTask) -> &Mutex<Shard> {
+        &self.shards[(task.header().id.0 as usize) & self.mask]
+    }
+
+    /// Adds a new task. Returns its first `Notified`, or `None` if the list
+    /// is closed, in which case the task has been cancelled on this thread.
+    pub(crate) fn bind(&self, task: Task, notified: Notified) -> Option<Notified> {
+        let raw = task.raw();
+        {
+            let mut shard = self.shard(&raw).lock();
+            // Relaxed: `closed` is only written before a drain that takes
+            // every shard lock; reading it under our shard's lock orders us
+            // against that drain.
+            if !self.closed.load(Ordering::Relaxed) {
+                let ptr = raw.header_ptr();
+                let old_head = shard.head;
+                with_links(ptr, |l| {
+                    l.prev = None;
+                    l.next = old_head;
+                    l.linked = true;
+                });
+                if let Some(h) = old_head {
+                    with_links(h, |l| l.prev = Some(ptr));
+                }
+                shard.head = Some(ptr);
+                shard.len += 1;
+                shard.spawned += 1;
+                // The list keeps the Task reference.
+                std::mem::forget(task);
+                return Some(notified);
+            }
+        }
+        // Closed: the runtime is shutting down. Cancel now.
+        drop(notified);
+        task.shutdown();
+        None
+    }
+
+    /// Unlinks a completed task; returns the list's reference if it was
+    /// still linked (shutdown may have taken it already).
+    pub(crate) fn remove(&self, raw: RawTask) -> Option<Task> {
+        let mut shard = self.shard(&raw).lock();
+        let ptr = raw.header_ptr();
+        let (linked, prev, next) = with_links(ptr, |l| {
+            let out = (l.linked, l.prev.take(), l.next.take());
+            l.linked = false;
+            out
+        });
+        if !linked {
+            return None;
+        }
+        match prev {
+            Some(p) => with_links(p, |l| l.next = next),
+            None => shard.head = next,
+        }
+        if let Some(n) = next {
+            with_links(n, |l| l.prev = prev);
+        }
+        shard.len -= 1;
+        Some(Task::from_raw(raw))
+    }
+
+    /// Refuses new tasks from now on and cancels every task in the list.
+    /// Idempotent; several threads may call it at once.
+    pub(crate) fn close_and_shutdown_all(&self) {
+        // Relaxed: see `bind`; the shard locks below order the flag.
+        self.closed.store(true, Ordering::Relaxed);
+        for shard in self.shards.iter() {
+            let drained: Vec<Task> = {
+                let mut shard = shard.lock();
+                let mut out = Vec::with_capacity(shard.len);
+                while let Some(ptr) = shard.head {
+                    let next = with_links(ptr, |l| {
+                        l.linked = false;
+                        l.prev = None;
+                        l.next.take()
+                    });
+                    if let Some(n) = next {
+                        with_links(n, |l| l.prev = None);
+                    }
+                    shard.head = next;
+                    out.push(Task::from_raw(RawTask::from_raw(ptr)));
+                }
+                shard.len = 0;
+                out
+            };
+            // Outside the lock: cancelling drops futures, whose destructors
+            // may spawn or complete other tasks.
+            for task in drained {
+                task.shutdown();
+            }
+        }
+    }
+
+    /// Number of live tasks (locks each shard briefly; for metrics).
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().len).sum()
+    }
+
+    /// Tasks ever spawned (bound) onto this list.
+    pub(crate) fn spawned_count(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().spawned).sum()
+    }
+}

@@ -1,0 +1,146 @@
+//! Tasks: one heap allocation per spawned future, driven by an atomic state
+//! word and a hand-written waker.
+//!
+//! # Layout
+//! A task is one `Cell` (see `raw.rs`): the `Header` (state word, vtable,
+//! owned-list links, id, spawn location), the `Core` (the scheduler handle and
+//! the stage: the future, then its output), and the `Trailer` (the join
+//! waker). Untyped code holds a `RawTask` (a pointer to the header) and calls
+//! the typed code through the vtable.
+//!
+//! # Handles and references
+//! Every handle owns one reference in the state word's count:
+//! - `Task`: the owned-tasks list's reference (one per live task).
+//! - `Notified`: a task that is scheduled; it sits in a run queue. At most
+//!   one exists per task (the NOTIFIED bit).
+//! - `JoinHandle<T>`: the user's handle to the output.
+//! - `Waker`s: one reference each.
+//! A task starts with three (list, JoinHandle, first Notified).
+//!
+//! # Who may touch what, when
+//! - The **stage** belongs to whoever holds RUNNING (a worker polling or
+//!   cancelling it, or shutdown). After COMPLETE it belongs to the
+//!   `JoinHandle`, or, if JOIN_INTEREST was already clear, to the completing
+//!   thread, which drops the output at once.
+//! - The **join waker** belongs to the `JoinHandle` while JOIN_WAKER is clear
+//!   and to the task side while it is set; the handle can only take it back
+//!   (clear the bit) before COMPLETE.
+//! - The **links** belong to the owned list and are touched only under the
+//!   list shard's lock.
+//!
+//! The transition table and the argument for it are in
+//! `docs/design/task.md`.
+
+mod error;
+mod harness;
+mod id;
+mod join;
+pub(crate) mod list;
+mod raw;
+pub(crate) mod state;
+mod waker;
+mod yield_now;
+
+pub use error::JoinError;
+pub use id::Id;
+pub use join::JoinHandle;
+pub use yield_now::yield_now;
+
+pub use crate::runtime::spawn;
+
+pub(crate) use raw::RawTask;
+
+use std::fmt;
+use std::future::Future;
+use std::mem;
+use std::panic::Location;
+
+/// What a task needs from the scheduler that runs it.
+pub(crate) trait Schedule: Send + Sync + Sized + 'static {
+    /// Queue a woken task (may go to the current worker's runnext slot).
+    fn schedule(&self, task: Notified);
+
+    /// Queue a task that woke itself during its own poll (or yielded): it
+    /// goes to the back of a queue so that other tasks run first.
+    fn yield_now(&self, task: Notified) {
+        self.schedule(task);
+    }
+
+    /// Remove a completed task from the owned list, returning the list's
+    /// reference if it was still there.
+    fn release(&self, task: RawTask) -> Option<Task>;
+}
+
+/// The owned list's reference to a task.
+pub(crate) struct Task {
+    raw: RawTask,
+}
+
+impl Task {
+    pub(crate) fn from_raw(raw: RawTask) -> Task {
+        Task { raw }
+    }
+
+    pub(crate) fn raw(&self) -> RawTask {
+        self.raw
+    }
+
+    pub(crate) fn id(&self) -> Id {
+        self.raw.header().id
+    }
+
+    /// Cancel the task as part of shutdown, giving up this reference.
+    pub(crate) fn shutdown(self) {
+        let raw = self.raw;
+        mem::forget(self);
+        // SAFETY: we give up the reference `self` owned.
+        unsafe { raw.shutdown() };
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.raw.drop_reference();
+    }
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task").field("id", &self.id()).field("state", self.raw.state()).finish()
+    }
+}
+
+/// A scheduled task: what run queues hold. Dropping it (for example when a
+/// queue is drained at shutdown) just gives up the reference.
+#[derive(Debug)]
+pub(crate) struct Notified(pub(crate) Task);
+
+impl Notified {
+    /// Polls the task (or cancels it, if it was aborted), consuming the
+    /// reference.
+    pub(crate) fn run(self) {
+        let raw = self.0.raw;
+        mem::forget(self);
+        // SAFETY: we give up the Notified reference, as `poll` requires.
+        unsafe { raw.poll() };
+    }
+}
+
+/// Allocates a task. Returns the list's reference, the first `Notified`,
+/// and the `JoinHandle`; the caller binds the first two to its owned list.
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    spawned_at: &'static Location<'static>,
+) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let raw = RawTask::new(future, scheduler, Id::next(), spawned_at);
+    (Task { raw }, Notified(Task { raw }), JoinHandle::new(raw))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -1,0 +1,194 @@
+//! The task's single allocation (`Cell`: header | core | trailer), its
+//! type-erased vtable, and `RawTask`, the untyped pointer every handle holds.
+
+use super::harness;
+use super::id::Id;
+use super::list::Links;
+use super::state::State;
+use super::{JoinError, Schedule};
+use crate::loom::cell::UnsafeCell;
+use std::future::Future;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+/// The type-erased operations on a task, monomorphised per (future,
+/// scheduler) pair in `harness`.
+pub(crate) struct Vtable {
+    /// Poll the future (the caller gives up one `Notified` reference).
+    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Hand one reference, as a `Notified`, to the task's scheduler.
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Free the allocation (reference count reached zero).
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// `JoinHandle::poll`: write `Poll<Result<T, JoinError>>` to the `*mut ()`.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// `JoinHandle::drop`: give up join interest and the handle's reference.
+    pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
+    /// Shutdown: cancel the task (the caller gives up the list reference).
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+}
+
+/// The part of a task that untyped code may touch. First field of `Cell`
+/// (`repr(C)`), so a `NonNull<Header>` is also a pointer to the cell.
+#[repr(C)]
+pub(crate) struct Header {
+    /// Lifecycle bits and reference count; see `state.rs`.
+    pub(crate) state: State,
+    pub(crate) vtable: &'static Vtable,
+    /// Links in the owned-tasks list; guarded by that list's shard lock.
+    pub(crate) links: UnsafeCell<Links>,
+    pub(crate) id: Id,
+    /// Where `spawn` was called (for task dumps and stall reports).
+    pub(crate) spawned_at: &'static Location<'static>,
+}
+
+// SAFETY: the header's interior mutability is the atomic state and the links,
+// which are only touched under the owned-list shard lock.
+unsafe impl Send for Header {}
+// SAFETY: as above; shared access goes through atomics or the shard lock.
+unsafe impl Sync for Header {}
+
+/// What the task's future becomes over its life. Owned by whoever holds
+/// RUNNING, then (after COMPLETE) by the `JoinHandle`.
+pub(crate) enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+/// The typed middle of the cell.
+pub(crate) struct Core<F: Future, S> {
+    pub(crate) scheduler: S,
+    pub(crate) stage: UnsafeCell<Stage<F>>,
+}
+
+/// The join waker; see JOIN_WAKER in `state.rs` for who may touch it when.
+pub(crate) struct Trailer {
+    pub(crate) waker: UnsafeCell<Option<Waker>>,
+}
+
+/// The one heap allocation of a task.
+#[repr(C)]
+pub(crate) struct Cell<F: Future, S> {
+    pub(crate) header: Header,
+    pub(crate) core: Core<F, S>,
+    pub(crate) trailer: Trailer,
+}
+
+impl<F, S> Cell<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    fn allocate(future: F, scheduler: S, id: Id, spawned_at: &'static Location<'static>) -> NonNull<Header> {
+        let cell = Box::new(Cell {
+            header: Header {
+                state: State::new(),
+                vtable: harness::vtable::<F, S>(),
+                links: UnsafeCell::new(Links::default()),
+                id,
+                spawned_at,
+            },
+            core: Core { scheduler, stage: UnsafeCell::new(Stage::Running(future)) },
+            trailer: Trailer { waker: UnsafeCell::new(None) },
+        });
+        // `Cell` is repr(C) with the header first: the cell pointer is the
+        // header pointer.
+        NonNull::from(Box::leak(cell)).cast::<Header>()
+    }
+}
+
+/// An untyped pointer to a task. Owns nothing by itself; the handles built
+/// on it (`Task`, `Notified`, `JoinHandle`, wakers) each own one reference.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct RawTask {
+    ptr: NonNull<Header>,
+}
+
+impl RawTask {
+    pub(crate) fn new<F, S>(future: F, scheduler: S, id: Id, spawned_at: &'static Location<'static>) -> RawTask
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
+        RawTask { ptr: Cell::allocate(future, scheduler, id, spawned_at) }
+    }
+
+    pub(crate) fn from_raw(ptr: NonNull<Header>) -> RawTask {
+        RawTask { ptr }
+    }
+
+    pub(crate) fn header_ptr(self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a RawTask is only built over a live allocation, and every
+        // holder of one also holds a reference that keeps it alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn state(&self) -> &State {
+        &self.header().state
+    }
+
+    /// # Safety
+    /// The caller gives up one `Notified` reference.
+    pub(crate) unsafe fn poll(self) {
+        // SAFETY: forwarded caller obligation; the vtable matches the cell.
+        unsafe { (self.header().vtable.poll)(self.ptr) }
+    }
+
+    /// # Safety
+    /// The caller gives up one reference, which becomes the `Notified`.
+    pub(crate) unsafe fn schedule(self) {
+        // SAFETY: forwarded caller obligation.
+        unsafe { (self.header().vtable.schedule)(self.ptr) }
+    }
+
+    /// # Safety
+    /// The reference count is zero; nobody touches the task again.
+    pub(crate) unsafe fn dealloc(self) {
+        // SAFETY: forwarded caller obligation.
+        unsafe { (self.header().vtable.dealloc)(self.ptr) }
+    }
+
+    /// # Safety
+    /// `dst` points to a `Poll<Result<T, JoinError>>` where `T` is the
+    /// task's output type; the caller is the task's `JoinHandle`.
+    pub(crate) unsafe fn try_read_output(self, dst: *mut (), waker: &Waker) {
+        // SAFETY: forwarded caller obligations.
+        unsafe { (self.header().vtable.try_read_output)(self.ptr, dst, waker) }
+    }
+
+    /// # Safety
+    /// Called once, by the `JoinHandle`, giving up its reference.
+    pub(crate) unsafe fn drop_join_handle(self) {
+        // SAFETY: forwarded caller obligation.
+        unsafe { (self.header().vtable.drop_join_handle)(self.ptr) }
+    }
+
+    /// # Safety
+    /// The caller gives up the owned-list reference.
+    pub(crate) unsafe fn shutdown(self) {
+        // SAFETY: forwarded caller obligation.
+        unsafe { (self.header().vtable.shutdown)(self.ptr) }
+    }
+
+    /// Drops one reference, freeing the task if it was the last.
+    pub(crate) fn drop_reference(self) {
+        if self.state().ref_dec() {
+            // SAFETY: the count reached zero, so no other handle exists.
+            unsafe { self.dealloc() }
+        }
+    }
+}
+
+// SAFETY: a RawTask is a pointer to a Send + Sync header; the typed parts are
+// only reached through the vtable under the state protocol.
+unsafe impl Send for RawTask {}
+// SAFETY: as above.
+unsafe impl Sync for RawTask {}

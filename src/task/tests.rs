@@ -1,0 +1,1 @@
+//! Unit tests of the task system against a toy scheduler that only queues.
