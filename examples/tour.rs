@@ -64,7 +64,9 @@ fn main() {
     println!("2. fan-out tree of {leaves} leaf tasks (with yields) in {:?}", start.elapsed());
 
     // 3. A panicking task does not take its worker down.
-    let err = rt.block_on(async { weft::spawn(async { panic!("boom (expected: the tour shows panic capture)") }).await });
+    let err = rt.block_on(async {
+        weft::spawn(async { panic!("boom (expected: the tour shows panic capture)") }).await
+    });
     match err {
         Err(e) if e.is_panic() => println!("3. a panicking task became a JoinError: {e}"),
         other => panic!("expected a panic JoinError, got {other:?}"),

@@ -23,7 +23,7 @@ impl FastRand {
         x ^= x >> 7;
         x ^= x << 17;
         self.0 = x;
-        ((x >> 32) * n as u64 >> 32) as usize
+        (((x >> 32) * n as u64) >> 32) as usize
     }
 }
 

@@ -107,13 +107,16 @@ where
         let waker = waker::waker_ref(self.raw());
         let mut cx = Context::from_waker(&waker);
         let stage = &self.core().stage;
-        // SAFETY: we hold RUNNING, which gives exclusive access to the stage.
-        // The future is never moved out of the cell while Running, so pinning
-        // it in place is sound.
         let res = catch_unwind(AssertUnwindSafe(|| {
-            stage.with_mut(|ptr| match unsafe { &mut *ptr } {
-                Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
-                _ => unreachable!("polled a task whose future is gone"),
+            stage.with_mut(|ptr| {
+                // SAFETY: we hold RUNNING, which gives exclusive access to the
+                // stage.
+                match unsafe { &mut *ptr } {
+                    // SAFETY: the future is never moved out of the cell while
+                    // Running (it is dropped in place), so pinning it is sound.
+                    Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+                    _ => unreachable!("polled a task whose future is gone"),
+                }
             })
         }));
         let output = match res {

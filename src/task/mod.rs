@@ -15,6 +15,7 @@
 //!   one exists per task (the NOTIFIED bit).
 //! - `JoinHandle<T>`: the user's handle to the output.
 //! - `Waker`s: one reference each.
+//!
 //! A task starts with three (list, JoinHandle, first Notified).
 //!
 //! # Who may touch what, when

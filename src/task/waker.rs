@@ -12,8 +12,8 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
 fn raw_task(data: *const ()) -> RawTask {
-    // SAFETY (of the non-null claim): every RawWaker built here carries a
-    // live task's header pointer.
+    // SAFETY: every RawWaker built here carries a live task's header
+    // pointer, which is non-null.
     RawTask::from_raw(unsafe { NonNull::new_unchecked(data as *mut Header) })
 }
 
