@@ -9,7 +9,7 @@
 //! the queues one last time. RMWs on one word are totally ordered, so one of
 //! the two sees the other.
 
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 use crate::loom::sync::Mutex;
 
 const SEARCHING_SHIFT: u32 = 0;
@@ -109,17 +109,42 @@ impl Idle {
         if !self.should_wake(state) {
             return Notify::Nobody;
         }
+        match self.wake_one() {
+            Some(index) => Notify::Wake(index),
+            None => Notify::Nobody,
+        }
+    }
+
+    /// `notify` for work a *worker* pushed into its own local queue (or
+    /// overflowed into the injector). No RMW: the pushing worker is unparked
+    /// and will look at its own queue (and the injector) before it can park,
+    /// so the no-lost-wake-up argument does not depend on this check; it only
+    /// decides whether to bring in a second worker for parallelism. A stale
+    /// read costs at worst that parallelism, never a task. This keeps a
+    /// shared-line RMW off every local spawn, wake and yield.
+    pub(crate) fn notify_local(&self) -> Option<usize> {
+        // Relaxed: a heuristic read (see above); the slow path re-checks
+        // under the lock.
+        let state = IdleState(self.state.load(Relaxed));
+        if !self.should_wake(state) {
+            return None;
+        }
+        self.wake_one()
+    }
+
+    /// Pops a sleeper under the lock if the state still says one is needed.
+    fn wake_one(&self) -> Option<usize> {
         let mut sleepers = self.sleepers.lock();
         // Re-check under the lock: another notifier may have woken one.
         // Acquire: the lock already orders us against other notifiers.
         if !self.should_wake(self.load()) {
-            return Notify::Nobody;
+            return None;
         }
-        let Some(index) = sleepers.pop() else { return Notify::Nobody };
+        let index = sleepers.pop()?;
         // AcqRel: pairs with the parking worker's decrement (under the same
         // lock) and publishes the count to `transition_to_searching` readers.
         self.state.fetch_add(ONE_UNPARKED | ONE_SEARCHING, AcqRel);
-        Notify::Wake(index)
+        Some(index)
     }
 
     /// A worker with nothing to do asks to search other queues. Go's rule:

@@ -107,6 +107,14 @@ impl Shared {
         }
     }
 
+    /// `notify_parked` for work a worker published itself (its local queue,
+    /// its overflow into the injector); see `Idle::notify_local`.
+    pub(crate) fn notify_parked_local(&self) {
+        if let Some(index) = self.idle.notify_local() {
+            self.remotes[index].parker.unpark();
+        }
+    }
+
     /// Pushes a task from a thread that is not one of this runtime's workers.
     pub(crate) fn schedule_remote(&self, task: Notified) {
         self.injector.push(task);

@@ -52,8 +52,7 @@ impl Handle {
             let stealable = core.schedule(task, is_yield, &self.shared);
             drop(slot);
             if stealable {
-                // On shutdown the worker drains its own queue as it exits.
-                let _ = self.shared.notify_parked();
+                self.shared.notify_parked_local();
             }
             None
         });
