@@ -1,0 +1,343 @@
+//! Runtime metrics: counts of workers and tasks, queue depths, and the
+//! per-worker counters (polls, steals, parks, runnext hits, overflows,
+//! injector pulls).
+//!
+//! Per-worker counters are published every 61 ticks and whenever a worker
+//! parks, so tests that check them first let the runtime go idle, waiting
+//! (with a failure deadline) for the published figure.
+
+use std::future::{pending, poll_fn};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use weft::metrics::RuntimeMetrics;
+use weft::task::JoinHandle;
+use weft::Runtime;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn runtime(workers: usize) -> Runtime {
+    Runtime::builder().worker_threads(workers).thread_name("metrics-test-worker").build().unwrap()
+}
+
+/// Waits (bounded) until the runtime's metrics satisfy `cond`; returns them.
+#[track_caller]
+fn wait_for(rt: &Runtime, what: &str, cond: impl Fn(&RuntimeMetrics) -> bool) -> RuntimeMetrics {
+    let start = Instant::now();
+    loop {
+        let m = rt.metrics();
+        if cond(&m) {
+            return m;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting until {what}; metrics:\n{m}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn join_all<T: Send + 'static>(rt: &Runtime, handles: Vec<JoinHandle<T>>) -> Vec<T> {
+    rt.block_on(async move {
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    })
+}
+
+/// Occupies a runtime's worker inside a task's poll until released.
+struct Blocker {
+    release: mpsc::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Blocker {
+    fn start(rt: &Runtime, inside: impl FnOnce() + Send + 'static) -> Blocker {
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let task = rt.spawn(async move {
+            inside();
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        });
+        started_rx.recv().unwrap();
+        Blocker { release: release_tx, task }
+    }
+
+    fn release(self, rt: &Runtime) {
+        self.release.send(()).unwrap();
+        rt.block_on(self.task).unwrap();
+    }
+}
+
+#[test]
+fn num_workers_matches_the_builder() {
+    for n in [1, 2, 3, 8] {
+        let rt = runtime(n);
+        let m = rt.metrics();
+        assert_eq!(m.num_workers(), n);
+        assert_eq!(m.workers().len(), n);
+        assert_eq!(rt.handle().metrics().num_workers(), n);
+        let _ = m.worker(n - 1);
+    }
+}
+
+#[test]
+fn worker_index_out_of_range_panics() {
+    let rt = runtime(2);
+    let m = rt.metrics();
+    assert!(std::panic::catch_unwind(|| m.worker(2).polls()).is_err());
+}
+
+#[test]
+fn spawned_tasks_count_counts_every_spawn() {
+    let rt = runtime(2);
+    assert_eq!(rt.metrics().spawned_tasks_count(), 0, "block_on and startup spawn nothing");
+    let hs: Vec<_> = (0..250).map(|i| rt.spawn(async move { i })).collect();
+    assert_eq!(rt.metrics().spawned_tasks_count(), 250, "counted at spawn, before any task runs");
+    join_all(&rt, hs);
+    // Spawns from inside tasks count too, and finished tasks stay counted.
+    rt.block_on(rt.spawn(async {
+        let hs: Vec<_> = (0..50).map(|_| weft::spawn(async {})).collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    }))
+    .unwrap();
+    assert_eq!(rt.metrics().spawned_tasks_count(), 250 + 1 + 50);
+}
+
+#[test]
+fn num_alive_tasks_counts_pending_tasks_and_returns_to_zero() {
+    let rt = runtime(2);
+    assert_eq!(rt.metrics().num_alive_tasks(), 0);
+    let pending_tasks: Vec<_> = (0..100).map(|_| rt.spawn(pending::<()>())).collect();
+    assert_eq!(rt.metrics().num_alive_tasks(), 100, "a spawned task is alive at once");
+    let quick: Vec<_> = (0..100).map(|i| rt.spawn(async move { i })).collect();
+    assert!(rt.metrics().num_alive_tasks() >= 100);
+    join_all(&rt, quick);
+    // A completed task leaves the owned list right after waking its
+    // JoinHandle, so the count settles a moment after the joins.
+    wait_for(&rt, "only the pending tasks are alive", |m| m.num_alive_tasks() == 100);
+    for t in &pending_tasks {
+        t.abort();
+    }
+    for t in pending_tasks {
+        assert!(rt.block_on(t).unwrap_err().is_cancelled());
+    }
+    wait_for(&rt, "no task is alive", |m| m.num_alive_tasks() == 0);
+}
+
+#[test]
+fn detached_tasks_are_alive_until_they_complete() {
+    let rt = runtime(1);
+    let blocker = Blocker::start(&rt, || {});
+    for _ in 0..20 {
+        drop(rt.spawn(async {}));
+    }
+    assert_eq!(rt.metrics().num_alive_tasks(), 21, "20 queued detached tasks + the blocker");
+    blocker.release(&rt);
+    wait_for(&rt, "every detached task completed", |m| m.num_alive_tasks() == 0);
+}
+
+#[test]
+fn global_queue_depth_counts_remote_spawns_while_the_worker_is_busy() {
+    let rt = runtime(1);
+    assert_eq!(rt.metrics().global_queue_depth(), 0);
+    let blocker = Blocker::start(&rt, || {});
+    let hs: Vec<_> = (0..40).map(|i| rt.spawn(async move { i })).collect();
+    assert_eq!(rt.metrics().global_queue_depth(), 40, "remote spawns wait in the global queue");
+    blocker.release(&rt);
+    assert_eq!(join_all(&rt, hs).len(), 40);
+    assert_eq!(rt.metrics().global_queue_depth(), 0);
+}
+
+#[test]
+fn local_queue_depth_counts_tasks_spawned_by_a_running_task() {
+    let rt = runtime(1);
+    let (hs_tx, hs_rx) = mpsc::channel();
+    // Inside the blocker's poll, spawn 30 tasks: one goes to the runnext
+    // slot, the other 29 to the worker's local queue.
+    let blocker = Blocker::start(&rt, move || {
+        let hs: Vec<_> = (0..30).map(|i| weft::spawn(async move { i })).collect();
+        hs_tx.send(hs).unwrap();
+    });
+    let m = rt.metrics();
+    assert_eq!(m.worker(0).local_queue_depth(), 29, "runnext holds one, the queue the rest:\n{m}");
+    assert_eq!(m.global_queue_depth(), 0);
+    blocker.release(&rt);
+    assert_eq!(join_all(&rt, hs_rx.recv().unwrap()).len(), 30);
+    assert_eq!(rt.metrics().worker(0).local_queue_depth(), 0);
+}
+
+#[test]
+fn polls_sum_to_at_least_the_tasks_polled() {
+    let rt = runtime(2);
+    let n = 1_000u64;
+    let hs: Vec<_> = (0..n).map(|i| rt.spawn(async move { i })).collect();
+    join_all(&rt, hs);
+    let m = wait_for(&rt, "every poll is published", |m| m.total_polls() >= n);
+    let per_worker: u64 = m.workers().iter().map(|w| w.polls()).sum();
+    assert_eq!(per_worker, m.total_polls());
+    // Each task completes in its one poll and is never woken: exact.
+    assert_eq!(m.total_polls(), n, "{n} single-poll tasks");
+}
+
+#[test]
+fn polls_count_every_poll_of_a_yielding_task() {
+    let rt = runtime(1);
+    rt.block_on(rt.spawn(async {
+        for _ in 0..99 {
+            weft::task::yield_now().await;
+        }
+    }))
+    .unwrap();
+    let m = wait_for(&rt, "100 polls are published", |m| m.total_polls() >= 100);
+    assert_eq!(m.total_polls(), 100, "one poll per yield plus the last: exact once idle");
+}
+
+/// Spins the calling thread for `d` (a workload).
+fn spin(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+#[test]
+fn steals_happen_when_one_worker_spawns_a_burst() {
+    const BURST: usize = 200;
+    let rt = runtime(2);
+    let mut expected_polls = 0u64;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        // One parent task spawns the burst from a worker (into that worker's
+        // runnext slot and local queue) and returns; the burst's tasks are
+        // detached and each polled once, so the exact poll count is known.
+        let ran: Arc<Vec<AtomicU8>> = Arc::new((0..BURST).map(|_| AtomicU8::new(0)).collect());
+        let left = Arc::new(AtomicUsize::new(BURST));
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let (r, l) = (ran.clone(), left.clone());
+        drop(rt.spawn(async move {
+            for i in 0..BURST {
+                let (r, l, done_tx) = (r.clone(), l.clone(), done_tx.clone());
+                weft::spawn(async move {
+                    spin(Duration::from_micros(50));
+                    r[i].fetch_add(1, SeqCst);
+                    if l.fetch_sub(1, SeqCst) == 1 {
+                        done_tx.send(()).unwrap();
+                    }
+                });
+            }
+        }));
+        done_rx.recv_timeout(DEADLINE).expect("the burst did not finish");
+        expected_polls += BURST as u64 + 1;
+        // Once the published polls reach the true total, every worker has
+        // published everything it did (steals are published with polls).
+        let m = wait_for(&rt, "the burst's polls are published", |m| m.total_polls() >= expected_polls);
+        assert_eq!(m.total_polls(), expected_polls, "one poll per task");
+        assert!(ran.iter().all(|f| f.load(SeqCst) == 1), "a task of the burst ran twice or never");
+        if m.total_steals() > 0 {
+            let ops: u64 = m.workers().iter().map(|w| w.steal_operations()).sum();
+            assert!(
+                ops > 0 && ops <= m.total_steals(),
+                "steal operations {ops}, steals {}",
+                m.total_steals()
+            );
+            let stealer = m.workers().iter().position(|w| w.steals() > 0).unwrap();
+            assert!(m.worker(stealer).polls() > 0, "the stealing worker ran what it stole:\n{m}");
+            break;
+        }
+        // On a heavily loaded machine the second worker may not have woken in
+        // time; a few bursts are enough on any real one.
+        assert!(attempts < 20, "no steals after {attempts} bursts of {BURST} spinning tasks:\n{m}");
+    }
+}
+
+#[test]
+fn parks_are_counted_when_workers_idle() {
+    let rt = runtime(2);
+    rt.block_on(rt.spawn(async {})).unwrap();
+    let m = wait_for(&rt, "every worker parked", |m| m.workers().iter().all(|w| w.parks() > 0));
+    assert!(m.workers().iter().all(|w| w.parks() > 0));
+}
+
+#[test]
+fn runnext_hits_for_a_ping_pong() {
+    #[derive(Default)]
+    struct Court {
+        hits: AtomicUsize,
+        wakers: Mutex<[Option<Waker>; 2]>,
+    }
+    async fn player(court: Arc<Court>, me: usize, rounds: usize) {
+        for r in 0..rounds {
+            let target = 2 * r + me;
+            poll_fn(|cx| {
+                let mut w = court.wakers.lock().unwrap();
+                w[me] = Some(cx.waker().clone());
+                if court.hits.load(SeqCst) == target {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+            court.hits.fetch_add(1, SeqCst);
+            let other = court.wakers.lock().unwrap()[1 - me].take();
+            if let Some(w) = other {
+                w.wake();
+            }
+        }
+    }
+    let rt = runtime(1);
+    let court = Arc::new(Court::default());
+    let hs = vec![rt.spawn(player(court.clone(), 0, 500)), rt.spawn(player(court.clone(), 1, 500))];
+    join_all(&rt, hs);
+    assert_eq!(court.hits.load(SeqCst), 1_000);
+    let m = wait_for(&rt, "the ping-pong's runnext hits are published", |m| m.worker(0).runnext_hits() > 0);
+    // A wake from the running task puts the other player in runnext: most
+    // of the 1,000 hand-overs go through it.
+    assert!(m.worker(0).runnext_hits() >= 500, "only {} runnext hits:\n{m}", m.worker(0).runnext_hits());
+}
+
+#[test]
+fn injector_pulls_count_remote_spawns() {
+    let rt = runtime(1);
+    let hs: Vec<_> = (0..100).map(|i| rt.spawn(async move { i })).collect();
+    join_all(&rt, hs);
+    let m = wait_for(&rt, "injector pulls are published", |m| m.worker(0).injector_pulls() > 0);
+    assert!(m.worker(0).injector_pulls() <= 100);
+}
+
+#[test]
+fn overflows_are_counted_when_a_task_spawns_more_than_the_local_queue_holds() {
+    let rt = runtime(1);
+    let n = 1_000;
+    let done = rt
+        .block_on(rt.spawn(async move {
+            let hs: Vec<_> = (0..n).map(|i| weft::spawn(async move { i })).collect();
+            let mut c = 0;
+            for h in hs {
+                h.await.unwrap();
+                c += 1;
+            }
+            c
+        }))
+        .unwrap();
+    assert_eq!(done, n);
+    let m = wait_for(&rt, "overflows are published", |m| m.worker(0).overflows() > 0);
+    assert!(m.worker(0).overflows() >= 3, "{n} local spawns overflow a 256-slot queue several times:\n{m}");
+}
+
+#[test]
+fn metrics_display_lists_every_worker() {
+    let rt = runtime(3);
+    let text = rt.metrics().to_string();
+    assert!(text.contains("workers=3"), "{text}");
+    for i in 0..3 {
+        assert!(text.contains(&format!("worker {i}:")), "{text}");
+    }
+}
