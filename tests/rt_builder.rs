@@ -105,9 +105,6 @@ fn unspawnable_worker_thread_is_an_os_error_not_a_hang() {
 }
 
 #[test]
-#[ignore = "BUG: a thread name with a NUL byte panics inside std's thread spawn (builder.rs, b.spawn), \
-            and unwinding drops the half-built Runtime, whose Drop waits forever for workers never \
-            started (missing_workers is only set on the Err path): build() hangs"]
 fn thread_name_with_a_nul_byte_is_an_error_not_a_panic_or_hang() {
     let result = within(Duration::from_secs(10), || {
         catch_unwind(|| Runtime::builder().worker_threads(2).thread_name("bad\0name").build().map(drop))
@@ -119,10 +116,7 @@ fn thread_name_with_a_nul_byte_is_an_error_not_a_panic_or_hang() {
 }
 
 #[test]
-#[ignore = "BUG: a panic while build() spawns workers (here in the user's thread_name_fn for the second \
-            worker) drops the half-built Runtime, whose Drop waits forever for the worker that was never \
-            started (builder.rs sets missing_workers only on the Err path): the panic turns into a hang"]
-fn panicking_thread_name_fn_does_not_hang_build() {
+fn panicking_thread_name_fn_is_an_error_not_a_hang() {
     let result = within(Duration::from_secs(10), || {
         let calls = AtomicUsize::new(0);
         catch_unwind(move || {
@@ -137,9 +131,12 @@ fn panicking_thread_name_fn_does_not_hang_build() {
                 .build()
                 .map(drop)
         })
-        .is_err()
-    });
-    assert_eq!(result, Some(true), "build() must propagate the panic (Some(true)), not hang (None)");
+        .map_err(|p| panic_message(p.as_ref()))
+    })
+    .expect("build() hung after the thread_name_fn panicked");
+    let err = result.expect("build must contain the name fn's panic").unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("thread_name_fn panicked"), "{err}");
 }
 
 // ----- thread stack size -----------------------------------------------------------------------

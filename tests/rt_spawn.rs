@@ -400,10 +400,6 @@ fn handle_current_inside_block_on_and_after_enter() {
 }
 
 #[test]
-#[ignore = "BUG (or doc mismatch): Handle::enter says it makes the runtime current on this thread \
-            until the guard drops, but runtime/context.rs with_current checks the worker context \
-            first, so inside a task of runtime A, B.enter() has no effect on Handle::current() \
-            and weft::spawn (tokio's enter does switch)"]
 fn enter_inside_a_task_makes_the_entered_runtime_current() {
     let a = runtime(1);
     let b = Arc::new(Runtime::builder().worker_threads(3).build().unwrap());

@@ -465,9 +465,6 @@ fn yield_now_repeatedly_interleaves_with_queued_tasks_on_one_worker() {
 }
 
 #[test]
-#[ignore = "BUG: after MAX_RUNNEXT_STREAK (3) polls from runnext, Core::next_local \
-            (scheduler/queue.rs) pushes the runnext task to the back of the local queue, behind the \
-            task that just yielded into it, so the yielding task resumes first"]
 fn yield_now_after_a_runnext_streak_runs_queued_tasks_first_on_one_worker() {
     // A chain of tasks each spawned by the previous one runs from the
     // worker's runnext slot; the last link spawns one more task (into
@@ -501,10 +498,6 @@ fn yield_now_after_a_runnext_streak_runs_queued_tasks_first_on_one_worker() {
 }
 
 #[test]
-#[ignore = "BUG: yield_now puts the task at the back of the local queue, and Worker::next_task \
-            (scheduler/worker.rs) takes local work before the injector except every 61st tick, so \
-            tasks queued from other threads before the yield run only after up to 60 more polls of \
-            the yielding task"]
 fn yield_now_runs_tasks_queued_from_outside_first_on_one_worker() {
     // Tasks spawned from another thread while A runs are queued (in the
     // global queue) before A yields: with one worker they must run before

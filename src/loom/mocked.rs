@@ -7,6 +7,9 @@
 
 pub(crate) mod sync {
     pub(crate) use loom::sync::Arc;
+    /// For values outside any protocol (the builder's callbacks, which need
+    /// unsizing to `dyn Fn`, which loom's `Arc` lacks): always std's.
+    pub(crate) use std::sync::Arc as StdArc;
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -141,6 +144,7 @@ pub(crate) mod deque {
     }
 
     impl<T> Stealer<T> {
+        #[allow(dead_code)] // crossbeam's API; weft only steals in batches today
         pub(crate) fn steal(&self) -> Steal<T> {
             match self.inner.lock().pop_front() {
                 Some(v) => Steal::Success(v),
@@ -167,6 +171,17 @@ pub(crate) mod deque {
     }
 
     impl<T> Injector<T> {
+        pub(crate) fn steal_batch_with_limit(&self, dest: &Worker<T>, limit: usize) -> Steal<()> {
+            match take_batch(&self.inner, dest, limit) {
+                Steal::Success(first) => {
+                    dest.push(first);
+                    Steal::Success(())
+                }
+                Steal::Empty => Steal::Empty,
+                Steal::Retry => Steal::Retry,
+            }
+        }
+
         pub(crate) fn new() -> Self {
             Injector { inner: Mutex::new(VecDeque::new()) }
         }
@@ -196,4 +211,24 @@ pub(crate) mod deque {
     }
 }
 
-pub(crate) use loom::thread_local;
+/// `loom::thread_local!` that also accepts std's `const { ... }` initializer
+/// form (loom's macro does not), so the same declarations compile in both
+/// builds. The initializer simply runs lazily under loom.
+macro_rules! loom_thread_local {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr }; $($rest:tt)*) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init);
+        $crate::loom::thread_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr }) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr; $($rest:tt)*) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init);
+        $crate::loom::thread_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init);
+    };
+}
+pub(crate) use loom_thread_local as thread_local;

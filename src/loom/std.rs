@@ -2,11 +2,14 @@
 
 pub(crate) mod sync {
     pub(crate) use std::sync::Arc;
+    /// For values outside any protocol (the builder's callbacks): always
+    /// std's, also under loom.
+    pub(crate) use std::sync::Arc as StdArc;
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
         /// For statics outside any protocol (id counters): always std's.
         pub(crate) use std::sync::atomic::AtomicU64 as StaticAtomicU64;
+        pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     }
 
     /// A mutex without poisoning (parking_lot's), behind the facade's API.
@@ -61,8 +64,8 @@ pub(crate) mod sync {
 }
 
 pub(crate) mod thread {
-    pub(crate) use std::thread::{Builder, JoinHandle};
     pub(crate) use std::thread::available_parallelism;
+    pub(crate) use std::thread::{Builder, JoinHandle};
 }
 
 pub(crate) mod cell {

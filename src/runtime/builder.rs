@@ -2,15 +2,16 @@
 
 use super::Runtime;
 use crate::loom::deque::Worker;
-use crate::loom::sync::Arc;
+use crate::loom::sync::{Arc, StdArc};
 use crate::loom::thread;
 use crate::scheduler::{self, Remote, Shared, MAX_WORKERS};
 use std::fmt;
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub(crate) type Callback = Arc<dyn Fn() + Send + Sync + 'static>;
-type NameFn = Arc<dyn Fn() -> String + Send + Sync + 'static>;
+pub(crate) type Callback = StdArc<dyn Fn() + Send + Sync + 'static>;
+type NameFn = StdArc<dyn Fn() -> String + Send + Sync + 'static>;
 
 /// Configures a [`Runtime`]. Obtained from [`Runtime::builder`].
 ///
@@ -47,7 +48,7 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             worker_threads: None,
-            thread_name: Arc::new(|| {
+            thread_name: StdArc::new(|| {
                 static NEXT: AtomicUsize = AtomicUsize::new(0);
                 format!("weft-worker-{}", NEXT.fetch_add(1, Ordering::Relaxed))
             }),
@@ -66,13 +67,13 @@ impl Builder {
     /// Names every worker thread `name`.
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
         let name = name.into();
-        self.thread_name = Arc::new(move || name.clone());
+        self.thread_name = StdArc::new(move || name.clone());
         self
     }
 
     /// Names worker threads with the result of `f` (called once per thread).
     pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Self {
-        self.thread_name = Arc::new(f);
+        self.thread_name = StdArc::new(f);
         self
     }
 
@@ -84,13 +85,13 @@ impl Builder {
 
     /// Runs `f` on each worker thread as it starts, before it runs tasks.
     pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
-        self.on_thread_start = Some(Arc::new(f));
+        self.on_thread_start = Some(StdArc::new(f));
         self
     }
 
     /// Runs `f` on each worker thread just before it exits.
     pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
-        self.on_thread_stop = Some(Arc::new(f));
+        self.on_thread_stop = Some(StdArc::new(f));
         self
     }
 
@@ -129,35 +130,67 @@ impl Builder {
         let handle = scheduler::Handle { shared: Arc::new(Shared::new(remotes)) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
         for (index, local) in locals.into_iter().enumerate() {
+            // Until this worker's thread runs, it counts as missing, so that
+            // dropping the half-built runtime (an early return below, or a
+            // panic) does not wait for it.
+            runtime.missing_workers = n - index;
+            let name = self.worker_name(index)?;
             let seed = if crate::loom::IS_LOOM { index as u64 + 1 } else { seed_for(index) };
             let core = Box::new(scheduler::queue::Core::new(index, local, seed));
             let handle = handle.clone();
             let start = self.on_thread_start.clone();
             let stop = self.on_thread_stop.clone();
-            let mut b = thread::Builder::new().name((self.thread_name)());
+            let mut b = thread::Builder::new().name(name);
             if let Some(size) = self.thread_stack_size {
                 b = b.stack_size(size);
             }
             let spawned = b.spawn(move || {
-                if let Some(f) = &start {
-                    f();
-                }
+                run_hook(start.as_deref(), "on_thread_start", index);
                 scheduler::worker::run(handle, core);
-                if let Some(f) = &stop {
-                    f();
-                }
+                run_hook(stop.as_deref(), "on_thread_stop", index);
             });
             match spawned {
                 Ok(t) => runtime.threads.push(t),
                 Err(e) => {
-                    // Dropping the runtime shuts down the threads started so
-                    // far; the missing ones are counted as exited.
-                    runtime.missing_workers = n - index;
-                    return Err(io::Error::new(e.kind(), format!("weft: cannot spawn worker thread {index}: {e}")));
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("weft: cannot spawn worker thread {index}: {e}"),
+                    ));
                 }
             }
         }
+        runtime.missing_workers = 0;
         Ok(runtime)
+    }
+}
+
+impl Builder {
+    /// The name for worker `index`; a panicking name function or a name
+    /// with a NUL byte is an `InvalidInput` error, not a panic.
+    fn worker_name(&self, index: usize) -> io::Result<String> {
+        let name = catch_unwind(AssertUnwindSafe(|| (self.thread_name)())).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("weft: the thread_name_fn panicked while naming worker {index}"),
+            )
+        })?;
+        if name.contains('\0') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("weft: worker thread name {name:?} contains a NUL byte"),
+            ));
+        }
+        Ok(name)
+    }
+}
+
+/// Runs a thread hook; a panic in it is reported and contained, so the
+/// worker still runs (and exits, so shutdown never waits on it forever).
+fn run_hook(hook: Option<&(dyn Fn() + Send + Sync)>, what: &str, index: usize) {
+    if let Some(f) = hook {
+        if catch_unwind(AssertUnwindSafe(f)).is_err() {
+            eprintln!("weft: the {what} hook panicked on worker {index}; the panic was contained");
+        }
     }
 }
 

@@ -12,19 +12,14 @@ crate::loom::thread_local! {
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f` with the current scheduler handle: the worker's own runtime on a
-/// worker thread, else the innermost entered one.
+/// Runs `f` with the current scheduler handle: the innermost runtime entered
+/// with `enter` / `block_on` on this thread (also inside a task, as in
+/// tokio), else the worker's own runtime on a worker thread.
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&scheduler::Handle>) -> R) -> R {
-    let mut f = Some(f);
-    let from_worker = worker::with_current(|cx| cx.map(|cx| (f.take().expect("called once"))(Some(&cx.handle))));
-    if let Some(r) = from_worker {
-        return r;
+    if let Ok(Some(handle)) = ENTERED.try_with(|e| e.borrow().last().cloned()) {
+        return f(Some(&handle));
     }
-    let f = f.take().expect("called once");
-    match ENTERED.try_with(|e| e.borrow().last().cloned()) {
-        Ok(Some(handle)) => f(Some(&handle)),
-        _ => f(None),
-    }
+    worker::with_current(|cx| f(cx.map(|cx| &cx.handle)))
 }
 
 pub(crate) fn is_worker_thread() -> bool {

@@ -21,7 +21,9 @@ pub struct TryCurrentError(());
 
 impl fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("this thread is not running inside a weft runtime (not a worker, not inside block_on or enter)")
+        f.write_str(
+            "this thread is not running inside a weft runtime (not a worker, not inside block_on or enter)",
+        )
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Runtime {
     /// Workers whose thread could not be spawned (counted as exited).
     pub(super) missing_workers: usize,
     num_workers: usize,
+    /// Set once `shutdown` has run, so `Drop` after `shutdown_timeout` does
+    /// not wait again (without a deadline).
+    shut_down: bool,
 }
 
 impl fmt::Debug for Runtime {
@@ -44,7 +47,13 @@ impl Runtime {
     }
 
     pub(super) fn new_with(inner: scheduler::Handle, num_workers: usize) -> Runtime {
-        Runtime { handle: Handle { inner }, threads: Vec::with_capacity(num_workers), missing_workers: 0, num_workers }
+        Runtime {
+            handle: Handle { inner },
+            threads: Vec::with_capacity(num_workers),
+            missing_workers: 0,
+            num_workers,
+            shut_down: false,
+        }
     }
 
     /// A handle to this runtime, to spawn from other threads.
@@ -100,6 +109,9 @@ impl Runtime {
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return;
+        }
         let shared = &self.handle.inner.shared;
         shared.begin_shutdown();
         // A runtime dropped on one of its own workers cannot join itself.

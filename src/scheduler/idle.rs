@@ -12,16 +12,18 @@
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 use crate::loom::sync::Mutex;
 
+// Layout (fits 32-bit usize): searching in bits 0..15, unparked in bits
+// 15..30, SHUTDOWN at bit 30; the fields never overlap.
 const SEARCHING_SHIFT: u32 = 0;
-const UNPARKED_SHIFT: u32 = 16;
-const COUNT_MASK: usize = 0xFFFF;
+const UNPARKED_SHIFT: u32 = 15;
+const COUNT_MASK: usize = 0x7FFF;
 const ONE_SEARCHING: usize = 1 << SEARCHING_SHIFT;
 const ONE_UNPARKED: usize = 1 << UNPARKED_SHIFT;
 /// Set once by shutdown; never cleared.
-const SHUTDOWN: usize = 1 << 31;
+const SHUTDOWN: usize = 1 << 30;
 
 /// The most workers the packed state can count.
-pub(crate) const MAX_WORKERS: usize = COUNT_MASK >> 1;
+pub(crate) const MAX_WORKERS: usize = COUNT_MASK;
 
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct IdleState(usize);

@@ -3,7 +3,8 @@
 //! runnext slot, which only the owner sees.
 
 use super::stats::LocalStats;
-use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_RUNNEXT_STREAK};
+use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_INJECTOR_BATCH, MAX_RUNNEXT_STREAK};
+use crate::loom::deque::Steal;
 use crate::loom::deque::Worker;
 use crate::task::Notified;
 
@@ -77,6 +78,16 @@ impl Core {
     /// landed where other workers can steal it (so one should be woken).
     pub(crate) fn schedule(&mut self, task: Notified, is_yield: bool, shared: &Shared) -> bool {
         if is_yield {
+            // Everything already runnable goes ahead of the yielder: the
+            // runnext task, and a batch of what waits in the injector (else,
+            // on a lone worker, remote work would wait up to 61 ticks while
+            // the yielder keeps coming back).
+            if let Some(prev) = self.runnext.take() {
+                self.push_back(prev, shared);
+            }
+            if !shared.injector.is_empty() {
+                self.pull_injector_batch(shared);
+            }
             self.push_back(task, shared);
             return true;
         }
@@ -86,6 +97,46 @@ impl Core {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Moves a batch from the injector into the local queue: Go's
+    /// `globrunqget` size, `min(len / workers + 1, 128)`. crossbeam takes at
+    /// most half of a block per call, so this calls again until the batch is
+    /// complete or the injector is empty. Returns the first task of the
+    /// batch, which the caller runs, or `None` if the injector was empty.
+    pub(crate) fn pull_injector_and_pop(&mut self, shared: &Shared) -> Option<Notified> {
+        let injector = &shared.injector;
+        if injector.is_empty() {
+            return None;
+        }
+        let want = (injector.len() / shared.num_workers() + 1).min(MAX_INJECTOR_BATCH);
+        let before = self.local.len();
+        let first = loop {
+            match injector.steal_batch_with_limit_and_pop(&self.local, want) {
+                Steal::Success(task) => break task,
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        };
+        self.stats.injector_pulls += 1;
+        loop {
+            let taken = 1 + self.local.len().saturating_sub(before);
+            if taken >= want {
+                break;
+            }
+            match injector.steal_batch_with_limit(&self.local, want - taken) {
+                Steal::Success(()) | Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+        Some(first)
+    }
+
+    /// As `pull_injector_and_pop`, keeping the whole batch queued.
+    fn pull_injector_batch(&mut self, shared: &Shared) {
+        if let Some(first) = self.pull_injector_and_pop(shared) {
+            self.push_back(first, shared);
         }
     }
 

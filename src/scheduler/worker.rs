@@ -13,7 +13,7 @@
 
 use super::idle::Parked;
 use super::queue::Core;
-use super::{Handle, Shared, GLOBAL_POLL_INTERVAL, MAX_INJECTOR_BATCH};
+use super::{Handle, Shared, GLOBAL_POLL_INTERVAL};
 use crate::loom::deque::Steal;
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};
@@ -125,27 +125,7 @@ impl Worker<'_> {
                 return Some(task);
             }
         }
-        core.next_local(self.shared).or_else(|| self.pull_injector(core))
-    }
-
-    /// A batch from the injector into the local queue: Go's `globrunqget`
-    /// size, `min(len / workers + 1, 128)`.
-    fn pull_injector(&self, core: &mut Core) -> Option<Notified> {
-        let injector = &self.shared.injector;
-        if injector.is_empty() {
-            return None;
-        }
-        let limit = (injector.len() / self.shared.num_workers() + 1).min(MAX_INJECTOR_BATCH);
-        loop {
-            match injector.steal_batch_with_limit_and_pop(&core.local, limit) {
-                Steal::Success(task) => {
-                    core.stats.injector_pulls += 1;
-                    return Some(task);
-                }
-                Steal::Empty => return None,
-                Steal::Retry => continue,
-            }
-        }
+        core.next_local(self.shared).or_else(|| core.pull_injector_and_pop(self.shared))
     }
 
     /// Steal from other workers (if the searching limit allows), then the
@@ -178,7 +158,7 @@ impl Worker<'_> {
                 }
             }
         }
-        self.pull_injector(core)
+        core.pull_injector_and_pop(self.shared)
     }
 
     fn run_task(&self, mut core: Box<Core>, task: Notified) -> Box<Core> {

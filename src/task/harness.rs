@@ -159,6 +159,9 @@ where
     /// the owned list and drop the running reference (and the list's).
     fn complete(self) {
         let snapshot = self.header().state.transition_to_complete();
+        // Leave the owned list before waking the JoinHandle, so a joiner sees
+        // the task gone from `num_alive_tasks` once its await returns.
+        let released = self.core().scheduler.release(self.raw());
         // Neither the output's destructor nor the join waker may unwind into
         // the worker.
         let _ = catch_unwind(AssertUnwindSafe(|| {
@@ -174,7 +177,6 @@ where
                 });
             }
         }));
-        let released = self.core().scheduler.release(self.raw());
         let count = match released {
             Some(task) => {
                 // The list's reference is dropped together with ours below.

@@ -54,7 +54,9 @@ impl OwnedTasks {
     pub(crate) fn new(num_shards: usize) -> OwnedTasks {
         let n = num_shards.max(1).next_power_of_two();
         OwnedTasks {
-            shards: (0..n).map(|_| CachePadded::new(Mutex::new(Shard { head: None, len: 0, spawned: 0 }))).collect(),
+            shards: (0..n)
+                .map(|_| CachePadded::new(Mutex::new(Shard { head: None, len: 0, spawned: 0 })))
+                .collect(),
             mask: n - 1,
             closed: AtomicBool::new(false),
         }

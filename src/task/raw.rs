@@ -108,7 +108,12 @@ pub(crate) struct RawTask {
 }
 
 impl RawTask {
-    pub(crate) fn new<F, S>(future: F, scheduler: S, id: Id, spawned_at: &'static Location<'static>) -> RawTask
+    pub(crate) fn new<F, S>(
+        future: F,
+        scheduler: S,
+        id: Id,
+        spawned_at: &'static Location<'static>,
+    ) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,

@@ -266,10 +266,7 @@ impl State {
             } else if curr.is_running() {
                 (TransitionToNotifiedByRef::DoNothing, Some(Snapshot(curr.0 | NOTIFIED)))
             } else {
-                (
-                    TransitionToNotifiedByRef::Submit,
-                    Some(Snapshot((curr.0 | NOTIFIED) + REF_ONE)),
-                )
+                (TransitionToNotifiedByRef::Submit, Some(Snapshot((curr.0 | NOTIFIED) + REF_ONE)))
             }
         })
     }
@@ -286,10 +283,7 @@ impl State {
                 // CANCELLED and drops the future.
                 (TransitionToNotifiedByRef::DoNothing, Some(Snapshot(curr.0 | CANCELLED)))
             } else {
-                (
-                    TransitionToNotifiedByRef::Submit,
-                    Some(Snapshot((curr.0 | CANCELLED | NOTIFIED) + REF_ONE)),
-                )
+                (TransitionToNotifiedByRef::Submit, Some(Snapshot((curr.0 | CANCELLED | NOTIFIED) + REF_ONE)))
             }
         })
     }
