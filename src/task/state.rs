@@ -259,10 +259,21 @@ impl State {
     }
 
     /// `Waker::wake_by_ref`.
+    ///
+    /// Already NOTIFIED: nothing changes, but the CAS still writes the same
+    /// value. A wake must happen-before the poll it relies on (the `Waker`
+    /// contract): a plain load would leave the waker's earlier writes
+    /// unordered with the worker's `transition_to_running` (the
+    /// store-buffering pattern; loom found the lost wake-up, see
+    /// docs/testing.md). As an RMW, the wake either precedes that CAS in the
+    /// word's modification order (and the CAS acquires it) or follows it
+    /// (and sees RUNNING, setting NOTIFIED for a re-poll).
     pub(crate) fn transition_to_notified_by_ref(&self) -> TransitionToNotifiedByRef {
         self.fetch_update(|curr| {
-            if curr.is_complete() || curr.is_notified() {
+            if curr.is_complete() {
                 (TransitionToNotifiedByRef::DoNothing, None)
+            } else if curr.is_notified() {
+                (TransitionToNotifiedByRef::DoNothing, Some(curr))
             } else if curr.is_running() {
                 (TransitionToNotifiedByRef::DoNothing, Some(Snapshot(curr.0 | NOTIFIED)))
             } else {
