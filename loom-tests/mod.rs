@@ -1,0 +1,173 @@
+//! loom model checks of weft's concurrency protocols.
+//!
+//! Compiled into the crate only under `cfg(all(test, loom))` (see the end of
+//! `src/lib.rs`), so the models can use crate-private items. Under loom the
+//! facade in `src/loom/` swaps in loom's atomics, locks, threads and cells,
+//! replaces crossbeam's queues with a mutex-based queue and shrinks
+//! `LOCAL_QUEUE_CAPACITY` to 4.
+//!
+//! Run (see `docs/testing.md` for what each model checks and how long it
+//! takes):
+//!
+//! ```text
+//! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
+//!     cargo test --release --lib loom_tests
+//! ```
+//!
+//! - `task`: wake / complete / abort / `JoinHandle` drop and poll racing on
+//!   one task, driven by hand through a toy scheduler.
+//! - `sleep`: a real 2-worker runtime; wakes racing workers going to sleep.
+//! - `shutdown`: spawns and wakes racing runtime shutdown.
+//! - `steal`: a worker's local queue drained by its owner and a thief.
+//! - `park`: the worker parker's token.
+//!
+//! Bookkeeping (drop counters, "was this waker woken" flags) uses std
+//! atomics on purpose: they are not part of any protocol under test, are
+//! only read after the model's threads are joined, and keep loom's search
+//! space to the crate's own operations. What a protocol must publish (a flag
+//! written before a wake and read by the poll it causes) uses loom atomics
+//! with `Relaxed`, so loom checks that the crate's orderings carry it.
+
+mod park;
+mod shutdown;
+mod sleep;
+mod steal;
+mod task;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Wake, Waker};
+
+/// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS` (2 when unset, tokio's CI
+/// value; an unbounded search of these models does not finish).
+pub(crate) fn model<F>(f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    let iterations = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = iterations.clone();
+    let start = std::time::Instant::now();
+    let body = move || {
+        count.fetch_add(1, Ordering::Relaxed);
+        f();
+    };
+    if std::env::var_os("LOOM_LOG").is_some() {
+        // loom's own entry point installs the `tracing` subscriber that
+        // prints the LOOM_LOG trace of the failing interleaving (set
+        // LOOM_MAX_PREEMPTIONS explicitly then).
+        loom::model(body);
+    } else {
+        builder.check(body);
+    }
+    // Shown with `--nocapture`; docs/testing.md lists these figures.
+    println!(
+        "loom: {} interleavings explored in {:.1?} (preemption bound {:?})",
+        iterations.load(Ordering::Relaxed),
+        start.elapsed(),
+        builder.preemption_bound
+    );
+}
+
+/// The outcomes a model reached over all its interleavings, so that a test
+/// can check it really explored the race it is named after (both sides of
+/// it), not one degenerate ordering.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct Outcomes(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<&'static str>>>);
+
+impl Outcomes {
+    pub(crate) fn saw(&self, outcome: &'static str) {
+        self.0.lock().unwrap().insert(outcome);
+    }
+
+    /// Call after `model` returns.
+    pub(crate) fn assert_all_seen(&self, expected: &[&'static str]) {
+        let seen = self.0.lock().unwrap();
+        for e in expected {
+            assert!(seen.contains(e), "no interleaving reached outcome {e:?}; seen: {seen:?}");
+        }
+    }
+}
+
+/// A shared counter for test bookkeeping (see the module doc: std, not loom).
+#[derive(Clone, Default, Debug)]
+pub(crate) struct Counter(std::sync::Arc<AtomicUsize>);
+
+impl Counter {
+    pub(crate) fn incr(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts its own drop: put one in a future to count the future's drops, in
+/// an output to count the output's.
+#[derive(Debug)]
+pub(crate) struct DropCount(pub(crate) Counter);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.incr();
+    }
+}
+
+/// An output value whose creations and drops are both counted.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) value: usize,
+    _drop: DropCount,
+}
+
+impl Output {
+    pub(crate) fn new(value: usize, created: &Counter, dropped: &Counter) -> Output {
+        created.incr();
+        Output { value, _drop: DropCount(dropped.clone()) }
+    }
+}
+
+/// A waker that records how often it was woken and when it is dropped
+/// (so a join waker left in a task's trailer is seen to be freed).
+#[derive(Debug)]
+pub(crate) struct FlagWaker {
+    pub(crate) wakes: Counter,
+    _drop: DropCount,
+}
+
+impl Wake for FlagWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wakes.incr();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.wakes.incr();
+    }
+}
+
+/// A new counting waker: returns the waker, its wake counter and its drop
+/// counter (incremented when the last clone is dropped).
+pub(crate) fn flag_waker() -> (Waker, Counter, Counter) {
+    let wakes = Counter::default();
+    let dropped = Counter::default();
+    let waker = Waker::from(std::sync::Arc::new(FlagWaker {
+        wakes: wakes.clone(),
+        _drop: DropCount(dropped.clone()),
+    }));
+    (waker, wakes, dropped)
+}
+
+/// Polls a future once with a no-op waker (for handles of a runtime that is
+/// gone, which nobody could wake).
+pub(crate) fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    let waker = Waker::from(std::sync::Arc::new(Noop));
+    let mut cx = std::task::Context::from_waker(&waker);
+    std::pin::Pin::new(fut).poll(&mut cx)
+}
