@@ -255,7 +255,16 @@ fn unread_outputs_are_dropped_exactly_once() {
     let tracker = Tracker::new(300);
     let sentinel = Arc::new(());
     let rt = runtime(1);
-    let fence = |rt: &Runtime| rt.block_on(rt.spawn(async {})).unwrap();
+    // Wait until every task spawned so far has completed. (Not "spawn one
+    // more task and await it": the scheduler is not FIFO; every 61 ticks a
+    // worker takes from the injector ahead of its local queue.)
+    let fence = |rt: &Runtime| {
+        let deadline = Instant::now() + DEADLINE;
+        while rt.metrics().num_alive_tasks() != 0 {
+            assert!(Instant::now() < deadline, "tasks did not complete before the deadline (hang?)");
+            thread::yield_now();
+        }
+    };
 
     // Handle dropped before completion: the worker drops the output.
     let (hold_tx, hold_rx) = mpsc::channel::<()>();

@@ -120,7 +120,10 @@ impl Core {
             }
         };
         self.stats.injector_pulls += 1;
-        loop {
+        // Bounded: thieves may be draining our queue while we fill it, which
+        // would keep `taken` low; a few rounds are plenty (each moves up to
+        // half a block).
+        for _ in 0..8 {
             let taken = 1 + self.local.len().saturating_sub(before);
             if taken >= want {
                 break;

@@ -159,16 +159,18 @@ where
     /// the owned list and drop the running reference (and the list's).
     fn complete(self) {
         let snapshot = self.header().state.transition_to_complete();
-        // Leave the owned list before waking the JoinHandle, so a joiner sees
-        // the task gone from `num_alive_tasks` once its await returns.
+        // Order: drop an unreadable output, leave the owned list, then wake
+        // the JoinHandle. So once `num_alive_tasks` no longer counts the
+        // task its unread output is gone, and a joiner whose await returned
+        // sees the task gone from `num_alive_tasks`. Neither the output's
+        // destructor nor the join waker may unwind into the worker.
+        if !snapshot.is_join_interested() {
+            // The handle is gone: nobody will read the output.
+            let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
+        }
         let released = self.core().scheduler.release(self.raw());
-        // Neither the output's destructor nor the join waker may unwind into
-        // the worker.
         let _ = catch_unwind(AssertUnwindSafe(|| {
-            if !snapshot.is_join_interested() {
-                // The handle is gone: nobody will read the output.
-                self.set_stage(Stage::Consumed);
-            } else if snapshot.is_join_waker_set() {
+            if snapshot.is_join_interested() && snapshot.is_join_waker_set() {
                 // SAFETY: JOIN_WAKER is set and COMPLETE now is too, so the
                 // handle will never write the waker again; reads are shared.
                 self.trailer().waker.with(|ptr| match unsafe { &*ptr } {
