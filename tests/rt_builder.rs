@@ -13,16 +13,11 @@ use std::time::{Duration, Instant};
 
 use weft::{Builder, Handle, Runtime};
 
+mod common;
+use common::panic_message;
+
 fn runtime(workers: usize) -> Runtime {
     Runtime::builder().worker_threads(workers).thread_name("builder-test-worker").build().unwrap()
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }
 
 // ----- worker counts ---------------------------------------------------------------------------

@@ -12,6 +12,9 @@ use std::time::Duration;
 use weft::task::{yield_now, JoinError};
 use weft::Runtime;
 
+mod common;
+use common::panic_message;
+
 const WORKER_NAME: &str = "join-test-worker";
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -51,14 +54,6 @@ fn assert_dropped_once_on_worker(drops: &Mutex<Vec<Option<String>>>) {
     assert_eq!(drops.len(), 1, "the future was dropped {} times", drops.len());
     let name = drops[0].as_deref().unwrap_or("<unnamed>");
     assert!(name.starts_with(WORKER_NAME), "the future was dropped on thread {name:?}, not on a worker");
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }
 
 // ----- outputs --------------------------------------------------------------------------

@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use weft::{Handle, Runtime};
 
+mod common;
+use common::panic_message;
+
 const MILLION: usize = 1_000_000;
 /// Failure deadline for waiting on a storm (never reached when things work).
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -85,14 +88,6 @@ impl Tally {
 
 fn runtime(workers: usize) -> Runtime {
     Runtime::builder().worker_threads(workers).thread_name("spawn-test-worker").build().unwrap()
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }
 
 // ----- storms ------------------------------------------------------------------------

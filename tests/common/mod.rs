@@ -1,0 +1,11 @@
+//! Helpers shared by the integration tests (each test file is its own crate
+//! and includes this with `mod common;`).
+
+/// The message of a panic payload (`&str` or `String`), or "" for others.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
