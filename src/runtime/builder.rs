@@ -50,6 +50,7 @@ impl Builder {
             worker_threads: None,
             thread_name: StdArc::new(|| {
                 static NEXT: AtomicUsize = AtomicUsize::new(0);
+                // Relaxed: only distinct numbers matter, which the RMW gives.
                 format!("weft-worker-{}", NEXT.fetch_add(1, Ordering::Relaxed))
             }),
             thread_stack_size: None,
