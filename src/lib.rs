@@ -23,8 +23,10 @@
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub(crate) mod coop;
 pub(crate) mod loom;
 pub mod metrics;
+pub(crate) mod netpoll;
 pub mod runtime;
 pub(crate) mod scheduler;
 pub mod task;

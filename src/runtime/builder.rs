@@ -128,7 +128,9 @@ impl Builder {
             .iter()
             .map(|w| Remote { stealer: w.stealer(), parker: scheduler::park::Parker::new() })
             .collect();
-        let handle = scheduler::Handle { shared: Arc::new(Shared::new(remotes)) };
+        let shared = Shared::new(remotes)
+            .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
+        let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
         for (index, local) in locals.into_iter().enumerate() {
             // Until this worker's thread runs, it counts as missing, so that

@@ -73,3 +73,21 @@ impl Drop for BlockOnGuard {
         let _ = IN_BLOCK_ON.try_with(|b| b.set(false));
     }
 }
+
+/// The netpoller of the current runtime (for creating I/O objects).
+pub(crate) fn current_io_driver() -> Option<crate::loom::sync::Arc<crate::netpoll::Driver>> {
+    with_current(|h| h.map(|h| h.shared.driver.clone()))
+}
+
+/// The current runtime's scheduler handle (timers hold it).
+pub(crate) fn current_handle() -> Option<scheduler::Handle> {
+    with_current(|h| h.cloned())
+}
+
+/// The current worker's index, or 0 on a non-worker thread (the timer
+/// shard a new timer registers in).
+pub(crate) fn current_worker_index() -> usize {
+    worker::with_current(|cx| {
+        cx.and_then(|cx| cx.core.try_borrow().ok().and_then(|c| c.as_ref().map(|c| c.index))).unwrap_or(0)
+    })
+}

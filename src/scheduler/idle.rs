@@ -188,6 +188,21 @@ impl Idle {
         }
     }
 
+    /// A parked worker that has work of its own to hand out (events from
+    /// the netpoller it polled, expired timers) leaves the parked set by
+    /// itself. Returns true if it was still registered (it is now counted
+    /// as unparked, not searching); false if a notifier popped it first
+    /// (it was counted as unparked *and searching* then).
+    pub(crate) fn unpark_self(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        let Some(pos) = sleepers.iter().position(|&i| i == index) else { return false };
+        sleepers.swap_remove(pos);
+        // AcqRel: under the sleepers lock like every other change of the
+        // unparked count, so `num_workers - unparked == sleepers.len()`.
+        self.state.fetch_add(ONE_UNPARKED, AcqRel);
+        true
+    }
+
     /// True while `index` is registered as parked (not yet popped by a
     /// notifier). A worker whose parker returned checks this to tell a real
     /// notification from a shutdown wake.

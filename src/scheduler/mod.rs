@@ -18,8 +18,10 @@ pub(crate) mod worker;
 
 use crate::loom::deque::{Injector, Steal, Stealer};
 use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::netpoll::{self, Driver};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
+use crate::time::{TimerHandle, TimerShards};
 use crossbeam_utils::CachePadded;
 use idle::{Idle, Notify};
 use park::Parker;
@@ -62,6 +64,10 @@ pub(crate) struct Shared {
     pub(crate) synced: Mutex<Synced>,
     /// Signalled when a worker exits (shutdown waits on it).
     pub(crate) exited_cv: Condvar,
+    /// The netpoller (shared with every I/O object, which keeps it alive).
+    pub(crate) driver: Arc<Driver>,
+    /// One timer wheel per worker (docs/design/timers.md).
+    pub(crate) timers: TimerShards,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -72,9 +78,9 @@ pub(crate) struct Handle {
 }
 
 impl Shared {
-    pub(crate) fn new(remotes: Box<[Remote]>) -> Shared {
+    pub(crate) fn new(remotes: Box<[Remote]>) -> std::io::Result<Shared> {
         let n = remotes.len();
-        Shared {
+        Ok(Shared {
             injector: CachePadded::new(Injector::new()),
             stats: (0..n).map(|_| CachePadded::new(WorkerStats::default())).collect(),
             remotes,
@@ -82,7 +88,9 @@ impl Shared {
             owned: OwnedTasks::new(n * 4),
             synced: Mutex::new(Synced { exited: 0 }),
             exited_cv: Condvar::new(),
-        }
+            driver: Arc::new(Driver::new()?),
+            timers: TimerShards::new(n),
+        })
     }
 
     pub(crate) fn num_workers(&self) -> usize {
@@ -99,7 +107,7 @@ impl Shared {
     pub(crate) fn notify_parked(&self) -> bool {
         match self.idle.notify() {
             Notify::Wake(index) => {
-                self.remotes[index].parker.unpark();
+                self.remotes[index].parker.unpark_worker(&self.driver);
                 true
             }
             Notify::Nobody => true,
@@ -111,7 +119,7 @@ impl Shared {
     /// its overflow into the injector); see `Idle::notify_local`.
     pub(crate) fn notify_parked_local(&self) {
         if let Some(index) = self.idle.notify_local() {
-            self.remotes[index].parker.unpark();
+            self.remotes[index].parker.unpark_worker(&self.driver);
         }
     }
 
@@ -147,8 +155,12 @@ impl Shared {
         if !self.idle.set_shutdown() {
             return false;
         }
+        // Timers and I/O first: a task or `block_on` future waiting on them
+        // is woken and sees the shutdown.
+        self.timers.shutdown();
+        self.driver.shutdown();
         for remote in self.remotes.iter() {
-            remote.parker.unpark();
+            remote.parker.unpark_worker(&self.driver);
         }
         true
     }
@@ -159,6 +171,36 @@ impl Shared {
         synced.exited += 1;
         drop(synced);
         self.exited_cv.notify_all();
+    }
+}
+
+impl Shared {
+    /// A timer insert made `deadline` (wheel ms) the earliest of its shard:
+    /// make sure some worker will wake for it. If a worker is blocked in
+    /// the netpoller with a later timeout, interrupt it; if nobody is
+    /// blocked there, wake a parked worker (it will find no work and become
+    /// the poller's owner, with a timeout that covers this timer). SeqCst
+    /// load: the other half of the hand-off in `worker::park_on_driver`
+    /// (docs/design/netpoll.md, "timers").
+    pub(crate) fn timer_earliest_changed(&self, deadline: u64) {
+        let polling_until = self.driver.poll_deadline();
+        if polling_until == netpoll::NOT_POLLING {
+            let _ = self.notify_parked();
+        } else if deadline < polling_until {
+            self.driver.wake();
+        }
+    }
+}
+
+// SAFETY: `shards` is always the same `TimerShards` (a field of the
+// `Shared` this handle's `Arc` keeps alive).
+unsafe impl TimerHandle for Handle {
+    fn shards(&self) -> &TimerShards {
+        &self.shared.timers
+    }
+
+    fn earliest_changed(&self, _shard: usize, deadline: u64) {
+        self.shared.timer_earliest_changed(deadline);
     }
 }
 

@@ -1,5 +1,8 @@
 //! A worker's private parker: blocks the thread until `unpark`, with no
-//! spinning and no lost token.
+//! spinning and no lost token. A parked worker blocks either on its own
+//! condvar or, if it owns the netpoller, inside the blocking poll; `unpark`
+//! knows which from the state word and writes the netpoller's waker for the
+//! latter.
 //!
 //! Not `std::thread::park`: a task that calls `thread::park` itself (or a
 //! library that does) would consume that token and lose our wake-up. This
@@ -7,10 +10,15 @@
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Condvar, Mutex};
+use crate::netpoll::{Driver, DriverGuard};
+use std::task::Waker;
+use std::time::Duration;
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
+/// Blocked in the netpoller (this worker holds it).
+const PARKED_DRIVER: usize = 3;
 
 #[derive(Debug)]
 pub(crate) struct Parker {
@@ -56,8 +64,51 @@ impl Parker {
         }
     }
 
-    /// Makes a token available, waking the thread if it is blocked.
+    /// `unpark_worker` for a parker that never parks in a netpoller (the
+    /// `block_on` thread's).
     pub(crate) fn unpark(&self) {
+        match self.state.swap(NOTIFIED, SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED => {
+                drop(self.lock.lock());
+                self.cvar.notify_one();
+            }
+            actual => unreachable!("parker in state {actual} on unpark"),
+        }
+    }
+
+    /// Parks inside the netpoller: blocks in `guard.poll(timeout)` unless a
+    /// token is already there, in which case it consumes it and returns 0.
+    /// Returns the number of I/O events applied (wakers in `wakers`). A
+    /// token that arrives during the poll is consumed on return (the
+    /// unparker's `Driver::wake` is what ended the poll).
+    pub(crate) fn park_driver(
+        &self,
+        guard: &mut DriverGuard<'_>,
+        timeout: Option<Duration>,
+        wakers: &mut Vec<Waker>,
+    ) -> usize {
+        // SeqCst (as in `park`): the CAS publishes PARKED_DRIVER before we
+        // block; an unparker's swap that reads it writes the waker, which
+        // the poll sees (or the next poll, harmlessly).
+        match self.state.compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst) {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.store(EMPTY, SeqCst);
+                return 0;
+            }
+            Err(actual) => unreachable!("parker in state {actual} while parking (two parkers?)"),
+        }
+        let events = guard.poll(timeout, wakers);
+        // Whatever happened (event, timeout, wake), leave the parked state;
+        // a token that arrived meanwhile is consumed here.
+        self.state.swap(EMPTY, SeqCst);
+        events
+    }
+
+    /// Makes a token available, waking the thread if it is blocked (on its
+    /// condvar, or in the netpoller of `driver`).
+    pub(crate) fn unpark_worker(&self, driver: &Driver) {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED => {
@@ -66,6 +117,7 @@ impl Parker {
                 drop(self.lock.lock());
                 self.cvar.notify_one();
             }
+            PARKED_DRIVER => driver.wake(),
             actual => unreachable!("parker in unknown state {actual}"),
         }
     }

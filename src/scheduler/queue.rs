@@ -42,6 +42,9 @@ pub(crate) struct Core {
     pub(crate) is_searching: bool,
     pub(crate) rand: FastRand,
     pub(crate) stats: LocalStats,
+    /// Wakers collected by a netpoll on this worker, woken with the core
+    /// installed (kept to reuse the allocation).
+    pub(crate) io_wakers: Vec<std::task::Waker>,
 }
 
 impl Core {
@@ -55,6 +58,7 @@ impl Core {
             is_searching: false,
             rand: FastRand::new(seed),
             stats: LocalStats::default(),
+            io_wakers: Vec::new(),
         }
     }
 

@@ -15,9 +15,13 @@ use super::idle::Parked;
 use super::queue::Core;
 use super::{Handle, Shared, GLOBAL_POLL_INTERVAL};
 use crate::loom::deque::Steal;
+use crate::netpoll::{DriverGuard, NO_DEADLINE};
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};
+use std::ops::Not;
 use std::ptr;
+use std::task::Waker;
+use std::time::{Duration, Instant};
 
 /// What the thread-local context of a worker thread points to.
 pub(crate) struct WorkerContext {
@@ -91,13 +95,22 @@ impl Worker<'_> {
         loop {
             core.tick = core.tick.wrapping_add(1);
             if core.tick % GLOBAL_POLL_INTERVAL == 0 {
-                self.maintenance(&core);
+                core = self.maintenance(core);
                 if self.shared.is_shutdown() {
                     return core;
                 }
+            } else {
+                core = self.fire_own_timers(core);
             }
             if let Some(task) = self.next_task(&mut core) {
                 core = self.run_task(core, task);
+                continue;
+            }
+            // Out of local work: I/O and timers first (cheap, and what they
+            // wake lands here), then other workers' queues.
+            let (c, woke) = self.poll_io_and_timers(core);
+            core = c;
+            if woke {
                 continue;
             }
             if let Some(task) = self.search(&mut core) {
@@ -114,8 +127,71 @@ impl Worker<'_> {
         }
     }
 
-    fn maintenance(&self, core: &Core) {
+    /// Every `GLOBAL_POLL_INTERVAL` ticks: publish counters, poll the
+    /// netpoller without blocking (so busy tasks cannot starve I/O) and
+    /// fire any expired timer, ours or another worker's.
+    fn maintenance(&self, core: Box<Core>) -> Box<Core> {
         self.shared.stats[core.index].publish(&core.stats);
+        self.poll_io_and_timers(core).0
+    }
+
+    /// The per-tick timer check: one load of our shard's next expiration;
+    /// the clock is read only when a timer is registered there.
+    fn fire_own_timers(&self, core: Box<Core>) -> Box<Core> {
+        let timers = &self.shared.timers;
+        let Some(next) = timers.shard_next_expiration(core.index) else { return core };
+        let now = timers.clock().now_ms();
+        if next > now {
+            return core;
+        }
+        let index = core.index;
+        self.with_core_installed(core, |_| timers.fire_expired(index, now)).0
+    }
+
+    /// Non-blocking netpoll (if nobody holds the poller and anything is
+    /// registered) and expired timers of every shard. Returns true if
+    /// anything was woken.
+    fn poll_io_and_timers(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
+        let driver = &self.shared.driver;
+        let mut events = 0;
+        if driver.has_registrations() {
+            if let Some(mut guard) = driver.try_acquire() {
+                events = guard.poll(Some(Duration::ZERO), &mut core.io_wakers);
+            }
+        }
+        let timers = &self.shared.timers;
+        let now = timers.next_expiration().map(|next| (next, timers.clock().now_ms()));
+        let timers_due = matches!(now, Some((next, now)) if next <= now);
+        if events == 0 && timers_due.not() {
+            return (core, false);
+        }
+        self.dispatch(core)
+    }
+
+    /// Wakes what a netpoll collected and fires expired timers (ours, then
+    /// others' where nobody is firing them), with our core installed so
+    /// woken tasks go to our own queue. Returns true if anything was woken.
+    fn dispatch(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
+        let mut wakers = std::mem::take(&mut core.io_wakers);
+        let index = core.index;
+        let timers = &self.shared.timers;
+        let (mut core, fired) = self.with_core_installed(core, |_| {
+            let woken = wakers.len();
+            wakers.drain(..).for_each(Waker::wake);
+            let now = timers.clock().now_ms();
+            woken + timers.fire_expired(index, now) + timers.fire_others(index, now)
+        });
+        core.io_wakers = wakers;
+        (core, fired > 0)
+    }
+
+    /// Runs `f` with `core` reachable from the thread-local context (as
+    /// during a poll), so that wakes and spawns in `f` use the local queue.
+    fn with_core_installed<R>(&self, core: Box<Core>, f: impl FnOnce(&WorkerContext) -> R) -> (Box<Core>, R) {
+        *self.cx.core.borrow_mut() = Some(core);
+        let r = f(self.cx);
+        let core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a wake");
+        (core, r)
     }
 
     fn next_task(&self, core: &mut Core) -> Option<Notified> {
@@ -172,14 +248,14 @@ impl Worker<'_> {
         }
         core.stats.polls += 1;
         *self.cx.core.borrow_mut() = Some(core);
-        task.run();
+        crate::coop::budget(|| task.run());
         self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll")
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
         debug_assert!(!core.has_local_work());
         core.stats.parks += 1;
-        self.maintenance(&core);
+        self.shared.stats[core.index].publish(&core.stats);
         let index = core.index;
         let parked = self.shared.idle.transition_to_parked(index, core.is_searching);
         core.is_searching = false;
@@ -193,7 +269,21 @@ impl Worker<'_> {
             if self.shared.is_shutdown() {
                 return core;
             }
-            parker.park();
+            // One parked worker owns the netpoller and blocks in it until
+            // the earliest timer; the others sleep on their own parkers.
+            if let Some(mut guard) = self.shared.driver.try_acquire() {
+                let (c, woke) = self.park_on_driver(core, &mut guard);
+                core = c;
+                drop(guard);
+                if woke {
+                    // We have I/O or timers to hand out: leave the parked set
+                    // (unless a notifier already took us out) and dispatch.
+                    core.is_searching = !self.shared.idle.unpark_self(index);
+                    return self.dispatch(core).0;
+                }
+            } else {
+                parker.park();
+            }
             if self.shared.is_shutdown() {
                 return core;
             }
@@ -206,12 +296,40 @@ impl Worker<'_> {
         core
     }
 
+    /// Blocks in the netpoller until an event, a wake-up, or the earliest
+    /// timer. Returns true if an I/O event arrived or a timer is due.
+    ///
+    /// Timer hand-off (docs/design/netpoll.md): publish the deadline we will
+    /// sleep until (SeqCst), then re-read the shards' next expirations
+    /// (SeqCst); an inserter stores its shard's `next` (SeqCst) and then
+    /// reads our deadline (`Shared::timer_earliest_changed`). One of the two
+    /// sees the other: we recompute, or it interrupts the poll.
+    fn park_on_driver(&self, mut core: Box<Core>, guard: &mut DriverGuard<'_>) -> (Box<Core>, bool) {
+        let timers = &self.shared.timers;
+        let key = |next: Option<u64>| next.unwrap_or(u64::MAX);
+        let mut next = timers.next_expiration();
+        loop {
+            guard.publish_deadline(next.unwrap_or(NO_DEADLINE));
+            let again = timers.next_expiration();
+            if key(again) >= key(next) {
+                break;
+            }
+            next = again;
+        }
+        let timeout = next.map(|ms| timers.clock().timeout_until(ms, Instant::now()));
+        let parker = &self.shared.remotes[core.index].parker;
+        let events = parker.park_driver(guard, timeout, &mut core.io_wakers);
+        let due = timers.next_expiration().is_some_and(|next| next <= timers.clock().now_ms());
+        (core, events > 0 || due)
+    }
+
     /// Shutdown: cancel every task (any worker may; it is idempotent), drop
     /// what is left in our queues, report.
     fn exit(&self, mut core: Box<Core>) {
         self.shared.owned.close_and_shutdown_all();
         core.drain();
-        self.maintenance(&core);
+        core.io_wakers.clear();
+        self.shared.stats[core.index].publish(&core.stats);
         self.shared.worker_exited();
     }
 }

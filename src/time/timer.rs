@@ -31,6 +31,11 @@ use std::time::Instant;
 /// through the same shards it was inserted into.
 pub(crate) unsafe trait TimerHandle {
     fn shards(&self) -> &TimerShards;
+
+    /// Called after an insert through this handle made `deadline` (wheel
+    /// ms) the earliest expiration of shard `shard`: the scheduler's chance
+    /// to shorten a parked worker's timeout.
+    fn earliest_changed(&self, _shard: usize, _deadline: u64) {}
 }
 
 // SAFETY: a shared reference always points to the same value, which
@@ -114,7 +119,12 @@ impl<H: TimerHandle> Timer<H> {
                 // inside `self` and `Drop` removes it before it goes away,
                 // so it stays in place until removed or seen FIRED.
                 match unsafe { shards.insert(shard, &this.entry, this.deadline) } {
-                    Insert::Registered { .. } => Poll::Pending,
+                    Insert::Registered { earliest } => {
+                        if earliest {
+                            this.handle.earliest_changed(shard, this.deadline);
+                        }
+                        Poll::Pending
+                    }
                     Insert::Elapsed => outcome(false),
                     Insert::Shutdown => outcome(true),
                 }

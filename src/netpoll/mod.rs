@@ -1,0 +1,185 @@
+//! The netpoller: one `mio::Poll` per runtime, driven by the workers
+//! themselves (no reactor thread), in the manner of Go's netpoll.
+//!
+//! - `Driver` (this file): who may poll (an ownership flag), the blocking
+//!   poll's published deadline (so a new earlier timer can interrupt it),
+//!   and the waker that interrupts it.
+//! - `sys_mio.rs` / `sys_shell.rs`: the OS poller (mio) or, under loom, a
+//!   shell with the same blocking and waking behaviour and no I/O.
+//! - `slab.rs`: registrations by index; the token carries a generation.
+//! - `scheduled_io.rs`: per-registration readiness and wakers.
+//! - `registration.rs`: what an I/O object holds (`PollEvented`).
+//!
+//! Who polls, and how (docs/design/netpoll.md has the whole argument):
+//! - A worker that runs out of local work polls without blocking (if no
+//!   one else holds the poller) before it searches other queues; a busy
+//!   worker does the same every `GLOBAL_POLL_INTERVAL` ticks.
+//! - A worker that parks tries to take the poller; the one that gets it
+//!   blocks in `epoll_wait` with a timeout equal to the earliest timer,
+//!   the others block on their private parkers. Unparking the owner writes
+//!   the mio waker.
+//! - Events set readiness and collect wakers; the polling worker wakes them
+//!   with its core installed, so woken tasks land in its own queue.
+
+#[cfg(all(test, loom))]
+#[path = "sys_shell.rs"]
+mod sys;
+#[cfg(not(all(test, loom)))]
+#[path = "sys_mio.rs"]
+mod sys;
+
+#[cfg(not(all(test, loom)))]
+pub(crate) mod registration;
+pub(crate) mod scheduled_io;
+#[cfg(not(all(test, loom)))]
+pub(crate) mod slab;
+
+#[cfg(not(all(test, loom)))]
+pub(crate) use registration::{PollEvented, Registration};
+pub(crate) use scheduled_io::Direction;
+
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
+};
+use std::fmt;
+use std::io;
+use std::task::Waker;
+use std::time::Duration;
+
+/// Events taken per poll (Go and tokio use 128 and 1024).
+pub(crate) const EVENTS_CAPACITY: usize = 1024;
+
+/// `poll_deadline` while no worker is blocked in the poller.
+pub(crate) const NOT_POLLING: u64 = u64::MAX;
+/// `poll_deadline` while the owner blocks without a timer.
+pub(crate) const NO_DEADLINE: u64 = u64::MAX - 1;
+
+pub(crate) struct Driver {
+    /// The poller's ownership: true while a worker holds it. A hand-made
+    /// try-lock (nobody ever waits for it; a worker that fails to take it
+    /// parks on its own parker instead).
+    owned: AtomicBool,
+    /// The OS poller and its event buffer, touched only by the owner.
+    poller: UnsafeCell<sys::Poller>,
+    /// What any thread may touch: registry, slab, waker.
+    shared: sys::Shared,
+    /// The wheel millisecond the owner's blocking poll will time out at
+    /// (`NO_DEADLINE` if none), or `NOT_POLLING`. SeqCst, with the timer
+    /// shards' SeqCst `next` words: the store-buffering hand-off between
+    /// an owner going to sleep and a thread inserting an earlier timer
+    /// (docs/design/netpoll.md, "timers").
+    poll_deadline: AtomicU64,
+    is_shutdown: AtomicBool,
+}
+
+// SAFETY: `poller` is only reached through a `DriverGuard`, of which at most
+// one exists at a time (the `owned` flag); everything else is Sync.
+unsafe impl Sync for Driver {}
+// SAFETY: the poller and the shared half are Send; no thread-bound state.
+unsafe impl Send for Driver {}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("owned", &self.owned.load(Relaxed))
+            .field("poll_deadline", &self.poll_deadline.load(Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Exclusive use of the poller; released on drop.
+pub(crate) struct DriverGuard<'a> {
+    driver: &'a Driver,
+}
+
+impl Driver {
+    pub(crate) fn new() -> io::Result<Driver> {
+        let (poller, shared) = sys::new(EVENTS_CAPACITY)?;
+        Ok(Driver {
+            owned: AtomicBool::new(false),
+            poller: UnsafeCell::new(poller),
+            shared,
+            poll_deadline: AtomicU64::new(NOT_POLLING),
+            is_shutdown: AtomicBool::new(false),
+        })
+    }
+
+    /// Takes the poller if nobody holds it.
+    pub(crate) fn try_acquire(&self) -> Option<DriverGuard<'_>> {
+        // Relaxed pre-check: skip the RMW (a shared-line write) when it is
+        // obviously held.
+        if self.owned.load(Relaxed) {
+            return None;
+        }
+        // Acquire: pairs with the Release in `DriverGuard::drop`; the
+        // previous owner's use of the poller happens-before ours.
+        self.owned.compare_exchange(false, true, Acquire, Relaxed).ok().map(|_| DriverGuard { driver: self })
+    }
+
+    /// Interrupts a blocking poll (or makes the next one return at once).
+    pub(crate) fn wake(&self) {
+        self.shared.wake();
+    }
+
+    /// The owner's published timeout (see the field).
+    pub(crate) fn poll_deadline(&self) -> u64 {
+        self.poll_deadline.load(SeqCst)
+    }
+
+    /// Stops the netpoller: every registration fails its pending and later
+    /// operations with an error; new registrations are refused.
+    pub(crate) fn shutdown(&self) {
+        if self.is_shutdown.swap(true, SeqCst) {
+            return;
+        }
+        self.shared.shutdown();
+        self.wake();
+    }
+
+    /// True if any I/O object is registered (a non-blocking poll is then
+    /// worth its system call).
+    pub(crate) fn has_registrations(&self) -> bool {
+        self.shared.has_registrations()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.is_shutdown.load(SeqCst)
+    }
+
+    #[cfg(not(all(test, loom)))]
+    pub(crate) fn shared(&self) -> &sys::Shared {
+        &self.shared
+    }
+}
+
+impl DriverGuard<'_> {
+    /// Publishes the deadline the coming blocking poll will time out at
+    /// (`NO_DEADLINE` for none). SeqCst: see `Driver::poll_deadline`.
+    pub(crate) fn publish_deadline(&self, deadline_ms: u64) {
+        self.driver.poll_deadline.store(deadline_ms, SeqCst);
+    }
+
+    /// Polls for events, blocking up to `timeout` (`None`: until woken), and
+    /// applies them: readiness set, wakers pushed to `wakers` (the caller
+    /// wakes them). Returns the number of I/O events applied (the waker's
+    /// own event is not counted).
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>, wakers: &mut Vec<Waker>) -> usize {
+        let driver = self.driver;
+        driver.poller.with_mut(|poller| {
+            // SAFETY: we hold the ownership flag (this guard exists), so no
+            // other thread touches the poller until we release it.
+            let poller = unsafe { &mut *poller };
+            sys::poll(poller, &driver.shared, timeout, wakers)
+        })
+    }
+}
+
+impl Drop for DriverGuard<'_> {
+    fn drop(&mut self) {
+        self.driver.poll_deadline.store(NOT_POLLING, SeqCst);
+        // Release: pairs with the Acquire in `try_acquire`.
+        self.driver.owned.store(false, Release);
+    }
+}

@@ -1,0 +1,56 @@
+//! The netpoller under loom: no OS poller, the same blocking and waking
+//! behaviour. A blocking poll waits until `wake` (timeouts are not
+//! modelled: loom has no clock); a zero timeout returns at once. It reports
+//! no I/O events, so the models exercise ownership and wake-ups only.
+
+use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use crate::loom::sync::{Condvar, Mutex};
+use std::io;
+use std::task::Waker;
+use std::time::Duration;
+
+pub(crate) struct Poller;
+
+pub(crate) struct Shared {
+    woken: AtomicBool,
+    lock: Mutex<()>,
+    cvar: Condvar,
+}
+
+pub(crate) fn new(_capacity: usize) -> io::Result<(Poller, Shared)> {
+    Ok((Poller, Shared { woken: AtomicBool::new(false), lock: Mutex::new(()), cvar: Condvar::new() }))
+}
+
+impl Shared {
+    pub(crate) fn wake(&self) {
+        // SeqCst, like an eventfd write: the poll below reads it under the
+        // lock, and the lock keeps the notify from slipping past its check.
+        self.woken.store(true, SeqCst);
+        drop(self.lock.lock());
+        self.cvar.notify_one();
+    }
+
+    pub(crate) fn shutdown(&self) {}
+
+    pub(crate) fn has_registrations(&self) -> bool {
+        false
+    }
+}
+
+pub(crate) fn poll(
+    _poller: &mut Poller,
+    shared: &Shared,
+    timeout: Option<Duration>,
+    _wakers: &mut Vec<Waker>,
+) -> usize {
+    if timeout == Some(Duration::ZERO) {
+        shared.woken.store(false, SeqCst);
+        return 0;
+    }
+    let mut guard = shared.lock.lock();
+    while !shared.woken.swap(false, SeqCst) {
+        guard = shared.cvar.wait(guard);
+    }
+    drop(guard);
+    0
+}
