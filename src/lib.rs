@@ -30,8 +30,7 @@ pub(crate) mod netpoll;
 pub mod runtime;
 pub(crate) mod scheduler;
 pub mod task;
-#[allow(dead_code)] // building blocks for the timers issue; wired into the scheduler later
-pub(crate) mod time;
+pub mod time;
 
 pub use runtime::{spawn, Builder, Handle, Runtime};
 pub use task::{JoinError, JoinHandle};

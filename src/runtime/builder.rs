@@ -25,6 +25,8 @@ pub struct Builder {
     thread_stack_size: Option<usize>,
     on_thread_start: Option<Callback>,
     on_thread_stop: Option<Callback>,
+    /// Timer wheels; `None`: one per worker.
+    timer_shards: Option<usize>,
 }
 
 impl fmt::Debug for Builder {
@@ -32,6 +34,7 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("worker_threads", &self.worker_threads)
             .field("thread_stack_size", &self.thread_stack_size)
+            .field("timer_shards", &self.timer_shards)
             .finish_non_exhaustive()
     }
 }
@@ -56,6 +59,7 @@ impl Builder {
             thread_stack_size: None,
             on_thread_start: None,
             on_thread_stop: None,
+            timer_shards: None,
         }
     }
 
@@ -96,6 +100,31 @@ impl Builder {
         self
     }
 
+    /// The number of timer wheels (default: one per worker). Benchmarks set
+    /// it to 1 to measure a single global-mutex wheel against the sharded
+    /// default; 0 or more than the maximum worker count is rejected by
+    /// [`Builder::build`]. Not a tuning knob.
+    #[doc(hidden)]
+    pub fn timer_shards(&mut self, n: usize) -> &mut Self {
+        self.timer_shards = Some(n);
+        self
+    }
+
+    fn resolve_timer_shards(&self, workers: usize) -> io::Result<usize> {
+        match self.timer_shards {
+            None => Ok(workers),
+            Some(0) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "weft: timer_shards(0) is invalid: the timers need at least one wheel",
+            )),
+            Some(n) if n > MAX_WORKERS => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("weft: timer_shards({n}) is more than the supported maximum of {MAX_WORKERS}"),
+            )),
+            Some(n) => Ok(n),
+        }
+    }
+
     fn resolve_worker_threads(&self) -> io::Result<usize> {
         let n = match self.worker_threads {
             Some(n) => n,
@@ -118,17 +147,19 @@ impl Builder {
 
     /// Starts the runtime's worker threads.
     ///
-    /// Errors: `InvalidInput` for a worker count of 0 or above the maximum;
+    /// Errors: `InvalidInput` for a worker count of 0 or above the maximum
+    /// (or a timer shard count of 0);
     /// the OS error if a thread cannot be spawned (already started threads
     /// are shut down first).
     pub fn build(&mut self) -> io::Result<Runtime> {
         let n = self.resolve_worker_threads()?;
+        let timer_shards = self.resolve_timer_shards(n)?;
         let locals: Vec<Worker<_>> = (0..n).map(|_| Worker::new_fifo()).collect();
         let remotes = locals
             .iter()
             .map(|w| Remote { stealer: w.stealer(), parker: scheduler::park::Parker::new() })
             .collect();
-        let shared = Shared::new(remotes)
+        let shared = Shared::new(remotes, timer_shards)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
         let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);

@@ -78,7 +78,9 @@ pub(crate) struct Handle {
 }
 
 impl Shared {
-    pub(crate) fn new(remotes: Box<[Remote]>) -> std::io::Result<Shared> {
+    /// A scheduler for the workers in `remotes`, with `timer_shards` timer
+    /// wheels (normally one per worker).
+    pub(crate) fn new(remotes: Box<[Remote]>, timer_shards: usize) -> std::io::Result<Shared> {
         let n = remotes.len();
         Ok(Shared {
             injector: CachePadded::new(Injector::new()),
@@ -89,7 +91,7 @@ impl Shared {
             synced: Mutex::new(Synced { exited: 0 }),
             exited_cv: Condvar::new(),
             driver: Arc::new(Driver::new()?),
-            timers: TimerShards::new(n),
+            timers: TimerShards::new(timer_shards),
         })
     }
 

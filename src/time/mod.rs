@@ -1,40 +1,65 @@
-//! Timers: the data structures behind `sleep`, `timeout` and `interval`.
+//! Time: sleeping, timeouts and intervals on the runtime's timers.
 //!
-//! - [`wheel`]: a hierarchical timing wheel (6 levels x 64 slots, 1 ms at
+//! - [`sleep`] / [`sleep_until`]: a future that completes at a deadline.
+//! - [`timeout`] / [`timeout_at`]: run a future with a deadline.
+//! - [`interval`] / [`interval_at`]: tick at a fixed period, with a choice
+//!   of [`MissedTickBehavior`].
+//! - [`Instant`]: the clock these speak (a newtype over
+//!   [`std::time::Instant`]).
+//!
+//! ```
+//! use std::time::Duration;
+//! use weft::time::{sleep, timeout};
+//!
+//! let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+//! rt.block_on(async {
+//!     sleep(Duration::from_millis(1)).await;
+//!     let slow = sleep(Duration::from_secs(60));
+//!     assert!(timeout(Duration::from_millis(5), slow).await.is_err());
+//! });
+//! ```
+//!
+//! Timers have a resolution of 1 ms. Deadlines are rounded up to it, so a
+//! timer never completes early; it usually completes within a millisecond
+//! or two after its deadline on an idle runtime. Each timer is created
+//! against the current runtime (creating one outside a runtime panics), is
+//! registered on its first poll in the timer wheel of the worker polling
+//! it, and is cancelled in O(1), with no allocation, when dropped.
+//!
+//! When the runtime shuts down, every pending timer completes at once, so
+//! tasks waiting on timers wake up and can finish.
+//!
+//! # Internals
+//!
+//! - `wheel`: a hierarchical timing wheel (6 levels x 64 slots, 1 ms at
 //!   level 0), O(1) insert and cancel through intrusive lists, the next
 //!   expiration from per-level occupancy bitmaps.
-//! - [`entry`]: the timer entry shared by the future that owns it and the
+//! - `entry`: the timer entry shared by the future that owns it and the
 //!   wheel that links it: links, a state word, and a waker slot
-//!   ([`atomic_waker`]).
-//! - [`shards`]: [`TimerShards`], one wheel per worker, each behind its own
+//!   (`atomic_waker`).
+//! - `shards`: `TimerShards`, one wheel per worker, each behind its own
 //!   lock, with a lock-free next expiration per shard for the parker.
-//! - [`timer`]: [`Timer`], the owning side (what `Sleep` embeds): lazy
+//! - `timer`: `Timer`, the owning side (what `Sleep` embeds): lazy
 //!   registration on first poll, O(1) cancel on drop, no allocation.
-//! - [`source`]: [`TimeSource`], `Instant`s to wheel milliseconds (deadlines
+//! - `source`: `TimeSource`, `Instant`s to wheel milliseconds (deadlines
 //!   rounded up, now rounded down: a timer never fires early).
+//! - `sleep`, `timeout`, `interval`, `instant`, `error`: the public API.
 //!
-//! # Wiring (for the scheduler)
-//!
-//! - One `TimerShards::new(num_workers)` per runtime, reachable from tasks
-//!   through a handle implementing [`TimerHandle`].
-//! - `Sleep::poll` calls `Timer::poll_elapsed(cx, current_worker_index)`
-//!   (any index from a non-worker thread).
-//! - Each worker, every tick and before parking:
-//!   `fire_expired(own, clock.now_ms())`; an idle worker also calls
-//!   `fire_others(own, now)`.
-//! - Park timeout: `next_expiration()` through `clock.timeout_until`; install
-//!   `on_earliest` to unpark a worker whose timeout an insert from another
-//!   thread has made too long.
-//! - Shutdown: `TimerShards::shutdown()` completes every timer with
-//!   [`Shutdown`].
-//!
-//! Design and proofs: `docs/design/timers.md`.
+//! The scheduler owns one `TimerShards` (`Shared::timers`); its workers
+//! fire their own shard every tick, sweep the others when idle, and the
+//! worker parked in the netpoller sleeps until the earliest deadline. Design
+//! and proofs: `docs/design/timers.md`.
 
 pub(crate) mod atomic_waker;
 pub(crate) mod entry;
+pub mod error;
+mod instant;
+mod interval;
 pub(crate) mod shards;
+mod sleep;
 pub(crate) mod source;
 pub(crate) mod timer;
+mod timeout;
 pub(crate) mod wheel;
 
 #[cfg(all(test, loom))]
@@ -42,13 +67,15 @@ mod loom_model;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-// The names the scheduler and the `sleep` futures will use (unused until
-// the timers are wired in).
-#[allow(unused_imports)]
+pub use self::error::Elapsed;
+pub use self::instant::Instant;
+pub use self::interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use self::sleep::{sleep, sleep_until, Sleep};
+pub use self::timeout::{timeout, timeout_at, Timeout};
+
 pub(crate) use self::{
     shards::TimerShards,
-    source::TimeSource,
-    timer::{Timer, TimerHandle},
+    timer::TimerHandle,
 };
 
 /// A timer completed because the runtime's timers were shut down, not

@@ -126,6 +126,7 @@ impl TimerShards {
 
     /// Installs the hook called when an insert lowers a shard's next
     /// expiration (see [`OnEarliest`]).
+    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
     pub(crate) fn on_earliest(mut self, hook: OnEarliest) -> TimerShards {
         self.on_earliest = Some(hook);
         self
@@ -135,6 +136,7 @@ impl TimerShards {
         &self.clock
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
     pub(crate) fn num_shards(&self) -> usize {
         self.shards.len()
     }
@@ -288,6 +290,7 @@ impl TimerShards {
 
     /// Number of registered timers (locks each shard in turn; for tests and
     /// metrics).
+    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.wheel.lock().len()).sum()
     }

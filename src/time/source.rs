@@ -25,6 +25,7 @@ impl TimeSource {
         TimeSource { start }
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
     pub(crate) fn start(&self) -> Instant {
         self.start
     }

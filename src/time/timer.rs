@@ -15,6 +15,7 @@
 
 use super::entry::{Entry, State};
 use super::shards::{Insert, TimerShards};
+use super::source::TimeSource;
 use super::Shutdown;
 use crate::loom::sync::Arc;
 use std::fmt;
@@ -74,6 +75,12 @@ impl<H: TimerHandle> Timer<H> {
         Timer::new(handle, ms)
     }
 
+    /// The clock of the shards this timer registers in.
+    pub(crate) fn clock(&self) -> &TimeSource {
+        self.handle.shards().clock()
+    }
+
+    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
     pub(crate) fn deadline_ms(&self) -> u64 {
         self.deadline
     }
@@ -142,6 +149,7 @@ impl<H: TimerHandle> Timer<H> {
     }
 
     /// Unregisters the timer. True if it was registered and had not fired.
+    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
     pub(crate) fn cancel(self: Pin<&mut Self>) -> bool {
         self.into_ref().get_ref().unregister()
     }
