@@ -1,0 +1,713 @@
+//! The public timer API, `weft::time`: sleeps never end early and end
+//! about on time, dropped sleeps are cancelled, timeouts, intervals and
+//! their missed-tick behaviours, the hand-off that wakes a parked netpoll
+//! owner for a timer inserted from outside, timers beside busy tasks,
+//! shutdown with pending timers, and the panics for use outside a runtime.
+//!
+//! Tests that measure timing take `SERIAL` so that they do not measure each
+//! other's CPU load (the test harness runs tests on parallel threads).
+
+mod common;
+
+use std::future::{pending, poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant as StdInstant};
+
+use weft::task::yield_now;
+use weft::time::{
+    interval, interval_at, sleep, sleep_until, timeout, timeout_at, Elapsed, Instant, MissedTickBehavior,
+    Sleep,
+};
+use weft::Runtime;
+
+fn runtime(workers: usize) -> Runtime {
+    Runtime::builder().worker_threads(workers).thread_name("time-test-worker").build().unwrap()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Serializes the timing-sensitive tests (a failed one must not poison the
+/// others).
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// xorshift64*, so the random durations need no crate.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// A waker that counts its wakes.
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Polls `future` once with `waker`.
+fn poll_once<F: Future>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(waker))
+}
+
+// ----- sleep ---------------------------------------------------------------------------------
+
+fn many_random_sleeps(workers: usize) {
+    const TASKS: usize = 400;
+    let rt = runtime(workers);
+    let completions: Arc<Vec<AtomicUsize>> = Arc::new((0..TASKS).map(|_| AtomicUsize::new(0)).collect());
+    let mut rng = Rng(0x5EED_0000 + workers as u64);
+    let handles: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let d = ms(1 + rng.below(50));
+            let completions = completions.clone();
+            rt.spawn(async move {
+                let start = StdInstant::now();
+                let mut s = pin!(sleep(d));
+                assert!(!s.is_elapsed());
+                s.as_mut().await;
+                let took = start.elapsed();
+                assert!(took >= d, "task {i}: sleep({d:?}) ended after {took:?}");
+                assert!(s.is_elapsed());
+                completions[i].fetch_add(1, SeqCst);
+                took - d
+            })
+        })
+        .collect();
+    let late = rt.block_on(async {
+        let mut late = Vec::new();
+        for h in handles {
+            late.push(h.await.unwrap());
+        }
+        late
+    });
+    for (i, c) in completions.iter().enumerate() {
+        assert_eq!(c.load(SeqCst), 1, "task {i} completed {} times", c.load(SeqCst));
+    }
+    let max = late.iter().max().unwrap();
+    println!("{workers} workers, {TASKS} sleeps of 1-50 ms: max lateness {max:?}");
+}
+
+#[test]
+fn sleeps_never_wake_early_2_workers() {
+    many_random_sleeps(2);
+}
+
+#[test]
+fn sleeps_never_wake_early_4_workers() {
+    many_random_sleeps(4);
+}
+
+/// Prints min/median/p99 of `samples` and returns the median.
+fn report(what: &str, samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    let (min, median, p99) = (samples[0], samples[samples.len() / 2], samples[samples.len() * 99 / 100]);
+    println!("{what}: min {min:?}, median {median:?}, p99 {p99:?}, max {:?}", samples[samples.len() - 1]);
+    median
+}
+
+/// On an idle runtime a 10 ms sleep takes 10-12 ms (median of 100): 1 ms
+/// wheel resolution, deadlines rounded up, epoll's millisecond timeout.
+#[test]
+fn sleep_accuracy_median_is_within_2ms_in_a_task() {
+    let _serial = serial();
+    let rt = runtime(2);
+    let mut samples = rt.block_on(rt.spawn(async {
+        let mut samples = Vec::with_capacity(100);
+        for _ in 0..100 {
+            let start = StdInstant::now();
+            sleep(ms(10)).await;
+            samples.push(start.elapsed());
+        }
+        samples
+    }))
+    .unwrap();
+    let median = report("sleep(10ms) in a task", &mut samples);
+    assert!(samples[0] >= ms(10));
+    assert!(median >= ms(10) && median <= ms(12), "median {median:?} outside [10 ms, 12 ms]");
+}
+
+#[test]
+fn sleep_accuracy_median_is_within_2ms_in_block_on() {
+    let _serial = serial();
+    let rt = runtime(2);
+    let mut samples = rt.block_on(async {
+        let mut samples = Vec::with_capacity(100);
+        for _ in 0..100 {
+            let start = StdInstant::now();
+            sleep(ms(10)).await;
+            samples.push(start.elapsed());
+        }
+        samples
+    });
+    let median = report("sleep(10ms) in block_on", &mut samples);
+    assert!(samples[0] >= ms(10));
+    assert!(median >= ms(10) && median <= ms(12), "median {median:?} outside [10 ms, 12 ms]");
+}
+
+/// Sleeps polled once (registered) and then dropped never wake their waker,
+/// while the same sleeps kept alive each wake it exactly once; and 100,000
+/// of them do not hold anything up.
+#[test]
+fn dropping_a_pending_sleep_cancels_it() {
+    const DROPPED: usize = 100_000;
+    const KEPT: usize = 1_000;
+    let _serial = serial();
+    let rt = runtime(2);
+    let run = |rt: &Runtime| {
+        let dropped_wakes = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let kept_wakes = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let (dropped_waker, kept_waker) = (Waker::from(dropped_wakes.clone()), Waker::from(kept_wakes.clone()));
+        let mut kept: Vec<Pin<Box<Sleep>>> = Vec::with_capacity(KEPT);
+        let created = StdInstant::now();
+        for i in 0..DROPPED + KEPT {
+            let mut s = Box::pin(sleep(ms(30)));
+            assert!(poll_once(s.as_mut(), if i < KEPT { &kept_waker } else { &dropped_waker }).is_pending());
+            if i < KEPT {
+                kept.push(s);
+            }
+        }
+        let took = created.elapsed();
+        // Past every deadline: only the kept ones may have fired.
+        let start = StdInstant::now();
+        rt.block_on(async { sleep(ms(60)).await });
+        let slept = start.elapsed();
+        println!("{} sleeps created/registered/dropped in {took:?}; then sleep(60ms) took {slept:?}", DROPPED + KEPT);
+        assert_eq!(dropped_wakes.0.load(SeqCst), 0, "a dropped sleep fired");
+        assert_eq!(kept_wakes.0.load(SeqCst), KEPT, "every kept sleep fires exactly once");
+        assert!(kept.iter().all(|s| s.is_elapsed()));
+        assert!(slept < ms(1000), "sleep(60ms) took {slept:?} after the cancellations");
+    };
+    // From a non-worker thread (shard 0)...
+    {
+        let _enter = rt.enter();
+        run(&rt);
+    }
+    // ... and from a task (its worker's shard).
+    let worker_side = rt.block_on(rt.spawn(async move {
+        let wakes = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        for _ in 0..DROPPED {
+            let mut s = Box::pin(sleep(ms(20)));
+            assert!(poll_once(s.as_mut(), &waker).is_pending());
+        }
+        sleep(ms(40)).await;
+        wakes.0.load(SeqCst)
+    }));
+    assert_eq!(worker_side.unwrap(), 0, "a sleep dropped on a worker fired");
+    let start = StdInstant::now();
+    drop(rt);
+    assert!(start.elapsed() < ms(2000), "runtime drop took {:?}", start.elapsed());
+}
+
+#[test]
+fn reset_moves_the_deadline_both_ways() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        let start = Instant::now();
+        let mut s = pin!(sleep(Duration::from_secs(3600)));
+        let waker = Waker::noop();
+        assert!(poll_once(s.as_mut(), waker).is_pending());
+        let target = Instant::now() + ms(5);
+        s.as_mut().reset(target);
+        assert_eq!(s.deadline(), target);
+        assert!(!s.is_elapsed());
+        s.as_mut().await;
+        assert!(Instant::now() >= target);
+        assert!(s.is_elapsed());
+        assert!(start.elapsed() < ms(3000));
+        // Reset after completion re-arms it.
+        s.as_mut().reset(Instant::now() + ms(3));
+        assert!(!s.is_elapsed());
+        s.as_mut().await;
+        assert!(s.is_elapsed());
+    });
+}
+
+#[test]
+fn past_deadlines_and_zero_durations_complete_at_once() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        let waker = Waker::noop();
+        let past = Instant::now() - ms(5);
+        assert!(poll_once(pin!(sleep_until(past)), waker).is_ready());
+        // A zero sleep's deadline is "now", which rounds up to the next
+        // millisecond at most: it completes within a couple of ms.
+        let start = StdInstant::now();
+        sleep(Duration::ZERO).await;
+        assert!(start.elapsed() < ms(500));
+    });
+}
+
+#[test]
+fn huge_durations_saturate_instead_of_panicking() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        let waker = Waker::noop();
+        let mut s = pin!(sleep(Duration::MAX));
+        assert!(s.deadline() > Instant::now() + Duration::from_secs(86_400 * 365 * 20));
+        assert!(poll_once(s.as_mut(), waker).is_pending());
+        assert_eq!(timeout(Duration::MAX, async { 3 }).await, Ok(3));
+        let mut t = pin!(timeout(Duration::MAX, pending::<()>()));
+        assert!(poll_once(t.as_mut(), waker).is_pending());
+        let mut i = interval(Duration::MAX);
+        i.tick().await;
+        assert!(poll_once(pin!(i.tick()), waker).is_pending());
+    });
+}
+
+/// A task looping over already-elapsed sleeps spends one unit of its
+/// cooperative budget per completion and is made to yield when it runs out,
+/// so a task queued behind it on the same worker gets to run.
+#[test]
+fn elapsed_sleeps_spend_the_coop_budget() {
+    let rt = runtime(1);
+    let iterations = rt.block_on(rt.spawn(async {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _other = weft::spawn(async move { f.store(true, SeqCst) });
+        // Well in the past: an instant within the current millisecond would
+        // round up to the next one and really sleep.
+        let past = Instant::now() - ms(5);
+        for i in 0..100_000usize {
+            if flag.load(SeqCst) {
+                return i;
+            }
+            sleep_until(past).await;
+        }
+        usize::MAX
+    }));
+    let iterations = iterations.unwrap();
+    println!("the other task ran after {iterations} elapsed sleeps");
+    // The budget is 128 per poll; allow for it changing, not for its absence.
+    assert!(iterations > 1 && iterations < 1_000, "ran {iterations} elapsed sleeps before the other task");
+}
+
+// ----- timeout -------------------------------------------------------------------------------
+
+#[test]
+fn timeout_of_a_future_that_completes_first_is_ok() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let out = timeout(ms(500), async {
+            sleep(ms(2)).await;
+            "done"
+        })
+        .await;
+        assert_eq!(out, Ok("done"));
+        let deadline = Instant::now() + ms(500);
+        let t = timeout_at(deadline, async { 1 });
+        assert_eq!(t.deadline(), deadline);
+        assert_eq!(t.await, Ok(1));
+    });
+}
+
+#[test]
+fn timeout_of_a_future_that_never_completes_elapses_after_the_duration() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let start = StdInstant::now();
+        let err = timeout(ms(15), pending::<()>()).await.unwrap_err();
+        assert_eq!(err, err.clone());
+        assert!(start.elapsed() >= ms(15), "elapsed after {:?}", start.elapsed());
+        let err = timeout(ms(1), pending::<()>()).await.unwrap_err();
+        assert_eq!(err.to_string(), "deadline has elapsed");
+        let as_error: &dyn std::error::Error = &err;
+        assert!(as_error.source().is_none());
+        let io: std::io::Error = err.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    });
+}
+
+#[test]
+fn zero_timeout_with_a_ready_future_is_ok() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        assert_eq!(timeout(Duration::ZERO, async { 5 }).await, Ok(5));
+        assert_eq!(timeout_at(Instant::now() - ms(10), std::future::ready(6)).await, Ok(6));
+        assert!(timeout(Duration::ZERO, pending::<()>()).await.is_err());
+    });
+}
+
+/// A future that yields forever (always Pending, always rescheduled) still
+/// times out: the per-tick timer check fires the deadline.
+#[test]
+fn timeout_fires_for_a_future_that_keeps_yielding() {
+    let rt = runtime(1);
+    let out = rt.block_on(rt.spawn(async {
+        let start = StdInstant::now();
+        let r = timeout(ms(10), async {
+            loop {
+                yield_now().await;
+            }
+        })
+        .await;
+        (r.is_err(), start.elapsed())
+    }));
+    let (timed_out, took) = out.unwrap();
+    assert!(timed_out);
+    assert!(took >= ms(10) && took < ms(2000), "took {took:?}");
+}
+
+#[test]
+fn timeout_gives_access_to_its_future() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        let mut t = timeout(ms(100), std::future::ready(9));
+        let _: &std::future::Ready<i32> = t.get_ref();
+        let _: &mut std::future::Ready<i32> = t.get_mut();
+        assert_eq!(t.into_inner().await, 9);
+    });
+}
+
+// ----- interval ------------------------------------------------------------------------------
+
+#[test]
+fn interval_first_tick_is_immediate_and_ticks_are_spaced_by_the_period() {
+    let _serial = serial();
+    let rt = runtime(2);
+    rt.block_on(async {
+        let created = Instant::now();
+        let mut i = interval(ms(10));
+        assert_eq!(i.period(), ms(10));
+        assert_eq!(i.missed_tick_behavior(), MissedTickBehavior::Burst);
+        let first = i.tick().await;
+        assert!(first >= created && first.elapsed() < ms(500), "first tick {:?} late", first.elapsed());
+        let mut prev_seen = StdInstant::now();
+        let mut prev = first;
+        for k in 1..=5u32 {
+            let t = i.tick().await;
+            let seen = StdInstant::now();
+            assert_eq!(t, first + ms(10) * k, "tick {k} is scheduled on the period");
+            assert!(Instant::from(seen) >= t, "tick {k} completed before its instant");
+            assert!(t - prev == ms(10));
+            println!("tick {k}: {:?} after the previous one", seen - prev_seen);
+            prev = t;
+            prev_seen = seen;
+        }
+    });
+}
+
+#[test]
+fn interval_at_starts_at_its_start() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        let start = Instant::now() + ms(15);
+        let mut i = interval_at(start, ms(5));
+        assert_eq!(i.tick().await, start);
+        assert!(Instant::now() >= start);
+        assert_eq!(i.tick().await, start + ms(5));
+        // reset: the next tick is a period from now.
+        let before = Instant::now();
+        i.reset();
+        let t = i.tick().await;
+        assert!(t >= before + ms(5));
+        assert!(Instant::now() >= t);
+    });
+}
+
+#[test]
+fn a_zero_period_is_one_millisecond() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        let mut i = interval(Duration::ZERO);
+        assert_eq!(i.period(), ms(1));
+        let first = i.tick().await;
+        assert_eq!(i.tick().await, first + ms(1));
+        assert_eq!(i.tick().await, first + ms(2));
+    });
+}
+
+const P: Duration = Duration::from_millis(40);
+
+/// Takes the first tick, blocks the task for 3.5 periods, then takes three
+/// more; returns (start, the three scheduled instants, when each was seen,
+/// when the stall ended).
+fn ticks_after_a_stall(behavior: MissedTickBehavior) -> (Instant, [Instant; 3], [Instant; 3], Instant) {
+    let rt = runtime(1);
+    rt.block_on(rt.spawn(async move {
+        let mut i = interval(P);
+        i.set_missed_tick_behavior(behavior);
+        assert_eq!(i.missed_tick_behavior(), behavior);
+        let start = i.tick().await;
+        std::thread::sleep(P * 7 / 2);
+        let stall_end = Instant::now();
+        let mut ticks = [start; 3];
+        let mut seen = [start; 3];
+        for k in 0..3 {
+            ticks[k] = i.tick().await;
+            seen[k] = Instant::now();
+        }
+        println!(
+            "{behavior:?}: ticks at {:?}, seen at {:?} after start (stall ended at {:?})",
+            ticks.map(|t| t - start),
+            seen.map(|t| t - start),
+            stall_end - start
+        );
+        (start, ticks, seen, stall_end)
+    }))
+    .unwrap()
+}
+
+#[test]
+fn interval_burst_fires_missed_ticks_back_to_back() {
+    let _serial = serial();
+    let (start, ticks, seen, stall_end) = ticks_after_a_stall(MissedTickBehavior::Burst);
+    assert_eq!(ticks, [start + P, start + P * 2, start + P * 3]);
+    // All three were already due when the stall ended: no waiting.
+    for s in seen {
+        assert!(s - stall_end < P / 2, "a missed tick waited: seen {:?} after the stall", s - stall_end);
+    }
+}
+
+#[test]
+fn interval_delay_restarts_the_schedule_from_the_late_tick() {
+    let _serial = serial();
+    let (start, ticks, seen, stall_end) = ticks_after_a_stall(MissedTickBehavior::Delay);
+    assert_eq!(ticks[0], start + P);
+    // The next tick is a period after the late one was observed.
+    assert!(ticks[1] >= stall_end + P && ticks[1] <= seen[0] + P, "ticks {ticks:?}");
+    assert_eq!(ticks[2], ticks[1] + P);
+    assert!(seen[1] >= ticks[1] && seen[2] >= ticks[2]);
+}
+
+#[test]
+fn interval_skip_drops_missed_ticks_and_keeps_the_schedule() {
+    let _serial = serial();
+    let (start, ticks, seen, stall_end) = ticks_after_a_stall(MissedTickBehavior::Skip);
+    assert_eq!(ticks[0], start + P);
+    // The first tick of the original schedule after the late one was seen
+    // (4 P unless the machine stalled us by more than P / 2 extra).
+    let offset = ticks[1] - start;
+    assert_eq!(offset.as_nanos() % P.as_nanos(), 0, "tick off the schedule: {offset:?}");
+    assert!(ticks[1] > stall_end && ticks[1] <= seen[0] + P, "ticks {ticks:?}");
+    assert_eq!(ticks[2], ticks[1] + P);
+    assert!(seen[1] >= ticks[1]);
+}
+
+/// A 10 ms interval keeps ticking on a one-worker runtime whose other task
+/// is CPU-bound in short chunks, yielding between them: the worker checks
+/// its timers every scheduler tick, not only when idle.
+#[test]
+fn interval_ticks_beside_a_busy_yielding_task() {
+    let _serial = serial();
+    let rt = runtime(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let stop = stop.clone();
+        rt.spawn(async move {
+            let mut chunks = 0u64;
+            while !stop.load(SeqCst) {
+                let t = StdInstant::now();
+                while t.elapsed() < Duration::from_micros(200) {
+                    std::hint::spin_loop();
+                }
+                chunks += 1;
+                yield_now().await;
+            }
+            chunks
+        })
+    };
+    let ticker = rt.spawn(async move {
+        let mut i = interval(ms(10));
+        let first = i.tick().await;
+        let mut worst = Duration::ZERO;
+        for _ in 0..20 {
+            let t = i.tick().await;
+            worst = worst.max(Instant::now() - t);
+        }
+        stop.store(true, SeqCst);
+        (first.elapsed(), worst)
+    });
+    let ((took, worst), chunks) = rt.block_on(async { (ticker.await.unwrap(), busy.await.unwrap()) });
+    println!("20 ticks of 10 ms took {took:?} beside {chunks} busy chunks; worst lateness {worst:?}");
+    assert!(chunks > 100, "the busy task hardly ran ({chunks} chunks)");
+    assert!(took >= ms(200) && took < ms(400), "20 ticks of 10 ms took {took:?}");
+    assert!(worst < ms(10), "a tick was {worst:?} late");
+}
+
+// ----- the parked-poller hand-off ----------------------------------------------------------
+
+/// Waits (bounded) until every worker has parked at least once.
+fn wait_for_parked_workers(rt: &Runtime) {
+    let start = StdInstant::now();
+    while rt.metrics().workers().iter().any(|w| w.parks() == 0) {
+        assert!(start.elapsed() < Duration::from_secs(10), "workers never parked");
+        std::thread::sleep(ms(1));
+    }
+    // Publishing the count comes just before the park itself.
+    std::thread::sleep(ms(20));
+}
+
+/// A timer inserted from `block_on` (a non-worker thread) while every worker
+/// is parked, one of them in the netpoller with no timeout, wakes on time:
+/// the insert hands the new earliest deadline to the poller's owner.
+#[test]
+fn timer_from_block_on_wakes_parked_workers_on_time() {
+    let _serial = serial();
+    let rt = runtime(2);
+    wait_for_parked_workers(&rt);
+    for _ in 0..5 {
+        let start = StdInstant::now();
+        rt.block_on(async { sleep(ms(10)).await });
+        let took = start.elapsed();
+        println!("sleep(10ms) from block_on with parked workers: {took:?}");
+        assert!(took >= ms(10) && took < ms(200), "took {took:?}");
+    }
+}
+
+/// As above, but the poller's owner is already blocked until a far later
+/// timer: the earlier insert must interrupt it.
+#[test]
+fn an_earlier_timer_interrupts_a_poller_waiting_for_a_later_one() {
+    let _serial = serial();
+    let rt = runtime(2);
+    let _far = rt.spawn(async { sleep(Duration::from_secs(30)).await });
+    wait_for_parked_workers(&rt);
+    let start = StdInstant::now();
+    rt.block_on(async { sleep(ms(10)).await });
+    let took = start.elapsed();
+    println!("sleep(10ms) from block_on while the poller waits for 30 s: {took:?}");
+    assert!(took >= ms(10) && took < ms(200), "took {took:?}");
+}
+
+// ----- shutdown ------------------------------------------------------------------------------
+
+/// Counts drops of the tasks' futures.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn shutdown_with_many_pending_sleeps_is_prompt() {
+    const TASKS: usize = 8;
+    const PER_TASK: usize = 10_000;
+    let rt = runtime(2);
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let registered = Arc::new(AtomicUsize::new(0));
+    for _ in 0..TASKS {
+        let guard = DropCount(dropped.clone());
+        let registered = registered.clone();
+        drop(rt.spawn(async move {
+            let _guard = guard;
+            let mut sleeps: Vec<Pin<Box<Sleep>>> =
+                (0..PER_TASK).map(|_| Box::pin(sleep(Duration::from_secs(60)))).collect();
+            let mut first = true;
+            poll_fn(|cx| {
+                if std::mem::take(&mut first) {
+                    for s in &mut sleeps {
+                        assert!(s.as_mut().poll(cx).is_pending());
+                    }
+                    registered.fetch_add(PER_TASK, SeqCst);
+                }
+                Poll::<()>::Pending
+            })
+            .await;
+        }));
+    }
+    // Wait until every sleep is registered; a task awaiting a sleep in
+    // block_on keeps this thread off the CPU meanwhile.
+    rt.block_on(async {
+        while registered.load(SeqCst) < TASKS * PER_TASK {
+            sleep(ms(1)).await;
+        }
+    });
+    let start = StdInstant::now();
+    drop(rt);
+    let took = start.elapsed();
+    println!("runtime with {} pending sleeps dropped in {took:?}", TASKS * PER_TASK);
+    assert_eq!(dropped.load(SeqCst), TASKS, "every task's future is dropped exactly once");
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+}
+
+/// A sleep whose runtime has shut down completes instead of hanging (its
+/// timer is completed by the shutdown; documented on `Sleep`).
+#[test]
+fn a_sleep_outliving_its_runtime_completes() {
+    let rt = runtime(1);
+    let mut s = {
+        let _enter = rt.enter();
+        Box::pin(sleep(Duration::from_secs(60)))
+    };
+    let waker = Waker::noop();
+    {
+        let _enter = rt.enter();
+        assert!(poll_once(s.as_mut(), waker).is_pending());
+    }
+    drop(rt);
+    assert!(poll_once(s.as_mut(), waker).is_ready());
+    assert!(s.is_elapsed());
+}
+
+// ----- usage errors --------------------------------------------------------------------------
+
+fn panic_message_of(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let err = std::panic::catch_unwind(f).expect_err("expected a panic");
+    common::panic_message(&*err)
+}
+
+#[test]
+fn timers_outside_a_runtime_panic_with_a_hint() {
+    for (name, msg) in [
+        ("weft::time::sleep", panic_message_of(|| drop(sleep(ms(1))))),
+        ("weft::time::sleep_until", panic_message_of(|| drop(sleep_until(Instant::now())))),
+        ("weft::time::timeout", panic_message_of(|| drop(timeout(ms(1), async {})))),
+        ("weft::time::timeout_at", panic_message_of(|| drop(timeout_at(Instant::now(), async {})))),
+        ("weft::time::interval", panic_message_of(|| drop(interval(ms(1))))),
+        ("weft::time::interval_at", panic_message_of(|| drop(interval_at(Instant::now(), ms(1))))),
+    ] {
+        assert!(msg.starts_with(name), "{msg}");
+        assert!(msg.contains("outside a weft runtime") && msg.contains("Runtime::enter"), "{msg}");
+    }
+}
+
+#[test]
+fn timer_shards_builder_option() {
+    let err = Runtime::builder().worker_threads(1).timer_shards(0).build().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("timer_shards(0)"), "{err}");
+    // One global wheel for four workers still works.
+    let rt = Runtime::builder().worker_threads(4).timer_shards(1).build().unwrap();
+    let done = rt.block_on(async {
+        let handles: Vec<_> = (0..100u64).map(|i| weft::spawn(sleep(ms(1 + i % 5)))).collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+        true
+    });
+    assert!(done);
+}
+
+#[test]
+fn futures_are_send_and_debug() {
+    fn assert_send_sync<T: Send + Sync + std::fmt::Debug>() {}
+    assert_send_sync::<Sleep>();
+    assert_send_sync::<weft::time::Timeout<std::future::Ready<()>>>();
+    assert_send_sync::<weft::time::Interval>();
+    assert_send_sync::<Instant>();
+    assert_send_sync::<Elapsed>();
+    assert_send_sync::<MissedTickBehavior>();
+}
