@@ -171,8 +171,8 @@ impl TimerShards {
             match unsafe { wheel.insert(ptr, deadline) } {
                 Ok(()) => {
                     entry.set_registered(index);
-                    let lowered = self.publish_next(shard, &wheel);
-                    (Insert::Registered { earliest: lowered }, wheel.next_expiration())
+                    let (lowered, next) = self.publish_next(shard, &wheel);
+                    (Insert::Registered { earliest: lowered }, Some(next))
                 }
                 Err(Elapsed) => {
                     entry.set_fired_unregistered(false);
@@ -181,7 +181,7 @@ impl TimerShards {
             }
         };
         if let (Insert::Registered { earliest: true }, Some(next), Some(hook)) =
-            (result, next, &self.on_earliest)
+            (result, next.filter(|&n| n != NONE), &self.on_earliest)
         {
             hook(index, next);
         }
@@ -211,7 +211,7 @@ impl TimerShards {
                 // entry is linked in this wheel (invariant S).
                 unsafe { wheel.remove(NonNull::from(entry)) };
                 entry.set_unregistered();
-                self.publish_next(shard, &wheel);
+                let _ = self.publish_next(shard, &wheel);
                 true
             }
             // The firer finished under the lock we now hold.
@@ -316,7 +316,7 @@ impl TimerShards {
                     wakers[batch] = unsafe { Entry::fire(entry, index, shutdown) };
                     batch += 1;
                 }
-                self.publish_next(shard, &wheel);
+                let _ = self.publish_next(shard, &wheel);
             }
             total += batch;
             // Outside the lock: a wake may run arbitrary code, including
@@ -331,8 +331,9 @@ impl TimerShards {
     }
 
     /// Stores the wheel's next expiration in the shard's atomic if it
-    /// changed. Returns true if it moved earlier. Caller holds the lock.
-    fn publish_next(&self, shard: &Shard, wheel: &Wheel) -> bool {
+    /// changed. Returns whether it moved earlier, and the new value (`NONE`
+    /// if the wheel is empty). Caller holds the lock.
+    fn publish_next(&self, shard: &Shard, wheel: &Wheel) -> (bool, u64) {
         let next = wheel.next_expiration().unwrap_or(NONE);
         // Relaxed: only written under the wheel lock, which we hold.
         let old = shard.shared.next.load(Relaxed);
@@ -341,7 +342,7 @@ impl TimerShards {
             // `next_expiration`.
             shard.shared.next.store(next, SeqCst);
         }
-        next < old
+        (next < old, next)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-const NANOS_PER_MS: u128 = 1_000_000;
+const NANOS_PER_MS: u32 = 1_000_000;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TimeSource {
@@ -34,14 +34,19 @@ impl TimeSource {
     /// first whole millisecond at or after it (0 for instants before the
     /// start; saturating far in the future).
     pub(crate) fn deadline_to_ms(&self, deadline: Instant) -> u64 {
-        let nanos = deadline.saturating_duration_since(self.start).as_nanos();
-        u64::try_from(nanos.div_ceil(NANOS_PER_MS)).unwrap_or(u64::MAX)
+        let d = deadline.saturating_duration_since(self.start);
+        // u64 arithmetic (a u128 division costs a libcall on the hot path of
+        // every timer): whole ms of the seconds, plus the sub-second
+        // nanoseconds rounded up.
+        let sub_ms = u64::from(d.subsec_nanos().div_ceil(NANOS_PER_MS));
+        d.as_secs().saturating_mul(1000).saturating_add(sub_ms)
     }
 
     /// The wheel millisecond of `instant`, rounded down.
     pub(crate) fn instant_to_ms_floor(&self, instant: Instant) -> u64 {
-        let nanos = instant.saturating_duration_since(self.start).as_nanos();
-        u64::try_from(nanos / NANOS_PER_MS).unwrap_or(u64::MAX)
+        let d = instant.saturating_duration_since(self.start);
+        let sub_ms = u64::from(d.subsec_nanos() / NANOS_PER_MS);
+        d.as_secs().saturating_mul(1000).saturating_add(sub_ms)
     }
 
     /// The current wheel millisecond, rounded down: pass it to the firing
