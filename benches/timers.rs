@@ -165,9 +165,8 @@ fn timers_create_cancel<R: Rt>(rt: &R) {
 
 fn timers_fire<R: Rt>(rt: &R) {
     rt.block_on(async {
-        let handles: Vec<_> = (0..FIRE_TIMERS)
-            .map(|i| R::spawn(R::sleep(Duration::from_millis(1 + (i % 5) as u64))))
-            .collect();
+        let handles: Vec<_> =
+            (0..FIRE_TIMERS).map(|i| R::spawn(R::sleep(Duration::from_millis(1 + (i % 5) as u64)))).collect();
         for handle in handles {
             handle.await.expect("timers_fire: task failed");
         }
@@ -186,7 +185,9 @@ fn worker_counts() -> Vec<usize> {
             Ok(n) if n > 0 && !counts.contains(&n) => counts.push(n),
             Ok(n) if n > 0 => {}
             _ => {
-                eprintln!("WEFT_BENCH_WORKERS={raw:?} ignored ({part:?}); using the default {DEFAULT_WORKERS:?}");
+                eprintln!(
+                    "WEFT_BENCH_WORKERS={raw:?} ignored ({part:?}); using the default {DEFAULT_WORKERS:?}"
+                );
                 return DEFAULT_WORKERS.to_vec();
             }
         }
@@ -240,7 +241,13 @@ fn timers(c: &mut Criterion) {
             tokio: Tokio::build(workers),
         })
         .collect();
-    bench_workload(c, &all, "timers_create_cancel", timers_create_cancel::<Weft>, timers_create_cancel::<Tokio>);
+    bench_workload(
+        c,
+        &all,
+        "timers_create_cancel",
+        timers_create_cancel::<Weft>,
+        timers_create_cancel::<Tokio>,
+    );
     bench_workload(c, &all, "timers_fire", timers_fire::<Weft>, timers_fire::<Tokio>);
 }
 

@@ -58,8 +58,8 @@ mod interval;
 pub(crate) mod shards;
 mod sleep;
 pub(crate) mod source;
-pub(crate) mod timer;
 mod timeout;
+pub(crate) mod timer;
 pub(crate) mod wheel;
 
 #[cfg(all(test, loom))]
@@ -73,10 +73,7 @@ pub use self::interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use self::sleep::{sleep, sleep_until, Sleep};
 pub use self::timeout::{timeout, timeout_at, Timeout};
 
-pub(crate) use self::{
-    shards::TimerShards,
-    timer::TimerHandle,
-};
+pub(crate) use self::{shards::TimerShards, timer::TimerHandle};
 
 /// A timer completed because the runtime's timers were shut down, not
 /// because its deadline passed.

@@ -136,13 +136,8 @@ impl TimerShards {
         &self.clock
     }
 
-    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
-    pub(crate) fn num_shards(&self) -> usize {
-        self.shards.len()
-    }
-
     /// Registers `entry` with `deadline` (wheel ms) in shard
-    /// `shard % num_shards()`, normally the calling worker's.
+    /// `shard` modulo the shard count, normally the calling worker's.
     ///
     /// # Safety
     ///
@@ -220,7 +215,7 @@ impl TimerShards {
         }
     }
 
-    /// Fires every timer of shard `shard % num_shards()` whose deadline is
+    /// Fires every timer of shard `shard` modulo the shard count whose deadline is
     /// `<= now` (wheel ms), waking their wakers after releasing the lock.
     /// Returns how many fired. On return, every such timer registered
     /// before the call has fired (by this call or by a concurrent one).

@@ -25,11 +25,6 @@ impl TimeSource {
         TimeSource { start }
     }
 
-    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
-    pub(crate) fn start(&self) -> Instant {
-        self.start
-    }
-
     /// The wheel millisecond at which a timer for `deadline` may fire: the
     /// first whole millisecond at or after it (0 for instants before the
     /// start; saturating far in the future).

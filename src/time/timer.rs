@@ -80,11 +80,6 @@ impl<H: TimerHandle> Timer<H> {
         self.handle.shards().clock()
     }
 
-    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
-    pub(crate) fn deadline_ms(&self) -> u64 {
-        self.deadline
-    }
-
     /// True once the timer has fired (or was shut down) and not been reset.
     pub(crate) fn is_elapsed(&self) -> bool {
         self.entry.state().has_fired().is_some()

@@ -7,7 +7,6 @@ use crate::time::test_rng::Rng;
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 
-const L1: u64 = 64;
 const L2: u64 = 64 * 64;
 const L3: u64 = 64 * 64 * 64;
 const L4: u64 = L3 * 64;
