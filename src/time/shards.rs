@@ -126,7 +126,7 @@ impl TimerShards {
 
     /// Installs the hook called when an insert lowers a shard's next
     /// expiration (see [`OnEarliest`]).
-    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
+    #[cfg_attr(any(not(test), loom), allow(dead_code))] // used by the unit tests
     pub(crate) fn on_earliest(mut self, hook: OnEarliest) -> TimerShards {
         self.on_earliest = Some(hook);
         self
@@ -285,7 +285,7 @@ impl TimerShards {
 
     /// Number of registered timers (locks each shard in turn; for tests and
     /// metrics).
-    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
+    #[cfg_attr(any(not(test), loom), allow(dead_code))] // used by the unit tests
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.wheel.lock().len()).sum()
     }
