@@ -4,8 +4,9 @@
 //! owner for a timer inserted from outside, timers beside busy tasks,
 //! shutdown with pending timers, and the panics for use outside a runtime.
 //!
-//! Tests that measure timing take `SERIAL` so that they do not measure each
-//! other's CPU load (the test harness runs tests on parallel threads).
+//! Every test takes `SERIAL`, so that the timing-sensitive ones do not
+//! measure each other's CPU load (the harness runs tests on parallel
+//! threads, and this file is a few seconds in all).
 
 mod common;
 
@@ -33,8 +34,7 @@ fn ms(n: u64) -> Duration {
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Serializes the timing-sensitive tests (a failed one must not poison the
-/// others).
+/// Serializes the tests (a failed one must not poison the others).
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -109,11 +109,13 @@ fn many_random_sleeps(workers: usize) {
 
 #[test]
 fn sleeps_never_wake_early_2_workers() {
+    let _serial = serial();
     many_random_sleeps(2);
 }
 
 #[test]
 fn sleeps_never_wake_early_4_workers() {
+    let _serial = serial();
     many_random_sleeps(4);
 }
 
@@ -170,9 +172,9 @@ fn sleep_accuracy_median_is_within_2ms_in_block_on() {
 /// of them do not hold anything up.
 #[test]
 fn dropping_a_pending_sleep_cancels_it() {
+    let _serial = serial();
     const DROPPED: usize = 100_000;
     const KEPT: usize = 1_000;
-    let _serial = serial();
     let rt = runtime(2);
     let run = |rt: &Runtime| {
         let dropped_wakes = Arc::new(CountingWaker(AtomicUsize::new(0)));
@@ -226,6 +228,7 @@ fn dropping_a_pending_sleep_cancels_it() {
 
 #[test]
 fn reset_moves_the_deadline_both_ways() {
+    let _serial = serial();
     let rt = runtime(1);
     rt.block_on(async {
         let start = Instant::now();
@@ -250,6 +253,7 @@ fn reset_moves_the_deadline_both_ways() {
 
 #[test]
 fn past_deadlines_and_zero_durations_complete_at_once() {
+    let _serial = serial();
     let rt = runtime(1);
     rt.block_on(async {
         let waker = Waker::noop();
@@ -263,8 +267,37 @@ fn past_deadlines_and_zero_durations_complete_at_once() {
     });
 }
 
+/// A sleep first polled after its deadline has passed completes promptly,
+/// from a task and from `block_on` (it may register first and fire on the
+/// next firing pass: only the first poll's clock read is skipped).
+#[test]
+fn a_sleep_awaited_after_its_deadline_completes_promptly() {
+    let _serial = serial();
+    let rt = runtime(2);
+    let in_task = rt.spawn(async {
+        let s = sleep(ms(1));
+        std::thread::sleep(ms(5));
+        let start = StdInstant::now();
+        s.await;
+        start.elapsed()
+    });
+    let from_task = rt.block_on(in_task).unwrap();
+    let from_block_on = rt.block_on(async {
+        let t = timeout(ms(1), pending::<()>());
+        let s = sleep(ms(1));
+        std::thread::sleep(ms(5));
+        let start = StdInstant::now();
+        s.await;
+        assert!(t.await.is_err());
+        start.elapsed()
+    });
+    println!("late first polls completed after {from_task:?} (task), {from_block_on:?} (block_on)");
+    assert!(from_task < ms(200) && from_block_on < ms(200));
+}
+
 #[test]
 fn huge_durations_saturate_instead_of_panicking() {
+    let _serial = serial();
     let rt = runtime(1);
     rt.block_on(async {
         let waker = Waker::noop();
@@ -285,6 +318,7 @@ fn huge_durations_saturate_instead_of_panicking() {
 /// so a task queued behind it on the same worker gets to run.
 #[test]
 fn elapsed_sleeps_spend_the_coop_budget() {
+    let _serial = serial();
     let rt = runtime(1);
     let iterations = rt.block_on(rt.spawn(async {
         let flag = Arc::new(AtomicBool::new(false));
@@ -311,6 +345,7 @@ fn elapsed_sleeps_spend_the_coop_budget() {
 
 #[test]
 fn timeout_of_a_future_that_completes_first_is_ok() {
+    let _serial = serial();
     let rt = runtime(2);
     rt.block_on(async {
         let out = timeout(ms(500), async {
@@ -328,6 +363,7 @@ fn timeout_of_a_future_that_completes_first_is_ok() {
 
 #[test]
 fn timeout_of_a_future_that_never_completes_elapses_after_the_duration() {
+    let _serial = serial();
     let rt = runtime(2);
     rt.block_on(async {
         let start = StdInstant::now();
@@ -345,6 +381,7 @@ fn timeout_of_a_future_that_never_completes_elapses_after_the_duration() {
 
 #[test]
 fn zero_timeout_with_a_ready_future_is_ok() {
+    let _serial = serial();
     let rt = runtime(1);
     rt.block_on(async {
         assert_eq!(timeout(Duration::ZERO, async { 5 }).await, Ok(5));
@@ -357,6 +394,7 @@ fn zero_timeout_with_a_ready_future_is_ok() {
 /// times out: the per-tick timer check fires the deadline.
 #[test]
 fn timeout_fires_for_a_future_that_keeps_yielding() {
+    let _serial = serial();
     let rt = runtime(1);
     let out = rt.block_on(rt.spawn(async {
         let start = StdInstant::now();
@@ -375,6 +413,7 @@ fn timeout_fires_for_a_future_that_keeps_yielding() {
 
 #[test]
 fn timeout_gives_access_to_its_future() {
+    let _serial = serial();
     let rt = runtime(1);
     rt.block_on(async {
         let mut t = timeout(ms(100), std::future::ready(9));
@@ -414,6 +453,7 @@ fn interval_first_tick_is_immediate_and_ticks_are_spaced_by_the_period() {
 
 #[test]
 fn interval_at_starts_at_its_start() {
+    let _serial = serial();
     let rt = runtime(1);
     rt.block_on(async {
         let start = Instant::now() + ms(15);
@@ -432,6 +472,7 @@ fn interval_at_starts_at_its_start() {
 
 #[test]
 fn a_zero_period_is_one_millisecond() {
+    let _serial = serial();
     let rt = runtime(1);
     rt.block_on(async {
         let mut i = interval(Duration::ZERO);
@@ -612,6 +653,7 @@ impl Drop for DropCount {
 
 #[test]
 fn shutdown_with_many_pending_sleeps_is_prompt() {
+    let _serial = serial();
     const TASKS: usize = 8;
     const PER_TASK: usize = 10_000;
     let rt = runtime(2);
@@ -656,6 +698,7 @@ fn shutdown_with_many_pending_sleeps_is_prompt() {
 /// timer is completed by the shutdown; documented on `Sleep`).
 #[test]
 fn a_sleep_outliving_its_runtime_completes() {
+    let _serial = serial();
     let rt = runtime(1);
     let mut s = {
         let _enter = rt.enter();
@@ -680,6 +723,7 @@ fn panic_message_of(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
 
 #[test]
 fn timers_outside_a_runtime_panic_with_a_hint() {
+    let _serial = serial();
     for (name, msg) in [
         ("weft::time::sleep", panic_message_of(|| drop(sleep(ms(1))))),
         ("weft::time::sleep_until", panic_message_of(|| drop(sleep_until(Instant::now())))),
@@ -695,6 +739,7 @@ fn timers_outside_a_runtime_panic_with_a_hint() {
 
 #[test]
 fn timer_shards_builder_option() {
+    let _serial = serial();
     let err = Runtime::builder().worker_threads(1).timer_shards(0).build().unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("timer_shards(0)"), "{err}");
@@ -712,6 +757,7 @@ fn timer_shards_builder_option() {
 
 #[test]
 fn futures_are_send_and_debug() {
+    let _serial = serial();
     fn assert_send_sync<T: Send + Sync + std::fmt::Debug>() {}
     assert_send_sync::<Sleep>();
     assert_send_sync::<weft::time::Timeout<std::future::Ready<()>>>();

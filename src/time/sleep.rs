@@ -41,7 +41,7 @@ use std::time::Duration;
 /// `Runtime::enter()`.
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep::new(Instant::now().saturating_add(duration), "weft::time::sleep")
+    Sleep::after(duration, "weft::time::sleep")
 }
 
 /// Waits until `deadline` is reached. A deadline in the past completes on
@@ -71,6 +71,11 @@ pub struct Sleep {
     /// The deadline as given (the timer holds it rounded up to the wheel's
     /// millisecond).
     deadline: Instant,
+    /// The deadline was in the future when the timer was armed (it was
+    /// computed as now plus a non-zero duration), so its first poll may
+    /// skip reading the clock (see `Timer::poll_elapsed_future_deadline`).
+    /// Cleared by `reset`.
+    armed_in_future: bool,
     /// Structurally pinned: never moved out of a pinned `Sleep`.
     timer: Timer<scheduler::Handle>,
 }
@@ -84,7 +89,17 @@ impl Sleep {
                  Create it from a task, from inside Runtime::block_on, or after Runtime::enter()."
             );
         };
-        Sleep { deadline, timer: Timer::at(handle, deadline.into_std()) }
+        Sleep { deadline, armed_in_future: false, timer: Timer::at(handle, deadline.into_std()) }
+    }
+
+    /// A sleep for `duration` from now. A non-zero duration puts the
+    /// deadline after now (`floor(now) <= now < deadline <= ceil(deadline)`
+    /// in wheel ms), which spares the first poll a clock read.
+    #[track_caller]
+    pub(crate) fn after(duration: Duration, what: &str) -> Sleep {
+        let mut sleep = Sleep::new(Instant::now().saturating_add(duration), what);
+        sleep.armed_in_future = !duration.is_zero();
+        sleep
     }
 
     /// The instant at which this sleep completes.
@@ -108,6 +123,7 @@ impl Sleep {
         // moved.
         let this = unsafe { self.get_unchecked_mut() };
         this.deadline = deadline;
+        this.armed_in_future = false;
         let ms = this.timer.clock().deadline_to_ms(deadline.into_std());
         // SAFETY: structural pinning of `timer`, see `timer_pin`.
         unsafe { Pin::new_unchecked(&mut this.timer) }.reset(ms);
@@ -125,9 +141,16 @@ impl Sleep {
     /// deadline passed or the timers were shut down.
     pub(crate) fn poll_timer(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let shard = context::current_worker_index();
+        let armed_in_future = self.armed_in_future;
+        let timer = self.timer_pin();
+        let polled = if armed_in_future {
+            timer.poll_elapsed_future_deadline(cx, shard)
+        } else {
+            timer.poll_elapsed(cx, shard)
+        };
         // Ok: the deadline passed. Err(Shutdown): the runtime is shutting
         // down; completing lets the task see that and finish.
-        self.timer_pin().poll_elapsed(cx, shard).map(|_| ())
+        polled.map(|_| ())
     }
 }
 

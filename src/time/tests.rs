@@ -449,3 +449,28 @@ fn stress_cancel_races_fire() {
 fn stress_drop_races_fire() {
     cancel_vs_fire_stress(false);
 }
+
+/// `poll_elapsed_future_deadline` skips the clock: a deadline that has
+/// passed in real time but not in the wheel's time registers, and fires on
+/// the next pass (never before its deadline); one the wheel's time already
+/// shows elapsed completes at once.
+#[test]
+fn future_deadline_poll_registers_a_passed_deadline_and_fires_it_next_pass() {
+    let start = std::time::Instant::now() - std::time::Duration::from_secs(1);
+    let shards = TimerShards::with_clock(1, super::source::TimeSource::with_start(start));
+    let (count, waker) = counting();
+    // 500 ms after the clock's start: half a second in the past.
+    let mut t = pin!(Timer::new(&shards, 500));
+    let mut cx = Context::from_waker(&waker);
+    assert!(t.as_mut().poll_elapsed_future_deadline(&mut cx, 0).is_pending());
+    assert_eq!(shards.len(), 1);
+    assert_eq!(shards.fire_expired(0, 499), 0, "never before the deadline");
+    assert_eq!(shards.fire_expired(0, shards.clock().now_ms()), 1);
+    assert_eq!(count.get(), 1);
+    assert_eq!(poll(t.as_mut(), &waker, 0), Poll::Ready(Ok(())));
+    // The wheel's time is now past 500: a second such timer is refused by
+    // the wheel and completes on its first poll.
+    let mut u = pin!(Timer::new(&shards, 600));
+    assert_eq!(u.as_mut().poll_elapsed_future_deadline(&mut cx, 0), Poll::Ready(Ok(())));
+    assert_eq!(shards.len(), 0);
+}

@@ -31,8 +31,7 @@ use std::time::Duration;
 /// If called outside a weft runtime; see [`sleep`](super::sleep).
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    let deadline = Instant::now().saturating_add(duration);
-    Timeout::new(future.into_future(), Sleep::new(deadline, "weft::time::timeout"))
+    Timeout::new(future.into_future(), Sleep::after(duration, "weft::time::timeout"))
 }
 
 /// Runs `future`, giving up at `deadline`; see [`timeout`].

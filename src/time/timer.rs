@@ -94,6 +94,30 @@ impl<H: TimerHandle> Timer<H> {
         cx: &mut Context<'_>,
         shard: usize,
     ) -> Poll<Result<(), Shutdown>> {
+        self.poll_elapsed_inner(cx, shard, true)
+    }
+
+    /// As [`poll_elapsed`](Timer::poll_elapsed), for a timer whose deadline
+    /// its creator saw in the future (`sleep(d)` with `d > 0`): skips the
+    /// clock read that completes an already-passed deadline without
+    /// registering. If the deadline has passed by the first poll after all
+    /// (a sleep created long before it is awaited), the timer registers and
+    /// fires on its shard's next firing pass (soon, never early) unless the
+    /// wheel's own time already shows it elapsed.
+    pub(crate) fn poll_elapsed_future_deadline(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        shard: usize,
+    ) -> Poll<Result<(), Shutdown>> {
+        self.poll_elapsed_inner(cx, shard, false)
+    }
+
+    fn poll_elapsed_inner(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        shard: usize,
+        check_clock: bool,
+    ) -> Poll<Result<(), Shutdown>> {
         let this = self.into_ref().get_ref();
         match this.entry.state() {
             State::Firing { shutdown, .. } | State::Fired { shutdown } => outcome(shutdown),
@@ -108,7 +132,7 @@ impl<H: TimerHandle> Timer<H> {
             }
             State::Unregistered => {
                 let shards = this.handle.shards();
-                if this.deadline <= shards.clock().now_ms() {
+                if check_clock && this.deadline <= shards.clock().now_ms() {
                     this.entry.set_fired_unregistered(false);
                     return outcome(false);
                 }
