@@ -18,6 +18,8 @@
 //! assert_eq!(sum, 285);
 //! ```
 //!
+//! Timers (`sleep`, `timeout`, `interval`) are in [`time`].
+//!
 //! Design documents live in `docs/design/` (task state, scheduler, sleep
 //! protocol, shutdown).
 
