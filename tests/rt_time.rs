@@ -564,7 +564,7 @@ fn interval_ticks_beside_a_busy_yielding_task() {
             let mut chunks = 0u64;
             while !stop.load(SeqCst) {
                 let t = StdInstant::now();
-                while t.elapsed() < Duration::from_micros(200) {
+                while t.elapsed() < Duration::from_micros(500) {
                     std::hint::spin_loop();
                 }
                 chunks += 1;
@@ -608,18 +608,30 @@ fn wait_for_parked_workers(rt: &Runtime) {
     std::thread::sleep(ms(20));
 }
 
+/// Times `sleep(10ms)` awaited in `block_on` on a thread of its own, and
+/// fails (instead of hanging the test run) if it takes more than 5 s: a lost
+/// hand-off would leave the poller's owner blocked with no timeout.
+fn sleep_10ms_from_block_on(rt: &Arc<Runtime>) -> Duration {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let rt = rt.clone();
+    std::thread::spawn(move || {
+        let start = StdInstant::now();
+        rt.block_on(async { sleep(ms(10)).await });
+        let _ = tx.send(start.elapsed());
+    });
+    rx.recv_timeout(Duration::from_secs(5)).expect("sleep(10ms) in block_on did not complete within 5 s")
+}
+
 /// A timer inserted from `block_on` (a non-worker thread) while every worker
 /// is parked, one of them in the netpoller with no timeout, wakes on time:
 /// the insert hands the new earliest deadline to the poller's owner.
 #[test]
 fn timer_from_block_on_wakes_parked_workers_on_time() {
     let _serial = serial();
-    let rt = runtime(2);
+    let rt = Arc::new(runtime(2));
     wait_for_parked_workers(&rt);
     for _ in 0..5 {
-        let start = StdInstant::now();
-        rt.block_on(async { sleep(ms(10)).await });
-        let took = start.elapsed();
+        let took = sleep_10ms_from_block_on(&rt);
         println!("sleep(10ms) from block_on with parked workers: {took:?}");
         assert!(took >= ms(10) && took < ms(200), "took {took:?}");
     }
@@ -630,12 +642,10 @@ fn timer_from_block_on_wakes_parked_workers_on_time() {
 #[test]
 fn an_earlier_timer_interrupts_a_poller_waiting_for_a_later_one() {
     let _serial = serial();
-    let rt = runtime(2);
+    let rt = Arc::new(runtime(2));
     let _far = rt.spawn(async { sleep(Duration::from_secs(30)).await });
     wait_for_parked_workers(&rt);
-    let start = StdInstant::now();
-    rt.block_on(async { sleep(ms(10)).await });
-    let took = start.elapsed();
+    let took = sleep_10ms_from_block_on(&rt);
     println!("sleep(10ms) from block_on while the poller waits for 30 s: {took:?}");
     assert!(took >= ms(10) && took < ms(200), "took {took:?}");
 }
