@@ -18,6 +18,9 @@
 //! assert_eq!(sum, 285);
 //! ```
 //!
+//! Sockets (TCP, UDP, Unix domain) live in [`net`]; they run on the
+//! netpoller built into the runtime (no reactor thread).
+//!
 //! Design documents live in `docs/design/` (task state, scheduler, sleep
 //! protocol, shutdown).
 
@@ -26,6 +29,8 @@
 pub(crate) mod coop;
 pub(crate) mod loom;
 pub mod metrics;
+#[cfg(not(all(test, loom)))]
+pub mod net;
 pub(crate) mod netpoll;
 pub mod runtime;
 pub(crate) mod scheduler;

@@ -1,0 +1,10 @@
+//! Unix domain sockets: a stream listener, streams, and datagram sockets.
+
+mod datagram;
+mod listener;
+mod stream;
+
+pub use datagram::UnixDatagram;
+pub use listener::UnixListener;
+pub use stream::UnixStream;
+pub use std::os::unix::net::SocketAddr;
