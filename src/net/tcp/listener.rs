@@ -24,16 +24,25 @@ impl TcpListener {
     /// Binds a listener to `addr`, trying each address it resolves to until
     /// one succeeds (the last error otherwise). The socket has
     /// `SO_REUSEADDR` set on Unix, so a server can restart on a port that
-    /// still has connections in `TIME_WAIT`.
+    /// still has connections in `TIME_WAIT`. The accept queue holds up to
+    /// [`BACKLOG`](TcpListener::BACKLOG) connections (the kernel may cap it
+    /// lower, e.g. Linux at `net.core.somaxconn`).
     ///
     /// Errors if called outside a runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         ops::each_addr(addr, |a| async move {
             let listener = mio::net::TcpListener::bind(a)?;
+            set_backlog(&listener)?;
             TcpListener::new(listener)
         })
         .await
     }
+
+    /// The accept-queue length [`bind`](TcpListener::bind) asks for.
+    /// (mio and std ask for 128: a burst of more simultaneous connects than
+    /// that overflows the queue, and the kernel drops the extra SYNs, which
+    /// the clients retry only after a one-second timeout.)
+    pub const BACKLOG: i32 = 1024;
 
     fn new(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener { io: PollEvented::new_with_interest(listener, mio::Interest::READABLE)? })
@@ -85,6 +94,26 @@ impl TcpListener {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
+}
+
+/// Calls `listen` again with [`TcpListener::BACKLOG`]: on a listening
+/// socket this only changes the queue length.
+#[cfg(unix)]
+fn set_backlog(listener: &mio::net::TcpListener) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `listen` takes a file descriptor and an int; the fd is open
+    // (borrowed from `listener` for the duration of the call).
+    let rc = unsafe { libc::listen(listener.as_raw_fd(), TcpListener::BACKLOG) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(unix))]
+fn set_backlog(_listener: &mio::net::TcpListener) -> io::Result<()> {
+    Ok(())
 }
 
 impl fmt::Debug for TcpListener {
