@@ -48,7 +48,9 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+        // The same cooperative budget as a task poll: an always-ready
+        // socket read in a loop yields here too (and wakes us at once).
+        if let Poll::Ready(out) = crate::coop::budget(|| future.as_mut().poll(&mut cx)) {
             return out;
         }
         parker.park();
