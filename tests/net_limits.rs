@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::net::{fd_count, is_child, run_child, rt};
+use common::net::{fd_count, is_child, rt, run_child};
 use std::io;
 use weft::net::{TcpListener, TcpStream};
 

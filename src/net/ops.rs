@@ -13,7 +13,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
     if addrs.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "weft: address resolved to no socket address"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "weft: address resolved to no socket address",
+        ));
     }
     Ok(addrs)
 }

@@ -99,7 +99,12 @@ impl UdpSocket {
     }
 
     /// Polls to send `buf` to `target`.
-    pub fn poll_send_to(&self, cx: &mut Context<'_>, buf: &[u8], target: SocketAddr) -> Poll<io::Result<usize>> {
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Write, |s| s.send_to(buf, target))
     }
 
@@ -114,7 +119,11 @@ impl UdpSocket {
     }
 
     /// Polls to receive one datagram and its sender's address.
-    pub fn poll_recv_from(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<(usize, SocketAddr)>> {
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf))
     }
 

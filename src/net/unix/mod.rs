@@ -6,5 +6,5 @@ mod stream;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
-pub use stream::UnixStream;
 pub use std::os::unix::net::SocketAddr;
+pub use stream::UnixStream;
