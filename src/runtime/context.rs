@@ -80,12 +80,14 @@ pub(crate) fn current_io_driver() -> Option<crate::loom::sync::Arc<crate::netpol
 }
 
 /// The current runtime's scheduler handle (timers hold it).
+#[allow(dead_code)] // for the timers issue (src/time), not wired in yet
 pub(crate) fn current_handle() -> Option<scheduler::Handle> {
     with_current(|h| h.cloned())
 }
 
 /// The current worker's index, or 0 on a non-worker thread (the timer
 /// shard a new timer registers in).
+#[allow(dead_code)] // for the timers issue (src/time), not wired in yet
 pub(crate) fn current_worker_index() -> usize {
     worker::with_current(|cx| {
         cx.and_then(|cx| cx.core.try_borrow().ok().and_then(|c| c.as_ref().map(|c| c.index))).unwrap_or(0)
