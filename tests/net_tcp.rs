@@ -90,7 +90,7 @@ fn many_concurrent_connections_each_counted_once() {
                 })
             })
             .collect();
-        let mut seen = vec![false; CLIENTS];
+        let mut seen = [false; CLIENTS];
         for h in handles {
             let c = h.await.unwrap();
             assert!(!seen[c], "client {c} finished twice");
