@@ -165,3 +165,55 @@ fn outside_a_runtime_is_an_error() {
     let path = TempPath::new("outside");
     assert!(UnixListener::bind(&path.0).is_err());
 }
+
+/// Each side writes more than the socket buffer holds while reading the
+/// other side's data: only completes if reads and writes wait at once.
+#[test]
+fn stream_split_and_into_split_move_data_both_ways() {
+    const TOTAL: usize = 2 << 20;
+    rt(2).block_on(async {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let (mut brd, mut bwr) = b.into_split();
+        let other = weft::spawn(async move {
+            let writer = weft::spawn(async move {
+                let chunk = [2u8; 16 * 1024];
+                for _ in 0..TOTAL / chunk.len() {
+                    bwr.write_all(&chunk).await.unwrap();
+                }
+                bwr
+            });
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut got = 0;
+            while got < TOTAL {
+                let n = brd.read(&mut buf).await.unwrap();
+                assert!(n > 0 && buf[..n].iter().all(|&x| x == 1));
+                got += n;
+            }
+            let bwr = writer.await.unwrap();
+            brd.reunite(bwr).unwrap()
+        });
+        let (mut ard, mut awr) = a.split();
+        let write = async move {
+            let chunk = [1u8; 16 * 1024];
+            for _ in 0..TOTAL / chunk.len() {
+                awr.write_all(&chunk).await.unwrap();
+            }
+        };
+        let read = async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut got = 0;
+            while got < TOTAL {
+                let n = ard.read(&mut buf).await.unwrap();
+                assert!(n > 0 && buf[..n].iter().all(|&x| x == 2));
+                got += n;
+            }
+        };
+        util::join(write, read).await;
+        let b = other.await.unwrap();
+        // Dropping an owned write half sends end-of-stream.
+        let (_brd, bwr) = b.into_split();
+        drop(bwr);
+        let mut buf = [0u8; 1];
+        assert_eq!(a.read(&mut buf).await.unwrap(), 0);
+    });
+}

@@ -1,6 +1,6 @@
 //! `UnixStream`: a connected Unix stream socket on the netpoller.
 
-use super::SocketAddr;
+use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, SocketAddr, WriteHalf};
 use crate::net::ops;
 use crate::netpoll::{Direction, PollEvented};
 use std::fmt;
@@ -38,6 +38,10 @@ impl UnixStream {
 
     pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream { io: PollEvented::new(stream)? })
+    }
+
+    pub(super) fn io(&self) -> &PollEvented<mio::net::UnixStream> {
+        &self.io
     }
 
     /// Wraps a connected standard-library stream, switching it to
@@ -120,6 +124,19 @@ impl UnixStream {
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         use std::io::Write;
         self.io.try_io(Direction::Write, |mut s| s.write(buf))
+    }
+
+    /// Splits the stream into a read half and a write half that borrow it,
+    /// so reading and writing can wait at the same time.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        super::split::split(self)
+    }
+
+    /// Splits the stream into owned halves that can move to different
+    /// tasks. Dropping the write half shuts down the write side; put them
+    /// back together with [`OwnedReadHalf::reunite`].
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split::into_split(self)
     }
 }
 
