@@ -398,3 +398,16 @@ fn io_after_runtime_drop_is_an_error() {
     });
     drop((client, server));
 }
+
+#[test]
+fn empty_buffers_do_not_wait() {
+    rt(1).block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let _server = listener.accept().await.unwrap();
+        // Nothing will ever arrive: an empty read must not wait for it.
+        assert_eq!(client.read(&mut []).await.unwrap(), 0);
+        assert_eq!(client.write(&[]).await.unwrap(), 0);
+        client.read_exact(&mut []).await.unwrap();
+    });
+}

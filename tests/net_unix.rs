@@ -164,6 +164,9 @@ fn outside_a_runtime_is_an_error() {
     assert!(UnixDatagram::pair().is_err());
     let path = TempPath::new("outside");
     assert!(UnixListener::bind(&path.0).is_err());
+    assert!(!path.0.exists(), "a failed bind leaves no socket file behind");
+    assert!(UnixDatagram::bind(&path.0).is_err());
+    assert!(!path.0.exists());
 }
 
 /// Each side writes more than the socket buffer holds while reading the

@@ -38,11 +38,15 @@ where
     Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "weft: no address to try")))
 }
 
-/// Reads into `buf` once the socket is readable.
+/// Reads into `buf` once the socket is readable (an empty `buf` reads
+/// nothing at once rather than waiting for data it could not take).
 pub(crate) async fn read<E: Source>(io: &PollEvented<E>, buf: &mut [u8]) -> io::Result<usize>
 where
     for<'a> &'a E: Read + Write,
 {
+    if buf.is_empty() {
+        return Ok(0);
+    }
     poll_fn(|cx| io.poll_read(cx, buf)).await
 }
 
@@ -68,11 +72,15 @@ where
     Ok(())
 }
 
-/// Writes from `buf` once the socket is writable.
+/// Writes from `buf` once the socket is writable (an empty `buf` writes
+/// nothing at once).
 pub(crate) async fn write<E: Source>(io: &PollEvented<E>, buf: &[u8]) -> io::Result<usize>
 where
     for<'a> &'a E: Read + Write,
 {
+    if buf.is_empty() {
+        return Ok(0);
+    }
     poll_fn(|cx| io.poll_write(cx, buf)).await
 }
 

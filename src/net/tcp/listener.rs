@@ -63,6 +63,11 @@ impl TcpListener {
     }
 
     /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// A failed accept (out of file descriptors, out of memory) returns the
+    /// error and leaves the connection queued, so calling `accept` again at
+    /// once fails again until the cause is gone: a server loop should back
+    /// off (sleep, or close idle connections) before retrying.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }

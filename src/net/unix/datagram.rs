@@ -22,7 +22,11 @@ pub struct UnixDatagram {
 impl UnixDatagram {
     /// Binds a socket to the socket file `path`.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        UnixDatagram::new(mio::net::UnixDatagram::bind(path)?)
+        let path = path.as_ref();
+        UnixDatagram::new(mio::net::UnixDatagram::bind(path)?).inspect_err(|_| {
+            // We created the socket file a moment ago; don't leave it behind.
+            let _ = std::fs::remove_file(path);
+        })
     }
 
     /// A socket bound to no address (it can send, and receive replies only

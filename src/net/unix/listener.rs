@@ -21,7 +21,11 @@ impl UnixListener {
     /// Binds a listener to the socket file `path`. Errors if the path
     /// exists, or if called outside a runtime.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        UnixListener::new(mio::net::UnixListener::bind(path)?)
+        let path = path.as_ref();
+        UnixListener::new(mio::net::UnixListener::bind(path)?).inspect_err(|_| {
+            // We created the socket file a moment ago; don't leave it behind.
+            let _ = std::fs::remove_file(path);
+        })
     }
 
     fn new(listener: mio::net::UnixListener) -> io::Result<UnixListener> {
