@@ -4,6 +4,7 @@
 mod common;
 
 use common::net::{self as util, rt};
+use std::future::Future;
 use std::io::ErrorKind;
 use std::sync::Arc;
 use weft::net::UdpSocket;
@@ -101,4 +102,42 @@ fn outside_a_runtime_is_an_error() {
         std::task::Poll::Ready(r) => assert!(r.is_err()),
         std::task::Poll::Pending => panic!("bind must fail at once outside a runtime"),
     }
+}
+
+/// Counts wake-ups of the waker it makes.
+struct CountWake(std::sync::atomic::AtomicUsize);
+impl std::task::Wake for CountWake {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// An ICMP "port unreachable" sets a pending socket error (EPOLLERR). Once
+/// an operation has reported it, a receive with nothing queued must park
+/// quietly, not spin: no self-wake-up while nothing arrives.
+#[test]
+fn socket_error_is_reported_once_then_recv_parks() {
+    rt(1).block_on(async {
+        let closed = {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.local_addr().unwrap()
+        };
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        sock.connect(closed).await.unwrap();
+        sock.send(b"anyone?").await.unwrap();
+        let mut buf = [0u8; 16];
+        let err = sock.recv(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err:?}");
+
+        let count = Arc::new(CountWake(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(count.clone());
+        let mut recv = Box::pin(sock.recv(&mut buf));
+        let polled = std::future::poll_fn(|_| {
+            let mut cx = std::task::Context::from_waker(&waker);
+            std::task::Poll::Ready(recv.as_mut().poll(&mut cx).is_pending())
+        })
+        .await;
+        assert!(polled, "nothing was sent: recv must be pending");
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 0, "recv woke itself (busy loop)");
+    });
 }
