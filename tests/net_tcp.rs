@@ -321,6 +321,7 @@ fn bind_and_connect_reject_bad_addresses() {
 }
 
 /// Sets SO_LINGER to zero, so closing sends RST instead of FIN.
+#[cfg(unix)]
 fn set_linger_zero(fd: std::os::fd::RawFd) {
     let linger = libc::linger { l_onoff: 1, l_linger: 0 };
     // SAFETY: `fd` is an open socket; the option value points to a live
@@ -337,6 +338,7 @@ fn set_linger_zero(fd: std::os::fd::RawFd) {
     assert_eq!(rc, 0, "setsockopt(SO_LINGER): {}", io::Error::last_os_error());
 }
 
+#[cfg(unix)]
 #[test]
 fn peer_reset_is_an_error_not_a_hang() {
     use std::os::fd::AsRawFd;
