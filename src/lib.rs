@@ -18,7 +18,9 @@
 //! assert_eq!(sum, 285);
 //! ```
 //!
-//! Timers (`sleep`, `timeout`, `interval`) are in [`time`].
+//! Sockets (TCP, UDP, Unix domain) live in [`net`]; they run on the
+//! netpoller built into the runtime (no reactor thread). Timers (`sleep`,
+//! `timeout`, `interval`) are in [`time`].
 //!
 //! Design documents live in `docs/design/` (task state, scheduler, sleep
 //! protocol, shutdown).
@@ -28,6 +30,8 @@
 pub(crate) mod coop;
 pub(crate) mod loom;
 pub mod metrics;
+#[cfg(not(all(test, loom)))]
+pub mod net;
 pub(crate) mod netpoll;
 pub mod runtime;
 pub(crate) mod scheduler;

@@ -35,7 +35,7 @@ pub(crate) mod scheduled_io;
 pub(crate) mod slab;
 
 #[cfg(not(all(test, loom)))]
-pub(crate) use registration::{PollEvented, Registration};
+pub(crate) use registration::PollEvented;
 pub(crate) use scheduled_io::Direction;
 
 use crate::loom::cell::UnsafeCell;

@@ -55,6 +55,13 @@ impl Registration {
             return Err(shutdown_error());
         }
         let (index, _gen) = driver.shared().register(source, interest)?;
+        // Check again: a shutdown that ran between the check above and the
+        // allocation marked every slot SHUTDOWN before ours was reset by
+        // `allocate`, so nothing would ever end this registration's waits.
+        if driver.is_shutdown() {
+            let _ = driver.shared().deregister(source, index);
+            return Err(shutdown_error());
+        }
         Ok(Registration { driver, index })
     }
 

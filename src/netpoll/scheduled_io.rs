@@ -13,8 +13,12 @@
 //! Edge-triggered rules: an event only *adds* readiness; readiness is
 //! cleared only by the owner after an operation returned `WouldBlock`, and
 //! only if no event arrived since the owner observed it (same tick), so a
-//! clear can never erase an edge it did not see. Closed, error and shutdown
-//! bits are sticky.
+//! clear can never erase an edge it did not see. Closed and shutdown bits
+//! are sticky. The error bit is cleared with readiness: the kernel's
+//! pending error (`SO_ERROR`) is consumed by the operation that reports it,
+//! so once an operation returns `WouldBlock` the error is gone (a UDP
+//! socket lives on after an ICMP error; keeping the bit would make every
+//! later wait return at once, a busy loop).
 //!
 //! No lost wake-up between `poll_ready` and `set_readiness`: the poller
 //! stores its waker and re-reads readiness under the waiters lock; the
@@ -195,10 +199,10 @@ impl ScheduledIo {
     }
 
     /// Owner side, after an operation returned `WouldBlock`: clears the
-    /// readable/writable bits of `ev` unless an event arrived since (tick
-    /// changed). Closed, error and shutdown bits are never cleared.
+    /// readable/writable/error bits of `ev` unless an event arrived since
+    /// (tick changed). Closed and shutdown bits are never cleared.
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
-        let clear = ev.ready & (READABLE | WRITABLE);
+        let clear = ev.ready & (READABLE | WRITABLE | ERROR);
         let mut cur = self.readiness.load(Acquire);
         loop {
             if cur & TICK_MASK != ev.tick {
@@ -293,6 +297,16 @@ mod tests {
         assert_eq!(io.ready_event(Direction::Read).unwrap().ready, READ_CLOSED);
         io.shutdown();
         assert!(io.ready_event(Direction::Write).unwrap().is_shutdown());
+    }
+
+    #[test]
+    fn error_is_cleared_by_a_would_block() {
+        let io = ScheduledIo::new();
+        let gen = io.reset_for_new_owner();
+        assert!(io.set_readiness(gen, READABLE | ERROR));
+        let seen = io.ready_event(Direction::Read).unwrap();
+        io.clear_readiness(seen);
+        assert!(io.ready_event(Direction::Read).is_none(), "a consumed error must not stay ready");
     }
 
     #[test]

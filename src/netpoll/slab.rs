@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(locate(191), (1, 127));
         assert_eq!(locate(192), (2, 0));
         assert_eq!(locate(CAPACITY - 1), (NUM_PAGES - 1, page_len(NUM_PAGES - 1) - 1));
-        assert!(CAPACITY < (1 << INDEX_BITS) - 1);
+        const { assert!(CAPACITY < (1 << INDEX_BITS) - 1) };
     }
 
     #[test]

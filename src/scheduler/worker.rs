@@ -325,7 +325,7 @@ impl Worker<'_> {
 
     /// Shutdown: cancel every task (any worker may; it is idempotent), drop
     /// what is left in our queues, report.
-    #[allow(clippy::boxed_local)] // the core stays boxed for the worker's whole life
+    #[allow(clippy::boxed_local)] // the worker loop owns its core as a Box and hands it over
     fn exit(&self, mut core: Box<Core>) {
         self.shared.owned.close_and_shutdown_all();
         core.drain();

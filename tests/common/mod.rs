@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests (each test file is its own crate
-//! and includes this with `mod common;`).
+//! and includes this with `mod common;`, using a different subset).
+
+#![allow(dead_code)]
 
 /// The message of a panic payload (`&str` or `String`), or "" for others.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -9,3 +11,6 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default()
 }
+
+/// Helpers for the networking tests.
+pub mod net;

@@ -1,0 +1,283 @@
+//! `TcpStream`: a connected TCP socket on the netpoller.
+
+use super::split::{ReadHalf, WriteHalf};
+use super::split_owned::{OwnedReadHalf, OwnedWriteHalf};
+use crate::net::ops;
+use crate::netpoll::{Direction, PollEvented};
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A TCP connection.
+///
+/// Read with the inherent `async` methods ([`read`](TcpStream::read),
+/// [`read_exact`](TcpStream::read_exact), ...) or through
+/// `futures_io::AsyncRead`/`AsyncWrite`, which are implemented for the
+/// stream, for `&TcpStream`, and for the halves of [`split`](TcpStream::split)
+/// and [`into_split`](TcpStream::into_split).
+///
+/// Dropping the stream deregisters it from the netpoller and closes it.
+pub struct TcpStream {
+    io: PollEvented<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Opens a connection to `addr`, trying each address it resolves to
+    /// until one connects (the last error otherwise).
+    ///
+    /// The connect is non-blocking: the task waits on the netpoller until
+    /// the kernel reports the outcome. A port with no listener gives
+    /// `ErrorKind::ConnectionRefused`. Errors if called outside a runtime.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        ops::each_addr(addr, TcpStream::connect_one).await
+    }
+
+    async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+        ops::finish_connect(&stream.io, |s| s.take_error(), |s| s.peer_addr().map(drop)).await?;
+        Ok(stream)
+    }
+
+    pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream { io: PollEvented::new(stream)? })
+    }
+
+    pub(super) fn io(&self) -> &PollEvented<mio::net::TcpStream> {
+        &self.io
+    }
+
+    /// Wraps a connected standard-library stream, switching it to
+    /// non-blocking mode. Errors if called outside a runtime.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
+    }
+
+    /// Deregisters the stream and returns it as a standard-library stream.
+    /// It stays in non-blocking mode; call `set_nonblocking(false)` to use
+    /// it with blocking calls.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        self.io.into_inner().map(std::net::TcpStream::from)
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm when true).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Sets the IP time-to-live.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Shuts down the read side, the write side, or both. Shutting down the
+    /// write side sends FIN: the peer reads end-of-stream.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Reads into `buf`, waiting until some data arrives. `Ok(0)` means the
+    /// peer closed its write side (or `buf` is empty).
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        ops::read(&self.io, buf).await
+    }
+
+    /// Fills `buf` exactly, or returns `ErrorKind::UnexpectedEof` if the peer
+    /// closes first (how much was read is then unspecified).
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        ops::read_exact(&self.io, buf).await
+    }
+
+    /// Writes some of `buf`, waiting until the socket accepts data; returns
+    /// how many bytes were written.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        ops::write(&self.io, buf).await
+    }
+
+    /// Writes all of `buf`.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        ops::write_all(&self.io, buf).await
+    }
+
+    /// Does nothing: a TCP stream has no user-space buffer. Present so code
+    /// written against buffered writers reads naturally.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Receives data into `buf` without removing it from the socket's queue.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.async_io(Direction::Read, |s| s.peek(buf)).await
+    }
+
+    /// Waits until the stream may be readable. The wake-up can be spurious:
+    /// a following [`try_read`](TcpStream::try_read) may still return
+    /// `WouldBlock`.
+    pub async fn readable(&self) -> io::Result<()> {
+        ops::ready(&self.io, Direction::Read).await
+    }
+
+    /// Waits until the stream may be writable (see
+    /// [`readable`](TcpStream::readable) about spurious wake-ups).
+    pub async fn writable(&self) -> io::Result<()> {
+        ops::ready(&self.io, Direction::Write).await
+    }
+
+    /// Reads without waiting: `ErrorKind::WouldBlock` if no data is known to
+    /// be available.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::io::Read;
+        self.io.try_io(Direction::Read, |mut s| s.read(buf))
+    }
+
+    /// Writes without waiting: `ErrorKind::WouldBlock` if the socket is not
+    /// known to be writable.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        use std::io::Write;
+        self.io.try_io(Direction::Write, |mut s| s.write(buf))
+    }
+
+    /// Splits the stream into a read half and a write half that borrow it,
+    /// so one task can read while another writes (for example with a
+    /// `join` of two futures).
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf::new(self), WriteHalf::new(self))
+    }
+
+    /// Splits the stream into owned halves that can move to different
+    /// tasks. Dropping the write half shuts down the write side; the two
+    /// halves can be put back together with
+    /// [`OwnedReadHalf::reunite`].
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split_owned::split(self)
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+// The poll functions below are shared by the stream, `&TcpStream` and the
+// halves.
+
+pub(super) fn poll_read(s: &TcpStream, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    s.io.poll_read(cx, buf)
+}
+
+pub(super) fn poll_read_vectored(
+    s: &TcpStream,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Poll<io::Result<usize>> {
+    s.io.poll_read_vectored(cx, bufs)
+}
+
+pub(super) fn poll_write(s: &TcpStream, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    s.io.poll_write(cx, buf)
+}
+
+pub(super) fn poll_write_vectored(
+    s: &TcpStream,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    s.io.poll_write_vectored(cx, bufs)
+}
+
+pub(super) fn poll_close(s: &TcpStream) -> Poll<io::Result<()>> {
+    Poll::Ready(s.shutdown(Shutdown::Write))
+}
+
+macro_rules! impl_async_io {
+    ($ty:ty) => {
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                poll_read(&self, cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                poll_read_vectored(&self, cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                poll_write(&self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                poll_write_vectored(&self, cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write side (the peer reads end-of-stream).
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                poll_close(&self)
+            }
+        }
+    };
+}
+
+impl_async_io!(TcpStream);
+impl_async_io!(&TcpStream);
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for TcpStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

@@ -1,0 +1,85 @@
+//! `UnixListener`: accepts Unix stream connections on the netpoller.
+
+use super::{SocketAddr, UnixStream};
+use crate::netpoll::{Direction, PollEvented};
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::path::Path;
+use std::task::{ready, Context, Poll};
+
+/// A Unix domain socket listening for stream connections.
+///
+/// Binding creates the socket file; dropping the listener does not remove
+/// it (remove it yourself if the path is to be reused).
+pub struct UnixListener {
+    io: PollEvented<mio::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds a listener to the socket file `path`. Errors if the path
+    /// exists, or if called outside a runtime.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        UnixListener::new(mio::net::UnixListener::bind(path)?).inspect_err(|_| {
+            // We created the socket file a moment ago; don't leave it behind.
+            let _ = std::fs::remove_file(path);
+        })
+    }
+
+    fn new(listener: mio::net::UnixListener) -> io::Result<UnixListener> {
+        Ok(UnixListener { io: PollEvented::new_with_interest(listener, mio::Interest::READABLE)? })
+    }
+
+    /// Wraps a standard-library listener, switching it to non-blocking mode.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        listener.set_nonblocking(true)?;
+        UnixListener::new(mio::net::UnixListener::from_std(listener))
+    }
+
+    /// Deregisters the listener and returns it as a standard-library
+    /// listener (still in non-blocking mode).
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        self.io.into_inner().map(std::os::unix::net::UnixListener::from)
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        let (sock, addr) = ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
+        Poll::Ready(UnixStream::from_mio(sock).map(|s| (s, addr)))
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener").field("local_addr", &self.local_addr().ok()).finish()
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

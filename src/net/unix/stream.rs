@@ -1,0 +1,210 @@
+//! `UnixStream`: a connected Unix stream socket on the netpoller.
+
+use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, SocketAddr, WriteHalf};
+use crate::net::ops;
+use crate::netpoll::{Direction, PollEvented};
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A Unix domain stream connection.
+///
+/// Used like [`TcpStream`](crate::net::TcpStream): inherent `async`
+/// methods, or `futures_io::AsyncRead`/`AsyncWrite` (implemented for the
+/// stream and for `&UnixStream`, so two tasks can share `&UnixStream`, one
+/// reading and one writing).
+pub struct UnixStream {
+    io: PollEvented<mio::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket file `path`. Errors if nobody listens there
+    /// (`NotFound` or `ConnectionRefused`), or if called outside a runtime.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let stream = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
+        ops::finish_connect(&stream.io, |s| s.take_error(), |s| s.peer_addr().map(drop)).await?;
+        Ok(stream)
+    }
+
+    /// A pair of connected, unnamed streams.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = mio::net::UnixStream::pair()?;
+        Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
+    }
+
+    pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream { io: PollEvented::new(stream)? })
+    }
+
+    pub(super) fn io(&self) -> &PollEvented<mio::net::UnixStream> {
+        &self.io
+    }
+
+    /// Wraps a connected standard-library stream, switching it to
+    /// non-blocking mode.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        UnixStream::from_mio(mio::net::UnixStream::from_std(stream))
+    }
+
+    /// Deregisters the stream and returns it as a standard-library stream
+    /// (still in non-blocking mode).
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        self.io.into_inner().map(std::os::unix::net::UnixStream::from)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Shuts down the read side, the write side, or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Reads into `buf`, waiting until data arrives; `Ok(0)` at end of
+    /// stream.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        ops::read(&self.io, buf).await
+    }
+
+    /// Fills `buf` exactly, or `ErrorKind::UnexpectedEof` if the peer closes
+    /// first.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        ops::read_exact(&self.io, buf).await
+    }
+
+    /// Writes some of `buf`, waiting until the socket accepts data.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        ops::write(&self.io, buf).await
+    }
+
+    /// Writes all of `buf`.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        ops::write_all(&self.io, buf).await
+    }
+
+    /// Does nothing (no user-space buffer).
+    pub async fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Waits until the stream may be readable (the wake-up can be spurious).
+    pub async fn readable(&self) -> io::Result<()> {
+        ops::ready(&self.io, Direction::Read).await
+    }
+
+    /// Waits until the stream may be writable (the wake-up can be spurious).
+    pub async fn writable(&self) -> io::Result<()> {
+        ops::ready(&self.io, Direction::Write).await
+    }
+
+    /// Reads without waiting (`WouldBlock` if no data is known available).
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::io::Read;
+        self.io.try_io(Direction::Read, |mut s| s.read(buf))
+    }
+
+    /// Writes without waiting (`WouldBlock` if not known writable).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        use std::io::Write;
+        self.io.try_io(Direction::Write, |mut s| s.write(buf))
+    }
+
+    /// Splits the stream into a read half and a write half that borrow it,
+    /// so reading and writing can wait at the same time.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        super::split::split(self)
+    }
+
+    /// Splits the stream into owned halves that can move to different
+    /// tasks. Dropping the write half shuts down the write side; put them
+    /// back together with [`OwnedReadHalf::reunite`].
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split::into_split(self)
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+macro_rules! impl_async_io {
+    ($ty:ty) => {
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.io.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.io.poll_read_vectored(cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                self.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write side (the peer reads end-of-stream).
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.shutdown(Shutdown::Write))
+            }
+        }
+    };
+}
+
+impl_async_io!(UnixStream);
+impl_async_io!(&UnixStream);
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
