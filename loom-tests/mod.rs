@@ -20,6 +20,9 @@
 //! - `shutdown`: spawns and wakes racing runtime shutdown.
 //! - `steal`: a worker's local queue drained by its owner and a thief.
 //! - `park`: the worker parker's token.
+//! - `netpoll`: readiness vs interest, clear vs a new edge, a stale token
+//!   vs a new owner, a worker parked in the poller, the timer deadline
+//!   hand-off between the poller's owner and a timer inserter.
 //!
 //! Bookkeeping (drop counters, "was this waker woken" flags) uses std
 //! atomics on purpose: they are not part of any protocol under test, are
@@ -28,6 +31,7 @@
 //! written before a wake and read by the poll it causes) uses loom atomics
 //! with `Relaxed`, so loom checks that the crate's orderings carry it.
 
+mod netpoll;
 mod park;
 mod shutdown;
 mod sleep;
@@ -43,10 +47,19 @@ pub(crate) fn model<F>(f: F)
 where
     F: Fn() + Sync + Send + 'static,
 {
+    model_min_preemptions(2, f);
+}
+
+/// `model` for models small enough to search deeper than CI's bound: the
+/// preemption bound is at least `min` (a larger `LOOM_MAX_PREEMPTIONS`
+/// still wins). Used where a side of the race needs more than two
+/// preemptions to reach.
+pub(crate) fn model_min_preemptions<F>(min: usize, f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
     let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
+    builder.preemption_bound = Some(builder.preemption_bound.map_or(min, |bound| bound.max(min)));
     let iterations = std::sync::Arc::new(AtomicUsize::new(0));
     let count = iterations.clone();
     let start = std::time::Instant::now();

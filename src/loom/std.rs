@@ -9,7 +9,7 @@ pub(crate) mod sync {
     pub(crate) mod atomic {
         /// For statics outside any protocol (id counters): always std's.
         pub(crate) use std::sync::atomic::AtomicU64 as StaticAtomicU64;
-        pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
     }
 
     /// A mutex without poisoning (parking_lot's), behind the facade's API.

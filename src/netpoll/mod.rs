@@ -40,7 +40,7 @@ pub(crate) use scheduled_io::Direction;
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{
-    AtomicBool, AtomicU64,
+    fence, AtomicBool, AtomicU64,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
 };
 use std::fmt;
@@ -55,6 +55,21 @@ pub(crate) const EVENTS_CAPACITY: usize = 1024;
 pub(crate) const NOT_POLLING: u64 = u64::MAX;
 /// `poll_deadline` while the owner blocks without a timer.
 pub(crate) const NO_DEADLINE: u64 = u64::MAX - 1;
+
+/// What [`Driver::timer_inserted`] found (and did) for a new earliest timer.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerHandoff {
+    /// Nobody is blocked in the poller: the caller must see to it that a
+    /// parked worker wakes (it then owns the poller with a timeout that
+    /// covers the timer, see `DriverGuard::publish_timer_deadline`).
+    NotPolling,
+    /// The owner blocks until a later deadline (or none): its poll was
+    /// interrupted, it will recompute its timeout.
+    Woken,
+    /// The owner's published deadline is not later than the timer.
+    Covered,
+}
 
 pub(crate) struct Driver {
     /// The poller's ownership: true while a worker holds it. A hand-made
@@ -128,6 +143,30 @@ impl Driver {
         self.poll_deadline.load(SeqCst)
     }
 
+    /// The inserter's half of the timer hand-off: a timer insert made
+    /// `deadline` (wheel ms) the earliest of its shard, after the shard's
+    /// `next` was stored (SeqCst). Reads the owner's published deadline and
+    /// interrupts the poll if it would sleep past `deadline`. The other
+    /// half is `DriverGuard::publish_timer_deadline`; one of the two sees
+    /// the other (docs/design/netpoll.md, "timers").
+    pub(crate) fn timer_inserted(&self, deadline: u64) -> TimerHandoff {
+        // The StoreLoad barrier between the caller's store of `next` and
+        // our load (pairs with the fence in `publish_timer_deadline`).
+        // The SeqCst accesses alone suffice in Rust's memory model; the
+        // fence makes it explicit and is what loom can check (loom treats
+        // SeqCst loads and stores as AcqRel but models SeqCst fences).
+        fence(SeqCst);
+        let polling_until = self.poll_deadline();
+        if polling_until == NOT_POLLING {
+            TimerHandoff::NotPolling
+        } else if deadline < polling_until {
+            self.wake();
+            TimerHandoff::Woken
+        } else {
+            TimerHandoff::Covered
+        }
+    }
+
     /// Stops the netpoller: every registration fails its pending and later
     /// operations with an error; new registrations are refused.
     pub(crate) fn shutdown(&self) {
@@ -157,8 +196,37 @@ impl Driver {
 impl DriverGuard<'_> {
     /// Publishes the deadline the coming blocking poll will time out at
     /// (`NO_DEADLINE` for none). SeqCst: see `Driver::poll_deadline`.
-    pub(crate) fn publish_deadline(&self, deadline_ms: u64) {
+    fn publish_deadline(&self, deadline_ms: u64) {
         self.driver.poll_deadline.store(deadline_ms, SeqCst);
+    }
+
+    /// The owner's half of the timer hand-off, before a blocking poll:
+    /// publishes the earliest timer (`next_expiration`, the timer shards'
+    /// SeqCst min) as the poll's deadline, then re-reads it, until a
+    /// re-read finds nothing earlier than what was published. Returns the
+    /// published deadline (`None`: no timer, `NO_DEADLINE` published).
+    ///
+    /// An inserter stores its shard's `next` and then reads our deadline
+    /// (`Driver::timer_inserted`). In the SeqCst total order either its
+    /// read comes after our publication (it sees our deadline and wakes the
+    /// poll if that is later than its timer) or our re-read comes after its
+    /// store (we see its timer and publish again). Model: loom-tests/netpoll.rs,
+    /// `timer_deadline_handoff`.
+    pub(crate) fn publish_timer_deadline(&self, next_expiration: impl Fn() -> Option<u64>) -> Option<u64> {
+        let key = |next: Option<u64>| next.unwrap_or(u64::MAX);
+        let mut next = next_expiration();
+        loop {
+            self.publish_deadline(next.unwrap_or(NO_DEADLINE));
+            // StoreLoad barrier: pairs with the fence in
+            // `Driver::timer_inserted` (see there). Costs one full fence
+            // on the way into a blocking poll.
+            fence(SeqCst);
+            let again = next_expiration();
+            if key(again) >= key(next) {
+                return next;
+            }
+            next = again;
+        }
     }
 
     /// Polls for events, blocking up to `timeout` (`None`: until woken), and

@@ -25,7 +25,12 @@ impl Shared {
     pub(crate) fn wake(&self) {
         // SeqCst, like an eventfd write: the poll below reads it under the
         // lock, and the lock keeps the notify from slipping past its check.
-        self.woken.store(true, SeqCst);
+        // A swap, not a store: every write of `woken` is an RMW, because
+        // loom 0.7 does not order a plain store after a concurrent RMW in
+        // the modification order (tokio-rs/loom#254, #389): a later RMW
+        // could read the poller's older `swap(false)` over this store and
+        // report a deadlock that no real execution has.
+        let _ = self.woken.swap(true, SeqCst);
         drop(self.lock.lock());
         self.cvar.notify_one();
     }
@@ -44,7 +49,8 @@ pub(crate) fn poll(
     _wakers: &mut Vec<Waker>,
 ) -> usize {
     if timeout == Some(Duration::ZERO) {
-        shared.woken.store(false, SeqCst);
+        // A swap for the reason given in `Shared::wake`.
+        let _ = shared.woken.swap(false, SeqCst);
         return 0;
     }
     let mut guard = shared.lock.lock();

@@ -18,7 +18,7 @@ pub(crate) mod worker;
 
 use crate::loom::deque::{Injector, Steal, Stealer};
 use crate::loom::sync::{Arc, Condvar, Mutex};
-use crate::netpoll::{self, Driver};
+use crate::netpoll::{Driver, TimerHandoff};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::time::{TimerHandle, TimerShards};
@@ -181,15 +181,13 @@ impl Shared {
     /// make sure some worker will wake for it. If a worker is blocked in
     /// the netpoller with a later timeout, interrupt it; if nobody is
     /// blocked there, wake a parked worker (it will find no work and become
-    /// the poller's owner, with a timeout that covers this timer). SeqCst
-    /// load: the other half of the hand-off in `worker::park_on_driver`
+    /// the poller's owner, with a timeout that covers this timer). The
+    /// decision is `Driver::timer_inserted` (a SeqCst load of the published
+    /// deadline): the other half of the hand-off in `worker::park_on_driver`
     /// (docs/design/netpoll.md, "timers").
     pub(crate) fn timer_earliest_changed(&self, deadline: u64) {
-        let polling_until = self.driver.poll_deadline();
-        if polling_until == netpoll::NOT_POLLING {
+        if self.driver.timer_inserted(deadline) == TimerHandoff::NotPolling {
             let _ = self.notify_parked();
-        } else if deadline < polling_until {
-            self.driver.wake();
         }
     }
 }

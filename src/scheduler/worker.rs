@@ -15,7 +15,7 @@ use super::idle::Parked;
 use super::queue::Core;
 use super::{Handle, Shared, GLOBAL_POLL_INTERVAL};
 use crate::loom::deque::Steal;
-use crate::netpoll::{DriverGuard, NO_DEADLINE};
+use crate::netpoll::DriverGuard;
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};
 use std::ops::Not;
@@ -303,19 +303,12 @@ impl Worker<'_> {
     /// sleep until (SeqCst), then re-read the shards' next expirations
     /// (SeqCst); an inserter stores its shard's `next` (SeqCst) and then
     /// reads our deadline (`Shared::timer_earliest_changed`). One of the two
-    /// sees the other: we recompute, or it interrupts the poll.
+    /// sees the other: we recompute, or it interrupts the poll. Both halves
+    /// live in `netpoll` (`publish_timer_deadline`, `timer_inserted`), where
+    /// the loom model calls them.
     fn park_on_driver(&self, mut core: Box<Core>, guard: &mut DriverGuard<'_>) -> (Box<Core>, bool) {
         let timers = &self.shared.timers;
-        let key = |next: Option<u64>| next.unwrap_or(u64::MAX);
-        let mut next = timers.next_expiration();
-        loop {
-            guard.publish_deadline(next.unwrap_or(NO_DEADLINE));
-            let again = timers.next_expiration();
-            if key(again) >= key(next) {
-                break;
-            }
-            next = again;
-        }
+        let next = guard.publish_timer_deadline(|| timers.next_expiration());
         let timeout = next.map(|ms| timers.clock().timeout_until(ms, Instant::now()));
         let parker = &self.shared.remotes[core.index].parker;
         let events = parker.park_driver(guard, timeout, &mut core.io_wakers);
