@@ -5,7 +5,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use weft::net::{TcpListener, TcpStream};
 
 fn main() {
     let rt = weft::Runtime::new().expect("start the runtime");
@@ -82,10 +83,85 @@ fn main() {
     });
     println!("4. aborted a pending task: cancelled = {}", aborted.unwrap_err().is_cancelled());
 
+    // 5. Timers: sleeps across many tasks, a timeout, an interval.
+    let start = Instant::now();
+    let (slept, timed_out, ticks) = rt.block_on(async {
+        let sleepers: Vec<_> = (0..1000u64)
+            .map(|i| weft::spawn(async move { weft::time::sleep(Duration::from_millis(1 + i % 20)).await }))
+            .collect();
+        for s in sleepers {
+            s.await.unwrap();
+        }
+        let slept = start.elapsed();
+        let timed_out =
+            weft::time::timeout(Duration::from_millis(5), std::future::pending::<()>()).await.is_err();
+        let mut interval = weft::time::interval(Duration::from_millis(2));
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            interval.tick().await;
+        }
+        (slept, timed_out, t0.elapsed())
+    });
+    println!(
+        "5. 1,000 sleeps of 1-20 ms done in {slept:?}; a 5 ms timeout fired: {timed_out}; 5 ticks of a 2 ms interval took {ticks:?}"
+    );
+
+    // 6. The netpoller: an echo server (one task per connection) driven by
+    // 32 client tasks, all on the same runtime, over loopback.
+    let start = Instant::now();
+    let bytes = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local_addr");
+        weft::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else { continue };
+                weft::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if stream.write_all(&buf[..n]).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let clients: Vec<_> = (0..32)
+            .map(|i| {
+                weft::spawn(async move {
+                    let mut s = TcpStream::connect(addr).await.expect("connect");
+                    s.set_nodelay(true).expect("nodelay");
+                    let msg = [i as u8; 512];
+                    let mut back = [0u8; 512];
+                    for _ in 0..200 {
+                        s.write_all(&msg).await.expect("write");
+                        s.read_exact(&mut back).await.expect("read");
+                        assert_eq!(back, msg);
+                    }
+                    200 * msg.len()
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for c in clients {
+            total += c.await.unwrap();
+        }
+        total
+    });
+    println!(
+        "6. echo server: 32 connections x 200 round trips of 512 bytes ({} KiB each way) in {:?}",
+        bytes / 1024,
+        start.elapsed()
+    );
+
     let m = rt.metrics();
     println!("\nwhat the runtime did:\n{m}");
     println!(
-        "total polls {}, tasks stolen {}, tasks still alive {}",
+        "total polls {}, tasks stolen {}, tasks still alive {} (the echo server's accept loop)",
         m.total_polls(),
         m.total_steals(),
         m.num_alive_tasks()

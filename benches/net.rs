@@ -1,0 +1,263 @@
+//! Network benchmarks: the same loopback workloads on weft and on tokio's
+//! multi-thread runtime with the same worker count, side by side.
+//!
+//! Ids are `<workload>/<runtime>/<workers>`; `benches/compare.py` makes the
+//! weft/tokio table. Server and clients run in the same runtime (both
+//! sides of every connection are that runtime's tasks), over 127.0.0.1.
+//!
+//! - `tcp_echo_latency`: one connection, [`LAT_ROUNDS`] sequential round
+//!   trips of 64 bytes (time per iteration / rounds = one round trip).
+//! - `tcp_echo_throughput`: [`TP_CONNS`] connections x [`TP_ROUNDS`] round
+//!   trips of 1 KiB each, all concurrent.
+//! - `tcp_accept`: [`ACCEPTS`] connections accepted (clients connect with
+//!   up to [`ACCEPT_CONCURRENCY`] in flight, set SO_LINGER 0 so closing
+//!   sends a reset and leaves no TIME_WAIT behind, and drop).
+//!
+//! Worker counts as in `benches/scheduler.rs` (`WEFT_BENCH_WORKERS`,
+//! default 2,4). Run: `cargo bench --bench net`; smoke test: `cargo bench
+//! --bench net -- --test`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+const LAT_ROUNDS: usize = 1_000;
+const TP_CONNS: usize = 64;
+const TP_ROUNDS: usize = 100;
+const TP_SIZE: usize = 1024;
+const ACCEPTS: usize = 10_000;
+const ACCEPT_CONCURRENCY: usize = 50;
+const _: () = assert!(ACCEPTS % ACCEPT_CONCURRENCY == 0, "every accept needs a connect");
+const DEFAULT_WORKERS: &[usize] = &[2, 4];
+
+fn worker_counts() -> Vec<usize> {
+    match std::env::var("WEFT_BENCH_WORKERS") {
+        Ok(raw) => {
+            let v: Vec<usize> =
+                raw.split(',').filter_map(|p| p.trim().parse().ok()).filter(|&n| n > 0).collect();
+            if v.is_empty() {
+                eprintln!("WEFT_BENCH_WORKERS={raw:?} has no usable count; using {DEFAULT_WORKERS:?}");
+                DEFAULT_WORKERS.to_vec()
+            } else {
+                v
+            }
+        }
+        Err(_) => DEFAULT_WORKERS.to_vec(),
+    }
+}
+
+/// SO_LINGER 0: close sends RST, no TIME_WAIT (so 10,000 connections per
+/// iteration do not exhaust ephemeral ports). Same call on both runtimes.
+fn linger_zero(fd: &impl AsRawFd) {
+    let l = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid open socket fd, a correctly sized `linger` value.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&l as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt(SO_LINGER): {}", std::io::Error::last_os_error());
+}
+
+mod on_weft {
+    use super::*;
+    use weft::net::{TcpListener, TcpStream};
+
+    async fn echo_server(listener: TcpListener, conns: usize, size: usize) {
+        for _ in 0..conns {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.set_nodelay(true).unwrap();
+            weft::spawn(async move {
+                let mut buf = vec![0u8; size];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => s.write_all(&buf[..n]).await.unwrap(),
+                    }
+                }
+            });
+        }
+    }
+
+    async fn client(addr: std::net::SocketAddr, rounds: usize, size: usize) {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.set_nodelay(true).unwrap();
+        let msg = vec![7u8; size];
+        let mut back = vec![0u8; size];
+        for _ in 0..rounds {
+            s.write_all(&msg).await.unwrap();
+            s.read_exact(&mut back).await.unwrap();
+        }
+    }
+
+    pub(super) fn echo(rt: &weft::Runtime, conns: usize, rounds: usize, size: usize) {
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = weft::spawn(echo_server(listener, conns, size));
+            let clients: Vec<_> = (0..conns).map(|_| weft::spawn(client(addr, rounds, size))).collect();
+            for c in clients {
+                c.await.unwrap();
+            }
+            server.await.unwrap();
+        });
+    }
+
+    pub(super) fn accept(rt: &weft::Runtime) {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = weft::spawn(async move {
+                for _ in 0..ACCEPTS {
+                    let (s, _) = listener.accept().await.unwrap();
+                    drop(s);
+                }
+            });
+            let per = ACCEPTS / ACCEPT_CONCURRENCY;
+            let clients: Vec<_> = (0..ACCEPT_CONCURRENCY)
+                .map(|_| {
+                    weft::spawn(async move {
+                        for _ in 0..per {
+                            let s = TcpStream::connect(addr).await.unwrap();
+                            linger_zero(&s);
+                        }
+                    })
+                })
+                .collect();
+            for c in clients {
+                c.await.unwrap();
+            }
+            server.await.unwrap();
+        });
+    }
+}
+
+mod on_tokio {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn echo_server(listener: TcpListener, conns: usize, size: usize) {
+        for _ in 0..conns {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; size];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => s.write_all(&buf[..n]).await.unwrap(),
+                    }
+                }
+            });
+        }
+    }
+
+    async fn client(addr: std::net::SocketAddr, rounds: usize, size: usize) {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.set_nodelay(true).unwrap();
+        let msg = vec![7u8; size];
+        let mut back = vec![0u8; size];
+        for _ in 0..rounds {
+            s.write_all(&msg).await.unwrap();
+            s.read_exact(&mut back).await.unwrap();
+        }
+    }
+
+    pub(super) fn echo(rt: &tokio::runtime::Runtime, conns: usize, rounds: usize, size: usize) {
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(echo_server(listener, conns, size));
+            let clients: Vec<_> = (0..conns).map(|_| tokio::spawn(client(addr, rounds, size))).collect();
+            for c in clients {
+                c.await.unwrap();
+            }
+            server.await.unwrap();
+        });
+    }
+
+    pub(super) fn accept(rt: &tokio::runtime::Runtime) {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                for _ in 0..ACCEPTS {
+                    let (s, _) = listener.accept().await.unwrap();
+                    drop(s);
+                }
+            });
+            let per = ACCEPTS / ACCEPT_CONCURRENCY;
+            let clients: Vec<_> = (0..ACCEPT_CONCURRENCY)
+                .map(|_| {
+                    tokio::spawn(async move {
+                        for _ in 0..per {
+                            let s = TcpStream::connect(addr).await.unwrap();
+                            linger_zero(&s);
+                        }
+                    })
+                })
+                .collect();
+            for c in clients {
+                c.await.unwrap();
+            }
+            server.await.unwrap();
+        });
+    }
+}
+
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name.to_string());
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sampling_mode(SamplingMode::Flat);
+    g
+}
+
+fn net(c: &mut Criterion) {
+    let runtimes: Vec<(usize, weft::Runtime, tokio::runtime::Runtime)> = worker_counts()
+        .into_iter()
+        .map(|n| {
+            let w = weft::Runtime::builder().worker_threads(n).build().expect("weft runtime");
+            let t = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(n)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            (n, w, t)
+        })
+        .collect();
+    let mut g = group(c, "tcp_echo_latency");
+    for (n, w, t) in &runtimes {
+        g.bench_function(BenchmarkId::new("weft", n), |b| b.iter(|| on_weft::echo(w, 1, LAT_ROUNDS, 64)));
+        g.bench_function(BenchmarkId::new("tokio", n), |b| b.iter(|| on_tokio::echo(t, 1, LAT_ROUNDS, 64)));
+    }
+    g.finish();
+    let mut g = group(c, "tcp_echo_throughput");
+    for (n, w, t) in &runtimes {
+        g.bench_function(BenchmarkId::new("weft", n), |b| {
+            b.iter(|| on_weft::echo(w, TP_CONNS, TP_ROUNDS, TP_SIZE))
+        });
+        g.bench_function(BenchmarkId::new("tokio", n), |b| {
+            b.iter(|| on_tokio::echo(t, TP_CONNS, TP_ROUNDS, TP_SIZE))
+        });
+    }
+    g.finish();
+    let mut g = group(c, "tcp_accept");
+    for (n, w, t) in &runtimes {
+        g.bench_function(BenchmarkId::new("weft", n), |b| b.iter(|| on_weft::accept(w)));
+        g.bench_function(BenchmarkId::new("tokio", n), |b| b.iter(|| on_tokio::accept(t)));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, net);
+criterion_main!(benches);
