@@ -11,8 +11,10 @@
 //! [`Rt`] trait):
 //! - `timers_create_cancel`: [`CANCEL_TASKS`] tasks together create
 //!   [`CANCEL_TIMERS`] sleeps of 60 s; each is polled once (so it registers
-//!   in a wheel) and dropped (so it is cancelled). The timeout pattern of a
-//!   server, where almost every timer is cancelled.
+//!   in a wheel) and dropped (so it is cancelled), [`CHUNK`] per task poll
+//!   (then the task yields), so neither runtime's cooperative budget lets it
+//!   skip a registration. The timeout pattern of a server, where almost
+//!   every timer is cancelled.
 //! - `timers_fire`: [`FIRE_TIMERS`] tasks each sleep 1-5 ms; every sleep
 //!   fires. The time is dominated by the 5 ms wait; what differs is the
 //!   firing and waking overhead on top of it.
@@ -40,6 +42,8 @@ use std::time::Duration;
 const CANCEL_TASKS: usize = 8;
 /// Timers created and cancelled per `timers_create_cancel` iteration.
 const CANCEL_TIMERS: usize = 100_000;
+/// Timers per task poll in `timers_create_cancel` (under the coop budget).
+const CHUNK: usize = 100;
 /// Sleeps (one per task) per `timers_fire` iteration.
 const FIRE_TIMERS: usize = 10_000;
 
@@ -146,14 +150,25 @@ fn timers_create_cancel<R: Rt>(rt: &R) {
     rt.block_on(async {
         let handles: Vec<_> = (0..CANCEL_TASKS)
             .map(|_| {
-                R::spawn(poll_fn(|cx| {
-                    for _ in 0..CANCEL_TIMERS / CANCEL_TASKS {
+                let mut left = CANCEL_TIMERS / CANCEL_TASKS;
+                R::spawn(poll_fn(move |cx| {
+                    // At most `CHUNK` timers per task poll, below both
+                    // runtimes' cooperative budget (128): a budget-exhausted
+                    // tokio `Sleep` returns Pending without registering, so
+                    // larger chunks would let tokio skip most of the work.
+                    for _ in 0..CHUNK.min(left) {
                         let sleep = pin!(R::sleep(Duration::from_secs(60)));
                         // Registers the timer; the drop at the end of the
                         // iteration cancels it.
                         assert!(sleep.poll(cx).is_pending(), "a 60 s sleep completed");
                     }
-                    Poll::Ready(())
+                    left -= CHUNK.min(left);
+                    if left == 0 {
+                        return Poll::Ready(());
+                    }
+                    // Yield: back of the queue, with a fresh budget.
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
                 }))
             })
             .collect();

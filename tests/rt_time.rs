@@ -650,6 +650,34 @@ fn an_earlier_timer_interrupts_a_poller_waiting_for_a_later_one() {
     assert!(took >= ms(10) && took < ms(200), "took {took:?}");
 }
 
+/// A timer inserted by a worker into its own shard is not announced to
+/// anyone (the worker fires its own shard); when that worker then parks
+/// while another worker owns the poller, it must park with a timeout of its
+/// own. Each round's sleep runs in a task on whichever worker picks it up;
+/// with 4 workers most rounds land on a worker that is not the poller's
+/// owner. A missing timeout leaves the sleep pending: fail after 5 s.
+#[test]
+fn timers_of_a_worker_parked_off_the_poller_fire_on_time() {
+    let _serial = serial();
+    let rt = runtime(4);
+    wait_for_parked_workers(&rt);
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        let (tx, rx) = std::sync::mpsc::channel();
+        rt.spawn(async move {
+            let start = StdInstant::now();
+            sleep(ms(5)).await;
+            let _ = tx.send(start.elapsed());
+        });
+        let took =
+            rx.recv_timeout(Duration::from_secs(5)).expect("a 5 ms sleep in a task did not complete in 5 s");
+        assert!(took >= ms(5), "woke early: {took:?}");
+        worst = worst.max(took);
+    }
+    println!("worst of 20 sleep(5ms) in tasks on 4 workers: {worst:?}");
+    assert!(worst < ms(200), "worst {worst:?}");
+}
+
 // ----- shutdown ------------------------------------------------------------------------------
 
 /// Counts drops of the tasks' futures.

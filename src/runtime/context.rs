@@ -87,7 +87,5 @@ pub(crate) fn current_handle() -> Option<scheduler::Handle> {
 /// The current worker's index, or 0 on a non-worker thread (the timer
 /// shard a new timer registers in).
 pub(crate) fn current_worker_index() -> usize {
-    worker::with_current(|cx| {
-        cx.and_then(|cx| cx.core.try_borrow().ok().and_then(|c| c.as_ref().map(|c| c.index))).unwrap_or(0)
-    })
+    worker::with_current(|cx| cx.map_or(0, |cx| cx.index))
 }

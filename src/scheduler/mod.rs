@@ -185,10 +185,29 @@ impl Shared {
     /// decision is `Driver::timer_inserted` (a SeqCst load of the published
     /// deadline): the other half of the hand-off in `worker::park_on_driver`
     /// (docs/design/netpoll.md, "timers").
-    pub(crate) fn timer_earliest_changed(&self, deadline: u64) {
+    pub(crate) fn timer_earliest_changed(&self, shard: usize, deadline: u64) {
+        if self.is_own_shard_of_current_worker(shard) {
+            // The inserting worker fires its own shard: every tick while it
+            // runs, and it parks with a timeout that covers the shard (on
+            // its parker, or in the poller if it becomes the owner). Nobody
+            // else needs to hear about this timer.
+            return;
+        }
         if self.driver.timer_inserted(deadline) == TimerHandoff::NotPolling {
             let _ = self.notify_parked();
         }
+    }
+}
+
+impl Shared {
+    /// True if this thread is this runtime's worker that owns timer shard
+    /// `shard` (one shard per worker, shard i = worker i).
+    fn is_own_shard_of_current_worker(&self, shard: usize) -> bool {
+        let n = self.timers.num_shards();
+        n == self.num_workers()
+            && worker::with_current(|cx| {
+                cx.is_some_and(|cx| std::ptr::eq(&*cx.handle.shared, self) && cx.index == shard % n)
+            })
     }
 }
 
@@ -199,8 +218,8 @@ unsafe impl TimerHandle for Handle {
         &self.shared.timers
     }
 
-    fn earliest_changed(&self, _shard: usize, deadline: u64) {
-        self.shared.timer_earliest_changed(deadline);
+    fn earliest_changed(&self, shard: usize, deadline: u64) {
+        self.shared.timer_earliest_changed(shard, deadline);
     }
 }
 

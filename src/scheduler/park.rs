@@ -12,7 +12,7 @@ use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Condvar, Mutex};
 use crate::netpoll::{Driver, DriverGuard};
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
@@ -40,9 +40,15 @@ impl Parker {
     /// token pairs with the Release half of `unpark`'s swap, which is what
     /// publishes whatever the unparker wrote before waking us).
     pub(crate) fn park(&self) {
+        self.park_until(None);
+    }
+
+    /// `park`, but gives up at `deadline` (if any). Returns true if it
+    /// consumed a token, false if the deadline passed first.
+    pub(crate) fn park_until(&self, deadline: Option<Instant>) -> bool {
         // Fast path: a token is already there.
         if self.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
-            return;
+            return true;
         }
         let mut guard = self.lock.lock();
         match self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
@@ -51,15 +57,35 @@ impl Parker {
                 // The token arrived while we took the lock.
                 let old = self.state.swap(EMPTY, SeqCst);
                 debug_assert_eq!(old, NOTIFIED);
-                return;
+                return true;
             }
             Err(actual) => unreachable!("parker in state {actual} while parking (two parkers?)"),
         }
         loop {
-            guard = self.cvar.wait(guard);
-            // Condvars wake spuriously; only a token ends the wait.
+            let timed_out = match deadline {
+                None => {
+                    guard = self.cvar.wait(guard);
+                    false
+                }
+                Some(deadline) => {
+                    let (g, timed_out) = self.cvar.wait_until(guard, deadline);
+                    guard = g;
+                    timed_out
+                }
+            };
+            // Condvars wake spuriously; only a token or the deadline ends
+            // the wait.
             if self.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
-                return;
+                return true;
+            }
+            if timed_out {
+                // Leave PARKED; if a token raced in, take it (the CAS fails
+                // only on NOTIFIED, which the swap consumes).
+                if self.state.compare_exchange(PARKED, EMPTY, SeqCst, SeqCst).is_err() {
+                    self.state.swap(EMPTY, SeqCst);
+                    return true;
+                }
+                return false;
             }
         }
     }

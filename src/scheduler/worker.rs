@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 /// What the thread-local context of a worker thread points to.
 pub(crate) struct WorkerContext {
     pub(crate) handle: Handle,
+    /// This worker's index (its queue, parker and timer shard).
+    pub(crate) index: usize,
     /// The worker's core while a task is polled; `None` while the run loop
     /// holds it (then schedules go through the injector).
     pub(crate) core: RefCell<Option<Box<Core>>>,
@@ -77,7 +79,7 @@ impl Drop for ResetCurrent {
 
 /// The body of a worker thread.
 pub(crate) fn run(handle: Handle, core: Box<Core>) {
-    let cx = WorkerContext { handle, core: RefCell::new(None) };
+    let cx = WorkerContext { handle, index: core.index, core: RefCell::new(None) };
     CURRENT.with(|c| c.set(&cx));
     let _reset = ResetCurrent;
     let worker = Worker { cx: &cx, shared: &cx.handle.shared };
@@ -282,7 +284,16 @@ impl Worker<'_> {
                     return self.dispatch(core).0;
                 }
             } else {
-                parker.park();
+                // Not the poller's owner: sleep until woken, or until the
+                // earliest timer of our own shard, which is ours to fire
+                // (`Shared::timer_earliest_changed` relies on this).
+                let timers = &self.shared.timers;
+                let deadline = timers.shard_next_expiration(index).map(|ms| timers.clock().ms_to_instant(ms));
+                let notified = parker.park_until(deadline);
+                if !notified && self.own_timers_due(index) {
+                    core.is_searching = !self.shared.idle.unpark_self(index);
+                    return self.dispatch(core).0;
+                }
             }
             if self.shared.is_shutdown() {
                 return core;
@@ -294,6 +305,11 @@ impl Worker<'_> {
         // The notifier counted us as unparked and searching.
         core.is_searching = true;
         core
+    }
+
+    fn own_timers_due(&self, index: usize) -> bool {
+        let timers = &self.shared.timers;
+        timers.shard_next_expiration(index).is_some_and(|next| next <= timers.clock().now_ms())
     }
 
     /// Blocks in the netpoller until an event, a wake-up, or the earliest

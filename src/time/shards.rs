@@ -136,6 +136,10 @@ impl TimerShards {
         &self.clock
     }
 
+    pub(crate) fn num_shards(&self) -> usize {
+        self.shards.len()
+    }
+
     /// Registers `entry` with `deadline` (wheel ms) in shard
     /// `shard` modulo the shard count, normally the calling worker's.
     ///
