@@ -9,9 +9,13 @@
 //!   trips of 64 bytes (time per iteration / rounds = one round trip).
 //! - `tcp_echo_throughput`: [`TP_CONNS`] connections x [`TP_ROUNDS`] round
 //!   trips of 1 KiB each, all concurrent.
-//! - `tcp_accept`: [`ACCEPTS`] connections accepted (clients connect with
-//!   up to [`ACCEPT_CONCURRENCY`] in flight, set SO_LINGER 0 so closing
-//!   sends a reset and leaves no TIME_WAIT behind, and drop).
+//! - `tcp_accept`: [`ACCEPTS`] connections accepted; the server writes one
+//!   byte on each and drops it; [`ACCEPT_CONCURRENCY`] client tasks connect,
+//!   read that byte (so a client never has more than one connection waiting
+//!   in the accept queue: a connection the client reset before the server
+//!   accepted it could overflow the queue, and with tokio's backlog of 128
+//!   a dropped handshake then hung the run), set SO_LINGER 0 so closing
+//!   sends a reset and leaves no TIME_WAIT behind, and drop.
 //!
 //! Worker counts as in `benches/scheduler.rs` (`WEFT_BENCH_WORKERS`,
 //! default 2,4). Run: `cargo bench --bench net`; smoke test: `cargo bench
@@ -113,16 +117,18 @@ mod on_weft {
             let addr = listener.local_addr().unwrap();
             let server = weft::spawn(async move {
                 for _ in 0..ACCEPTS {
-                    let (s, _) = listener.accept().await.unwrap();
-                    drop(s);
+                    let (mut s, _) = listener.accept().await.unwrap();
+                    s.write_all(b"!").await.unwrap();
                 }
             });
             let per = ACCEPTS / ACCEPT_CONCURRENCY;
             let clients: Vec<_> = (0..ACCEPT_CONCURRENCY)
                 .map(|_| {
                     weft::spawn(async move {
+                        let mut byte = [0u8; 1];
                         for _ in 0..per {
-                            let s = TcpStream::connect(addr).await.unwrap();
+                            let mut s = TcpStream::connect(addr).await.unwrap();
+                            s.read_exact(&mut byte).await.unwrap();
                             linger_zero(&s);
                         }
                     })
@@ -187,16 +193,18 @@ mod on_tokio {
             let addr = listener.local_addr().unwrap();
             let server = tokio::spawn(async move {
                 for _ in 0..ACCEPTS {
-                    let (s, _) = listener.accept().await.unwrap();
-                    drop(s);
+                    let (mut s, _) = listener.accept().await.unwrap();
+                    s.write_all(b"!").await.unwrap();
                 }
             });
             let per = ACCEPTS / ACCEPT_CONCURRENCY;
             let clients: Vec<_> = (0..ACCEPT_CONCURRENCY)
                 .map(|_| {
                     tokio::spawn(async move {
+                        let mut byte = [0u8; 1];
                         for _ in 0..per {
-                            let s = TcpStream::connect(addr).await.unwrap();
+                            let mut s = TcpStream::connect(addr).await.unwrap();
+                            s.read_exact(&mut byte).await.unwrap();
                             linger_zero(&s);
                         }
                     })

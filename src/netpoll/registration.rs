@@ -199,7 +199,8 @@ where
     for<'a> &'a E: Read + Write,
 {
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, |mut io| io.read(buf))
+        let len = buf.len();
+        self.poll_stream_io(cx, Direction::Read, len, |mut io| io.read(buf))
     }
 
     pub(crate) fn poll_read_vectored(
@@ -207,11 +208,12 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, |mut io| io.read_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_stream_io(cx, Direction::Read, len, |mut io| io.read_vectored(bufs))
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, |mut io| io.write(buf))
+        self.poll_stream_io(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 
     pub(crate) fn poll_write_vectored(
@@ -219,7 +221,39 @@ where
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, |mut io| io.write_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_stream_io(cx, Direction::Write, len, |mut io| io.write_vectored(bufs))
+    }
+
+    /// `poll_io` for a byte-stream read or write of `len` bytes, with one
+    /// saving: a *short* transfer (0 < n < len) means the kernel buffer was
+    /// drained (read) or filled (write), so the observed readiness is
+    /// cleared at once instead of by a further system call that would only
+    /// return `WouldBlock`. Safe for the same reason `clear_readiness` is:
+    /// it is tick-guarded, so an edge the netpoller applied since we looked
+    /// survives, and an edge still queued in the kernel is applied later.
+    /// Stream sockets only (a datagram read is short by nature).
+    fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut op: impl FnMut(&E) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        loop {
+            let ev = std::task::ready!(self.registration.poll_ready(cx, dir))?;
+            match op(io) {
+                Ok(n) => {
+                    if n > 0 && n < len {
+                        self.registration.clear_readiness(ev);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.registration.clear_readiness(ev),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
     }
 }
 

@@ -45,6 +45,11 @@ pub(crate) struct Core {
     /// Wakers collected by a netpoll on this worker, woken with the core
     /// installed (kept to reuse the allocation).
     pub(crate) io_wakers: Vec<std::task::Waker>,
+    /// True while the worker wakes what a netpoll or a timer pass
+    /// collected: wakes then skip the per-push `notify_parked_local`, and
+    /// the worker notifies once afterwards (a batch of wakes costs at most
+    /// one unpark, not one per stealable push).
+    pub(crate) is_dispatching: bool,
 }
 
 impl Core {
@@ -59,6 +64,7 @@ impl Core {
             rand: FastRand::new(seed),
             stats: LocalStats::default(),
             io_wakers: Vec::new(),
+            is_dispatching: false,
         }
     }
 

@@ -55,7 +55,7 @@ impl Handle {
             let Some(cx) = cx.filter(|cx| cx.handle.ptr_eq(self)) else { return Some(task) };
             let Ok(mut slot) = cx.core.try_borrow_mut() else { return Some(task) };
             let Some(core) = slot.as_mut() else { return Some(task) };
-            let stealable = core.schedule(task, is_yield, &self.shared);
+            let stealable = core.schedule(task, is_yield, &self.shared) && !core.is_dispatching;
             drop(slot);
             if stealable {
                 self.shared.notify_parked_local();
@@ -177,13 +177,20 @@ impl Worker<'_> {
         let mut wakers = std::mem::take(&mut core.io_wakers);
         let index = core.index;
         let timers = &self.shared.timers;
+        core.is_dispatching = true;
         let (mut core, fired) = self.with_core_installed(core, |_| {
             let woken = wakers.len();
             wakers.drain(..).for_each(Waker::wake);
             let now = timers.clock().now_ms();
             woken + timers.fire_expired(index, now) + timers.fire_others(index, now)
         });
+        core.is_dispatching = false;
         core.io_wakers = wakers;
+        if !core.local.is_empty() {
+            // Stealable work beyond the runnext slot: one notification for
+            // the whole batch (tokio and Go do the same after a netpoll).
+            self.shared.notify_parked_local();
+        }
         (core, fired > 0)
     }
 
