@@ -6,7 +6,7 @@
 //! readiness that was observed and wait again. Every ready poll costs one
 //! unit of the task's cooperative budget (`crate::coop`).
 
-use super::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
+use super::scheduled_io::{Direction, ReadyEvent, ScheduledIo, READABLE, WRITABLE};
 use super::Driver;
 use crate::coop;
 use crate::loom::sync::Arc;
@@ -40,21 +40,28 @@ impl fmt::Debug for Registration {
 }
 
 impl Registration {
-    /// Registers `source` with the current runtime's netpoller.
-    pub(crate) fn new(source: &mut impl Source, interest: Interest) -> io::Result<Registration> {
+    /// Registers `source` with the current runtime's netpoller, assuming
+    /// readiness `assume_ready` (READABLE/WRITABLE bits; see
+    /// `ScheduledIo::reset_for_new_owner_with`).
+    pub(crate) fn new(
+        source: &mut impl Source,
+        interest: Interest,
+        assume_ready: usize,
+    ) -> io::Result<Registration> {
         let driver = crate::runtime::context::current_io_driver().ok_or_else(no_runtime_error)?;
-        Registration::with_driver(driver, source, interest)
+        Registration::with_driver(driver, source, interest, assume_ready)
     }
 
     pub(crate) fn with_driver(
         driver: Arc<Driver>,
         source: &mut impl Source,
         interest: Interest,
+        assume_ready: usize,
     ) -> io::Result<Registration> {
         if driver.is_shutdown() {
             return Err(shutdown_error());
         }
-        let (index, _gen) = driver.shared().register(source, interest)?;
+        let (index, _gen) = driver.shared().register(source, interest, assume_ready)?;
         // Check again: a shutdown that ran between the check above and the
         // allocation marked every slot SHUTDOWN before ours was reset by
         // `allocate`, so nothing would ever end this registration's waits.
@@ -143,12 +150,36 @@ impl<E: Source + fmt::Debug> fmt::Debug for PollEvented<E> {
 
 impl<E: Source> PollEvented<E> {
     /// Registers `io` for reading and writing with the current runtime.
+    ///
+    /// A new registration *assumes* the directions of its interest ready:
+    /// the first read or write is tried at once rather than after a round
+    /// trip through the netpoller for the edge that registering a ready fd
+    /// produces anyway (a freshly accepted socket can be written, and often
+    /// read, at once). A wrong guess costs one `WouldBlock`. Not for a
+    /// socket whose connect is in progress: see `new_connecting`.
     pub(crate) fn new(io: E) -> io::Result<PollEvented<E>> {
         PollEvented::new_with_interest(io, Interest::READABLE | Interest::WRITABLE)
     }
 
-    pub(crate) fn new_with_interest(mut io: E, interest: Interest) -> io::Result<PollEvented<E>> {
-        let registration = Registration::new(&mut io, interest)?;
+    pub(crate) fn new_with_interest(io: E, interest: Interest) -> io::Result<PollEvented<E>> {
+        let mut assume = 0;
+        if interest.is_readable() {
+            assume |= READABLE;
+        }
+        if interest.is_writable() {
+            assume |= WRITABLE;
+        }
+        PollEvented::register(io, interest, assume)
+    }
+
+    /// Registers a socket whose non-blocking connect is in progress: no
+    /// readiness is assumed (writability is how completion is reported).
+    pub(crate) fn new_connecting(io: E) -> io::Result<PollEvented<E>> {
+        PollEvented::register(io, Interest::READABLE | Interest::WRITABLE, 0)
+    }
+
+    fn register(mut io: E, interest: Interest, assume_ready: usize) -> io::Result<PollEvented<E>> {
+        let registration = Registration::new(&mut io, interest, assume_ready)?;
         Ok(PollEvented { io: Some(io), registration })
     }
 

@@ -106,12 +106,22 @@ impl ScheduledIo {
     /// readiness and tick. Returns the new generation. Called by the slab
     /// with the slot off the free list (no owner, no poller).
     pub(crate) fn reset_for_new_owner(&self) -> usize {
+        self.reset_for_new_owner_with(0)
+    }
+
+    /// `reset_for_new_owner` with readiness `initial` assumed: the first
+    /// operation in those directions is attempted without waiting for the
+    /// netpoller's first edge (a `WouldBlock` clears it as usual). Sound
+    /// because registering a ready fd makes epoll/kqueue report it at once
+    /// anyway: assuming readiness can cost one `WouldBlock`, never a wake-up.
+    pub(crate) fn reset_for_new_owner_with(&self, initial: usize) -> usize {
         let mut cur = self.readiness.load(Acquire);
         loop {
             let gen = (generation(cur) + 1) & GEN_MAX;
             // AcqRel: pairs with the netpoller's CAS in `set_readiness`; a
             // stale event that loses this race sees the new generation.
-            match self.readiness.compare_exchange(cur, gen << GEN_SHIFT, AcqRel, Acquire) {
+            let new = (gen << GEN_SHIFT) | (initial & (READABLE | WRITABLE));
+            match self.readiness.compare_exchange(cur, new, AcqRel, Acquire) {
                 Ok(_) => return gen,
                 Err(actual) => cur = actual,
             }
@@ -257,6 +267,28 @@ mod tests {
         assert!(io.poll_ready(&mut cx, Direction::Read).is_ready());
         // The write direction is untouched.
         assert!(io.poll_ready(&mut cx, Direction::Write).is_pending());
+    }
+
+    #[test]
+    fn assumed_readiness_is_ready_at_once_and_cleared_by_a_would_block() {
+        let io = ScheduledIo::new();
+        let gen = io.reset_for_new_owner_with(READABLE | WRITABLE);
+        let (count, w) = waker();
+        let mut cx = Context::from_waker(&w);
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Write) else { panic!("assumed writable") };
+        // The guess was wrong (the operation said WouldBlock): clear it.
+        io.clear_readiness(ev);
+        assert!(io.poll_ready(&mut cx, Direction::Write).is_pending());
+        // The netpoller's edge then wakes the waiter as usual.
+        assert!(io.set_readiness(gen, WRITABLE));
+        let mut out = Vec::new();
+        io.take_wakers(WRITABLE, &mut out);
+        out.into_iter().for_each(Waker::wake);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        // Only READABLE/WRITABLE can be assumed.
+        let io = ScheduledIo::new();
+        io.reset_for_new_owner_with(ERROR | SHUTDOWN | READ_CLOSED);
+        assert!(io.ready_event(Direction::Read).is_none());
     }
 
     #[test]

@@ -72,7 +72,14 @@ impl Slab {
     }
 
     /// Takes a free slot and gives it a new generation: (index, generation).
+    #[cfg(test)]
     pub(crate) fn allocate(&self) -> io::Result<(usize, usize)> {
+        self.allocate_with(0)
+    }
+
+    /// `allocate`, with readiness `initial` assumed (see
+    /// `ScheduledIo::reset_for_new_owner_with`).
+    pub(crate) fn allocate_with(&self, initial: usize) -> io::Result<(usize, usize)> {
         let mut alloc = self.alloc.lock();
         let index = match alloc.free.pop() {
             Some(index) => index,
@@ -93,7 +100,7 @@ impl Slab {
             }
         };
         drop(alloc);
-        let gen = self.get(index).expect("allocated slot has a page").reset_for_new_owner();
+        let gen = self.get(index).expect("allocated slot has a page").reset_for_new_owner_with(initial);
         // Relaxed: a gauge for metrics and tests, no protocol.
         self.live.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok((index, gen))

@@ -59,8 +59,9 @@ impl Shared {
         &self,
         source: &mut impl Source,
         interest: Interest,
+        assume_ready: usize,
     ) -> io::Result<(usize, usize)> {
-        let (index, gen) = self.slab.allocate()?;
+        let (index, gen) = self.slab.allocate_with(assume_ready)?;
         if let Err(e) = self.registry.register(source, Token(slab::token(index, gen)), interest) {
             self.slab.release(index);
             return Err(e);

@@ -35,7 +35,7 @@ impl TcpStream {
     }
 
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
-        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+        let stream = TcpStream { io: PollEvented::new_connecting(mio::net::TcpStream::connect(addr)?)? };
         ops::finish_connect(&stream.io, |s| s.take_error(), |s| s.peer_addr().map(drop)).await?;
         Ok(stream)
     }

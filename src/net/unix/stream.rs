@@ -25,7 +25,7 @@ impl UnixStream {
     /// Connects to the socket file `path`. Errors if nobody listens there
     /// (`NotFound` or `ConnectionRefused`), or if called outside a runtime.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let stream = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
+        let stream = UnixStream { io: PollEvented::new_connecting(mio::net::UnixStream::connect(path)?)? };
         ops::finish_connect(&stream.io, |s| s.take_error(), |s| s.peer_addr().map(drop)).await?;
         Ok(stream)
     }
