@@ -113,7 +113,34 @@ def main(argv):
         weft, tokio = est["weft"], est["tokio"]
         ratio = f"{weft[0] / tokio[0]:.2f}" if weft and tokio and tokio[0] > 0 else "—"
         print(f"| {workload} | {workers} | {fmt_estimate(weft)} | {fmt_estimate(tokio)} | {ratio} |")
+    extra = collect_variants(root)
+    if extra:
+        print()
+        print("Other variants measured in the same runs (e.g. `weft_global_wheel`):")
+        print()
+        print("| workload | variant | workers | mean | ratio variant/tokio |")
+        print("|---|---|---:|---|---:|")
+        for (workload, variant, workers), est in extra.items():
+            tokio = rows.get((workload, workers), {}).get("tokio")
+            ratio = f"{est[0] / tokio[0]:.2f}" if est and tokio and tokio[0] > 0 else "—"
+            print(f"| {workload} | {variant} | {workers} | {fmt_estimate(est)} | {ratio} |")
     return 0
+
+
+def collect_variants(root):
+    """{(workload, variant, workers): estimate} for runtime ids other than
+    weft and tokio (benchmarks that add a third column)."""
+    out = {}
+    for wdir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "report"):
+        for vdir in sorted(p for p in wdir.iterdir() if p.is_dir()):
+            if vdir.name in RUNTIMES or vdir.name == "report":
+                continue
+            for w in sorted((p.name for p in vdir.iterdir() if p.is_dir() and p.name != "report"),
+                            key=worker_sort_key):
+                est = read_mean(vdir / w / "new" / "estimates.json")
+                if est is not None:
+                    out[(wdir.name, vdir.name, w)] = est
+    return out
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 //! Operations shared by the socket types: the read/write loops built on
 //! `PollEvented`, address resolution, and the connect hand-shake.
 
-use crate::netpoll::scheduled_io::{ERROR, WRITE_CLOSED};
+use crate::netpoll::scheduled_io::{ERROR, READ_CLOSED, WRITE_CLOSED};
 use crate::netpoll::{Direction, PollEvented};
 use mio::event::Source;
 use std::future::poll_fn;
@@ -118,6 +118,14 @@ pub(crate) async fn finish_connect<E: Source>(
         let ev = poll_fn(|cx| io.registration().poll_ready(cx, Direction::Write)).await?;
         if let Some(e) = take_error(io.get_ref())? {
             return Err(e);
+        }
+        // On Linux a socket in SYN_SENT reports no writability (tcp_poll),
+        // and a connecting registration starts with no assumed readiness,
+        // so a plain writable edge with no pending error means connected:
+        // skip the `getpeername` that confirms it elsewhere (one system call
+        // per connection; tokio does not make it either).
+        if cfg!(target_os = "linux") && ev.ready & (ERROR | WRITE_CLOSED | READ_CLOSED) == 0 {
+            return Ok(());
         }
         match connected(io.get_ref()) {
             Ok(()) => return Ok(()),
