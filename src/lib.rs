@@ -23,7 +23,7 @@
 //! `timeout`, `interval`) are in [`time`].
 //!
 //! Design documents live in `docs/design/` (task state, scheduler, sleep
-//! protocol, shutdown).
+//! protocol, shutdown, netpoll, timers).
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
