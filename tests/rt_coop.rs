@@ -9,6 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weft::net::{TcpListener, TcpStream};
 
+/// The two tests each keep a core busy on purpose; run them one at a time
+/// so neither measures the other's load.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn one_worker() -> weft::Runtime {
     weft::Runtime::builder().worker_threads(1).build().expect("runtime")
 }
@@ -42,6 +49,7 @@ async fn interval_gaps(ticks: usize) -> Duration {
 
 #[test]
 fn a_reader_spinning_on_eof_does_not_stop_an_interval() {
+    let _serial = serial();
     watchdog("a_reader_spinning_on_eof_does_not_stop_an_interval");
     let rt = one_worker();
     let stop = Arc::new(AtomicBool::new(false));
@@ -83,6 +91,7 @@ fn a_reader_spinning_on_eof_does_not_stop_an_interval() {
 
 #[test]
 fn a_reader_of_an_endless_stream_does_not_stop_an_interval() {
+    let _serial = serial();
     watchdog("a_reader_of_an_endless_stream_does_not_stop_an_interval");
     let rt = one_worker();
     // A plain thread keeps the peer's socket buffer full; the task reads one
