@@ -18,7 +18,6 @@ use crate::loom::deque::Steal;
 use crate::netpoll::DriverGuard;
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};
-use std::ops::Not;
 use std::ptr;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -147,7 +146,7 @@ impl Worker<'_> {
             return core;
         }
         let index = core.index;
-        self.with_core_installed(core, |_| timers.fire_expired(index, now)).0
+        self.with_core_installed(core, || timers.fire_expired(index, now)).0
     }
 
     /// Non-blocking netpoll (if nobody holds the poller and anything is
@@ -164,7 +163,7 @@ impl Worker<'_> {
         let timers = &self.shared.timers;
         let now = timers.next_expiration().map(|next| (next, timers.clock().now_ms()));
         let timers_due = matches!(now, Some((next, now)) if next <= now);
-        if events == 0 && timers_due.not() {
+        if events == 0 && !timers_due {
             return (core, false);
         }
         self.dispatch(core)
@@ -178,7 +177,7 @@ impl Worker<'_> {
         let index = core.index;
         let timers = &self.shared.timers;
         core.is_dispatching = true;
-        let (mut core, fired) = self.with_core_installed(core, |_| {
+        let (mut core, fired) = self.with_core_installed(core, || {
             let woken = wakers.len();
             wakers.drain(..).for_each(Waker::wake);
             let now = timers.clock().now_ms();
@@ -196,9 +195,9 @@ impl Worker<'_> {
 
     /// Runs `f` with `core` reachable from the thread-local context (as
     /// during a poll), so that wakes and spawns in `f` use the local queue.
-    fn with_core_installed<R>(&self, core: Box<Core>, f: impl FnOnce(&WorkerContext) -> R) -> (Box<Core>, R) {
+    fn with_core_installed<R>(&self, core: Box<Core>, f: impl FnOnce() -> R) -> (Box<Core>, R) {
         *self.cx.core.borrow_mut() = Some(core);
-        let r = f(self.cx);
+        let r = f();
         let core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a wake");
         (core, r)
     }
