@@ -41,17 +41,12 @@ pub(crate) const WAKE_BATCH: usize = 32;
 /// `next` of a shard with no timers.
 const NONE: u64 = u64::MAX;
 
-/// Called after an insert made `deadline` the earliest expiration of
-/// `shard`, outside the lock: the scheduler's chance to shorten a parked
-/// worker's timeout.
-pub(crate) type OnEarliest = Box<dyn Fn(usize, u64) + Send + Sync>;
-
 /// Result of [`TimerShards::insert`].
 #[must_use]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Insert {
     /// Linked in the shard. `earliest`: the shard's next expiration moved
-    /// earlier (the `on_earliest` hook has been called).
+    /// earlier (`Timer` then calls `TimerHandle::earliest_changed`).
     Registered { earliest: bool },
     /// The deadline is not after the shard's wheel time: the entry is FIRED
     /// already, no waker will be woken.
@@ -66,7 +61,6 @@ pub(crate) struct TimerShards {
     /// Set once by `shutdown`, before it drains each shard under its lock;
     /// read under a shard lock by `insert`.
     closed: AtomicBool,
-    on_earliest: Option<OnEarliest>,
 }
 
 struct Shard {
@@ -121,15 +115,7 @@ impl TimerShards {
                 wheel: CachePadded::new(Mutex::new(Wheel::new())),
             })
             .collect();
-        TimerShards { shards, clock, closed: AtomicBool::new(false), on_earliest: None }
-    }
-
-    /// Installs the hook called when an insert lowers a shard's next
-    /// expiration (see [`OnEarliest`]).
-    #[cfg_attr(any(not(test), loom), allow(dead_code))] // used by the unit tests
-    pub(crate) fn on_earliest(mut self, hook: OnEarliest) -> TimerShards {
-        self.on_earliest = Some(hook);
-        self
+        TimerShards { shards, clock, closed: AtomicBool::new(false) }
     }
 
     pub(crate) fn clock(&self) -> &TimeSource {
@@ -154,37 +140,29 @@ impl TimerShards {
         let index = shard % self.shards.len();
         let shard = &self.shards[index];
         let ptr = NonNull::from(entry);
-        let (result, next) = {
-            let mut wheel = shard.wheel.lock();
-            // Relaxed: `shutdown` stores `closed` before it takes this lock
-            // to drain; if we took the lock after it, the lock orders the
-            // flag before us; if before, `shutdown` drains our entry.
-            if self.closed.load(Relaxed) {
-                entry.set_fired_unregistered(true);
-                return Insert::Shutdown;
-            }
-            // SAFETY: the entry is live and stays in place until removed or
-            // seen FIRED, which happens only after it is handed out and
-            // fired (our contract); it is UNREGISTERED, so in no wheel, and
-            // invariant S keeps its node for this wheel's lock holder.
-            match unsafe { wheel.insert(ptr, deadline) } {
-                Ok(()) => {
-                    entry.set_registered(index);
-                    let (lowered, next) = self.publish_next(shard, &wheel);
-                    (Insert::Registered { earliest: lowered }, Some(next))
-                }
-                Err(Elapsed) => {
-                    entry.set_fired_unregistered(false);
-                    (Insert::Elapsed, None)
-                }
-            }
-        };
-        if let (Insert::Registered { earliest: true }, Some(next), Some(hook)) =
-            (result, next.filter(|&n| n != NONE), &self.on_earliest)
-        {
-            hook(index, next);
+        let mut wheel = shard.wheel.lock();
+        // Relaxed: `shutdown` stores `closed` before it takes this lock to
+        // drain; if we took the lock after it, the lock orders the flag
+        // before us; if before, `shutdown` drains our entry.
+        if self.closed.load(Relaxed) {
+            entry.set_fired_unregistered(true);
+            return Insert::Shutdown;
         }
-        result
+        // SAFETY: the entry is live and stays in place until removed or seen
+        // FIRED, which happens only after it is handed out and fired (our
+        // contract); it is UNREGISTERED, so in no wheel, and invariant S
+        // keeps its node for this wheel's lock holder.
+        match unsafe { wheel.insert(ptr, deadline) } {
+            Ok(()) => {
+                entry.set_registered(index);
+                let (lowered, _next) = self.publish_next(shard, &wheel);
+                Insert::Registered { earliest: lowered }
+            }
+            Err(Elapsed) => {
+                entry.set_fired_unregistered(false);
+                Insert::Elapsed
+            }
+        }
     }
 
     /// Makes sure no wheel links `entry` and no firer will touch it again.
@@ -264,7 +242,7 @@ impl TimerShards {
     pub(crate) fn next_expiration(&self) -> Option<u64> {
         // SeqCst: one half of a store-load pattern with the parker (it
         // publishes that it parks, then reads `next`; an inserter publishes
-        // `next`, then looks for a parker through `on_earliest`). With
+        // `next`, then looks for a parker through `earliest_changed`). With
         // Acquire/Release both sides could read the old values and a new
         // earliest timer would wait for the parker's old timeout.
         let min = self.shards.iter().map(|s| s.shared.next.load(SeqCst)).min().unwrap_or(NONE);
@@ -350,7 +328,6 @@ impl fmt::Debug for TimerShards {
         f.debug_struct("TimerShards")
             .field("num_shards", &self.shards.len())
             .field("next_expiration", &self.next_expiration())
-            .field("on_earliest", &self.on_earliest.is_some())
             .finish_non_exhaustive()
     }
 }

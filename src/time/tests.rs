@@ -12,6 +12,7 @@ use super::test_rng::Rng;
 use super::timer::Timer;
 use super::Shutdown;
 use crate::loom::sync::Arc;
+use crate::time::TimerHandle;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
@@ -258,18 +259,30 @@ fn shutdown_completes_every_timer_with_an_error() {
     assert_eq!(shards.shutdown(), 0, "idempotent");
 }
 
+/// A handle that counts `earliest_changed` calls (what the scheduler's
+/// handle uses to shorten a parked worker's timeout).
+struct CountEarliest<'a>(&'a TimerShards, &'a AtomicUsize);
+
+// SAFETY: always the same `TimerShards`, which outlives the handle.
+unsafe impl TimerHandle for CountEarliest<'_> {
+    fn shards(&self) -> &TimerShards {
+        self.0
+    }
+
+    fn earliest_changed(&self, _shard: usize, _deadline: u64) {
+        self.1.fetch_add(1, SeqCst);
+    }
+}
+
 #[test]
-fn on_earliest_fires_when_a_shard_gets_an_earlier_deadline() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let seen = calls.clone();
-    let shards = TimerShards::new(2).on_earliest(Box::new(move |_shard, _next| {
-        seen.fetch_add(1, SeqCst);
-    }));
+fn earliest_changed_fires_when_a_shard_gets_an_earlier_deadline() {
+    let calls = AtomicUsize::new(0);
+    let shards = TimerShards::new(2);
     let d = ahead(&shards);
     let (_count, waker) = counting();
-    let mut a = pin!(Timer::new(&shards, d + 100));
-    let mut b = pin!(Timer::new(&shards, d + 200));
-    let mut c = pin!(Timer::new(&shards, d + 50));
+    let mut a = pin!(Timer::new(CountEarliest(&shards, &calls), d + 100));
+    let mut b = pin!(Timer::new(CountEarliest(&shards, &calls), d + 200));
+    let mut c = pin!(Timer::new(CountEarliest(&shards, &calls), d + 50));
     assert!(poll(a.as_mut(), &waker, 0).is_pending());
     assert_eq!(calls.load(SeqCst), 1);
     assert!(poll(b.as_mut(), &waker, 0).is_pending());
