@@ -37,6 +37,7 @@ pub mod runtime;
 pub(crate) mod scheduler;
 pub mod task;
 pub mod time;
+pub mod topology;
 
 pub use runtime::{spawn, Builder, Handle, Runtime};
 pub use task::{JoinError, JoinHandle};

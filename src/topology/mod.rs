@@ -1,0 +1,320 @@
+//! What the runtime knows about the machine it runs on: the CPUs this
+//! process may use, the cgroup CPU quota, NUMA nodes and SMT siblings, and
+//! from those the worker count and where each worker is pinned.
+//!
+//! - `cpuset.rs`: `CpuSet` and the kernel's CPU list format (`0-3,8`).
+//! - `mountinfo.rs`: /proc/self/mountinfo and /proc/self/cgroup parsing.
+//! - `cgroup.rs`: the CPU quota (v1, v2, hybrid; walked to the root) and
+//!   the cgroup cpuset.
+//! - `numa.rs`: NUMA nodes, distances and SMT siblings from /sys.
+//! - `affinity.rs`: sched_getaffinity / sched_setaffinity (libc).
+//! - `placement.rs`: the pinning plan and the NUMA-aware victim order.
+//!
+//! Every reader takes a root directory (`Sources::root`), so the tests run
+//! them against fixture trees in `tests/fixtures/`. Nothing here panics on
+//! bad input: what cannot be read becomes a `problem` string, reported once
+//! through the `log` facade, and detection falls back to the allowed CPUs.
+//!
+//! The algorithm and its reasons: docs/design/topology.md.
+
+pub(crate) mod affinity;
+pub(crate) mod cgroup;
+mod cpuset;
+pub(crate) mod mountinfo;
+pub(crate) mod numa;
+pub(crate) mod placement;
+
+pub use cpuset::{CpuSet, ParseCpuSetError};
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Which cgroup hierarchy a quota came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CgroupVersion {
+    /// cgroup v1 (`cpu.cfs_quota_us` / `cpu.cfs_period_us`).
+    V1,
+    /// cgroup v2 (`cpu.max`).
+    V2,
+}
+
+/// A CPU bandwidth limit from a cgroup.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpuQuota {
+    /// CPUs' worth of time per period (quota / period), e.g. 1.5.
+    pub cpus: f64,
+    /// The hierarchy the limit came from.
+    pub version: CgroupVersion,
+    /// The cgroup directory (as read, under the detection root) whose
+    /// limit is the tightest on the path from the process's cgroup to the
+    /// root.
+    pub cgroup: PathBuf,
+}
+
+/// One NUMA node, restricted to the CPUs this process may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumaNode {
+    /// The kernel's node number (`nodeN`).
+    pub id: usize,
+    /// Allowed CPUs on this node (may be empty).
+    pub cpus: CpuSet,
+    /// `distance` to every node, in the order of `Topology::nodes` (10 =
+    /// local, as the kernel reports it). Empty if the file was unreadable.
+    pub distances: Vec<u32>,
+}
+
+/// How a fractional CPU quota becomes a worker count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rounding {
+    /// Round up (Go 1.25): 1.5 CPUs -> 2 workers. The default; see
+    /// docs/design/topology.md for why.
+    #[default]
+    Up,
+    /// Round down (Rust std, uber-go/automaxprocs): 1.5 CPUs -> 1 worker.
+    Down,
+}
+
+impl Rounding {
+    /// Workers for a quota of `cpus`, at least 1.
+    pub fn apply(self, cpus: f64) -> usize {
+        if !cpus.is_finite() || cpus <= 0.0 {
+            return 1;
+        }
+        let n = match self {
+            // A quota within 1e-9 of an integer is that integer (150000/100000
+            // style ratios are exact, but be safe against float noise).
+            Rounding::Up => (cpus - 1e-9).ceil(),
+            Rounding::Down => (cpus + 1e-9).floor(),
+        };
+        (n as usize).max(1)
+    }
+}
+
+/// Where workers are pinned ([`crate::Builder::pin_workers`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Pinning {
+    /// No pinning (the default): the OS places worker threads.
+    #[default]
+    None,
+    /// Round-robin over NUMA nodes, and within a node over physical cores
+    /// before their SMT siblings.
+    Spread,
+    /// Fill one node (its physical cores, then their siblings) before the
+    /// next, nearest node first.
+    Compact,
+    /// Worker `i` on CPU `list[i % list.len()]`; every CPU must be allowed.
+    Cpus(Vec<usize>),
+}
+
+/// Where one worker runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerPlacement {
+    /// The worker's index.
+    pub worker: usize,
+    /// The CPU it is pinned to, if pinned.
+    pub cpu: Option<usize>,
+    /// The NUMA node (index into `Topology::nodes`) it runs on, if pinned.
+    pub node: Option<usize>,
+}
+
+/// Where the readers look: a root directory (`/` on a real system) and,
+/// for fixtures, the process's affinity mask (on a real system it is read
+/// with `sched_getaffinity`).
+#[derive(Clone, Debug)]
+pub(crate) struct Sources {
+    pub(crate) root: PathBuf,
+    /// `None`: ask the kernel.
+    pub(crate) affinity: Option<CpuSet>,
+}
+
+impl Sources {
+    /// The running system.
+    pub(crate) fn system() -> Sources {
+        Sources { root: PathBuf::from("/"), affinity: None }
+    }
+
+    /// `root/rel` where `rel` may be absolute (`/proc/self/cgroup`).
+    pub(crate) fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        join_under(&self.root, rel.as_ref())
+    }
+}
+
+/// `root` joined with `path`, treating an absolute `path` as relative to
+/// `root` (fixture trees mirror the real file system).
+pub(crate) fn join_under(root: &Path, path: &Path) -> PathBuf {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    root.join(rel)
+}
+
+/// The result of reading the machine once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Detected {
+    /// Affinity mask ∩ cgroup cpuset (never empty: falls back to the
+    /// affinity mask, then to CPU 0).
+    pub(crate) allowed: CpuSet,
+    pub(crate) quota: Option<CpuQuota>,
+    /// At least one node (a machine without /sys/devices/system/node is
+    /// one node holding every allowed CPU).
+    pub(crate) nodes: Vec<NumaNode>,
+    /// For every allowed CPU, its physical core (the lowest CPU among its
+    /// SMT siblings); CPUs without topology files are their own core.
+    pub(crate) core_of: Vec<(usize, usize)>,
+    /// What could not be read or parsed, for the log.
+    pub(crate) problems: Vec<String>,
+}
+
+/// Reads everything once.
+pub(crate) fn detect(src: &Sources) -> Detected {
+    let mut problems = Vec::new();
+    let allowed = read_allowed(src, &mut problems);
+    let quota = cgroup::read_quota(src, &mut problems);
+    let nodes = numa::read_nodes(src, &allowed, &mut problems);
+    let core_of = numa::read_cores(src, &allowed, &mut problems);
+    Detected { allowed, quota, nodes, core_of, problems }
+}
+
+/// Affinity mask ∩ cgroup cpuset. What the monitor re-reads each second.
+pub(crate) fn read_allowed(src: &Sources, problems: &mut Vec<String>) -> CpuSet {
+    let affinity = match &src.affinity {
+        Some(set) => set.clone(),
+        None => match affinity::process_affinity() {
+            Ok(set) => set,
+            Err(e) => {
+                problems.push(format!("sched_getaffinity failed ({e}); assuming the online CPU count"));
+                affinity::fallback_cpus()
+            }
+        },
+    };
+    let allowed = match cgroup::read_cpuset(src, problems) {
+        Some(cpuset) => {
+            let both = affinity.intersection(&cpuset);
+            if both.is_empty() {
+                problems.push(format!(
+                    "the cgroup cpuset ({cpuset}) and the affinity mask ({affinity}) do not overlap; using the affinity mask"
+                ));
+                affinity
+            } else {
+                both
+            }
+        }
+        None => affinity,
+    };
+    if allowed.is_empty() {
+        problems.push("no allowed CPU found; assuming CPU 0".to_string());
+        return CpuSet::from_iter([0]);
+    }
+    allowed
+}
+
+/// Worker count for `allowed` CPUs under an optional quota: `min(allowed,
+/// rounding(quota))`, at least 1.
+pub(crate) fn worker_count(allowed: usize, quota: Option<f64>, rounding: Rounding) -> usize {
+    let allowed = allowed.max(1);
+    match quota {
+        Some(cpus) => rounding.apply(cpus).min(allowed),
+        None => allowed,
+    }
+}
+
+/// What decided the worker count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountSource {
+    /// `min(allowed CPUs, rounded quota)`; tracked live by the monitor.
+    Detected,
+    /// The `WEFT_WORKER_THREADS` environment variable (fixed).
+    Environment,
+    /// [`crate::Builder::worker_threads`] (fixed).
+    Builder,
+}
+
+/// What the runtime detected and decided, from [`crate::Runtime::topology`].
+#[derive(Clone, Debug)]
+pub struct Topology {
+    pub(crate) allowed: CpuSet,
+    pub(crate) quota: Option<CpuQuota>,
+    pub(crate) nodes: Vec<NumaNode>,
+    pub(crate) rounding: Rounding,
+    pub(crate) source: CountSource,
+    pub(crate) num_workers: usize,
+    pub(crate) worker_threads: usize,
+    pub(crate) pinning: Pinning,
+    pub(crate) placement: Vec<WorkerPlacement>,
+}
+
+impl Topology {
+    /// CPUs the process may run on at build time (affinity ∩ cpuset).
+    pub fn allowed_cpus(&self) -> &CpuSet {
+        &self.allowed
+    }
+    /// The tightest cgroup CPU quota at build time, if any.
+    pub fn quota(&self) -> Option<&CpuQuota> {
+        self.quota.as_ref()
+    }
+    /// NUMA nodes (one node on machines without NUMA information).
+    pub fn nodes(&self) -> &[NumaNode] {
+        &self.nodes
+    }
+    /// The rounding rule applied to the quota.
+    pub fn rounding(&self) -> Rounding {
+        self.rounding
+    }
+    /// What decided the worker count.
+    pub fn count_source(&self) -> CountSource {
+        self.source
+    }
+    /// Workers active at build time: `min(allowed CPUs, rounded quota)` or
+    /// the override.
+    pub fn num_workers(&self) -> usize {
+        self.num_workers
+    }
+    /// Worker threads created (the allowed-CPU count, or the override), so
+    /// a raised quota never needs a new thread.
+    pub fn worker_threads(&self) -> usize {
+        self.worker_threads
+    }
+    /// The pinning policy.
+    pub fn pinning(&self) -> &Pinning {
+        &self.pinning
+    }
+    /// Where each worker thread was placed, indexed by worker.
+    pub fn placement(&self) -> &[WorkerPlacement] {
+        &self.placement
+    }
+}
+
+impl fmt::Display for Topology {
+    /// One line: `cpus 0-1 (2) | quota 1.5 (v1) | 1 NUMA node | 2 workers
+    /// (2 threads, detected, round up) | pinning none`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cpus {} ({})", self.allowed, self.allowed.len())?;
+        match &self.quota {
+            Some(q) => write!(f, " | quota {:.2} ({:?})", q.cpus, q.version)?,
+            None => write!(f, " | no quota")?,
+        }
+        let n = self.nodes.len();
+        write!(f, " | {n} NUMA node{}", if n == 1 { "" } else { "s" })?;
+        let source = match self.source {
+            CountSource::Detected => "detected",
+            CountSource::Environment => "WEFT_WORKER_THREADS",
+            CountSource::Builder => "worker_threads()",
+        };
+        let rounding = match self.rounding {
+            Rounding::Up => "round up",
+            Rounding::Down => "round down",
+        };
+        write!(f, " | {} workers ({} threads, {source}, {rounding})", self.num_workers, self.worker_threads)?;
+        match &self.pinning {
+            Pinning::None => write!(f, " | pinning none"),
+            p => {
+                write!(f, " | pinning {p:?}:")?;
+                for w in &self.placement {
+                    match w.cpu {
+                        Some(cpu) => write!(f, " w{}->cpu{}", w.worker, cpu)?,
+                        None => write!(f, " w{}->any", w.worker)?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
