@@ -64,7 +64,6 @@ pub(crate) mod sync {
 }
 
 pub(crate) mod thread {
-    pub(crate) use std::thread::available_parallelism;
     pub(crate) use std::thread::{Builder, JoinHandle};
 }
 

@@ -13,6 +13,8 @@ use std::fmt;
 #[derive(Clone, Debug)]
 pub struct RuntimeMetrics {
     num_workers: usize,
+    active_workers: usize,
+    worker_threads: usize,
     num_alive_tasks: usize,
     spawned_tasks_count: u64,
     global_queue_depth: usize,
@@ -30,6 +32,8 @@ pub struct WorkerMetrics {
     runnext_hits: u64,
     overflows: u64,
     injector_pulls: u64,
+    remote_node_steals: u64,
+    retirements: u64,
 }
 
 impl RuntimeMetrics {
@@ -49,11 +53,15 @@ impl RuntimeMetrics {
                     runnext_hits: s.runnext_hits,
                     overflows: s.overflows,
                     injector_pulls: s.injector_pulls,
+                    remote_node_steals: s.remote_node_steals,
+                    retirements: s.retirements,
                 }
             })
             .collect();
         RuntimeMetrics {
-            num_workers: shared.num_workers(),
+            num_workers: shared.topology.num_workers(),
+            active_workers: shared.active_workers(),
+            worker_threads: shared.num_workers(),
             num_alive_tasks: shared.owned.len(),
             spawned_tasks_count: shared.owned.spawned_count(),
             global_queue_depth: shared.injector.len(),
@@ -61,9 +69,23 @@ impl RuntimeMetrics {
         }
     }
 
-    /// Number of worker threads.
+    /// The worker count chosen at build time: `min(allowed CPUs, cgroup
+    /// CPU quota rounded)`, or the `worker_threads` / `WEFT_WORKER_THREADS`
+    /// override.
     pub fn num_workers(&self) -> usize {
         self.num_workers
+    }
+
+    /// Workers currently allowed to run tasks: the live target the monitor
+    /// moves with the CPU quota (equal to `num_workers` until it changes).
+    pub fn active_workers(&self) -> usize {
+        self.active_workers
+    }
+
+    /// Worker threads that exist (one per allowed CPU, or the override);
+    /// those above `active_workers` sleep. `workers()` has one entry each.
+    pub fn worker_threads(&self) -> usize {
+        self.worker_threads
     }
 
     /// Tasks spawned and not yet completed (or cancelled).
@@ -86,7 +108,7 @@ impl RuntimeMetrics {
         &self.workers
     }
 
-    /// Counters of worker `index`. Panics if `index >= num_workers()`.
+    /// Counters of worker `index`. Panics if `index >= worker_threads()`.
     pub fn worker(&self, index: usize) -> &WorkerMetrics {
         &self.workers[index]
     }
@@ -118,6 +140,16 @@ impl WorkerMetrics {
     /// Times this worker parked (went to sleep).
     pub fn parks(&self) -> u64 {
         self.parks
+    }
+    /// Steal operations from a worker on another NUMA node (only counted
+    /// when workers are pinned; docs/design/topology.md).
+    pub fn remote_node_steals(&self) -> u64 {
+        self.remote_node_steals
+    }
+    /// Times this worker retired because the active-worker target dropped
+    /// below it.
+    pub fn retirements(&self) -> u64 {
+        self.retirements
     }
     /// Tasks in this worker's local queue at capture time.
     pub fn local_queue_depth(&self) -> usize {

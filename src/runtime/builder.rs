@@ -5,10 +5,18 @@ use crate::loom::deque::Worker;
 use crate::loom::sync::{Arc, StdArc};
 use crate::loom::thread;
 use crate::scheduler::{self, Remote, Shared, MAX_WORKERS};
+use crate::topology::{self, CountSource, CpuSet, Detected, Pinning, Rounding, Sources, Topology};
 use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The environment variable that overrides the detected worker count.
+pub const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
+/// How often the monitor re-reads the CPU quota by default.
+const DEFAULT_QUOTA_REFRESH: Duration = Duration::from_secs(1);
 
 pub(crate) type Callback = StdArc<dyn Fn() + Send + Sync + 'static>;
 type NameFn = StdArc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -27,6 +35,13 @@ pub struct Builder {
     on_thread_stop: Option<Callback>,
     /// Timer wheels; `None`: one per worker.
     timer_shards: Option<usize>,
+    rounding: Rounding,
+    pinning: Pinning,
+    /// `None`: the quota is read once, at build time.
+    quota_refresh: Option<Duration>,
+    /// Fixture tree and affinity mask to detect from instead of the
+    /// system; pinning is then planned but not applied (tests, simulation).
+    topology_fixture: Option<(PathBuf, CpuSet)>,
 }
 
 impl fmt::Debug for Builder {
@@ -35,6 +50,9 @@ impl fmt::Debug for Builder {
             .field("worker_threads", &self.worker_threads)
             .field("thread_stack_size", &self.thread_stack_size)
             .field("timer_shards", &self.timer_shards)
+            .field("rounding", &self.rounding)
+            .field("pinning", &self.pinning)
+            .field("quota_refresh", &self.quota_refresh)
             .finish_non_exhaustive()
     }
 }
@@ -46,8 +64,10 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// A builder with the defaults: one worker per CPU this process may run
-    /// on, threads named `weft-worker-N`.
+    /// A builder with the defaults: workers = min(CPUs this process may run
+    /// on, the cgroup CPU quota rounded up), tracked live once a second;
+    /// no pinning; threads named `weft-worker-N`. See
+    /// docs/design/topology.md.
     pub fn new() -> Builder {
         Builder {
             worker_threads: None,
@@ -60,12 +80,53 @@ impl Builder {
             on_thread_start: None,
             on_thread_stop: None,
             timer_shards: None,
+            rounding: Rounding::default(),
+            pinning: Pinning::None,
+            quota_refresh: Some(DEFAULT_QUOTA_REFRESH),
+            topology_fixture: None,
         }
     }
 
-    /// The number of worker threads. 0 is rejected by [`Builder::build`].
+    /// The number of worker threads, overriding detection and the
+    /// `WEFT_WORKER_THREADS` environment variable. A fixed count: the CPU
+    /// quota is not tracked. 0 is rejected by [`Builder::build`].
     pub fn worker_threads(&mut self, n: usize) -> &mut Self {
         self.worker_threads = Some(n);
+        self
+    }
+
+    /// How a fractional CPU quota becomes a worker count (default
+    /// [`Rounding::Up`]).
+    pub fn rounding(&mut self, rounding: Rounding) -> &mut Self {
+        self.rounding = rounding;
+        self
+    }
+
+    /// Where worker threads are pinned (default [`Pinning::None`]). A CPU in
+    /// [`Pinning::Cpus`] that the process may not use is rejected by
+    /// [`Builder::build`].
+    pub fn pin_workers(&mut self, pinning: Pinning) -> &mut Self {
+        self.pinning = pinning;
+        self
+    }
+
+    /// How often the monitor re-reads the CPU quota and the allowed CPUs
+    /// and changes the number of active workers (default: every second);
+    /// `None` switches live tracking off. Ignored when the worker count is
+    /// fixed by [`Builder::worker_threads`] or `WEFT_WORKER_THREADS`. An
+    /// interval below 10 ms is raised to 10 ms.
+    pub fn quota_refresh(&mut self, interval: Option<Duration>) -> &mut Self {
+        self.quota_refresh = interval.map(|d| d.max(Duration::from_millis(10)));
+        self
+    }
+
+    /// Detect from a fixture tree rooted at `root` (laid out like `/`) with
+    /// `affinity` as the process's mask, instead of the running system.
+    /// Pinning is then planned (and reported) but not applied. For tests
+    /// and the NUMA simulation; not a tuning knob.
+    #[doc(hidden)]
+    pub fn topology_fixture(&mut self, root: impl Into<PathBuf>, affinity: CpuSet) -> &mut Self {
+        self.topology_fixture = Some((root.into(), affinity));
         self
     }
 
@@ -125,41 +186,115 @@ impl Builder {
         }
     }
 
-    fn resolve_worker_threads(&self) -> io::Result<usize> {
-        let n = match self.worker_threads {
-            Some(n) => n,
-            None => thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    /// The detection sources: the system, or the fixture.
+    fn sources(&self) -> Sources {
+        match &self.topology_fixture {
+            Some((root, affinity)) => Sources { root: root.clone(), affinity: Some(affinity.clone()) },
+            None => Sources::system(),
+        }
+    }
+
+    /// Reads the machine (a fixed one-node, 2-CPU machine under loom).
+    fn detect(&self, sources: &Sources) -> Detected {
+        if crate::loom::IS_LOOM {
+            let allowed: CpuSet = (0..2).collect();
+            return Detected {
+                nodes: vec![topology::NumaNode { id: 0, cpus: allowed.clone(), distances: vec![10] }],
+                core_of: allowed.iter().map(|c| (c, c)).collect(),
+                allowed,
+                ..Detected::default()
+            };
+        }
+        let detected = topology::detect(sources);
+        // Say once per process what could not be read.
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if !detected.problems.is_empty() && !REPORTED.swap(true, Ordering::Relaxed) {
+            for p in &detected.problems {
+                log::warn!("weft: topology detection: {p}");
+            }
+        }
+        detected
+    }
+
+    /// `(threads, active workers, source)`: the builder's count, else
+    /// `WEFT_WORKER_THREADS`, else `min(allowed, rounded quota)` active out
+    /// of one thread per allowed CPU.
+    fn resolve_worker_threads(&self, detected: &Detected) -> io::Result<(usize, usize, CountSource)> {
+        let (threads, active, source) = if let Some(n) = self.worker_threads {
+            (n, n, CountSource::Builder)
+        } else if let Some(n) = worker_threads_from_env()? {
+            (n, n, CountSource::Environment)
+        } else {
+            let allowed = detected.allowed.len().max(1);
+            let quota = detected.quota.as_ref().map(|q| q.cpus);
+            (allowed, topology::worker_count(allowed, quota, self.rounding), CountSource::Detected)
         };
-        if n == 0 {
+        if threads == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "weft: worker_threads(0) is invalid: a runtime needs at least one worker thread",
             ));
         }
-        if n > MAX_WORKERS {
+        if threads > MAX_WORKERS {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("weft: worker_threads({n}) is more than the supported maximum of {MAX_WORKERS}"),
+                format!(
+                    "weft: worker_threads({threads}) is more than the supported maximum of {MAX_WORKERS}"
+                ),
             ));
         }
-        Ok(n)
+        Ok((threads, active, source))
+    }
+
+    /// Everything decided before a thread starts.
+    fn plan(&self) -> io::Result<(Topology, Sources)> {
+        let sources = self.sources();
+        let detected = self.detect(&sources);
+        let (threads, active, source) = self.resolve_worker_threads(&detected)?;
+        let placement = topology::placement::plan(&self.pinning, &detected, threads)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("weft: {e}")))?;
+        let topology = Topology {
+            allowed: detected.allowed,
+            quota: detected.quota,
+            nodes: detected.nodes,
+            rounding: self.rounding,
+            source,
+            num_workers: active,
+            worker_threads: threads,
+            pinning: self.pinning.clone(),
+            placement,
+        };
+        Ok((topology, sources))
     }
 
     /// Starts the runtime's worker threads.
     ///
     /// Errors: `InvalidInput` for a worker count of 0 or above the maximum
-    /// (or a timer shard count of 0);
+    /// (or a timer shard count of 0), a malformed `WEFT_WORKER_THREADS`, a
+    /// pinning CPU the process may not use;
     /// the OS error if a thread cannot be spawned (already started threads
     /// are shut down first).
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let n = self.resolve_worker_threads()?;
+        let (topology, sources) = self.plan()?;
+        let n = topology.worker_threads;
         let timer_shards = self.resolve_timer_shards(n)?;
+        let monitor_config = match (topology.count_source(), self.quota_refresh) {
+            (CountSource::Detected, Some(interval)) if !crate::loom::IS_LOOM => {
+                Some(topology::monitor_config(sources, self.rounding, n, interval))
+            }
+            _ => None,
+        };
+        let pins: Vec<Option<usize>> = if self.topology_fixture.is_some() {
+            vec![None; n]
+        } else {
+            topology.placement.iter().map(|p| p.cpu).collect()
+        };
         let locals: Vec<Worker<_>> = (0..n).map(|_| Worker::new_fifo()).collect();
         let remotes = locals
             .iter()
             .map(|w| Remote { stealer: w.stealer(), parker: scheduler::park::Parker::new() })
             .collect();
-        let shared = Shared::new(remotes, timer_shards)
+        let shared = Shared::new(remotes, timer_shards, topology)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
         let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
@@ -178,7 +313,11 @@ impl Builder {
             if let Some(size) = self.thread_stack_size {
                 b = b.stack_size(size);
             }
+            let pin = pins[index];
             let spawned = b.spawn(move || {
+                if let Some(cpu) = pin {
+                    pin_worker(index, cpu);
+                }
                 run_hook(start.as_deref(), "on_thread_start", index);
                 scheduler::worker::run(handle, core);
                 run_hook(stop.as_deref(), "on_thread_stop", index);
@@ -194,6 +333,9 @@ impl Builder {
             }
         }
         runtime.missing_workers = 0;
+        if let Some(config) = monitor_config {
+            runtime.start_monitor(config)?;
+        }
         Ok(runtime)
     }
 }
@@ -225,6 +367,28 @@ fn run_hook(hook: Option<&(dyn Fn() + Send + Sync)>, what: &str, index: usize) {
         if catch_unwind(AssertUnwindSafe(f)).is_err() {
             eprintln!("weft: the {what} hook panicked on worker {index}; the panic was contained");
         }
+    }
+}
+
+/// Pins the calling worker thread; a failure (a CPU taken offline since
+/// build) is logged and the worker runs unpinned.
+fn pin_worker(index: usize, cpu: usize) {
+    if let Err(e) = topology::affinity::pin_current_thread(cpu) {
+        log::warn!("weft: cannot pin worker {index} to CPU {cpu}: {e}; it runs unpinned");
+    }
+}
+
+/// `WEFT_WORKER_THREADS`, if set: a positive integer, else an error that
+/// names the variable and what it holds.
+fn worker_threads_from_env() -> io::Result<Option<usize>> {
+    let Some(value) = std::env::var_os(WORKER_THREADS_ENV) else { return Ok(None) };
+    let text = value.to_string_lossy();
+    match text.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("weft: {WORKER_THREADS_ENV}={text:?} is not a positive integer (unset it to detect the CPU count)"),
+        )),
     }
 }
 

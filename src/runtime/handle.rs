@@ -80,6 +80,11 @@ impl Handle {
     }
 
     /// A snapshot of the runtime's counters.
+    pub fn topology(&self) -> &crate::topology::Topology {
+        &self.inner.shared.topology
+    }
+
+    /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::capture(&self.inner.shared)
     }

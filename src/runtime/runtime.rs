@@ -27,6 +27,9 @@ pub struct Runtime {
     /// Set once `shutdown` has run, so `Drop` after `shutdown_timeout` does
     /// not wait again (without a deadline).
     shut_down: bool,
+    /// The CPU-quota monitor thread, if live tracking is on.
+    #[cfg(not(all(test, loom)))]
+    monitor: Option<crate::topology::monitor::Monitor>,
 }
 
 impl fmt::Debug for Runtime {
@@ -53,7 +56,30 @@ impl Runtime {
             missing_workers: 0,
             num_workers,
             shut_down: false,
+            #[cfg(not(all(test, loom)))]
+            monitor: None,
         }
+    }
+
+    #[cfg(not(all(test, loom)))]
+    pub(super) fn start_monitor(
+        &mut self,
+        config: crate::topology::monitor::MonitorConfig,
+    ) -> io::Result<()> {
+        let shared = self.handle.inner.shared.clone();
+        self.monitor = Some(crate::topology::monitor::Monitor::start(shared, config)?);
+        Ok(())
+    }
+
+    #[cfg(all(test, loom))]
+    pub(super) fn start_monitor(&mut self, _config: crate::topology::MonitorConfig) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// What the runtime detected about the machine (CPUs, quota, NUMA
+    /// nodes) and how it placed its workers.
+    pub fn topology(&self) -> &crate::topology::Topology {
+        &self.handle.inner.shared.topology
     }
 
     /// A handle to this runtime, to spawn from other threads.
@@ -111,6 +137,10 @@ impl Runtime {
     fn shutdown(&mut self, timeout: Option<Duration>) {
         if std::mem::replace(&mut self.shut_down, true) {
             return;
+        }
+        #[cfg(not(all(test, loom)))]
+        if let Some(mut monitor) = self.monitor.take() {
+            monitor.stop();
         }
         let shared = &self.handle.inner.shared;
         shared.begin_shutdown();

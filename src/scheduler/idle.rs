@@ -12,15 +12,21 @@
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 use crate::loom::sync::Mutex;
 
-// Layout (fits 32-bit usize): searching in bits 0..15, unparked in bits
-// 15..30, SHUTDOWN at bit 30; the fields never overlap.
+// Layout: three counters of FIELD_BITS each (searching, unparked,
+// retired) and the SHUTDOWN bit above them; the fields never overlap. On a
+// 32-bit target the fields are 10 bits wide so everything fits.
+const FIELD_BITS: u32 = if usize::BITS >= 64 { 15 } else { 10 };
 const SEARCHING_SHIFT: u32 = 0;
-const UNPARKED_SHIFT: u32 = 15;
-const COUNT_MASK: usize = 0x7FFF;
+const UNPARKED_SHIFT: u32 = FIELD_BITS;
+const RETIRED_SHIFT: u32 = 2 * FIELD_BITS;
+const COUNT_MASK: usize = (1 << FIELD_BITS) - 1;
 const ONE_SEARCHING: usize = 1 << SEARCHING_SHIFT;
 const ONE_UNPARKED: usize = 1 << UNPARKED_SHIFT;
+/// A worker above the active count (docs/design/topology.md): neither
+/// unparked nor parked, never chosen by a notifier.
+const ONE_RETIRED: usize = 1 << RETIRED_SHIFT;
 /// Set once by shutdown; never cleared.
-const SHUTDOWN: usize = 1 << 30;
+const SHUTDOWN: usize = 1 << (3 * FIELD_BITS);
 
 /// The most workers the packed state can count.
 pub(crate) const MAX_WORKERS: usize = COUNT_MASK;
@@ -34,6 +40,9 @@ impl IdleState {
     }
     pub(crate) fn num_unparked(self) -> usize {
         (self.0 >> UNPARKED_SHIFT) & COUNT_MASK
+    }
+    pub(crate) fn num_retired(self) -> usize {
+        (self.0 >> RETIRED_SHIFT) & COUNT_MASK
     }
     pub(crate) fn is_shutdown(self) -> bool {
         self.0 & SHUTDOWN != 0
@@ -66,20 +75,54 @@ pub(crate) enum Parked {
 pub(crate) struct Idle {
     state: AtomicUsize,
     num_workers: usize,
-    /// Parked workers' indices. The lock also makes "decrement unparked +
-    /// push" and "pop + increment unparked" atomic with respect to each other,
-    /// so `num_workers - num_unparked == sleepers.len()` under the lock.
-    sleepers: Mutex<Vec<usize>>,
+    /// Workers with an index below this may run tasks; the others retire
+    /// (the live CPU-quota target, docs/design/topology.md). Written only
+    /// under the `sleepers` lock.
+    active: AtomicUsize,
+    /// Parked and retired workers' indices. The lock also makes "decrement
+    /// unparked + push" and "pop + increment unparked" atomic with respect to
+    /// each other, so under the lock `num_workers - num_unparked ==
+    /// parked.len() + retired.len()` and `num_retired == retired.len()`.
+    sleepers: Mutex<Sleepers>,
+}
+
+struct Sleepers {
+    parked: Vec<usize>,
+    retired: Vec<usize>,
+}
+
+/// What `Idle::set_active` asks the caller to do.
+#[derive(Debug, Default)]
+pub(crate) struct ActiveChange {
+    /// Retired workers now below the target: counted as unparked and
+    /// searching; unpark them.
+    pub(crate) reactivated: Vec<usize>,
+    /// Parked workers now above the target: unpark them so they retire
+    /// (and let go of the netpoller if they hold it).
+    pub(crate) to_retire: Vec<usize>,
 }
 
 impl Idle {
-    pub(crate) fn new(num_workers: usize) -> Idle {
+    /// `num_workers` threads, of which the first `active` may run tasks
+    /// (the others retire as soon as they start).
+    pub(crate) fn new(num_workers: usize, active: usize) -> Idle {
         assert!(num_workers <= MAX_WORKERS);
         Idle {
             state: AtomicUsize::new(num_workers << UNPARKED_SHIFT),
             num_workers,
-            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            active: AtomicUsize::new(active.clamp(1, num_workers.max(1))),
+            sleepers: Mutex::new(Sleepers {
+                parked: Vec::with_capacity(num_workers),
+                retired: Vec::with_capacity(num_workers),
+            }),
         }
+    }
+
+    /// The active-worker target. Relaxed: a worker reads it between tasks
+    /// to decide whether to retire; `retire` re-checks it under the lock,
+    /// which is what orders it against `set_active`.
+    pub(crate) fn active(&self) -> usize {
+        self.active.load(Relaxed)
     }
 
     /// Acquire: pairs with the AcqRel RMWs below; a heuristic read.
@@ -87,8 +130,10 @@ impl Idle {
         IdleState(self.state.load(Acquire))
     }
 
+    /// True if nobody is searching and some worker is parked (retired
+    /// workers are not candidates: they are counted apart).
     fn should_wake(&self, s: IdleState) -> bool {
-        !s.is_shutdown() && s.num_searching() == 0 && s.num_unparked() < self.num_workers
+        !s.is_shutdown() && s.num_searching() == 0 && s.num_unparked() + s.num_retired() < self.num_workers
     }
 
     /// Called after work was published (pushed to a queue). Returns the
@@ -142,7 +187,11 @@ impl Idle {
         if !self.should_wake(self.load()) {
             return None;
         }
-        let index = sleepers.pop()?;
+        // The most recently parked worker below the active target; parked
+        // workers above it are about to retire and must not be handed work.
+        let active = self.active.load(Relaxed);
+        let pos = sleepers.parked.iter().rposition(|&i| i < active)?;
+        let index = sleepers.parked.remove(pos);
         // AcqRel: pairs with the parking worker's decrement (under the same
         // lock) and publishes the count to `transition_to_searching` readers.
         self.state.fetch_add(ONE_UNPARKED | ONE_SEARCHING, AcqRel);
@@ -178,7 +227,7 @@ impl Idle {
         // AcqRel: the decrement must be in the state word's modification
         // order before our final queue check (see `worker_to_notify`).
         let prev = IdleState(self.state.fetch_sub(dec, AcqRel));
-        sleepers.push(index);
+        sleepers.parked.push(index);
         let last_searcher = is_searching && prev.num_searching() == 1;
         let last_unparked = prev.num_unparked() == 1;
         if last_searcher || last_unparked {
@@ -195,8 +244,8 @@ impl Idle {
     /// (it was counted as unparked *and searching* then).
     pub(crate) fn unpark_self(&self, index: usize) -> bool {
         let mut sleepers = self.sleepers.lock();
-        let Some(pos) = sleepers.iter().position(|&i| i == index) else { return false };
-        sleepers.swap_remove(pos);
+        let Some(pos) = sleepers.parked.iter().position(|&i| i == index) else { return false };
+        sleepers.parked.swap_remove(pos);
         // AcqRel: under the sleepers lock like every other change of the
         // unparked count, so `num_workers - unparked == sleepers.len()`.
         self.state.fetch_add(ONE_UNPARKED, AcqRel);
@@ -207,7 +256,7 @@ impl Idle {
     /// notifier). A worker whose parker returned checks this to tell a real
     /// notification from a shutdown wake.
     pub(crate) fn is_parked(&self, index: usize) -> bool {
-        self.sleepers.lock().contains(&index)
+        self.sleepers.lock().parked.contains(&index)
     }
 
     /// Marks shutdown in the state word. The RMW orders it against every
@@ -219,5 +268,79 @@ impl Idle {
 
     pub(crate) fn is_shutdown(&self) -> bool {
         self.load().is_shutdown()
+    }
+}
+
+/// Changing the number of active workers (the live CPU-quota target).
+/// Every transition runs under the sleepers lock, so `retire` and
+/// `set_active` are totally ordered: a worker never retires below a target
+/// that was raised before it took the lock.
+impl Idle {
+    /// Sets the target to `n` (clamped to 1..=num_workers). Retired
+    /// workers below it are reactivated (counted as unparked and
+    /// searching, like a notified worker); parked workers at or above it are
+    /// listed so the caller can unpark them into retirement.
+    pub(crate) fn set_active(&self, n: usize) -> ActiveChange {
+        let n = n.clamp(1, self.num_workers.max(1));
+        let mut sleepers = self.sleepers.lock();
+        self.active.store(n, Relaxed);
+        let mut change = ActiveChange::default();
+        let s = &mut *sleepers;
+        s.retired.retain(|&i| {
+            if i < n {
+                change.reactivated.push(i);
+                false
+            } else {
+                true
+            }
+        });
+        for _ in &change.reactivated {
+            // AcqRel: part of the state word's modification order, like a
+            // notifier's wake (`wake_one`); the reactivated worker searches.
+            self.state.fetch_add((ONE_UNPARKED | ONE_SEARCHING).wrapping_sub(ONE_RETIRED), AcqRel);
+        }
+        change.to_retire = s.parked.iter().copied().filter(|&i| i >= n).collect();
+        change
+    }
+
+    /// An unparked, non-searching worker at or above the target retires.
+    /// Returns false (and changes nothing) if the target was raised in the
+    /// meantime. The caller has already handed its queued tasks to the
+    /// injector; after this returns true it must notify (`Idle::notify`),
+    /// so that a parked worker picks them up: the decrement here is an RMW
+    /// on the state word before that notify, the same order a parking
+    /// worker keeps.
+    pub(crate) fn retire(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        if index < self.active.load(Relaxed) {
+            return false;
+        }
+        // AcqRel: in the state word's modification order before the
+        // caller's notify (see above). One unparked becomes one retired.
+        self.state.fetch_add(ONE_RETIRED.wrapping_sub(ONE_UNPARKED), AcqRel);
+        sleepers.retired.push(index);
+        true
+    }
+
+    /// A *parked* worker that finds itself at or above the target moves from
+    /// the parked set to the retired set. Returns false if it is no longer
+    /// parked (a notifier popped it: it is unparked and searching, and
+    /// retires through `retire` from its run loop) or the target covers it.
+    pub(crate) fn retire_parked(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        if index < self.active.load(Relaxed) {
+            return false;
+        }
+        let Some(pos) = sleepers.parked.iter().position(|&i| i == index) else { return false };
+        sleepers.parked.swap_remove(pos);
+        // AcqRel: like every change of the counts, under the lock.
+        self.state.fetch_add(ONE_RETIRED, AcqRel);
+        sleepers.retired.push(index);
+        true
+    }
+
+    /// True while `index` is retired (not yet reactivated by `set_active`).
+    pub(crate) fn is_retired(&self, index: usize) -> bool {
+        self.sleepers.lock().retired.contains(&index)
     }
 }

@@ -22,6 +22,7 @@ use crate::netpoll::{Driver, TimerHandoff};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::time::{TimerHandle, TimerShards};
+use crate::topology::Topology;
 use crossbeam_utils::CachePadded;
 use idle::{Idle, Notify};
 use park::Parker;
@@ -41,6 +42,10 @@ pub(crate) const LOCAL_QUEUE_CAPACITY: usize = if crate::loom::IS_LOOM { 4 } els
 /// Upper bound on one batch taken from the injector (crossbeam caps any
 /// batch at 32 on top of this).
 pub(crate) const MAX_INJECTOR_BATCH: usize = 128;
+/// A worker pinned to a NUMA node steals from workers on other nodes only
+/// after this many consecutive searches found nothing on its own node
+/// (docs/design/topology.md).
+pub(crate) const REMOTE_STEAL_AFTER: u32 = 2;
 
 /// What other threads can reach of one worker.
 pub(crate) struct Remote {
@@ -68,6 +73,12 @@ pub(crate) struct Shared {
     pub(crate) driver: Arc<Driver>,
     /// One timer wheel per worker (docs/design/timers.md).
     pub(crate) timers: TimerShards,
+    /// For each worker, the others it steals from, in tiers: its own NUMA
+    /// node first, then the other nodes nearest first (one flat tier when
+    /// workers are not pinned). From `topology::placement::victim_tiers`.
+    pub(crate) victims: Box<[Box<[Box<[usize]>]>]>,
+    /// What was detected at build time and where workers were placed.
+    pub(crate) topology: Topology,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -78,25 +89,58 @@ pub(crate) struct Handle {
 }
 
 impl Shared {
-    /// A scheduler for the workers in `remotes`, with `timer_shards` timer
-    /// wheels (normally one per worker).
-    pub(crate) fn new(remotes: Box<[Remote]>, timer_shards: usize) -> std::io::Result<Shared> {
+    /// A scheduler for the workers in `remotes` placed as `topology` says
+    /// (its `num_workers` are active at first; victims in NUMA tiers), with
+    /// `timer_shards` timer wheels (normally one per worker).
+    pub(crate) fn new(
+        remotes: Box<[Remote]>,
+        timer_shards: usize,
+        topology: Topology,
+    ) -> std::io::Result<Shared> {
         let n = remotes.len();
+        let mut victims = crate::topology::placement::victim_tiers(&topology.placement, &topology.nodes);
+        if victims.len() != n {
+            victims = (0..n).map(|w| vec![(0..n).filter(|&v| v != w).collect()]).collect();
+        }
+        let victims = victims
+            .into_iter()
+            .map(|tiers| tiers.into_iter().map(Vec::into_boxed_slice).collect::<Vec<_>>().into_boxed_slice())
+            .collect();
+        let active = topology.num_workers;
         Ok(Shared {
             injector: CachePadded::new(Injector::new()),
             stats: (0..n).map(|_| CachePadded::new(WorkerStats::default())).collect(),
             remotes,
-            idle: Idle::new(n),
+            idle: Idle::new(n, active),
             owned: OwnedTasks::new(n * 4),
             synced: Mutex::new(Synced { exited: 0 }),
             exited_cv: Condvar::new(),
             driver: Arc::new(Driver::new()?),
             timers: TimerShards::new(timer_shards),
+            victims,
+            topology,
         })
     }
 
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
+    }
+
+    /// Sets the number of workers that run tasks (the live CPU-quota
+    /// target): workers above it retire at their next scheduling point,
+    /// retired workers below it are woken. Returns the previous target.
+    pub(crate) fn set_active_workers(&self, n: usize) -> usize {
+        let before = self.idle.active();
+        let change = self.idle.set_active(n);
+        for &index in change.reactivated.iter().chain(&change.to_retire) {
+            self.remotes[index].parker.unpark_worker(&self.driver);
+        }
+        before
+    }
+
+    /// The current active-worker target.
+    pub(crate) fn active_workers(&self) -> usize {
+        self.idle.active()
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {

@@ -50,6 +50,10 @@ pub(crate) struct Core {
     /// the worker notifies once afterwards (a batch of wakes costs at most
     /// one unpark, not one per stealable push).
     pub(crate) is_dispatching: bool,
+    /// Consecutive searches that found nothing on this worker's own NUMA
+    /// node; other nodes are searched once it reaches
+    /// `REMOTE_STEAL_AFTER` (docs/design/topology.md).
+    pub(crate) local_steal_failures: u32,
 }
 
 impl Core {
@@ -65,6 +69,7 @@ impl Core {
             stats: LocalStats::default(),
             io_wakers: Vec::new(),
             is_dispatching: false,
+            local_steal_failures: 0,
         }
     }
 
@@ -120,7 +125,7 @@ impl Core {
         if injector.is_empty() {
             return None;
         }
-        let want = (injector.len() / shared.num_workers() + 1).min(MAX_INJECTOR_BATCH);
+        let want = (injector.len() / shared.active_workers() + 1).min(MAX_INJECTOR_BATCH);
         let before = self.local.len();
         let first = loop {
             match injector.steal_batch_with_limit_and_pop(&self.local, want) {
@@ -172,6 +177,22 @@ impl Core {
 
     pub(crate) fn has_local_work(&self) -> bool {
         self.runnext.is_some() || !self.local.is_empty()
+    }
+
+    /// Moves every queued task (runnext first, then the local queue in
+    /// order) to the injector, for a worker that retires. Returns how many.
+    pub(crate) fn hand_back(&mut self, shared: &Shared) -> usize {
+        let mut n = 0;
+        if let Some(task) = self.runnext.take() {
+            shared.injector.push(task);
+            n += 1;
+        }
+        while let Some(task) = self.local.pop() {
+            shared.injector.push(task);
+            n += 1;
+        }
+        self.runnext_streak = 0;
+        n
     }
 
     /// Drops every queued task (shutdown: the owned list cancels them).

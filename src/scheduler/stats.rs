@@ -19,6 +19,10 @@ pub(crate) struct LocalStats {
     pub(crate) runnext_hits: u64,
     pub(crate) overflows: u64,
     pub(crate) injector_pulls: u64,
+    /// Steal operations whose victim ran on another NUMA node.
+    pub(crate) remote_node_steals: u64,
+    /// Times this worker retired (went above the active-worker target).
+    pub(crate) retirements: u64,
 }
 
 /// The published copy, one cache-padded slot per worker.
@@ -31,6 +35,8 @@ pub(crate) struct WorkerStats {
     runnext_hits: AtomicU64,
     overflows: AtomicU64,
     injector_pulls: AtomicU64,
+    remote_node_steals: AtomicU64,
+    retirements: AtomicU64,
 }
 
 impl WorkerStats {
@@ -43,6 +49,8 @@ impl WorkerStats {
         self.runnext_hits.store(s.runnext_hits, Relaxed);
         self.overflows.store(s.overflows, Relaxed);
         self.injector_pulls.store(s.injector_pulls, Relaxed);
+        self.remote_node_steals.store(s.remote_node_steals, Relaxed);
+        self.retirements.store(s.retirements, Relaxed);
     }
 
     pub(crate) fn read(&self) -> LocalStats {
@@ -54,6 +62,8 @@ impl WorkerStats {
             runnext_hits: self.runnext_hits.load(Relaxed),
             overflows: self.overflows.load(Relaxed),
             injector_pulls: self.injector_pulls.load(Relaxed),
+            remote_node_steals: self.remote_node_steals.load(Relaxed),
+            retirements: self.retirements.load(Relaxed),
         }
     }
 }

@@ -13,9 +13,9 @@
 
 use super::idle::Parked;
 use super::queue::Core;
-use super::{Handle, Shared, GLOBAL_POLL_INTERVAL};
+use super::{Handle, Shared, GLOBAL_POLL_INTERVAL, REMOTE_STEAL_AFTER};
 use crate::loom::deque::Steal;
-use crate::netpoll::DriverGuard;
+use crate::netpoll::{DriverGuard, TimerHandoff};
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};
 use std::ptr;
@@ -114,6 +114,13 @@ impl Worker<'_> {
             if woke {
                 continue;
             }
+            if core.index >= self.shared.idle.active() {
+                core = self.retire(core);
+                if self.shared.is_shutdown() {
+                    return core;
+                }
+                continue;
+            }
             if let Some(task) = self.search(&mut core) {
                 core = self.run_task(core, task);
                 continue;
@@ -131,9 +138,15 @@ impl Worker<'_> {
     /// Every `GLOBAL_POLL_INTERVAL` ticks: publish counters, poll the
     /// netpoller without blocking (so busy tasks cannot starve I/O) and
     /// fire any expired timer, ours or another worker's.
+    /// A worker above the active-worker target (the CPU quota dropped)
+    /// retires here, between two tasks, after handing its queue back.
     fn maintenance(&self, core: Box<Core>) -> Box<Core> {
         self.shared.stats[core.index].publish(&core.stats);
-        self.poll_io_and_timers(core).0
+        let core = self.poll_io_and_timers(core).0;
+        if core.index >= self.shared.idle.active() {
+            return self.retire(core);
+        }
+        core
     }
 
     /// The per-tick timer check: one load of our shard's next expiration;
@@ -221,14 +234,36 @@ impl Worker<'_> {
                 return None;
             }
         }
-        let n = self.shared.num_workers();
+        let tiers = &self.shared.victims[core.index];
+        for (t, tier) in tiers.iter().enumerate() {
+            if t > 0 && core.local_steal_failures < REMOTE_STEAL_AFTER {
+                // Other NUMA nodes only after repeated failures on ours.
+                break;
+            }
+            if let Some(task) = self.steal_from(core, tier) {
+                core.local_steal_failures = 0;
+                if t > 0 {
+                    core.stats.remote_node_steals += 1;
+                }
+                return Some(task);
+            }
+            if t == 0 {
+                core.local_steal_failures = core.local_steal_failures.saturating_add(1);
+            }
+        }
+        core.pull_injector_and_pop(self.shared)
+    }
+
+    /// Steals half of one victim's queue (plus one task to run), visiting
+    /// every victim of `tier` once from a random start.
+    fn steal_from(&self, core: &mut Core, tier: &[usize]) -> Option<Notified> {
+        let n = tier.len();
+        if n == 0 {
+            return None;
+        }
         let start = core.rand.below(n);
         for i in 0..n {
-            let victim = (start + i) % n;
-            if victim == core.index {
-                continue;
-            }
-            let stealer = &self.shared.remotes[victim].stealer;
+            let stealer = &self.shared.remotes[tier[(start + i) % n]].stealer;
             let before = core.local.len();
             loop {
                 match stealer.steal_batch_with_limit_and_pop(&core.local, usize::MAX) {
@@ -242,7 +277,61 @@ impl Worker<'_> {
                 }
             }
         }
-        core.pull_injector_and_pop(self.shared)
+        None
+    }
+
+    /// Leaves the set of active workers (docs/design/topology.md): hands the
+    /// queued tasks to the injector, leaves the searching and unparked
+    /// counts, tells the rest of the runtime about our timers, and sleeps
+    /// until the target covers us again or shutdown.
+    fn retire(&self, mut core: Box<Core>) -> Box<Core> {
+        if core.is_searching {
+            core.is_searching = false;
+            if self.shared.idle.transition_from_searching() {
+                let _ = self.shared.notify_parked();
+            }
+        }
+        core.hand_back(self.shared);
+        if !self.shared.idle.retire(core.index) {
+            // The target was raised again before we took the lock.
+            return core;
+        }
+        self.after_retire(core)
+    }
+
+    /// Common tail of `retire` and a parked worker's `retire_parked`.
+    fn after_retire(&self, mut core: Box<Core>) -> Box<Core> {
+        let index = core.index;
+        core.stats.retirements += 1;
+        self.shared.stats[index].publish(&core.stats);
+        // Our timer shard is no longer fired by us: announce its next
+        // expiration as a foreign insert would (`timer_earliest_changed`
+        // without the own-shard shortcut).
+        if let Some(next) = self.shared.timers.shard_next_expiration(index) {
+            if self.shared.driver.timer_inserted(next) == TimerHandoff::NotPolling {
+                let _ = self.shared.notify_parked();
+            }
+        }
+        // The tasks we handed back, and the netpoller we may have owned
+        // last: make sure an active worker is awake to take them (a woken
+        // worker with nothing to do parks in the netpoller). The RMW in
+        // `notify` comes after our retire RMW (docs/design/topology.md).
+        let _ = self.shared.notify_parked();
+        let parker = &self.shared.remotes[index].parker;
+        loop {
+            if self.shared.is_shutdown() {
+                return core;
+            }
+            parker.park();
+            if self.shared.is_shutdown() {
+                return core;
+            }
+            if !self.shared.idle.is_retired(index) {
+                // `set_active` counted us as unparked and searching.
+                core.is_searching = true;
+                return core;
+            }
+        }
     }
 
     fn run_task(&self, mut core: Box<Core>, task: Notified) -> Box<Core> {
@@ -276,6 +365,9 @@ impl Worker<'_> {
         loop {
             if self.shared.is_shutdown() {
                 return core;
+            }
+            if index >= self.shared.idle.active() && self.shared.idle.retire_parked(index) {
+                return self.after_retire(core);
             }
             // One parked worker owns the netpoller and blocks in it until
             // the earliest timer; the others sleep on their own parkers.

@@ -20,6 +20,8 @@
 pub(crate) mod affinity;
 pub(crate) mod cgroup;
 mod cpuset;
+#[cfg(not(all(test, loom)))]
+pub(crate) mod monitor;
 pub(crate) mod mountinfo;
 pub(crate) mod numa;
 pub(crate) mod placement;
@@ -215,6 +217,27 @@ pub(crate) fn worker_count(allowed: usize, quota: Option<f64>, rounding: Roundin
         None => allowed,
     }
 }
+
+/// The monitor's configuration (a function so the builder compiles under
+/// loom, where there is no monitor).
+#[cfg(not(all(test, loom)))]
+pub(crate) fn monitor_config(
+    sources: Sources,
+    rounding: Rounding,
+    threads: usize,
+    interval: std::time::Duration,
+) -> monitor::MonitorConfig {
+    monitor::MonitorConfig { sources, rounding, threads, interval }
+}
+
+/// Under loom there is no monitor thread.
+#[cfg(all(test, loom))]
+pub(crate) fn monitor_config(_: Sources, _: Rounding, _: usize, _: std::time::Duration) -> MonitorConfig {
+    MonitorConfig
+}
+
+#[cfg(all(test, loom))]
+pub(crate) struct MonitorConfig;
 
 /// What decided the worker count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
