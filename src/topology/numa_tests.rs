@@ -206,3 +206,18 @@ fn detect_never_panics_on_any_fixture() {
         }
     }
 }
+
+#[test]
+fn detect_on_this_machine_is_consistent() {
+    let d = detect(&Sources::system());
+    assert!(!d.allowed.is_empty());
+    assert_eq!(d.core_of.len(), d.allowed.len());
+    let placed: usize = d.nodes.iter().map(|n| n.cpus.len()).sum();
+    assert_eq!(placed, d.allowed.len());
+    for n in &d.nodes {
+        assert_eq!(n.distances.len(), d.nodes.len());
+    }
+    if let Some(q) = &d.quota {
+        assert!(q.cpus > 0.0 && q.cpus.is_finite(), "{q:?}");
+    }
+}
