@@ -12,7 +12,6 @@
 //! comma-separated controllers (`4:cpu,cpuacct:/docker/abc`), the v2 line
 //! is `0::/path`.
 
-use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -156,10 +155,9 @@ fn parse_cgroup_line(line: &str) -> Option<CgroupEntry> {
 /// rest of the file).
 pub(crate) fn read_text(path: &Path) -> io::Result<Option<String>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(match String::from_utf8_lossy(&bytes) {
-            Cow::Borrowed(s) => s.to_string(),
-            Cow::Owned(s) => s,
-        })),
+        Ok(bytes) => Ok(Some(
+            String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
