@@ -23,6 +23,8 @@ mod cpuset;
 pub(crate) mod mountinfo;
 pub(crate) mod numa;
 pub(crate) mod placement;
+#[cfg(test)]
+mod sim;
 
 pub use cpuset::{CpuSet, ParseCpuSetError};
 
