@@ -30,6 +30,8 @@ pub(crate) mod monitor;
 pub(crate) mod mountinfo;
 pub(crate) mod numa;
 pub(crate) mod placement;
+#[cfg(test)]
+mod sim;
 
 pub use cpuset::{CpuSet, ParseCpuSetError};
 
