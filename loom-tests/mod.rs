@@ -20,6 +20,8 @@
 //! - `shutdown`: spawns and wakes racing runtime shutdown.
 //! - `steal`: a worker's local queue drained by its owner and a thief.
 //! - `park`: the worker parker's token.
+//! - `active`: the active-worker target lowered and raised while workers
+//!   run, search and park (live CPU-quota tracking).
 //! - `netpoll`: readiness vs interest, clear vs a new edge, a stale token
 //!   vs a new owner, a worker parked in the poller, the timer deadline
 //!   hand-off between the poller's owner and a timer inserter.
@@ -31,6 +33,7 @@
 //! written before a wake and read by the poll it causes) uses loom atomics
 //! with `Relaxed`, so loom checks that the crate's orderings carry it.
 
+mod active;
 mod netpoll;
 mod park;
 mod shutdown;

@@ -65,7 +65,6 @@ pub(crate) mod sync {
 
 pub(crate) mod thread {
     pub(crate) use loom::thread::{Builder, JoinHandle};
-    pub(crate) use std::thread::available_parallelism;
 }
 
 pub(crate) mod cell {

@@ -47,6 +47,9 @@ pub(crate) const MAX_INJECTOR_BATCH: usize = 128;
 /// (docs/design/topology.md).
 pub(crate) const REMOTE_STEAL_AFTER: u32 = 2;
 
+/// One worker's steal victims, tier by tier (nearest NUMA node first).
+pub(crate) type VictimTiers = Box<[Box<[usize]>]>;
+
 /// What other threads can reach of one worker.
 pub(crate) struct Remote {
     pub(crate) stealer: Stealer<Notified>,
@@ -76,7 +79,7 @@ pub(crate) struct Shared {
     /// For each worker, the others it steals from, in tiers: its own NUMA
     /// node first, then the other nodes nearest first (one flat tier when
     /// workers are not pinned). From `topology::placement::victim_tiers`.
-    pub(crate) victims: Box<[Box<[Box<[usize]>]>]>,
+    pub(crate) victims: Box<[VictimTiers]>,
     /// What was detected at build time and where workers were placed.
     pub(crate) topology: Topology,
 }

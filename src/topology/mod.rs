@@ -17,11 +17,6 @@
 //!
 //! The algorithm and its reasons: docs/design/topology.md.
 
-// Nothing outside this module calls `detect` yet (wiring it into `Builder`
-// is a separate change), so its readers are dead code to the compiler.
-// Remove this once the builder calls `detect`.
-#![allow(dead_code)]
-
 pub(crate) mod affinity;
 pub(crate) mod cgroup;
 mod cpuset;

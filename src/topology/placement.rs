@@ -21,10 +21,6 @@
 //! Distances come from `NumaNode::distances`; a missing entry between two
 //! different nodes counts as 20, the kernel's default remote distance.
 
-// Only the unit tests call this module until the builder and the scheduler
-// are wired to the topology.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Detected, NumaNode, Pinning, WorkerPlacement};
