@@ -11,6 +11,7 @@ use weft::net::{TcpListener, TcpStream};
 fn main() {
     let rt = weft::Runtime::new().expect("start the runtime");
     println!("weft tour: runtime with {} worker threads", rt.metrics().num_workers());
+    println!("   machine: {}", rt.topology());
 
     // 1. A storm: 100,000 tasks spawned from outside the runtime.
     let done = Arc::new(AtomicU64::new(0));

@@ -12,53 +12,47 @@ fn runtime() -> Runtime {
     Runtime::builder().worker_threads(2).build().expect("loom runtime")
 }
 
-/// The target drops to 1 while a task spawned from outside spawns a child
-/// (into the local queue of whichever worker runs the parent) and waits
-/// for it. Worker 1 may retire before it starts, while searching, while
-/// parked, or between the parent and the child: the child must still run
-/// exactly once, on worker 0.
+/// The target drops to 1 as the runtime starts, racing a task spawned
+/// from outside: worker 1 may take the task before it notices (then it
+/// runs it, or hands it back when it retires), retire while searching, or
+/// retire from its parked state. The task must run exactly once and the
+/// main thread must be woken (a lost hand-back is a deadlock).
 #[test]
-fn lowering_the_target_hands_back_queued_work() {
+fn lowering_the_target_races_a_remote_spawn() {
     model(|| {
         let rt = runtime();
         let shared = rt.handle().inner.shared.clone();
+        shared.set_active_workers(1);
         let drops = Counter::default();
         let guard = DropCount(drops.clone());
-        let parent = rt.spawn(async move {
-            let child = crate::spawn(async move {
-                let _guard = guard;
-                5
-            });
-            child.await.expect("child ran")
+        let join = rt.spawn(async move {
+            let _guard = guard;
+            5
         });
-        shared.set_active_workers(1);
-        assert_eq!(rt.block_on(parent).expect("parent ran"), 5);
+        assert_eq!(rt.block_on(join).expect("task ran"), 5);
         drop(rt);
-        assert_eq!(drops.get(), 1, "the child's future was not dropped exactly once");
+        assert_eq!(drops.get(), 1, "the future was not dropped exactly once");
     });
 }
 
-/// A second thread (the monitor's role) lowers and then raises the target
-/// while a task is spawned and awaited: a worker that retired must be
-/// woken by the raise (or never retire), and shutdown must still join
+/// Lowered, a task spawned, raised again, all while the workers start,
+/// search, retire and park: a worker that retired must be woken by the
+/// raise (or never retire), the task must run once, and shutdown must join
 /// every worker, retired or not.
 #[test]
 fn raising_the_target_races_retirement() {
     model(|| {
         let rt = runtime();
         let shared = rt.handle().inner.shared.clone();
-        let monitor = loom::thread::spawn(move || {
-            shared.set_active_workers(1);
-            shared.set_active_workers(2);
-        });
+        shared.set_active_workers(1);
         let drops = Counter::default();
         let guard = DropCount(drops.clone());
         let join = rt.spawn(async move {
             let _guard = guard;
             3
         });
+        shared.set_active_workers(2);
         assert_eq!(rt.block_on(join).expect("task ran"), 3);
-        monitor.join().expect("monitor thread");
         assert_eq!(rt.metrics().active_workers(), 2);
         drop(rt);
         assert_eq!(drops.get(), 1, "the future was not dropped exactly once");

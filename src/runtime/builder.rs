@@ -42,6 +42,7 @@ pub struct Builder {
     /// Fixture tree and affinity mask to detect from instead of the
     /// system; pinning is then planned but not applied (tests, simulation).
     topology_fixture: Option<(PathBuf, CpuSet)>,
+    numa_aware_stealing: bool,
 }
 
 impl fmt::Debug for Builder {
@@ -84,6 +85,7 @@ impl Builder {
             pinning: Pinning::None,
             quota_refresh: Some(DEFAULT_QUOTA_REFRESH),
             topology_fixture: None,
+            numa_aware_stealing: true,
         }
     }
 
@@ -127,6 +129,15 @@ impl Builder {
     #[doc(hidden)]
     pub fn topology_fixture(&mut self, root: impl Into<PathBuf>, affinity: CpuSet) -> &mut Self {
         self.topology_fixture = Some((root.into(), affinity));
+        self
+    }
+
+    /// Turns node-local stealing off (every worker steals from every other
+    /// in random order, as if unpinned) so the simulation can count the
+    /// cross-node steals it saves. Not a tuning knob.
+    #[doc(hidden)]
+    pub fn numa_aware_stealing(&mut self, on: bool) -> &mut Self {
+        self.numa_aware_stealing = on;
         self
     }
 
@@ -263,6 +274,7 @@ impl Builder {
             worker_threads: threads,
             pinning: self.pinning.clone(),
             placement,
+            numa_aware_stealing: self.numa_aware_stealing,
         };
         Ok((topology, sources))
     }

@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     /// node first, then the other nodes nearest first (one flat tier when
     /// workers are not pinned). From `topology::placement::victim_tiers`.
     pub(crate) victims: Box<[VictimTiers]>,
+    /// Each worker's NUMA node when pinned (to count cross-node steals).
+    pub(crate) worker_nodes: Box<[Option<usize>]>,
     /// What was detected at build time and where workers were placed.
     pub(crate) topology: Topology,
 }
@@ -102,7 +104,7 @@ impl Shared {
     ) -> std::io::Result<Shared> {
         let n = remotes.len();
         let mut victims = crate::topology::placement::victim_tiers(&topology.placement, &topology.nodes);
-        if victims.len() != n {
+        if victims.len() != n || !topology.numa_aware_stealing {
             victims = (0..n).map(|w| vec![(0..n).filter(|&v| v != w).collect()]).collect();
         }
         let victims = victims
@@ -110,6 +112,8 @@ impl Shared {
             .map(|tiers| tiers.into_iter().map(Vec::into_boxed_slice).collect::<Vec<_>>().into_boxed_slice())
             .collect();
         let active = topology.num_workers;
+        let mut worker_nodes: Vec<Option<usize>> = topology.placement.iter().map(|p| p.node).collect();
+        worker_nodes.resize(n, None);
         Ok(Shared {
             injector: CachePadded::new(Injector::new()),
             stats: (0..n).map(|_| CachePadded::new(WorkerStats::default())).collect(),
@@ -121,6 +125,7 @@ impl Shared {
             driver: Arc::new(Driver::new()?),
             timers: TimerShards::new(timer_shards),
             victims,
+            worker_nodes: worker_nodes.into_boxed_slice(),
             topology,
         })
     }

@@ -240,9 +240,10 @@ impl Worker<'_> {
                 // Other NUMA nodes only after repeated failures on ours.
                 break;
             }
-            if let Some(task) = self.steal_from(core, tier) {
+            if let Some((task, victim)) = self.steal_from(core, tier) {
                 core.local_steal_failures = 0;
-                if t > 0 {
+                let nodes = &self.shared.worker_nodes;
+                if nodes[victim].is_some() && nodes[victim] != nodes[core.index] {
                     core.stats.remote_node_steals += 1;
                 }
                 return Some(task);
@@ -256,21 +257,23 @@ impl Worker<'_> {
 
     /// Steals half of one victim's queue (plus one task to run), visiting
     /// every victim of `tier` once from a random start.
-    fn steal_from(&self, core: &mut Core, tier: &[usize]) -> Option<Notified> {
+    /// Returns the task and the victim's index.
+    fn steal_from(&self, core: &mut Core, tier: &[usize]) -> Option<(Notified, usize)> {
         let n = tier.len();
         if n == 0 {
             return None;
         }
         let start = core.rand.below(n);
         for i in 0..n {
-            let stealer = &self.shared.remotes[tier[(start + i) % n]].stealer;
+            let victim = tier[(start + i) % n];
+            let stealer = &self.shared.remotes[victim].stealer;
             let before = core.local.len();
             loop {
                 match stealer.steal_batch_with_limit_and_pop(&core.local, usize::MAX) {
                     Steal::Success(task) => {
                         core.stats.steal_operations += 1;
                         core.stats.steals += (core.local.len() - before) as u64 + 1;
-                        return Some(task);
+                        return Some((task, victim));
                     }
                     Steal::Empty => break,
                     Steal::Retry => continue,

@@ -264,6 +264,9 @@ pub struct Topology {
     pub(crate) worker_threads: usize,
     pub(crate) pinning: Pinning,
     pub(crate) placement: Vec<WorkerPlacement>,
+    /// False only when a benchmark turns node-local stealing off to
+    /// measure it (`Builder::numa_aware_stealing`).
+    pub(crate) numa_aware_stealing: bool,
 }
 
 impl Topology {
