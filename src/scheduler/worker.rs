@@ -347,6 +347,8 @@ impl Worker<'_> {
             }
         }
         core.stats.polls += 1;
+        // Running anything ends a streak of failed local searches.
+        core.local_steal_failures = 0;
         *self.cx.core.borrow_mut() = Some(core);
         crate::coop::budget(|| task.run());
         self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll")

@@ -97,13 +97,23 @@ pub(crate) fn victim_tiers(placement: &[WorkerPlacement], nodes: &[NumaNode]) ->
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            // Stable sort: equal distances stay in index order.
             remote.sort_by_key(|&node| distance(nodes, home, node));
-            std::iter::once(home)
-                .chain(remote)
-                .map(|node| others(w).filter(|&v| placement[v].node == Some(node)).collect::<Vec<_>>())
-                .filter(|tier| !tier.is_empty())
-                .collect()
+            // One tier per distinct distance: nodes equally far away share a
+            // tier, so the random start spreads steals over all of them
+            // instead of favouring the lowest-numbered one.
+            let mut tiers: Vec<Vec<usize>> = vec![others(w).filter(|&v| placement[v].node == Some(home)).collect()];
+            let mut last = None;
+            for node in remote {
+                let d = distance(nodes, home, node);
+                if last != Some(d) {
+                    tiers.push(Vec::new());
+                    last = Some(d);
+                }
+                let tier = tiers.last_mut().expect("pushed above");
+                tier.extend(others(w).filter(|&v| placement[v].node == Some(node)));
+            }
+            tiers.retain(|tier| !tier.is_empty());
+            tiers
         })
         .collect()
 }
@@ -409,19 +419,20 @@ mod tests {
         let d = four_nodes();
         let tiers = victim_tiers(&plan(&Pinning::Spread, &d, 16).unwrap(), &d.nodes);
         let on = |node: usize| vec![node, node + 4, node + 8, node + 12];
-        assert_eq!(tiers[0], [vec![4, 8, 12], on(1), on(2), on(3)]);
-        assert_eq!(tiers[1], [vec![5, 9, 13], on(0), on(2), on(3)]);
-        assert_eq!(tiers[2], [vec![6, 10, 14], on(3), on(0), on(1)]);
-        assert_eq!(tiers[15], [vec![3, 7, 11], on(2), on(0), on(1)]);
-        // Equal distances (32 to both far nodes) are separate tiers, by index.
+        let both = |a: usize, b: usize| [on(a), on(b)].concat();
+        assert_eq!(tiers[0], [vec![4, 8, 12], on(1), both(2, 3)]);
+        assert_eq!(tiers[1], [vec![5, 9, 13], on(0), both(2, 3)]);
+        assert_eq!(tiers[2], [vec![6, 10, 14], on(3), both(0, 1)]);
+        assert_eq!(tiers[15], [vec![3, 7, 11], on(2), both(0, 1)]);
+        // Equal distances (32 to both far nodes) share one tier.
         let tiers = victim_tiers(&plan(&Pinning::Spread, &d, 4).unwrap(), &d.nodes);
         assert_eq!(
             tiers,
             [
-                vec![vec![1], vec![2], vec![3]],
-                vec![vec![0], vec![2], vec![3]],
-                vec![vec![3], vec![0], vec![1]],
-                vec![vec![2], vec![0], vec![1]],
+                vec![vec![1], vec![2, 3]],
+                vec![vec![0], vec![2, 3]],
+                vec![vec![3], vec![0, 1]],
+                vec![vec![2], vec![0, 1]],
             ]
         );
         let tiers = victim_tiers(&plan(&Pinning::Compact, &d, 8).unwrap(), &d.nodes);
@@ -453,8 +464,9 @@ mod tests {
             .map(|(id, distances)| NumaNode { id, cpus: CpuSet::new(), distances })
             .collect();
         let tiers = victim_tiers(&pinned(&[0, 1, 2, 0]), &nodes);
-        assert_eq!(tiers[0], [vec![3], vec![1], vec![2]]);
+        // Node 0 has no distances: both others at the default 20, one tier.
+        assert_eq!(tiers[0], [vec![3], vec![1, 2]]);
         assert_eq!(tiers[1], [vec![2], vec![0, 3]]);
-        assert_eq!(tiers[2], [vec![0, 3], vec![1]]);
+        assert_eq!(tiers[2], [vec![0, 3, 1]]);
     }
 }
