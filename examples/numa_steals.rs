@@ -55,7 +55,10 @@ fn run(numa_aware: bool) -> (u64, u64, u64, std::time::Duration) {
 }
 
 fn main() {
-    println!("{:<22} {:>10} {:>12} {:>12} {:>8} {:>10}", "stealing", "tasks", "steal ops", "cross-node", "share", "time");
+    println!(
+        "{:<22} {:>10} {:>12} {:>12} {:>8} {:>10}",
+        "stealing", "tasks", "steal ops", "cross-node", "share", "time"
+    );
     for (name, aware) in [("flat (random victim)", false), ("node-local first", true)] {
         let (tasks, ops, remote, took) = run(aware);
         let share = if ops == 0 { 0.0 } else { 100.0 * remote as f64 / ops as f64 };

@@ -49,16 +49,21 @@ fn main() {
     let topo = rt.topology();
     println!("allowed CPUs : {} ({} CPUs)", topo.allowed_cpus(), topo.allowed_cpus().len());
     match topo.quota() {
-        Some(q) => println!("CPU quota    : {:.3} CPUs ({:?}, from {})", q.cpus, q.version, q.cgroup.display()),
+        Some(q) => {
+            println!("CPU quota    : {:.3} CPUs ({:?}, from {})", q.cpus, q.version, q.cgroup.display())
+        }
         None => println!("CPU quota    : none"),
     }
     println!("NUMA nodes   : {}", topo.nodes().len());
     for node in topo.nodes() {
         println!("  node{}: cpus {} distances {:?}", node.id, node.cpus, node.distances);
     }
-    let up = topo.quota().map_or(topo.allowed_cpus().len(), |q| Rounding::Up.apply(q.cpus).min(topo.allowed_cpus().len()));
-    let down =
-        topo.quota().map_or(topo.allowed_cpus().len(), |q| Rounding::Down.apply(q.cpus).min(topo.allowed_cpus().len()));
+    let up = topo
+        .quota()
+        .map_or(topo.allowed_cpus().len(), |q| Rounding::Up.apply(q.cpus).min(topo.allowed_cpus().len()));
+    let down = topo
+        .quota()
+        .map_or(topo.allowed_cpus().len(), |q| Rounding::Down.apply(q.cpus).min(topo.allowed_cpus().len()));
     println!(
         "workers      : {} (source {:?}, {:?}); round up -> {up}, round down -> {down}; {} threads",
         topo.num_workers(),

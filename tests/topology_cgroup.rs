@@ -57,7 +57,8 @@ enum Hierarchy {
 
 /// The cpu controller's mount point from /proc/self/mountinfo.
 fn cpu_controller() -> Result<(PathBuf, Hierarchy), String> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("no /proc/self/mountinfo: {e}"))?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| format!("no /proc/self/mountinfo: {e}"))?;
     let mut v2 = None;
     for line in info.lines() {
         let Some((left, right)) = line.split_once(" - ") else { continue };
@@ -203,7 +204,8 @@ fn real_cgroup_quota_sets_workers_and_a_lower_quota_retires_them_within_3s() {
     assert_eq!(quota, 1.5, "the child saw the 1.5-CPU quota");
     // The default rounding is Up: min(allowed CPUs, ceil(1.5)).
     assert_eq!(workers, weft::topology::Rounding::Up.apply(1.5).min(allowed));
-    let first_active: usize = field(&lines.recv_timeout(Duration::from_secs(10)).expect("active line"), "active");
+    let first_active: usize =
+        field(&lines.recv_timeout(Duration::from_secs(10)).expect("active line"), "active");
     assert_eq!(first_active, workers);
 
     cg.set_quota(50_000).expect("lower the quota");

@@ -96,16 +96,24 @@ fn quota_and_cpuset_decide_the_worker_count() {
 fn v1_quota_of_one_and_a_half_cpus_follows_the_rounding_rule() {
     let affinity = cpus("0-3");
     let up = Runtime::builder().topology_fixture(fixture("v1"), affinity.clone()).build().unwrap();
-    let down = Runtime::builder().topology_fixture(fixture("v1"), affinity).rounding(Rounding::Down).build().unwrap();
+    let down = Runtime::builder()
+        .topology_fixture(fixture("v1"), affinity)
+        .rounding(Rounding::Down)
+        .build()
+        .unwrap();
     let q = up.topology().quota().expect("quota").cpus;
     assert_eq!(up.metrics().num_workers(), Rounding::Up.apply(q).min(up.topology().allowed_cpus().len()));
-    assert_eq!(down.metrics().num_workers(), Rounding::Down.apply(q).min(down.topology().allowed_cpus().len()));
+    assert_eq!(
+        down.metrics().num_workers(),
+        Rounding::Down.apply(q).min(down.topology().allowed_cpus().len())
+    );
     assert!(up.metrics().num_workers() > down.metrics().num_workers(), "1.5 CPUs: up {q} vs down");
 }
 
 #[test]
 fn worker_threads_overrides_detection_and_fixes_the_count() {
-    let rt = Runtime::builder().topology_fixture(fixture("v2"), cpus("0-7")).worker_threads(5).build().unwrap();
+    let rt =
+        Runtime::builder().topology_fixture(fixture("v2"), cpus("0-7")).worker_threads(5).build().unwrap();
     assert_eq!(rt.topology().count_source(), CountSource::Builder);
     let m = rt.metrics();
     assert_eq!((m.num_workers(), m.active_workers(), m.worker_threads()), (5, 5, 5));

@@ -101,7 +101,8 @@ pub(crate) fn victim_tiers(placement: &[WorkerPlacement], nodes: &[NumaNode]) ->
             // One tier per distinct distance: nodes equally far away share a
             // tier, so the random start spreads steals over all of them
             // instead of favouring the lowest-numbered one.
-            let mut tiers: Vec<Vec<usize>> = vec![others(w).filter(|&v| placement[v].node == Some(home)).collect()];
+            let mut tiers: Vec<Vec<usize>> =
+                vec![others(w).filter(|&v| placement[v].node == Some(home)).collect()];
             let mut last = None;
             for node in remote {
                 let d = distance(nodes, home, node);
