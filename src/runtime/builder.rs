@@ -291,7 +291,11 @@ impl Builder {
         let n = topology.worker_threads;
         let timer_shards = self.resolve_timer_shards(n)?;
         let monitor_config = match (topology.count_source(), self.quota_refresh) {
-            (CountSource::Detected, Some(interval)) if !crate::loom::IS_LOOM => {
+            // Off Linux there is no quota to follow (fixtures aside).
+            (CountSource::Detected, Some(interval))
+                if !crate::loom::IS_LOOM
+                    && (cfg!(target_os = "linux") || self.topology_fixture.is_some()) =>
+            {
                 Some(topology::monitor_config(sources, self.rounding, n, interval))
             }
             _ => None,

@@ -11,6 +11,7 @@
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 use crate::loom::sync::Mutex;
+use crossbeam_utils::CachePadded;
 
 // Layout: three counters of FIELD_BITS each (searching, unparked,
 // retired) and the SHUTDOWN bit above them; the fields never overlap. On a
@@ -77,8 +78,9 @@ pub(crate) struct Idle {
     num_workers: usize,
     /// Workers with an index below this may run tasks; the others retire
     /// (the live CPU-quota target, docs/design/topology.md). Written only
-    /// under the `sleepers` lock.
-    active: AtomicUsize,
+    /// under the `sleepers` lock. On its own cache line: every worker reads
+    /// it once per scheduling tick, and it changes only with the quota.
+    active: CachePadded<AtomicUsize>,
     /// Parked and retired workers' indices. The lock also makes "decrement
     /// unparked + push" and "pop + increment unparked" atomic with respect to
     /// each other, so under the lock `num_workers - num_unparked ==
@@ -110,7 +112,7 @@ impl Idle {
         Idle {
             state: AtomicUsize::new(num_workers << UNPARKED_SHIFT),
             num_workers,
-            active: AtomicUsize::new(active.clamp(1, num_workers.max(1))),
+            active: CachePadded::new(AtomicUsize::new(active.clamp(1, num_workers.max(1)))),
             sleepers: Mutex::new(Sleepers {
                 parked: Vec::with_capacity(num_workers),
                 retired: Vec::with_capacity(num_workers),

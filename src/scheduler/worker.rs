@@ -94,6 +94,15 @@ struct Worker<'a> {
 impl Worker<'_> {
     fn run_loop(&self, mut core: Box<Core>) -> Box<Core> {
         loop {
+            if core.index >= self.shared.idle.active() {
+                // The active-worker target dropped below us (the CPU quota
+                // shrank): retire between two tasks.
+                core = self.retire(core);
+                if self.shared.is_shutdown() {
+                    return core;
+                }
+                continue;
+            }
             core.tick = core.tick.wrapping_add(1);
             if core.tick % GLOBAL_POLL_INTERVAL == 0 {
                 core = self.maintenance(core);
@@ -115,10 +124,6 @@ impl Worker<'_> {
                 continue;
             }
             if core.index >= self.shared.idle.active() {
-                core = self.retire(core);
-                if self.shared.is_shutdown() {
-                    return core;
-                }
                 continue;
             }
             if let Some(task) = self.search(&mut core) {
@@ -138,15 +143,9 @@ impl Worker<'_> {
     /// Every `GLOBAL_POLL_INTERVAL` ticks: publish counters, poll the
     /// netpoller without blocking (so busy tasks cannot starve I/O) and
     /// fire any expired timer, ours or another worker's.
-    /// A worker above the active-worker target (the CPU quota dropped)
-    /// retires here, between two tasks, after handing its queue back.
     fn maintenance(&self, core: Box<Core>) -> Box<Core> {
         self.shared.stats[core.index].publish(&core.stats);
-        let core = self.poll_io_and_timers(core).0;
-        if core.index >= self.shared.idle.active() {
-            return self.retire(core);
-        }
-        core
+        self.poll_io_and_timers(core).0
     }
 
     /// The per-tick timer check: one load of our shard's next expiration;

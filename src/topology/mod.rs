@@ -169,12 +169,29 @@ pub(crate) struct Detected {
 
 /// Reads everything once.
 pub(crate) fn detect(src: &Sources) -> Detected {
+    if !cfg!(target_os = "linux") && src.affinity.is_none() {
+        return unsupported_system();
+    }
     let mut problems = Vec::new();
     let allowed = read_allowed(src, &mut problems);
     let quota = cgroup::read_quota(src, &mut problems);
     let nodes = numa::read_nodes(src, &allowed, &mut problems);
     let core_of = numa::read_cores(src, &allowed, &mut problems);
     Detected { allowed, quota, nodes, core_of, problems }
+}
+
+/// Off Linux (the readers' files do not exist there): the CPUs std
+/// reports, one node, no quota, and nothing to complain about. Fixture
+/// trees are still read on every platform.
+fn unsupported_system() -> Detected {
+    let allowed = affinity::fallback_cpus();
+    Detected {
+        nodes: vec![NumaNode { id: 0, cpus: allowed.clone(), distances: vec![10] }],
+        core_of: allowed.iter().map(|c| (c, c)).collect(),
+        allowed,
+        quota: None,
+        problems: Vec::new(),
+    }
 }
 
 /// Affinity mask ∩ cgroup cpuset. What the monitor re-reads each second.
