@@ -69,6 +69,20 @@ fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration>
 
 const V2_LEAF_QUOTA: &str = "sys/fs/cgroup/system.slice/app.service/cpu.max";
 
+/// A runtime on a writable copy of the v2 fixture (3 allowed CPUs, 2.5-CPU
+/// quota) whose monitor re-reads the tree every 10 ms; also the path of the
+/// leaf's `cpu.max` to rewrite. Keep the tree alive as long as the runtime.
+fn tracked_v2_runtime() -> (TempTree, PathBuf, Runtime) {
+    let tree = TempTree::copy_of("v2");
+    let quota = tree.0.join(V2_LEAF_QUOTA);
+    let rt = Runtime::builder()
+        .topology_fixture(&tree.0, cpus("0-7"))
+        .quota_refresh(Some(Duration::from_millis(10)))
+        .build()
+        .unwrap();
+    (tree, quota, rt)
+}
+
 #[test]
 fn quota_and_cpuset_decide_the_worker_count() {
     // v2 fixture: cpuset 0-2 at the leaf, quota 2.5 CPUs, affinity 0-7.
@@ -138,13 +152,7 @@ fn malformed_and_missing_input_fall_back_to_the_allowed_cpus() {
 /// tasks then run on the remaining one only), raising it brings them back.
 #[test]
 fn lowering_and_raising_the_quota_changes_the_active_workers() {
-    let tree = TempTree::copy_of("v2");
-    let quota = tree.0.join(V2_LEAF_QUOTA);
-    let rt = Runtime::builder()
-        .topology_fixture(&tree.0, cpus("0-7"))
-        .quota_refresh(Some(Duration::from_millis(10)))
-        .build()
-        .unwrap();
+    let (_tree, quota, rt) = tracked_v2_runtime();
     assert_eq!(rt.metrics().active_workers(), 3);
 
     std::fs::write(&quota, "50000 100000\n").unwrap();
@@ -195,13 +203,7 @@ fn tasks_complete_exactly_once_while_the_quota_moves() {
             self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
-    let tree = TempTree::copy_of("v2");
-    let quota = tree.0.join(V2_LEAF_QUOTA);
-    let rt = Runtime::builder()
-        .topology_fixture(&tree.0, cpus("0-7"))
-        .quota_refresh(Some(Duration::from_millis(10)))
-        .build()
-        .unwrap();
+    let (_tree, quota, rt) = tracked_v2_runtime();
     const TASKS: usize = 20_000;
     let ran = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(AtomicUsize::new(0));
