@@ -5,7 +5,10 @@
 //! parked in `block_on` forever); a task run twice or never dropped fails
 //! the counters.
 
-use super::{model, Counter, DropCount};
+use super::{model, model_min_preemptions, Counter, DropCount};
+use crate::loom::sync::Arc;
+use crate::scheduler::idle::Idle;
+use crate::scheduler::park::Parker;
 use crate::Runtime;
 
 fn runtime() -> Runtime {
@@ -35,26 +38,45 @@ fn lowering_the_target_races_a_remote_spawn() {
     });
 }
 
-/// Lowered, a task spawned, raised again, all while the workers start,
-/// search, retire and park: a worker that retired must be woken by the
-/// raise (or never retire), the task must run once, and shutdown must join
-/// every worker, retired or not.
+/// The raise-vs-retire hand-off on the idle state and the parkers alone
+/// (the whole-runtime version of this race ran for over 14 minutes at
+/// LOOM_MAX_PREEMPTIONS=2 without finishing). Worker 1, running, sees the
+/// target below it and retires as `Worker::retire` does (`Idle::retire`,
+/// then park until no longer retired) while the monitor lowers the target
+/// to 1 and raises it back to 2, unparking whom `set_active` names. Worker 1
+/// must end active: it never retired (`retire` saw the raise under the
+/// lock), or it retired and the raise reactivated and woke it. A missed
+/// reactivation is a deadlock; the counts must add up at the end.
 #[test]
-fn raising_the_target_races_retirement() {
-    model(|| {
-        let rt = runtime();
-        let shared = rt.handle().inner.shared.clone();
-        shared.set_active_workers(1);
-        let drops = Counter::default();
-        let guard = DropCount(drops.clone());
-        let join = rt.spawn(async move {
-            let _guard = guard;
-            3
-        });
-        shared.set_active_workers(2);
-        assert_eq!(rt.block_on(join).expect("task ran"), 3);
-        assert_eq!(rt.metrics().active_workers(), 2);
-        drop(rt);
-        assert_eq!(drops.get(), 1, "the future was not dropped exactly once");
+fn raise_races_retire() {
+    model_min_preemptions(4, || {
+        let idle = Arc::new(Idle::new(2, 2));
+        let parkers = Arc::new([Parker::new(), Parker::new()]);
+        let worker = {
+            let idle = idle.clone();
+            let parkers = parkers.clone();
+            loom::thread::spawn(move || {
+                if idle.active() <= 1 && idle.retire(1) {
+                    while idle.is_retired(1) {
+                        parkers[1].park();
+                    }
+                    return true;
+                }
+                false
+            })
+        };
+        for target in [1, 2] {
+            let change = idle.set_active(target);
+            for &i in change.reactivated.iter().chain(&change.to_retire) {
+                parkers[i].unpark();
+            }
+        }
+        let retired_and_back = worker.join().expect("worker thread");
+        let s = idle.load();
+        assert_eq!(s.num_retired(), 0, "worker 1 is still retired");
+        assert_eq!(s.num_unparked(), 2);
+        // A reactivated worker comes back as a searcher, like a woken one.
+        assert_eq!(s.num_searching(), usize::from(retired_and_back));
+        assert_eq!(idle.active(), 2);
     });
 }

@@ -10,7 +10,7 @@
 //! lock (injector, stealers, parkers, counters, the idle word); the few
 //! fields that need a lock live in `Synced`.
 
-mod idle;
+pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod queue;
 pub(crate) mod stats;

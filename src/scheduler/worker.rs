@@ -94,9 +94,9 @@ struct Worker<'a> {
 impl Worker<'_> {
     fn run_loop(&self, mut core: Box<Core>) -> Box<Core> {
         loop {
+            // The active-worker target dropped below us (the CPU quota
+            // shrank): retire between two tasks.
             if core.index >= self.shared.idle.active() {
-                // The active-worker target dropped below us (the CPU quota
-                // shrank): retire between two tasks.
                 core = self.retire(core);
                 if self.shared.is_shutdown() {
                     return core;
@@ -124,6 +124,10 @@ impl Worker<'_> {
                 continue;
             }
             if core.index >= self.shared.idle.active() {
+                core = self.retire(core);
+                if self.shared.is_shutdown() {
+                    return core;
+                }
                 continue;
             }
             if let Some(task) = self.search(&mut core) {
@@ -286,6 +290,11 @@ impl Worker<'_> {
     /// queued tasks to the injector, leaves the searching and unparked
     /// counts, tells the rest of the runtime about our timers, and sleeps
     /// until the target covers us again or shutdown.
+    ///
+    /// Cold and never inlined: it runs once per quota change; keeping it
+    /// out of `run_loop` keeps the hot loop small.
+    #[cold]
+    #[inline(never)]
     fn retire(&self, mut core: Box<Core>) -> Box<Core> {
         if core.is_searching {
             core.is_searching = false;
@@ -302,6 +311,8 @@ impl Worker<'_> {
     }
 
     /// Common tail of `retire` and a parked worker's `retire_parked`.
+    #[cold]
+    #[inline(never)]
     fn after_retire(&self, mut core: Box<Core>) -> Box<Core> {
         let index = core.index;
         core.stats.retirements += 1;
