@@ -10,7 +10,7 @@ use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The environment variable that overrides the detected worker count.
@@ -218,11 +218,8 @@ impl Builder {
         }
         let detected = topology::detect(sources);
         // Say once per process what could not be read.
-        static REPORTED: AtomicBool = AtomicBool::new(false);
-        if !detected.problems.is_empty() && !REPORTED.swap(true, Ordering::Relaxed) {
-            for p in &detected.problems {
-                log::warn!("weft: topology detection: {p}");
-            }
+        for p in &detected.problems {
+            topology::report_once(p);
         }
         detected
     }

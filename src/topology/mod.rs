@@ -167,6 +167,20 @@ pub(crate) struct Detected {
     pub(crate) problems: Vec<String>,
 }
 
+/// Logs `problem` (`log::warn!`) unless this process already said it:
+/// detection in every `build` and every runtime's monitor report through
+/// here, so a broken cgroup file is reported once, not once a second.
+pub(crate) fn report_once(problem: &str) {
+    // Not part of any protocol (a log de-duplication set), so a plain
+    // parking_lot mutex in a static rather than the loom facade.
+    static REPORTED: parking_lot::Mutex<Option<std::collections::HashSet<String>>> =
+        parking_lot::const_mutex(None);
+    let mut reported = REPORTED.lock();
+    if reported.get_or_insert_with(Default::default).insert(problem.to_string()) {
+        log::warn!("weft: topology: {problem}");
+    }
+}
+
 /// Reads everything once.
 pub(crate) fn detect(src: &Sources) -> Detected {
     if !cfg!(target_os = "linux") && src.affinity.is_none() {
@@ -361,5 +375,38 @@ impl fmt::Display for Topology {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod report_tests {
+    use super::report_once;
+    use std::sync::Mutex;
+
+    /// Records every message; installed once for the lib test binary.
+    struct Capture(Mutex<Vec<String>>);
+
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            self.0.lock().unwrap().push(record.args().to_string());
+        }
+        fn flush(&self) {}
+    }
+
+    static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
+
+    #[test]
+    fn a_problem_is_logged_once_per_process() {
+        let _ = log::set_logger(&CAPTURE);
+        log::set_max_level(log::LevelFilter::Warn);
+        let problem = "fixture: cpu.max holds \"12x 100000\" (report_once test)";
+        for _ in 0..3 {
+            report_once(problem);
+        }
+        let seen = CAPTURE.0.lock().unwrap().iter().filter(|m| m.contains(problem)).count();
+        assert_eq!(seen, 1, "logged {seen} times");
     }
 }

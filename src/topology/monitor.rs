@@ -8,7 +8,6 @@ use super::{cgroup, read_allowed, worker_count, Rounding, Sources};
 use crate::loom::sync::{Arc, Condvar, Mutex, StdArc};
 use crate::loom::thread;
 use crate::scheduler::Shared;
-use std::collections::HashSet;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -69,7 +68,6 @@ impl Drop for Monitor {
 }
 
 fn run(shared: &Shared, config: &MonitorConfig, stop: &Stop) {
-    let mut reported: HashSet<String> = HashSet::new();
     let mut next = Instant::now() + config.interval;
     loop {
         {
@@ -86,7 +84,7 @@ fn run(shared: &Shared, config: &MonitorConfig, stop: &Stop) {
             }
         }
         next = Instant::now() + config.interval;
-        let target = recompute(config, &mut reported);
+        let target = recompute(config);
         let before = shared.set_active_workers(target);
         if before != target {
             log::info!("weft: active workers {before} -> {target} (CPU quota or allowed CPUs changed)");
@@ -95,15 +93,13 @@ fn run(shared: &Shared, config: &MonitorConfig, stop: &Stop) {
 }
 
 /// The target from a fresh read: `min(allowed CPUs, rounded quota,
-/// threads)`. Problems are logged the first time each is seen.
-pub(crate) fn recompute(config: &MonitorConfig, reported: &mut HashSet<String>) -> usize {
+/// threads)`. Problems are logged the first time the process sees each.
+pub(crate) fn recompute(config: &MonitorConfig) -> usize {
     let mut problems = Vec::new();
     let allowed = read_allowed(&config.sources, &mut problems);
     let quota = cgroup::read_quota(&config.sources, &mut problems);
-    for p in problems {
-        if reported.insert(p.clone()) {
-            log::warn!("weft: topology monitor: {p}");
-        }
+    for p in &problems {
+        super::report_once(p);
     }
     worker_count(allowed.len(), quota.map(|q| q.cpus), config.rounding).min(config.threads).max(1)
 }
