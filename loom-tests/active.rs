@@ -38,6 +38,32 @@ fn lowering_the_target_races_a_remote_spawn() {
     });
 }
 
+/// As above, but the task spawns a child and waits for it: when the parent
+/// runs on worker 1, the child sits in worker 1's runnext slot (which no
+/// other worker can steal from) when worker 1 may notice the lowered target.
+/// `Worker::retire` must hand it to the injector; without that the child
+/// never runs and the main thread deadlocks (checked by hand).
+#[test]
+fn retiring_hands_back_the_runnext_task() {
+    model(|| {
+        let rt = runtime();
+        let shared = rt.handle().inner.shared.clone();
+        let drops = Counter::default();
+        let guard = DropCount(drops.clone());
+        let parent = rt.spawn(async move {
+            let child = crate::spawn(async move {
+                let _guard = guard;
+                5
+            });
+            child.await.expect("child ran")
+        });
+        shared.set_active_workers(1);
+        assert_eq!(rt.block_on(parent).expect("parent ran"), 5);
+        drop(rt);
+        assert_eq!(drops.get(), 1, "the child's future was not dropped exactly once");
+    });
+}
+
 /// The raise-vs-retire hand-off on the idle state and the parkers alone
 /// (the whole-runtime version of this race ran for over 14 minutes at
 /// LOOM_MAX_PREEMPTIONS=2 without finishing). Worker 1, running, sees the
