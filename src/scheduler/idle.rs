@@ -191,6 +191,7 @@ impl Idle {
         }
         // The most recently parked worker below the active target; parked
         // workers above it are about to retire and must not be handed work.
+        // Relaxed: under the lock `set_active` writes it under.
         let active = self.active.load(Relaxed);
         let pos = sleepers.parked.iter().rposition(|&i| i < active)?;
         let index = sleepers.parked.remove(pos);
@@ -285,6 +286,10 @@ impl Idle {
     pub(crate) fn set_active(&self, n: usize) -> ActiveChange {
         let n = n.clamp(1, self.num_workers.max(1));
         let mut sleepers = self.sleepers.lock();
+        // Relaxed: every reader that must be exact (`retire`,
+        // `retire_parked`, `wake_one`) reads it under this lock, which
+        // orders it; the run loop's per-tick read is a hint that `retire`
+        // re-checks.
         self.active.store(n, Relaxed);
         let mut change = ActiveChange::default();
         let s = &mut *sleepers;
@@ -314,6 +319,7 @@ impl Idle {
     /// worker keeps.
     pub(crate) fn retire(&self, index: usize) -> bool {
         let mut sleepers = self.sleepers.lock();
+        // Relaxed: under the lock `set_active` writes it under.
         if index < self.active.load(Relaxed) {
             return false;
         }
@@ -330,6 +336,7 @@ impl Idle {
     /// retires through `retire` from its run loop) or the target covers it.
     pub(crate) fn retire_parked(&self, index: usize) -> bool {
         let mut sleepers = self.sleepers.lock();
+        // Relaxed: under the lock `set_active` writes it under.
         if index < self.active.load(Relaxed) {
             return false;
         }
