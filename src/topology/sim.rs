@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use super::placement::{plan, victim_tiers};
-use super::{CpuSet, Detected, NumaNode, Pinning};
+use super::{CpuSet, Detected, Pinning};
 
 /// Consecutive rounds in which an idle worker finds nothing on its own node
 /// before it also tries remote nodes (the scheduler's "repeated failures"
@@ -99,18 +99,15 @@ impl Task {
     }
 }
 
-/// The 4-node fixture of the placement tests: node k = CPUs 4k..4k+3.
+/// The 4-node fixture tree, tests/fixtures/numa_4node, read by the real
+/// readers (`detect`): 16 CPUs, node k = CPUs 2k, 2k+1, 2k+8, 2k+9, SMT
+/// siblings (c, c+8), distances 10/16/32.
 fn four_nodes() -> Detected {
-    let distances = [[10, 16, 32, 32], [16, 10, 32, 32], [32, 32, 10, 16], [32, 32, 16, 10]];
-    let nodes = (0..4)
-        .map(|k| NumaNode {
-            id: k,
-            cpus: CpuSet::from_iter(4 * k..4 * k + 4),
-            distances: distances[k].to_vec(),
-        })
-        .collect();
-    let core_of = (0..16).map(|c| (c, c - c % 4 + c % 2)).collect();
-    Detected { allowed: CpuSet::from_iter(0..16), nodes, core_of, ..Detected::default() }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/numa_4node");
+    let detected = super::detect(&super::Sources { root, affinity: Some(CpuSet::from_iter(0..16)) });
+    assert!(detected.problems.is_empty(), "fixture problems: {:?}", detected.problems);
+    assert_eq!(detected.nodes.len(), 4);
+    detected
 }
 
 /// `(round, worker, roots)` for every burst; drawn from their own RNG so
