@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The environment variable that overrides the detected worker count.
-pub const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
+pub(crate) const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
 /// How often the monitor re-reads the CPU quota by default.
 const DEFAULT_QUOTA_REFRESH: Duration = Duration::from_secs(1);
 
