@@ -9,6 +9,10 @@ pub(crate) mod sync {
     pub(crate) mod atomic {
         /// For statics outside any protocol (id counters): always std's.
         pub(crate) use std::sync::atomic::AtomicU64 as StaticAtomicU64;
+        /// For statistics outside any protocol (task poll counts and times,
+        /// read Relaxed by dumps): always std's, so loom models do not
+        /// explore them.
+        pub(crate) use std::sync::atomic::AtomicU64 as StatAtomicU64;
         pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
     }
 

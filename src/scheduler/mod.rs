@@ -26,7 +26,7 @@ use crate::topology::Topology;
 use crossbeam_utils::CachePadded;
 use idle::{Idle, Notify};
 use park::Parker;
-use stats::WorkerStats;
+use stats::{PollStamp, WorkerStats};
 use std::future::Future;
 use std::panic::Location;
 
@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) injector: CachePadded<Injector<Notified>>,
     pub(crate) remotes: Box<[Remote]>,
     pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
+    /// Each worker's current-poll stamp, sampled by the monitor.
+    pub(crate) stamps: Box<[CachePadded<PollStamp>]>,
     pub(crate) idle: Idle,
     pub(crate) owned: OwnedTasks,
     pub(crate) synced: Mutex<Synced>,
@@ -117,6 +119,7 @@ impl Shared {
         Ok(Shared {
             injector: CachePadded::new(Injector::new()),
             stats: (0..n).map(|_| CachePadded::new(WorkerStats::default())).collect(),
+            stamps: (0..n).map(|_| CachePadded::new(PollStamp::default())).collect(),
             remotes,
             idle: Idle::new(n, active),
             owned: OwnedTasks::new(n * 4),
@@ -283,7 +286,16 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (task, notified, join) = task::new_task(future, self.clone(), spawned_at);
+        self.spawn_with(future, task::Meta { spawned_at, name: None })
+    }
+
+    /// `spawn` with a name (`task::Builder`).
+    pub(crate) fn spawn_with<F>(&self, future: F, meta: task::Meta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified, join) = task::new_task_with(future, self.clone(), meta);
         if let Some(notified) = self.shared.owned.bind(task, notified) {
             self.schedule_task(notified, false);
         }

@@ -162,7 +162,9 @@ impl Worker<'_> {
             return core;
         }
         let index = core.index;
-        self.with_core_installed(core, || timers.fire_expired(index, now)).0
+        let (mut core, fired) = self.with_core_installed(core, || timers.fire_expired(index, now));
+        core.stats.timers_fired += fired as u64;
+        core
     }
 
     /// Non-blocking netpoll (if nobody holds the poller and anything is
@@ -174,6 +176,7 @@ impl Worker<'_> {
         if driver.has_registrations() {
             if let Some(mut guard) = driver.try_acquire() {
                 events = guard.poll(Some(Duration::ZERO), &mut core.io_wakers);
+                core.stats.netpoll_events += events as u64;
             }
         }
         let timers = &self.shared.timers;
@@ -197,8 +200,11 @@ impl Worker<'_> {
             let woken = wakers.len();
             wakers.drain(..).for_each(Waker::wake);
             let now = timers.clock().now_ms();
-            woken + timers.fire_expired(index, now) + timers.fire_others(index, now)
+            (woken, timers.fire_expired(index, now) + timers.fire_others(index, now))
         });
+        let (woken, timers_fired) = fired;
+        let fired = woken + timers_fired;
+        core.stats.timers_fired += timers_fired as u64;
         core.is_dispatching = false;
         core.io_wakers = wakers;
         if !core.local.is_empty() {
@@ -359,9 +365,27 @@ impl Worker<'_> {
         core.stats.polls += 1;
         // Running anything ends a streak of failed local searches.
         core.local_steal_failures = 0;
+        let index = core.index;
+        let stamp = &self.shared.stamps[index];
+        // Two clock reads per poll: this one, and the harness's at the end
+        // (handed back through `clock::take_poll_end`).
+        let start = crate::clock::now_ns();
+        stamp.begin(task.0.id().as_u64(), start);
+        crate::clock::set_poll_start(start);
         *self.cx.core.borrow_mut() = Some(core);
         crate::coop::budget(|| task.run());
-        self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll")
+        let mut core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll");
+        // `block_in_place` may have moved the start (the blocking part is
+        // not a poll): take it back from the thread-local.
+        let start = crate::clock::poll_start();
+        crate::clock::set_poll_start(0);
+        stamp.end();
+        let end = match crate::clock::take_poll_end() {
+            0 => crate::clock::now_ns(),
+            end => end,
+        };
+        core.stats.record_poll(end.saturating_sub(start));
+        core
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
@@ -441,6 +465,7 @@ impl Worker<'_> {
         let timeout = next.map(|ms| timers.clock().timeout_until(ms, Instant::now()));
         let parker = &self.shared.remotes[core.index].parker;
         let events = parker.park_driver(guard, timeout, &mut core.io_wakers);
+        core.stats.netpoll_events += events as u64;
         let due = timers.next_expiration().is_some_and(|next| next <= timers.clock().now_ms());
         (core, events > 0 || due)
     }

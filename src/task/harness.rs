@@ -74,7 +74,20 @@ where
     fn poll(self) {
         match self.header().state.transition_to_running() {
             TransitionToRunning::Success => {
-                if self.poll_future() {
+                // Timing for dumps and the worker's accounting: the worker
+                // stamped the poll's start (`clock::poll_start`); elsewhere
+                // (tests, other schedulers) read the clock here.
+                let stats = &self.header().stats;
+                let start = match crate::clock::poll_start() {
+                    0 => crate::clock::now_ns(),
+                    ns => ns,
+                };
+                stats.poll_started(start);
+                let done = self.poll_future();
+                let end = crate::clock::now_ns();
+                stats.poll_ended(start, end);
+                crate::clock::set_poll_end(end);
+                if done {
                     self.complete();
                     return;
                 }

@@ -49,7 +49,7 @@ pub use yield_now::yield_now;
 
 pub use crate::runtime::spawn;
 
-pub(crate) use raw::RawTask;
+pub(crate) use raw::{Meta, RawTask};
 
 use std::fmt;
 use std::future::Future;
@@ -139,7 +139,17 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler, Id::next(), spawned_at);
+    new_task_with(future, scheduler, Meta { spawned_at, name: None })
+}
+
+/// `new_task` with a name (or other metadata).
+pub(crate) fn new_task_with<F, S>(future: F, scheduler: S, meta: Meta) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let raw = RawTask::new(future, scheduler, Id::next(), meta);
     (Task { raw }, Notified(Task { raw }), JoinHandle::new(raw))
 }
 

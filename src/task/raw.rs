@@ -7,6 +7,7 @@ use super::list::Links;
 use super::state::State;
 use super::{JoinError, Schedule};
 use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{Ordering::Relaxed, StatAtomicU64};
 use std::future::Future;
 use std::panic::Location;
 use std::ptr::NonNull;
@@ -29,6 +30,14 @@ pub(crate) struct Vtable {
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
 }
 
+/// What a spawn says about the task besides its future: for dumps and
+/// stall reports.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) name: Option<Box<str>>,
+}
+
 /// The part of a task that untyped code may touch. First field of `Cell`
 /// (`repr(C)`), so a `NonNull<Header>` is also a pointer to the cell.
 #[repr(C)]
@@ -41,6 +50,52 @@ pub(crate) struct Header {
     pub(crate) id: Id,
     /// Where `spawn` was called (for task dumps and stall reports).
     pub(crate) spawned_at: &'static Location<'static>,
+    /// The name given with `task::Builder::name`, if any.
+    pub(crate) name: Option<Box<str>>,
+    /// Poll statistics for task dumps (written by the holder of RUNNING,
+    /// read racily by dumps).
+    pub(crate) stats: TaskStats,
+}
+
+/// A task's poll statistics. Written only by the thread that holds RUNNING
+/// (plain Relaxed load + store, no RMW); dumps read them Relaxed from other
+/// threads and may see a poll's start without its duration, which they
+/// report as it is. No synchronisation hangs on them (std atomics, also
+/// under loom).
+#[derive(Debug)]
+pub(crate) struct TaskStats {
+    /// `clock` stamp of the spawn (see `clock::coarse_now_ns`).
+    pub(crate) created_ns: u64,
+    /// Polls started.
+    pub(crate) polls: StatAtomicU64,
+    /// `clock` stamp of the last poll's start; 0 = never polled.
+    pub(crate) last_poll_start_ns: StatAtomicU64,
+    /// Length of the last finished poll in ns (0 while the first runs).
+    pub(crate) last_poll_ns: StatAtomicU64,
+}
+
+impl TaskStats {
+    pub(crate) fn new(created_ns: u64) -> TaskStats {
+        TaskStats {
+            created_ns,
+            polls: StatAtomicU64::new(0),
+            last_poll_start_ns: StatAtomicU64::new(0),
+            last_poll_ns: StatAtomicU64::new(0),
+        }
+    }
+
+    /// A poll starts at `start` (holder of RUNNING only).
+    pub(crate) fn poll_started(&self, start: u64) {
+        // Relaxed: statistics; single writer (the RUNNING holder), racy readers.
+        self.polls.store(self.polls.load(Relaxed) + 1, Relaxed);
+        self.last_poll_start_ns.store(start, Relaxed);
+    }
+
+    /// The poll that started at `start` ended at `end`.
+    pub(crate) fn poll_ended(&self, start: u64, end: u64) {
+        // Relaxed: as above.
+        self.last_poll_ns.store(end.saturating_sub(start), Relaxed);
+    }
 }
 
 // SAFETY: the header's interior mutability is the atomic state and the links,
@@ -82,14 +137,16 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    fn allocate(future: F, scheduler: S, id: Id, spawned_at: &'static Location<'static>) -> NonNull<Header> {
+    fn allocate(future: F, scheduler: S, id: Id, meta: Meta) -> NonNull<Header> {
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(),
                 vtable: harness::vtable::<F, S>(),
                 links: UnsafeCell::new(Links::default()),
                 id,
-                spawned_at,
+                spawned_at: meta.spawned_at,
+                name: meta.name,
+                stats: TaskStats::new(crate::clock::coarse_now_ns()),
             },
             core: Core { scheduler, stage: UnsafeCell::new(Stage::Running(future)) },
             trailer: Trailer { waker: UnsafeCell::new(None) },
@@ -112,14 +169,14 @@ impl RawTask {
         future: F,
         scheduler: S,
         id: Id,
-        spawned_at: &'static Location<'static>,
+        meta: Meta,
     ) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
         S: Schedule,
     {
-        RawTask { ptr: Cell::allocate(future, scheduler, id, spawned_at) }
+        RawTask { ptr: Cell::allocate(future, scheduler, id, meta) }
     }
 
     pub(crate) fn from_raw(ptr: NonNull<Header>) -> RawTask {
