@@ -31,6 +31,7 @@ pub(crate) mod clock;
 pub(crate) mod coop;
 pub(crate) mod loom;
 pub mod metrics;
+pub(crate) mod monitor;
 #[cfg(not(all(test, loom)))]
 pub mod net;
 pub(crate) mod netpoll;

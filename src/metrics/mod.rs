@@ -42,6 +42,7 @@ impl RuntimeMetrics {
             .stats
             .iter()
             .zip(shared.remotes.iter())
+            .take(shared.base_workers)
             .map(|(stats, remote)| {
                 let s = stats.read();
                 WorkerMetrics {
@@ -61,7 +62,7 @@ impl RuntimeMetrics {
         RuntimeMetrics {
             num_workers: shared.topology.num_workers(),
             active_workers: shared.active_workers(),
-            worker_threads: shared.num_workers(),
+            worker_threads: shared.base_workers,
             num_alive_tasks: shared.owned.len(),
             spawned_tasks_count: shared.owned.spawned_count(),
             global_queue_depth: shared.injector.len(),

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 /// The environment variable that overrides the detected worker count.
 pub(crate) const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
+/// A poll longer than this is a stall (reported, compensated) by default.
+const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(10);
 /// How often the monitor re-reads the CPU quota by default.
 const DEFAULT_QUOTA_REFRESH: Duration = Duration::from_secs(1);
 
@@ -43,6 +45,8 @@ pub struct Builder {
     /// system; pinning is then planned but not applied (tests, simulation).
     topology_fixture: Option<(PathBuf, CpuSet)>,
     numa_aware_stealing: bool,
+    /// `None`: no stall detection.
+    stall_threshold: Option<Duration>,
 }
 
 impl fmt::Debug for Builder {
@@ -86,6 +90,7 @@ impl Builder {
             quota_refresh: Some(DEFAULT_QUOTA_REFRESH),
             topology_fixture: None,
             numa_aware_stealing: true,
+            stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
         }
     }
 
@@ -119,6 +124,19 @@ impl Builder {
     /// interval below 10 ms is raised to 10 ms.
     pub fn quota_refresh(&mut self, interval: Option<Duration>) -> &mut Self {
         self.quota_refresh = interval.map(|d| d.max(Duration::from_millis(10)));
+        self
+    }
+
+    /// A poll that runs longer than `threshold` is a stall (default 10 ms;
+    /// `None` switches stall detection off). The monitor thread reports each
+    /// stall once through the `log` facade (warn level) with the task's id,
+    /// name and spawn location, counts it in
+    /// [`crate::metrics::WorkerMetrics::stalls`], and, if the stalled
+    /// worker has queued tasks or timers and no other worker is free to
+    /// take them, lets a compensating worker in until the poll returns
+    /// (docs/design/stalls.md). Thresholds below 1 ms are raised to 1 ms.
+    pub fn stall_threshold(&mut self, threshold: Option<Duration>) -> &mut Self {
+        self.stall_threshold = threshold.map(|d| d.max(Duration::from_millis(1)));
         self
     }
 
@@ -285,22 +303,31 @@ impl Builder {
     /// are shut down first).
     pub fn build(&mut self) -> io::Result<Runtime> {
         let (topology, sources) = self.plan()?;
-        let n = topology.worker_threads;
+        let base = topology.worker_threads;
+        // Spare slots for compensating workers (stalls, block_in_place):
+        // one per worker thread; none under loom (models stay small).
+        let spares = if crate::loom::IS_LOOM { 0 } else { base.min(MAX_WORKERS - base) };
+        let n = base + spares;
         let timer_shards = self.resolve_timer_shards(n)?;
-        let monitor_config = match (topology.count_source(), self.quota_refresh) {
+        let quota = match (topology.count_source(), self.quota_refresh) {
             // Off Linux there is no quota to follow (fixtures aside).
             (CountSource::Detected, Some(interval))
                 if !crate::loom::IS_LOOM
                     && (cfg!(target_os = "linux") || self.topology_fixture.is_some()) =>
             {
-                Some(topology::monitor_config(sources, self.rounding, n, interval))
+                Some(topology::monitor_config(sources, self.rounding, base, interval))
             }
             _ => None,
         };
+        let stall_threshold = if crate::loom::IS_LOOM { None } else { self.stall_threshold };
+        let monitor_config = (quota.is_some() || stall_threshold.is_some())
+            .then_some(crate::monitor::MonitorConfig { quota, stall_threshold });
         let pins: Vec<Option<usize>> = if self.topology_fixture.is_some() {
             vec![None; n]
         } else {
-            topology.placement.iter().map(|p| p.cpu).collect()
+            let mut pins: Vec<Option<usize>> = topology.placement.iter().map(|p| p.cpu).collect();
+            pins.resize(n, None);
+            pins
         };
         let locals: Vec<Worker<_>> = (0..n).map(|_| Worker::new_fifo()).collect();
         let remotes = locals

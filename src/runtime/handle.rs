@@ -84,6 +84,12 @@ impl Handle {
         &self.inner.shared.topology
     }
 
+    /// The most recent stall events (up to 64, oldest first): polls that
+    /// ran longer than the stall threshold (`Builder::stall_threshold`).
+    pub fn recent_stalls(&self) -> Vec<crate::monitor::StallEvent> {
+        self.inner.shared.stall_log.lock().snapshot()
+    }
+
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::capture(&self.inner.shared)

@@ -10,6 +10,7 @@ mod runtime;
 
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use crate::monitor::StallEvent;
 pub use runtime::Runtime;
 
 use crate::task::JoinHandle;

@@ -27,9 +27,9 @@ pub struct Runtime {
     /// Set once `shutdown` has run, so `Drop` after `shutdown_timeout` does
     /// not wait again (without a deadline).
     shut_down: bool,
-    /// The CPU-quota monitor thread, if live tracking is on.
+    /// The monitor thread (CPU quota, stalls), if either is on.
     #[cfg(not(all(test, loom)))]
-    monitor: Option<crate::topology::monitor::Monitor>,
+    monitor: Option<crate::monitor::Monitor>,
 }
 
 impl fmt::Debug for Runtime {
@@ -64,15 +64,15 @@ impl Runtime {
     #[cfg(not(all(test, loom)))]
     pub(super) fn start_monitor(
         &mut self,
-        config: crate::topology::monitor::MonitorConfig,
+        config: crate::monitor::MonitorConfig,
     ) -> io::Result<()> {
         let shared = self.handle.inner.shared.clone();
-        self.monitor = Some(crate::topology::monitor::Monitor::start(shared, config)?);
+        self.monitor = Some(crate::monitor::Monitor::start(shared, config)?);
         Ok(())
     }
 
     #[cfg(all(test, loom))]
-    pub(super) fn start_monitor(&mut self, _config: crate::topology::MonitorConfig) -> io::Result<()> {
+    pub(super) fn start_monitor(&mut self, _config: crate::monitor::MonitorConfig) -> io::Result<()> {
         Ok(())
     }
 

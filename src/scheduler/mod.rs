@@ -10,6 +10,8 @@
 //! lock (injector, stealers, parkers, counters, the idle word); the few
 //! fields that need a lock live in `Synced`.
 
+pub(crate) mod block_in_place;
+pub(crate) mod compensate;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod queue;
@@ -86,6 +88,14 @@ pub(crate) struct Shared {
     pub(crate) worker_nodes: Box<[Option<usize>]>,
     /// What was detected at build time and where workers were placed.
     pub(crate) topology: Topology,
+    /// The active-worker target's inputs: quota and compensations
+    /// (`compensate.rs`).
+    pub(crate) target: Mutex<compensate::Target>,
+    /// Worker slots with a thread of their own from the start; the slots
+    /// above are spares for compensation (they start retired).
+    pub(crate) base_workers: usize,
+    /// Recent stall events (written by the monitor).
+    pub(crate) stall_log: Mutex<crate::monitor::StallLog>,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -99,15 +109,29 @@ impl Shared {
     /// A scheduler for the workers in `remotes` placed as `topology` says
     /// (its `num_workers` are active at first; victims in NUMA tiers), with
     /// `timer_shards` timer wheels (normally one per worker).
+    ///
+    /// `remotes` may hold more slots than `topology.worker_threads`: the
+    /// extra ones are spares for compensation; they steal from everyone
+    /// (one flat tier) and everyone steals from them last.
     pub(crate) fn new(
         remotes: Box<[Remote]>,
         timer_shards: usize,
         topology: Topology,
     ) -> std::io::Result<Shared> {
         let n = remotes.len();
+        let base = topology.worker_threads.clamp(1, n);
         let mut victims = crate::topology::placement::victim_tiers(&topology.placement, &topology.nodes);
-        if victims.len() != n || !topology.numa_aware_stealing {
-            victims = (0..n).map(|w| vec![(0..n).filter(|&v| v != w).collect()]).collect();
+        if victims.len() != base || !topology.numa_aware_stealing {
+            victims = (0..base).map(|w| vec![(0..base).filter(|&v| v != w).collect()]).collect();
+        }
+        if n > base {
+            // Spares: the last tier of every base worker; a flat tier each.
+            for tiers in victims.iter_mut() {
+                tiers.push((base..n).collect());
+            }
+            for s in base..n {
+                victims.push(vec![(0..n).filter(|&v| v != s).collect()]);
+            }
         }
         let victims = victims
             .into_iter()
@@ -129,6 +153,9 @@ impl Shared {
             timers: TimerShards::new(timer_shards),
             victims,
             worker_nodes: worker_nodes.into_boxed_slice(),
+            target: compensate::Target::new(active),
+            base_workers: base,
+            stall_log: Mutex::new(crate::monitor::StallLog::default()),
             topology,
         })
     }

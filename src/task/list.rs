@@ -161,6 +161,23 @@ impl OwnedTasks {
         self.shards.iter().map(|s| s.lock().len).sum()
     }
 
+    /// The name and spawn location of live task `id` (walks one shard
+    /// under its lock; for stall reports, not for hot paths).
+    pub(crate) fn describe(&self, id: super::Id) -> Option<(Option<String>, &'static std::panic::Location<'static>)> {
+        let shard = self.shards[(id.0 as usize) & self.mask].lock();
+        let mut cur = shard.head;
+        while let Some(ptr) = cur {
+            // SAFETY: linked tasks are live (the list holds a reference to
+            // each) and we hold the shard lock, so the links are stable.
+            let header = unsafe { ptr.as_ref() };
+            if header.id == id {
+                return Some((header.name.as_deref().map(str::to_owned), header.spawned_at));
+            }
+            cur = with_links(ptr, |l| l.next);
+        }
+        None
+    }
+
     /// Tasks ever spawned (bound) onto this list.
     pub(crate) fn spawned_count(&self) -> u64 {
         self.shards.iter().map(|s| s.lock().spawned).sum()

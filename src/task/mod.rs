@@ -49,6 +49,32 @@ pub use yield_now::yield_now;
 
 pub use crate::runtime::spawn;
 
+/// Runs blocking code `f` on the current worker thread without stalling the
+/// tasks queued behind it: the worker first hands its queued tasks to
+/// another worker (a spare one is let in if none is free), runs `f`, then
+/// takes its worker role back and the calling task continues. Go does the
+/// same around a blocking system call.
+///
+/// Outside a weft worker (on a `block_on` thread, a blocking-pool thread,
+/// or a plain thread) `f` simply runs.
+///
+/// Prefer `spawn_blocking` for work that can move to another thread; use
+/// this when the blocking code needs the task's borrowed state.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let n = rt.block_on(rt.spawn(async {
+///     weft::task::block_in_place(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(20));
+///         7
+///     })
+/// }));
+/// assert_eq!(n.unwrap(), 7);
+/// ```
+pub fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
+    crate::scheduler::block_in_place::block_in_place(f)
+}
+
 pub(crate) use raw::{Meta, RawTask};
 
 use std::fmt;

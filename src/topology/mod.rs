@@ -21,7 +21,7 @@ pub(crate) mod affinity;
 pub(crate) mod cgroup;
 mod cpuset;
 #[cfg(not(all(test, loom)))]
-pub(crate) mod monitor;
+pub(crate) mod quota;
 pub(crate) mod mountinfo;
 pub(crate) mod numa;
 pub(crate) mod placement;
@@ -259,18 +259,19 @@ pub(crate) fn monitor_config(
     rounding: Rounding,
     threads: usize,
     interval: std::time::Duration,
-) -> monitor::MonitorConfig {
-    monitor::MonitorConfig { sources, rounding, threads, interval }
+) -> quota::QuotaConfig {
+    quota::QuotaConfig { sources, rounding, threads, interval }
 }
 
 /// Under loom there is no monitor thread.
 #[cfg(all(test, loom))]
-pub(crate) fn monitor_config(_: Sources, _: Rounding, _: usize, _: std::time::Duration) -> MonitorConfig {
-    MonitorConfig
+pub(crate) fn monitor_config(_: Sources, _: Rounding, _: usize, _: std::time::Duration) -> QuotaConfig {
+    QuotaConfig
 }
 
+/// Under loom there is no monitor thread.
 #[cfg(all(test, loom))]
-pub(crate) struct MonitorConfig;
+pub(crate) struct QuotaConfig;
 
 /// What decided the worker count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
