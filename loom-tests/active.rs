@@ -106,3 +106,40 @@ fn raise_races_retire() {
         assert_eq!(idle.active(), 2);
     });
 }
+
+/// `task::block_in_place` (docs/design/stalls.md): the parent spawns a
+/// child (it lands in the parent worker's runnext slot, which no other
+/// worker can steal) and then blocks its worker until the child has run.
+/// The hand-off must move the child to the injector and wake the other
+/// worker; without `hand_back` (or without the notify after it) the child
+/// never runs and the model deadlocks. Under loom the runtime has no spare
+/// slots, so this checks the hand-off itself, not the compensation (which
+/// is the active-target raise the models above cover).
+#[test]
+fn block_in_place_hands_the_runnext_task_to_another_worker() {
+    use crate::loom::sync::{Condvar, Mutex};
+    model(|| {
+        let rt = runtime();
+        let drops = Counter::default();
+        let guard = DropCount(drops.clone());
+        let parent = rt.spawn(async move {
+            let done = Arc::new((Mutex::new(false), Condvar::new()));
+            let done2 = done.clone();
+            let child = crate::spawn(async move {
+                let _guard = guard;
+                *done2.0.lock() = true;
+                done2.1.notify_one();
+            });
+            crate::task::block_in_place(|| {
+                let mut ran = done.0.lock();
+                while !*ran {
+                    ran = done.1.wait(ran);
+                }
+            });
+            child.await.expect("child ran");
+        });
+        rt.block_on(parent).expect("parent ran");
+        drop(rt);
+        assert_eq!(drops.get(), 1, "the child's future was not dropped exactly once");
+    });
+}

