@@ -57,6 +57,7 @@ impl PollHistogram {
 
     /// Polls counted in bucket `k`. Panics if `k >= PollHistogram::BUCKETS`.
     pub fn bucket_count(&self, k: usize) -> u64 {
+        assert!(k < POLL_BUCKETS, "weft: poll histogram bucket {k} out of range (there are {POLL_BUCKETS})");
         self.counts[k]
     }
 

@@ -150,10 +150,9 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
 /// Whether sample `name` belongs to family `f`.
 fn belongs(f: &Family, name: &str) -> bool {
     match f.kind.as_str() {
-        "histogram" => {
-            [&f.name, &format!("{}_bucket", f.name), &format!("{}_sum", f.name), &format!("{}_count", f.name)]
-                .contains(&&name.to_string())
-        }
+        "histogram" => name
+            .strip_prefix(f.name.as_str())
+            .is_some_and(|suffix| ["_bucket", "_sum", "_count"].contains(&suffix)),
         _ => name == f.name,
     }
 }
