@@ -1,6 +1,8 @@
-//! Runtime metrics: counts of workers and tasks, queue depths, and the
+//! Runtime metrics: counts of workers and tasks, queue depths, the
 //! per-worker counters (polls, steals, parks, runnext hits, overflows,
-//! injector pulls).
+//! injector pulls, busy time, netpoll events, timers fired), the
+//! poll-duration histogram, and the Prometheus exposition (checked with the
+//! strict parser in `common/prometheus.rs`, also served over HTTP).
 //!
 //! Per-worker counters are published every 61 ticks and whenever a worker
 //! parks, so tests that check them first let the runtime go idle, waiting
@@ -13,9 +15,13 @@ use std::task::{Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use weft::metrics::RuntimeMetrics;
+use weft::metrics::{PollHistogram, RuntimeMetrics};
+use weft::net::{TcpListener, TcpStream};
 use weft::task::JoinHandle;
 use weft::Runtime;
+
+#[path = "common/prometheus.rs"]
+mod prometheus;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -78,7 +84,7 @@ fn num_workers_matches_the_builder() {
         let rt = runtime(n);
         let m = rt.metrics();
         assert_eq!(m.num_workers(), n);
-        assert_eq!(m.workers().len(), n);
+        assert_eq!(m.workers().len(), 2 * n, "n workers and n spare slots");
         assert_eq!(rt.handle().metrics().num_workers(), n);
         let _ = m.worker(n - 1);
     }
@@ -88,7 +94,8 @@ fn num_workers_matches_the_builder() {
 fn worker_index_out_of_range_panics() {
     let rt = runtime(2);
     let m = rt.metrics();
-    assert!(std::panic::catch_unwind(|| m.worker(2).polls()).is_err());
+    // 2 workers + 2 spare slots.
+    assert!(std::panic::catch_unwind(|| m.worker(4).polls()).is_err());
 }
 
 #[test]
@@ -261,8 +268,10 @@ fn steals_happen_when_one_worker_spawns_a_burst() {
 fn parks_are_counted_when_workers_idle() {
     let rt = runtime(2);
     rt.block_on(rt.spawn(async {})).unwrap();
-    let m = wait_for(&rt, "every worker parked", |m| m.workers().iter().all(|w| w.parks() > 0));
-    assert!(m.workers().iter().all(|w| w.parks() > 0));
+    // The spare slots retire at start instead of parking.
+    let workers = |m: &weft::metrics::RuntimeMetrics| m.workers()[..m.worker_threads()].to_vec();
+    let m = wait_for(&rt, "every worker parked", |m| workers(m).iter().all(|w| w.parks() > 0));
+    assert!(workers(&m).iter().all(|w| w.parks() > 0));
 }
 
 #[test]
@@ -340,4 +349,215 @@ fn metrics_display_lists_every_worker() {
     for i in 0..3 {
         assert!(text.contains(&format!("worker {i}:")), "{text}");
     }
+}
+
+/// Waits until the runtime is idle and every worker has published: the
+/// polls reach `polls` and each worker's histogram counts its polls.
+#[track_caller]
+fn wait_published(rt: &Runtime, polls: u64) -> RuntimeMetrics {
+    wait_for(rt, "every poll is published", |m| {
+        m.total_polls() >= polls && m.workers().iter().all(|w| w.poll_histogram().total_count() == w.polls())
+    })
+}
+
+#[test]
+fn busy_time_and_the_histogram_record_a_20ms_poll() {
+    let bound = Duration::from_micros(32_768);
+    assert_eq!(PollHistogram::bucket_bound(15), Some(bound));
+    for attempt in 1.. {
+        let rt = runtime(1);
+        rt.block_on(rt.spawn(async { spin(Duration::from_millis(20)) })).unwrap();
+        let m = wait_published(&rt, 1);
+        assert_eq!(m.total_polls(), 1, "one task, one poll:\n{m}");
+        let w = m.worker(0);
+        let busy = w.busy_duration();
+        assert!(busy >= Duration::from_millis(20), "busy {busy:?} for a 20 ms spin");
+        let h = w.poll_histogram();
+        assert_eq!(h.total_count(), 1);
+        assert_eq!(h.sum(), busy, "the histogram's sum is the busy time");
+        assert_eq!(m.total_busy_duration(), busy);
+        assert_eq!(&m.poll_histogram(), h, "one worker: the merged histogram is its own");
+        let k = h.counts().iter().position(|&c| c == 1).unwrap();
+        assert_eq!(k, PollHistogram::bucket_of(busy));
+        if k == 15 {
+            assert!(busy <= bound);
+            break;
+        }
+        // The poll can only run long (this thread descheduled for 12 ms on a
+        // loaded machine), never short: retry a few times.
+        assert!(k > 15, "a 20 ms poll landed in bucket {k}");
+        assert!(attempt < 5, "the 20 ms poll overran 32.768 ms {attempt} times ({busy:?})");
+    }
+}
+
+#[test]
+fn the_histogram_counts_every_published_poll() {
+    let rt = runtime(2);
+    let hs: Vec<_> = (0..300)
+        .map(|_| {
+            rt.spawn(async {
+                weft::task::yield_now().await;
+                weft::task::yield_now().await;
+            })
+        })
+        .collect();
+    join_all(&rt, hs);
+    let m = wait_published(&rt, 900);
+    assert_eq!(m.total_polls(), 900, "three polls per task:\n{m}");
+    assert_eq!(m.poll_histogram().total_count(), 900);
+    for w in m.workers() {
+        assert_eq!(w.poll_histogram().total_count(), w.polls());
+        assert_eq!(w.poll_histogram().sum(), w.busy_duration());
+    }
+    assert!(m.total_busy_duration() > Duration::ZERO);
+}
+
+#[test]
+fn netpoll_events_grow_after_a_tcp_exchange() {
+    let rt = runtime(2);
+    let before = rt.metrics().total_netpoll_events();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = weft::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0; 4];
+            s.read_exact(&mut buf).await.unwrap();
+            s.write_all(&buf).await.unwrap();
+        });
+        let client = weft::spawn(async move {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            c.write_all(b"ping").await.unwrap();
+            let mut buf = [0; 4];
+            c.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        server.await.unwrap();
+        assert_eq!(&client.await.unwrap(), b"ping");
+    });
+    // A worker's events are published when it next parks.
+    let m = wait_for(&rt, "netpoll events are published", |m| m.total_netpoll_events() > before);
+    assert!(m.total_netpoll_events() >= 1, "{m}");
+}
+
+#[test]
+fn timers_fired_grow_after_sleeps() {
+    let rt = runtime(2);
+    assert_eq!(rt.metrics().total_timers_fired(), 0);
+    let hs: Vec<_> = (0..5u64)
+        .map(|i| rt.spawn(async move { weft::time::sleep(Duration::from_millis(20 + 3 * i)).await }))
+        .collect();
+    join_all(&rt, hs);
+    let m = wait_for(&rt, "the fired timers are published", |m| m.total_timers_fired() >= 5);
+    assert_eq!(m.total_timers_fired(), 5, "one fire per sleep:\n{m}");
+}
+
+#[test]
+fn metrics_display_shows_the_new_counters() {
+    let rt = runtime(2);
+    rt.block_on(rt.spawn(async {})).unwrap();
+    let text = wait_published(&rt, 1).to_string();
+    for key in ["busy=", "netpoll_events=", "timers_fired=", "stalls="] {
+        assert!(text.contains(key), "{key} missing:\n{text}");
+    }
+}
+
+#[test]
+fn the_prometheus_text_of_a_live_runtime_is_valid_and_consistent() {
+    let rt = runtime(2);
+    let hs: Vec<_> = (0..100).map(|_| rt.spawn(async { spin(Duration::from_micros(30)) })).collect();
+    join_all(&rt, hs);
+    let m = wait_published(&rt, 100);
+    let text = m.to_prometheus();
+    let exp = prometheus::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(exp.families.iter().all(|f| f.name.starts_with("weft_") && !f.help.is_empty()));
+    assert_eq!(exp.value("weft_workers", &[]), Some(2.0));
+    assert_eq!(exp.value("weft_spawned_tasks_total", &[]), Some(100.0));
+    let hist = exp.family("weft_poll_duration_seconds").expect("the histogram family");
+    assert_eq!(hist.kind, "histogram");
+    let first = hist.samples.iter().find(|s| s.name.ends_with("_bucket")).unwrap();
+    assert_eq!(first.label("le"), Some("1e-06"));
+    for (i, w) in m.workers().iter().enumerate() {
+        let worker = [("worker", i.to_string())];
+        let worker: Vec<(&str, &str)> = worker.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let polls = exp.value("weft_worker_polls_total", &worker).unwrap();
+        assert_eq!(polls, w.polls() as f64);
+        assert_eq!(exp.value("weft_poll_duration_seconds_count", &worker), Some(polls));
+        let busy = exp.value("weft_worker_busy_seconds_total", &worker).unwrap();
+        assert_eq!(exp.value("weft_poll_duration_seconds_sum", &worker), Some(busy));
+        assert!((busy - w.busy_duration().as_secs_f64()).abs() < 1e-9);
+        assert_eq!(exp.value("weft_worker_stalls_total", &worker), Some(0.0));
+    }
+}
+
+/// Answers one HTTP/1.1 request: `GET /metrics` with the runtime's
+/// Prometheus text, anything else with 404; then closes.
+async fn serve_metrics_once(mut stream: TcpStream) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let response = if head.starts_with("GET /metrics ") {
+        let body = weft::Handle::current().metrics().to_prometheus();
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    } else {
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+    };
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown(std::net::Shutdown::Write)
+}
+
+/// Sends `GET path` to `addr`; returns (head, body).
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    c.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = c.read(&mut chunk).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        response.extend_from_slice(&chunk[..n]);
+    }
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("a response head");
+    (head.to_string(), body.to_string())
+}
+
+#[test]
+fn metrics_are_served_over_http_on_a_weft_listener() {
+    let rt = runtime(2);
+    let (head, body, missing) = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = weft::spawn(async move {
+            for _ in 0..2 {
+                let (s, _) = listener.accept().await.unwrap();
+                serve_metrics_once(s).await.unwrap();
+            }
+        });
+        let (head, body) = http_get(addr, "/metrics").await;
+        let (missing, _) = http_get(addr, "/other").await;
+        server.await.unwrap();
+        (head, body, missing)
+    });
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nContent-Type: text/plain; version=0.0.4\r\n"), "{head}");
+    assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())), "{head}");
+    let exp = prometheus::parse(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+    assert_eq!(exp.value("weft_worker_threads", &[]), Some(2.0));
+    let polls = exp.family("weft_worker_polls_total").unwrap();
+    assert_eq!(polls.samples.len(), 4, "one series per worker slot (2 workers, 2 spares)");
+    assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
 }

@@ -1,9 +1,25 @@
 //! Runtime metrics: a point-in-time snapshot of counters that workers keep
 //! per worker (cache-padded, written only by their owner, published with
 //! Relaxed stores) and of queue depths read at capture time.
+//!
+//! - `mod.rs`: the runtime-wide snapshot and its `Display`.
+//! - `worker.rs`: one worker's counters.
+//! - `histogram.rs`: the poll-duration histogram.
+//! - `prometheus.rs`: the Prometheus text exposition (`to_prometheus`).
+//!
+//! How the counters are kept off the hot path and how stale they may be:
+//! docs/design/metrics.md.
+
+mod histogram;
+mod prometheus;
+mod worker;
+
+pub use histogram::PollHistogram;
+pub use worker::WorkerMetrics;
 
 use crate::scheduler::Shared;
 use std::fmt;
+use std::time::Duration;
 
 /// A snapshot of a runtime's counters, from [`crate::Runtime::metrics`].
 ///
@@ -15,25 +31,11 @@ pub struct RuntimeMetrics {
     num_workers: usize,
     active_workers: usize,
     worker_threads: usize,
+    compensating_workers: usize,
     num_alive_tasks: usize,
     spawned_tasks_count: u64,
     global_queue_depth: usize,
     workers: Vec<WorkerMetrics>,
-}
-
-/// One worker's counters.
-#[derive(Clone, Debug, Default)]
-pub struct WorkerMetrics {
-    polls: u64,
-    steals: u64,
-    steal_operations: u64,
-    parks: u64,
-    local_queue_depth: usize,
-    runnext_hits: u64,
-    overflows: u64,
-    injector_pulls: u64,
-    remote_node_steals: u64,
-    retirements: u64,
 }
 
 impl RuntimeMetrics {
@@ -42,27 +44,14 @@ impl RuntimeMetrics {
             .stats
             .iter()
             .zip(shared.remotes.iter())
-            .take(shared.base_workers)
-            .map(|(stats, remote)| {
-                let s = stats.read();
-                WorkerMetrics {
-                    polls: s.polls,
-                    steals: s.steals,
-                    steal_operations: s.steal_operations,
-                    parks: s.parks,
-                    local_queue_depth: remote.stealer.len(),
-                    runnext_hits: s.runnext_hits,
-                    overflows: s.overflows,
-                    injector_pulls: s.injector_pulls,
-                    remote_node_steals: s.remote_node_steals,
-                    retirements: s.retirements,
-                }
-            })
+            .zip(shared.stamps.iter())
+            .map(|((stats, remote), stamp)| WorkerMetrics::capture(stats, remote, stamp))
             .collect();
         RuntimeMetrics {
             num_workers: shared.topology.num_workers(),
             active_workers: shared.active_workers(),
             worker_threads: shared.base_workers,
+            compensating_workers: shared.compensations(),
             num_alive_tasks: shared.owned.len(),
             spawned_tasks_count: shared.owned.spawned_count(),
             global_queue_depth: shared.injector.len(),
@@ -84,9 +73,18 @@ impl RuntimeMetrics {
     }
 
     /// Worker threads that exist (one per allowed CPU, or the override);
-    /// those above `active_workers` sleep. `workers()` has one entry each.
+    /// those above `active_workers` sleep. The runtime also has as many
+    /// spare slots, which run only while compensating for a stalled or
+    /// blocking worker (docs/design/stalls.md); see `workers()`.
     pub fn worker_threads(&self) -> usize {
         self.worker_threads
+    }
+
+    /// Workers let in above the quota target to compensate for stalled
+    /// workers or workers inside `task::block_in_place`
+    /// (docs/design/stalls.md).
+    pub fn compensating_workers(&self) -> usize {
+        self.compensating_workers
     }
 
     /// Tasks spawned and not yet completed (or cancelled).
@@ -104,7 +102,9 @@ impl RuntimeMetrics {
         self.global_queue_depth
     }
 
-    /// Per-worker counters, indexed by worker.
+    /// Per-worker counters, indexed by worker slot: the first
+    /// `worker_threads()` entries are the workers, the rest the spare slots
+    /// (they only count while compensating for a blocked worker).
     pub fn workers(&self) -> &[WorkerMetrics] {
         &self.workers
     }
@@ -123,50 +123,34 @@ impl RuntimeMetrics {
     pub fn total_steals(&self) -> u64 {
         self.workers.iter().map(|w| w.steals).sum()
     }
-}
 
-impl WorkerMetrics {
-    /// Tasks polled by this worker.
-    pub fn polls(&self) -> u64 {
-        self.polls
+    /// Sum of all workers' busy time (time spent polling tasks).
+    pub fn total_busy_duration(&self) -> Duration {
+        self.workers.iter().map(WorkerMetrics::busy_duration).sum()
     }
-    /// Tasks this worker took from other workers' queues.
-    pub fn steals(&self) -> u64 {
-        self.steals
+
+    /// Sum of all workers' netpoll events.
+    pub fn total_netpoll_events(&self) -> u64 {
+        self.workers.iter().map(|w| w.netpoll_events).sum()
     }
-    /// Successful steal operations (each moves up to half a queue).
-    pub fn steal_operations(&self) -> u64 {
-        self.steal_operations
+
+    /// Sum of all workers' fired timers.
+    pub fn total_timers_fired(&self) -> u64 {
+        self.workers.iter().map(|w| w.timers_fired).sum()
     }
-    /// Times this worker parked (went to sleep).
-    pub fn parks(&self) -> u64 {
-        self.parks
+
+    /// Sum of all workers' stall events.
+    pub fn total_stalls(&self) -> u64 {
+        self.workers.iter().map(|w| w.stalls).sum()
     }
-    /// Steal operations from a worker on another NUMA node (only counted
-    /// when workers are pinned; docs/design/topology.md).
-    pub fn remote_node_steals(&self) -> u64 {
-        self.remote_node_steals
-    }
-    /// Times this worker retired because the active-worker target dropped
-    /// below it.
-    pub fn retirements(&self) -> u64 {
-        self.retirements
-    }
-    /// Tasks in this worker's local queue at capture time.
-    pub fn local_queue_depth(&self) -> usize {
-        self.local_queue_depth
-    }
-    /// Polls taken from the runnext slot.
-    pub fn runnext_hits(&self) -> u64 {
-        self.runnext_hits
-    }
-    /// Times the local queue overflowed half of itself into the injector.
-    pub fn overflows(&self) -> u64 {
-        self.overflows
-    }
-    /// Times this worker took task(s) from the global injector.
-    pub fn injector_pulls(&self) -> u64 {
-        self.injector_pulls
+
+    /// All workers' poll-duration histograms merged.
+    pub fn poll_histogram(&self) -> PollHistogram {
+        let mut h = PollHistogram::default();
+        for w in &self.workers {
+            h.merge(&w.poll_histogram);
+        }
+        h
     }
 }
 
@@ -174,14 +158,29 @@ impl fmt::Display for RuntimeMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "workers={} alive_tasks={} spawned={} global_queue={}",
-            self.num_workers, self.num_alive_tasks, self.spawned_tasks_count, self.global_queue_depth
+            "workers={} alive_tasks={} spawned={} global_queue={} busy={:?}",
+            self.num_workers,
+            self.num_alive_tasks,
+            self.spawned_tasks_count,
+            self.global_queue_depth,
+            self.total_busy_duration()
         )?;
         for (i, w) in self.workers.iter().enumerate() {
             writeln!(
                 f,
-                "  worker {i}: polls={} steals={} ({} ops) parks={} runnext_hits={} overflows={} injector_pulls={} queue={}",
-                w.polls, w.steals, w.steal_operations, w.parks, w.runnext_hits, w.overflows, w.injector_pulls, w.local_queue_depth
+                "  worker {i}: polls={} steals={} ({} ops) parks={} runnext_hits={} overflows={} injector_pulls={} queue={} busy={:?} netpoll_events={} timers_fired={} stalls={}",
+                w.polls,
+                w.steals,
+                w.steal_operations,
+                w.parks,
+                w.runnext_hits,
+                w.overflows,
+                w.injector_pulls,
+                w.local_queue_depth,
+                w.busy_duration(),
+                w.netpoll_events,
+                w.timers_fired,
+                w.stalls
             )?;
         }
         Ok(())

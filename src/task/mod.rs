@@ -155,6 +155,7 @@ impl Notified {
 
 /// Allocates a task. Returns the list's reference, the first `Notified`,
 /// and the `JoinHandle`; the caller binds the first two to its owned list.
+#[allow(dead_code)] // used by unit tests; spawn paths use `new_task_with`
 pub(crate) fn new_task<F, S>(
     future: F,
     scheduler: S,
@@ -169,7 +170,11 @@ where
 }
 
 /// `new_task` with a name (or other metadata).
-pub(crate) fn new_task_with<F, S>(future: F, scheduler: S, meta: Meta) -> (Task, Notified, JoinHandle<F::Output>)
+pub(crate) fn new_task_with<F, S>(
+    future: F,
+    scheduler: S,
+    meta: Meta,
+) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,

@@ -65,6 +65,7 @@ pub(crate) struct Header {
 #[derive(Debug)]
 pub(crate) struct TaskStats {
     /// `clock` stamp of the spawn (see `clock::coarse_now_ns`).
+    #[allow(dead_code)] // for task dumps (issue 5), written beside this
     pub(crate) created_ns: u64,
     /// Polls started.
     pub(crate) polls: StatAtomicU64,
@@ -165,12 +166,7 @@ pub(crate) struct RawTask {
 }
 
 impl RawTask {
-    pub(crate) fn new<F, S>(
-        future: F,
-        scheduler: S,
-        id: Id,
-        meta: Meta,
-    ) -> RawTask
+    pub(crate) fn new<F, S>(future: F, scheduler: S, id: Id, meta: Meta) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,

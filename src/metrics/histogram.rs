@@ -1,0 +1,128 @@
+//! The poll-duration histogram: how long each poll of a task took, in
+//! log-scaled buckets.
+//!
+//! The buckets are fixed (`scheduler::stats::poll_bucket`): bucket `k` of
+//! the first `PollHistogram::BUCKETS - 1` holds the polls that took at most
+//! `1 us << k` (1 us, 2 us, 4 us, ... 2^20 us = 1.048576 s), and the last
+//! bucket holds the longer ones (its bound is +Inf). Each worker keeps its
+//! own counts in its core and publishes them with its other counters
+//! (docs/design/metrics.md); a runtime-wide histogram is their sum.
+
+use crate::scheduler::stats::{poll_bucket_bound_ns, POLL_BUCKETS};
+use std::time::Duration;
+
+/// Counts of polls by duration, from [`crate::metrics::WorkerMetrics::poll_histogram`]
+/// (one worker) or [`crate::metrics::RuntimeMetrics::poll_histogram`] (all
+/// workers).
+///
+/// Counts are per bucket, not cumulative; [`PollHistogram::cumulative`]
+/// gives the running totals Prometheus expects. The sum of all polls'
+/// durations is the busy time of the worker(s).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PollHistogram {
+    counts: [u64; POLL_BUCKETS],
+    sum_ns: u64,
+}
+
+impl PollHistogram {
+    /// Number of buckets, the last one unbounded (+Inf).
+    pub const BUCKETS: usize = POLL_BUCKETS;
+
+    pub(crate) fn new(counts: [u64; POLL_BUCKETS], sum_ns: u64) -> PollHistogram {
+        PollHistogram { counts, sum_ns }
+    }
+
+    /// The inclusive upper bound of bucket `k`: `1 us << k` for every bucket
+    /// but the last, `None` (+Inf) for the last. Panics if
+    /// `k >= PollHistogram::BUCKETS`.
+    pub fn bucket_bound(k: usize) -> Option<Duration> {
+        assert!(k < POLL_BUCKETS, "weft: poll histogram bucket {k} out of range (there are {POLL_BUCKETS})");
+        poll_bucket_bound_ns(k).map(Duration::from_nanos)
+    }
+
+    /// The upper bounds of all buckets in order, the last `None` (+Inf).
+    pub fn bounds() -> impl Iterator<Item = Option<Duration>> {
+        (0..POLL_BUCKETS).map(PollHistogram::bucket_bound)
+    }
+
+    /// The bucket a poll of duration `d` is counted in.
+    pub fn bucket_of(d: Duration) -> usize {
+        crate::scheduler::stats::poll_bucket(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// Polls counted in each bucket (not cumulative), `BUCKETS` entries.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Polls counted in bucket `k`. Panics if `k >= PollHistogram::BUCKETS`.
+    pub fn bucket_count(&self, k: usize) -> u64 {
+        assert!(k < POLL_BUCKETS, "weft: poll histogram bucket {k} out of range (there are {POLL_BUCKETS})");
+        self.counts[k]
+    }
+
+    /// `(upper bound, polls in this bucket or below)` for every bucket, the
+    /// last bound `None` (+Inf) with the total count: Prometheus's `le`
+    /// buckets.
+    pub fn cumulative(&self) -> impl Iterator<Item = (Option<Duration>, u64)> + '_ {
+        PollHistogram::bounds().zip(self.counts.iter().scan(0u64, |acc, &c| {
+            *acc = acc.saturating_add(c);
+            Some(*acc)
+        }))
+    }
+
+    /// Polls counted in all buckets.
+    pub fn total_count(&self) -> u64 {
+        self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c))
+    }
+
+    /// The summed duration of every poll counted (the busy time).
+    pub fn sum(&self) -> Duration {
+        Duration::from_nanos(self.sum_ns)
+    }
+
+    /// Adds `other`'s counts and sum to this histogram.
+    pub fn merge(&mut self, other: &PollHistogram) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a = a.saturating_add(*b);
+        }
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_powers_of_two_from_one_microsecond() {
+        let bounds: Vec<_> = PollHistogram::bounds().collect();
+        assert_eq!(bounds.len(), PollHistogram::BUCKETS);
+        assert_eq!(bounds[0], Some(Duration::from_micros(1)));
+        assert_eq!(bounds[15], Some(Duration::from_micros(32_768)));
+        assert_eq!(bounds[20], Some(Duration::from_micros(1 << 20)));
+        assert_eq!(bounds[21], None);
+        assert_eq!(PollHistogram::bucket_of(Duration::from_millis(20)), 15);
+        assert_eq!(PollHistogram::bucket_of(Duration::from_secs(2)), 21);
+        assert_eq!(PollHistogram::bucket_of(Duration::MAX), 21);
+    }
+
+    #[test]
+    fn cumulative_merge_and_totals() {
+        let mut counts = [0; POLL_BUCKETS];
+        counts[0] = 2;
+        counts[3] = 1;
+        counts[21] = 4;
+        let mut h = PollHistogram::new(counts, 5_000);
+        assert_eq!(h.total_count(), 7);
+        assert_eq!(h.sum(), Duration::from_micros(5));
+        let cum: Vec<u64> = h.cumulative().map(|(_, c)| c).collect();
+        assert_eq!(&cum[..5], &[2, 2, 2, 3, 3]);
+        assert_eq!(cum.last(), Some(&7));
+        assert!(cum.windows(2).all(|w| w[0] <= w[1]));
+        h.merge(&h.clone());
+        assert_eq!(h.total_count(), 14);
+        assert_eq!(h.bucket_count(21), 8);
+        assert_eq!(h.sum(), Duration::from_micros(10));
+    }
+}

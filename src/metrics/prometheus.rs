@@ -1,0 +1,395 @@
+//! `RuntimeMetrics::to_prometheus`: the Prometheus text exposition format,
+//! version 0.0.4.
+//!
+//! Every metric family is written as one contiguous block: a `# HELP` line,
+//! a `# TYPE` line, then its samples. Names start with `weft_`; counters end
+//! in `_total`; per-worker series carry a `worker` label (the worker's
+//! index); the poll-duration histogram has cumulative `_bucket{le=...}`
+//! series ending in `le="+Inf"`, then `_sum` (seconds) and `_count`.
+//! Durations are in seconds, as Prometheus's base unit.
+
+use super::{RuntimeMetrics, WorkerMetrics};
+use std::fmt::Write as _;
+
+/// A sample's value: integers are written exactly, floats in Go's `%g`
+/// style (what Prometheus's own clients print).
+#[derive(Clone, Copy)]
+enum Value {
+    Int(u64),
+    Float(f64),
+}
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<usize> for Value {
+    fn from(v: usize) -> Value {
+        Value::Int(v as u64)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::Float(v)
+    }
+}
+
+/// A string being rendered. Writing to a `String` cannot fail, so the
+/// `fmt::Result`s are dropped in one place each.
+struct Out(String);
+
+impl Out {
+    /// Starts a family: its HELP and TYPE lines.
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {}", escape_help(help));
+        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+    }
+
+    /// One sample line, `labels` as (name, unescaped value) pairs.
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: Value) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            self.0.push('{');
+            for (i, (label, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                let _ = write!(self.0, "{label}=\"{}\"", escape_label_value(v));
+            }
+            self.0.push('}');
+        }
+        self.0.push(' ');
+        match value {
+            Value::Int(v) => {
+                let _ = write!(self.0, "{v}");
+            }
+            Value::Float(v) => self.0.push_str(&format_float(v)),
+        }
+        self.0.push('\n');
+    }
+
+    /// A family with one unlabelled sample.
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: impl Into<Value>) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value.into());
+    }
+
+    /// A family with one sample per worker, labelled `worker="<index>"`.
+    fn per_worker<V: Into<Value>>(
+        &mut self,
+        m: &RuntimeMetrics,
+        name: &str,
+        kind: &str,
+        help: &str,
+        value: impl Fn(&WorkerMetrics) -> V,
+    ) {
+        self.family(name, kind, help);
+        for (i, w) in m.workers.iter().enumerate() {
+            self.sample(name, &[("worker", &i.to_string())], value(w).into());
+        }
+    }
+}
+
+/// Escapes a label value: backslash, double quote and line feed
+/// (`\\`, `\"`, `\n`), as the 0.0.4 format requires.
+fn escape_label_value(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Escapes HELP text: backslash and line feed only.
+fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// A float as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes it (the
+/// Prometheus clients' format): the shortest decimal that round-trips,
+/// with an exponent of at least two digits when the exponent is below -4
+/// or at least 21 (`1e-06`, `1.6e-05`, `0.000128`, `1.048576`).
+fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".to_string();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let sci = format!("{v:e}"); // shortest round-trip digits, e.g. "1.6e-5"
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..21).contains(&exp) {
+        return format!("{v}");
+    }
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+}
+
+/// Seconds in a duration, as a float.
+fn secs(d: std::time::Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+impl RuntimeMetrics {
+    /// Renders this snapshot in the Prometheus text exposition format
+    /// (version 0.0.4), ready to serve with
+    /// `Content-Type: text/plain; version=0.0.4`.
+    ///
+    /// Families (all names prefixed `weft_`; `{worker}` marks a per-worker
+    /// family with a `worker="<index>"` label):
+    ///
+    /// - gauges: `weft_workers`, `weft_active_workers`,
+    ///   `weft_worker_threads`, `weft_alive_tasks`,
+    ///   `weft_global_queue_depth`, `weft_worker_local_queue_depth{worker}`;
+    /// - counters: `weft_spawned_tasks_total`, and per worker
+    ///   `weft_worker_polls_total`, `weft_worker_busy_seconds_total`,
+    ///   `weft_worker_steals_total`, `weft_worker_steal_operations_total`,
+    ///   `weft_worker_remote_node_steals_total`, `weft_worker_parks_total`,
+    ///   `weft_worker_retirements_total`, `weft_worker_runnext_hits_total`,
+    ///   `weft_worker_overflows_total`, `weft_worker_injector_pulls_total`,
+    ///   `weft_worker_netpoll_events_total`, `weft_worker_timers_fired_total`,
+    ///   `weft_worker_stalls_total`;
+    /// - histogram: `weft_poll_duration_seconds{worker}` (buckets 1 us to
+    ///   1.048576 s by powers of two, then +Inf; `_sum` is the busy time).
+    pub fn to_prometheus(&self) -> String {
+        let mut out = Out(String::with_capacity(4096 + 3072 * self.workers.len()));
+        let o = &mut out;
+        o.single("weft_workers", "gauge", "Worker count chosen at build time.", self.num_workers);
+        o.single(
+            "weft_active_workers",
+            "gauge",
+            "Workers currently allowed to run tasks.",
+            self.active_workers,
+        );
+        o.single("weft_worker_threads", "gauge", "Worker threads that exist.", self.worker_threads);
+        o.single(
+            "weft_compensating_workers",
+            "gauge",
+            "Extra workers let in for stalled or block_in_place workers.",
+            self.compensating_workers,
+        );
+        o.single("weft_alive_tasks", "gauge", "Tasks spawned and not yet completed.", self.num_alive_tasks);
+        o.single(
+            "weft_spawned_tasks_total",
+            "counter",
+            "Tasks spawned since the runtime started.",
+            self.spawned_tasks_count,
+        );
+        o.single(
+            "weft_global_queue_depth",
+            "gauge",
+            "Tasks waiting in the global injector queue.",
+            self.global_queue_depth,
+        );
+
+        // blocking pool metrics go here (weft_blocking_threads,
+        // weft_idle_blocking_threads, weft_blocking_queue_depth: gauges,
+        // one `o.single(..)` each).
+
+        o.per_worker(
+            self,
+            "weft_worker_local_queue_depth",
+            "gauge",
+            "Tasks in the worker's local queue.",
+            |w| w.local_queue_depth,
+        );
+        o.per_worker(self, "weft_worker_polls_total", "counter", "Task polls run by the worker.", |w| {
+            w.polls
+        });
+        o.per_worker(
+            self,
+            "weft_worker_busy_seconds_total",
+            "counter",
+            "Time the worker spent polling tasks.",
+            |w| secs(w.busy_duration()),
+        );
+        o.per_worker(
+            self,
+            "weft_worker_steals_total",
+            "counter",
+            "Tasks the worker stole from other workers.",
+            |w| w.steals,
+        );
+        o.per_worker(
+            self,
+            "weft_worker_steal_operations_total",
+            "counter",
+            "Successful steal operations.",
+            |w| w.steal_operations,
+        );
+        o.per_worker(
+            self,
+            "weft_worker_remote_node_steals_total",
+            "counter",
+            "Steal operations from a worker on another NUMA node.",
+            |w| w.remote_node_steals,
+        );
+        o.per_worker(self, "weft_worker_parks_total", "counter", "Times the worker parked.", |w| w.parks);
+        o.per_worker(
+            self,
+            "weft_worker_retirements_total",
+            "counter",
+            "Times the worker retired below the active-worker target.",
+            |w| w.retirements,
+        );
+        o.per_worker(
+            self,
+            "weft_worker_runnext_hits_total",
+            "counter",
+            "Polls taken from the runnext slot.",
+            |w| w.runnext_hits,
+        );
+        o.per_worker(
+            self,
+            "weft_worker_overflows_total",
+            "counter",
+            "Times the local queue overflowed half of itself into the global queue.",
+            |w| w.overflows,
+        );
+        o.per_worker(
+            self,
+            "weft_worker_injector_pulls_total",
+            "counter",
+            "Times the worker took tasks from the global queue.",
+            |w| w.injector_pulls,
+        );
+        o.per_worker(
+            self,
+            "weft_worker_netpoll_events_total",
+            "counter",
+            "I/O events returned by the worker's netpolls.",
+            |w| w.netpoll_events,
+        );
+        o.per_worker(self, "weft_worker_timers_fired_total", "counter", "Timers the worker fired.", |w| {
+            w.timers_fired
+        });
+        o.per_worker(
+            self,
+            "weft_worker_stalls_total",
+            "counter",
+            "Polls on the worker that ran past the monitor's stall threshold.",
+            |w| w.stalls,
+        );
+        self.write_poll_histogram(o);
+        out.0
+    }
+
+    /// The `weft_poll_duration_seconds` histogram, one series per worker.
+    fn write_poll_histogram(&self, o: &mut Out) {
+        const NAME: &str = "weft_poll_duration_seconds";
+        o.family(NAME, "histogram", "Duration of task polls.");
+        for (i, w) in self.workers.iter().enumerate() {
+            let worker = i.to_string();
+            let h = w.poll_histogram();
+            for (bound, count) in h.cumulative() {
+                let le = bound.map_or_else(|| "+Inf".to_string(), |b| format_float(secs(b)));
+                o.sample(
+                    "weft_poll_duration_seconds_bucket",
+                    &[("worker", &worker), ("le", &le)],
+                    count.into(),
+                );
+            }
+            o.sample("weft_poll_duration_seconds_sum", &[("worker", &worker)], secs(h.sum()).into());
+            o.sample("weft_poll_duration_seconds_count", &[("worker", &worker)], h.total_count().into());
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::metrics::PollHistogram;
+
+    #[test]
+    fn floats_are_written_as_go_writes_them() {
+        assert_eq!(format_float(1e-6), "1e-06");
+        assert_eq!(format_float(1.6e-5), "1.6e-05");
+        assert_eq!(format_float(0.000128), "0.000128");
+        assert_eq!(format_float(0.032768), "0.032768");
+        assert_eq!(format_float(1.048576), "1.048576");
+        assert_eq!(format_float(2.5), "2.5");
+        assert_eq!(format_float(0.0), "0");
+        assert_eq!(format_float(1e21), "1e+21");
+        assert_eq!(format_float(f64::INFINITY), "+Inf");
+        assert_eq!(format_float(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn label_values_and_help_are_escaped() {
+        assert_eq!(escape_label_value(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escape_label_value("x\ny"), "x\\ny");
+        assert_eq!(escape_help("a\\b\nc \"q\""), "a\\\\b\\nc \"q\"");
+    }
+
+    fn snapshot() -> RuntimeMetrics {
+        let mut counts = [0; PollHistogram::BUCKETS];
+        counts[0] = 3;
+        counts[15] = 1;
+        counts[PollHistogram::BUCKETS - 1] = 2;
+        let w0 = WorkerMetrics {
+            polls: 6,
+            netpoll_events: 4,
+            poll_histogram: PollHistogram::new(counts, 2_500_000_000),
+            ..WorkerMetrics::default()
+        };
+        RuntimeMetrics {
+            num_workers: 2,
+            active_workers: 2,
+            worker_threads: 2,
+            num_alive_tasks: 1,
+            spawned_tasks_count: 9,
+            global_queue_depth: 0,
+            workers: vec![w0, WorkerMetrics::default()],
+        }
+    }
+
+    #[test]
+    fn the_histogram_is_cumulative_with_sum_and_count() {
+        let text = snapshot().to_prometheus();
+        let lines: Vec<&str> = text.lines().collect();
+        let has = |l: &str| lines.contains(&l);
+        assert!(has("# TYPE weft_poll_duration_seconds histogram"), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_bucket{worker="0",le="1e-06"} 3"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_bucket{worker="0",le="0.016384"} 3"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_bucket{worker="0",le="0.032768"} 4"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_bucket{worker="0",le="1.048576"} 4"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_bucket{worker="0",le="+Inf"} 6"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_sum{worker="0"} 2.5"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_count{worker="0"} 6"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_count{worker="1"} 0"#), "{text}");
+        assert!(has(r#"weft_worker_busy_seconds_total{worker="0"} 2.5"#), "{text}");
+        assert!(has(r#"weft_worker_netpoll_events_total{worker="0"} 4"#), "{text}");
+        assert!(has("weft_spawned_tasks_total 9"), "{text}");
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn every_family_is_declared_once_before_its_samples() {
+        let text = snapshot().to_prometheus();
+        let mut declared: Vec<&str> = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap();
+                assert!(!declared.contains(&name), "{name} declared twice");
+                declared.push(name);
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                let family = declared.last().expect("a sample before any TYPE");
+                assert!(name.starts_with(family), "{name} outside its family block (in {family})");
+            }
+        }
+        assert!(declared.iter().all(|n| n.starts_with("weft_")));
+    }
+}

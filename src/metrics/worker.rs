@@ -1,0 +1,132 @@
+//! One worker's counters in a snapshot.
+//!
+//! Every field but `local_queue_depth` and `stalls` comes from the worker's
+//! published `WorkerStats` slot (`scheduler::stats`), which the worker
+//! refreshes every `GLOBAL_POLL_INTERVAL` (61) ticks and before it parks;
+//! `local_queue_depth` is read from the worker's queue at capture time and
+//! `stalls` from the monitor's counter in the worker's poll stamp.
+
+use super::histogram::PollHistogram;
+use crate::loom::sync::atomic::Ordering::Relaxed;
+use crate::scheduler::stats::{PollStamp, WorkerStats};
+use crate::scheduler::Remote;
+use std::time::Duration;
+
+/// One worker's counters, from [`crate::metrics::RuntimeMetrics::workers`].
+///
+/// Counters are monotone over the runtime's life; a busy worker's figures
+/// may trail its true values by up to 61 polls.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerMetrics {
+    pub(super) polls: u64,
+    pub(super) steals: u64,
+    pub(super) steal_operations: u64,
+    pub(super) parks: u64,
+    pub(super) local_queue_depth: usize,
+    pub(super) runnext_hits: u64,
+    pub(super) overflows: u64,
+    pub(super) injector_pulls: u64,
+    pub(super) remote_node_steals: u64,
+    pub(super) retirements: u64,
+    pub(super) netpoll_events: u64,
+    pub(super) timers_fired: u64,
+    pub(super) stalls: u64,
+    pub(super) poll_histogram: PollHistogram,
+}
+
+impl WorkerMetrics {
+    /// Reads one worker's published counters, its queue's depth and its
+    /// stall count.
+    pub(super) fn capture(stats: &WorkerStats, remote: &Remote, stamp: &PollStamp) -> WorkerMetrics {
+        let s = stats.read();
+        WorkerMetrics {
+            polls: s.polls,
+            steals: s.steals,
+            steal_operations: s.steal_operations,
+            parks: s.parks,
+            local_queue_depth: remote.stealer.len(),
+            runnext_hits: s.runnext_hits,
+            overflows: s.overflows,
+            injector_pulls: s.injector_pulls,
+            remote_node_steals: s.remote_node_steals,
+            retirements: s.retirements,
+            netpoll_events: s.netpoll_events,
+            timers_fired: s.timers_fired,
+            // Relaxed: a monotone counter with one writer (the monitor);
+            // the snapshot needs an eventually fresh value, no ordering
+            // with other memory.
+            stalls: stamp.stalls.load(Relaxed),
+            poll_histogram: PollHistogram::new(s.poll_hist, s.busy_ns),
+        }
+    }
+
+    /// Tasks polled by this worker.
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+    /// Tasks this worker took from other workers' queues.
+    pub fn steals(&self) -> u64 {
+        self.steals
+    }
+    /// Successful steal operations (each moves up to half a queue).
+    pub fn steal_operations(&self) -> u64 {
+        self.steal_operations
+    }
+    /// Times this worker parked (went to sleep).
+    pub fn parks(&self) -> u64 {
+        self.parks
+    }
+    /// Steal operations from a worker on another NUMA node (only counted
+    /// when workers are pinned; docs/design/topology.md).
+    pub fn remote_node_steals(&self) -> u64 {
+        self.remote_node_steals
+    }
+    /// Times this worker retired because the active-worker target dropped
+    /// below it.
+    pub fn retirements(&self) -> u64 {
+        self.retirements
+    }
+    /// Tasks in this worker's local queue at capture time.
+    pub fn local_queue_depth(&self) -> usize {
+        self.local_queue_depth
+    }
+    /// Polls taken from the runnext slot.
+    pub fn runnext_hits(&self) -> u64 {
+        self.runnext_hits
+    }
+    /// Times the local queue overflowed half of itself into the injector.
+    pub fn overflows(&self) -> u64 {
+        self.overflows
+    }
+    /// Times this worker took task(s) from the global injector.
+    pub fn injector_pulls(&self) -> u64 {
+        self.injector_pulls
+    }
+    /// Time this worker spent polling tasks (the sum of its poll
+    /// durations; the part of a poll spent in `block_in_place` is not
+    /// counted).
+    pub fn busy_duration(&self) -> Duration {
+        self.poll_histogram.sum()
+    }
+    /// I/O readiness events returned by the netpolls this worker made
+    /// (while parked as the poller's owner, or every 61 ticks while busy).
+    pub fn netpoll_events(&self) -> u64 {
+        self.netpoll_events
+    }
+    /// Timers this worker fired, from its own timer shard or, when idle or
+    /// at a maintenance tick, from other workers'.
+    pub fn timers_fired(&self) -> u64 {
+        self.timers_fired
+    }
+    /// Polls on this worker that the monitor saw run past its stall
+    /// threshold (counted by the monitor, not by the worker).
+    pub fn stalls(&self) -> u64 {
+        self.stalls
+    }
+    /// Durations of this worker's polls; its `total_count()` equals
+    /// `polls()` once the worker has published (both are published
+    /// together), and its `sum()` is `busy_duration()`.
+    pub fn poll_histogram(&self) -> &PollHistogram {
+        &self.poll_histogram
+    }
+}
