@@ -65,3 +65,67 @@ fn children_run_once(children: usize) {
 fn steal_races_pop() {
     children_run_once(2);
 }
+
+/// The runnext slot (`scheduler/runnext.rs`) between its owner and the
+/// monitor: the owner puts two tasks in a row (the second displaces the
+/// first, which the owner queues behind) and then takes; the monitor takes
+/// at any point. Every task must come out exactly once, on one side or the
+/// other, and be dropped exactly once.
+#[test]
+fn monitor_takes_runnext_from_a_running_owner() {
+    use crate::scheduler::runnext::Runnext;
+    use crate::task::{new_task, Notified, RawTask, Schedule, Task};
+    use std::panic::Location;
+
+    #[derive(Clone)]
+    struct Nop;
+    impl Schedule for Nop {
+        fn schedule(&self, task: Notified) {
+            drop(task);
+        }
+        fn release(&self, _: RawTask) -> Option<Task> {
+            None
+        }
+    }
+
+    model(|| {
+        let drops = [Counter::default(), Counter::default()];
+        let mut notified = Vec::new();
+        let mut ids = Vec::new();
+        for d in &drops {
+            let guard = DropCount(d.clone());
+            let (task, n, join) = new_task(async move { drop(guard) }, Nop, Location::caller());
+            ids.push(task.id());
+            // The list's and the handle's references go; the Notified keeps
+            // the task alive.
+            drop(task);
+            drop(join);
+            notified.push(n);
+        }
+        let slot = Arc::new(Runnext::new());
+        let thief = {
+            let slot = slot.clone();
+            thread::spawn(move || slot.steal().map(|t| t.0.id()))
+        };
+        let second = notified.pop().expect("two tasks");
+        let first = notified.pop().expect("two tasks");
+        let mut owner_got = Vec::new();
+        assert!(slot.replace(first).is_none(), "the slot starts empty");
+        if let Some(prev) = slot.replace(second) {
+            owner_got.push(prev.0.id());
+        }
+        if let Some(t) = slot.take() {
+            owner_got.push(t.0.id());
+        }
+        let stolen = thief.join().expect("thief");
+        let mut all: Vec<_> = owner_got.into_iter().chain(stolen).collect();
+        all.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(all, want, "every task comes out of the slot exactly once");
+        assert!(slot.is_empty());
+        for (i, d) in drops.iter().enumerate() {
+            assert_eq!(d.get(), 1, "task {i}'s future dropped {} times", d.get());
+        }
+    });
+}

@@ -215,3 +215,24 @@ fn a_panic_inside_block_in_place_gives_the_worker_back() {
     assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
     assert!(wait_for(Duration::from_secs(3), || rt.metrics().active_workers() == 1));
 }
+
+#[test]
+fn a_child_in_the_runnext_slot_of_a_stalled_worker_still_runs() {
+    let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    let ran_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let r2 = ran_at.clone();
+    let start = Instant::now();
+    rt.block_on(rt.spawn(async move {
+        // The child goes to this worker's runnext slot; then the parent
+        // blocks the only worker for 600 ms.
+        let child = weft::spawn(async move {
+            *r2.lock().unwrap() = Some(Instant::now());
+        });
+        std::thread::sleep(Duration::from_millis(600));
+        child.await.unwrap();
+    }))
+    .unwrap();
+    let ran = ran_at.lock().unwrap().expect("the child ran");
+    let waited = ran.duration_since(start);
+    assert!(waited < Duration::from_millis(300), "the child waited {waited:?} behind the stalled parent");
+}

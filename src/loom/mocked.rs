@@ -12,7 +12,7 @@ pub(crate) mod sync {
     pub(crate) use std::sync::Arc as StdArc;
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
         /// For statics outside any protocol (id counters): always std's.
         pub(crate) use std::sync::atomic::AtomicU64 as StaticAtomicU64;
         /// For statistics outside any protocol (task poll counts and times,

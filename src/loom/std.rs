@@ -13,7 +13,7 @@ pub(crate) mod sync {
         /// read Relaxed by dumps): always std's, so loom models do not
         /// explore them.
         pub(crate) use std::sync::atomic::AtomicU64 as StatAtomicU64;
-        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
     }
 
     /// A mutex without poisoning (parking_lot's), behind the facade's API.

@@ -8,7 +8,8 @@
 //! - every sample while it lasts: the stalled worker's own timer shard is
 //!   announced to the rest of the runtime (nobody else fires it otherwise),
 //!   and if the worker has queued work (local queue, timers, or the
-//!   injector) and no other worker is parked or searching, the monitor
+//!   injector; its runnext task is moved to the injector first) and no
+//!   other worker is parked or searching, the monitor
 //!   raises the active-worker target by one (`begin_compensation`): a
 //!   spare worker comes in searching and steals the stalled worker's queue;
 //!   if a worker is parked, it is woken instead;
@@ -141,6 +142,12 @@ fn hand_off(shared: &Shared, index: usize, watch: &mut Watch) {
                 let _ = shared.notify_parked();
             }
         }
+    }
+    // Its runnext slot: only the owner and we take from it, and the owner
+    // is inside the stalled poll. To the injector (with a notify), where
+    // any worker finds it.
+    if let Some(task) = shared.remotes[index].runnext.steal().filter(|_| false) {
+        shared.schedule_remote(task);
     }
     let has_work =
         !shared.remotes[index].stealer.is_empty() || next_timer.is_some() || !shared.injector.is_empty();

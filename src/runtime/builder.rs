@@ -332,7 +332,11 @@ impl Builder {
         let locals: Vec<Worker<_>> = (0..n).map(|_| Worker::new_fifo()).collect();
         let remotes = locals
             .iter()
-            .map(|w| Remote { stealer: w.stealer(), parker: scheduler::park::Parker::new() })
+            .map(|w| Remote {
+                stealer: w.stealer(),
+                parker: scheduler::park::Parker::new(),
+                runnext: Arc::new(scheduler::runnext::Runnext::new()),
+            })
             .collect();
         let shared = Shared::new(remotes, timer_shards, topology)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
@@ -345,7 +349,8 @@ impl Builder {
             runtime.missing_workers = n - index;
             let name = self.worker_name(index)?;
             let seed = if crate::loom::IS_LOOM { index as u64 + 1 } else { seed_for(index) };
-            let core = Box::new(scheduler::queue::Core::new(index, local, seed));
+            let runnext = handle.shared.remotes[index].runnext.clone();
+            let core = Box::new(scheduler::queue::Core::new(index, local, runnext, seed));
             let handle = handle.clone();
             let start = self.on_thread_start.clone();
             let stop = self.on_thread_stop.clone();

@@ -15,6 +15,7 @@ pub(crate) mod compensate;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod queue;
+pub(crate) mod runnext;
 pub(crate) mod stats;
 pub(crate) mod worker;
 
@@ -56,6 +57,9 @@ pub(crate) type VictimTiers = Box<[Box<[usize]>]>;
 pub(crate) struct Remote {
     pub(crate) stealer: Stealer<Notified>,
     pub(crate) parker: Parker,
+    /// The worker's runnext slot (the monitor takes from it when the
+    /// worker stalls; the worker's `Core` holds the other reference).
+    pub(crate) runnext: Arc<runnext::Runnext>,
 }
 
 /// Fields guarded by `Shared::synced`.

@@ -6,6 +6,8 @@ use super::stats::LocalStats;
 use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_INJECTOR_BATCH, MAX_RUNNEXT_STREAK};
 use crate::loom::deque::Steal;
 use crate::loom::deque::Worker;
+use super::runnext::Runnext;
+use crate::loom::sync::Arc;
 use crate::task::Notified;
 
 /// A small xorshift generator for victim selection (no shared state).
@@ -34,8 +36,10 @@ impl FastRand {
 pub(crate) struct Core {
     pub(crate) index: usize,
     pub(crate) local: Worker<Notified>,
-    /// The task to run next (a task woken or spawned by the running task).
-    pub(crate) runnext: Option<Notified>,
+    /// The task to run next (a task woken or spawned by the running task);
+    /// shared with `Remote::runnext` so the monitor can take it from a
+    /// stalled worker.
+    pub(crate) runnext: Arc<Runnext>,
     /// Consecutive polls taken from runnext.
     pub(crate) runnext_streak: u8,
     pub(crate) tick: u32,
@@ -57,11 +61,11 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(index: usize, local: Worker<Notified>, seed: u64) -> Core {
+    pub(crate) fn new(index: usize, local: Worker<Notified>, runnext: Arc<Runnext>, seed: u64) -> Core {
         Core {
             index,
             local,
-            runnext: None,
+            runnext,
             runnext_streak: 0,
             tick: 0,
             is_searching: false,
@@ -176,7 +180,7 @@ impl Core {
     }
 
     pub(crate) fn has_local_work(&self) -> bool {
-        self.runnext.is_some() || !self.local.is_empty()
+        !self.runnext.is_empty() || !self.local.is_empty()
     }
 
     /// Moves every queued task (runnext first, then the local queue in

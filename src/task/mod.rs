@@ -75,7 +75,7 @@ pub fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
     crate::scheduler::block_in_place::block_in_place(f)
 }
 
-pub(crate) use raw::{Meta, RawTask};
+pub(crate) use raw::{Header, Meta, RawTask};
 
 use std::fmt;
 use std::future::Future;
@@ -143,6 +143,20 @@ impl fmt::Debug for Task {
 pub(crate) struct Notified(pub(crate) Task);
 
 impl Notified {
+    /// Gives up the handle without dropping its reference (for a slot that
+    /// stores the pointer; `from_raw` takes it back).
+    pub(crate) fn into_raw(self) -> std::ptr::NonNull<raw::Header> {
+        let ptr = self.0.raw.header_ptr();
+        mem::forget(self);
+        ptr
+    }
+
+    /// # Safety
+    /// `ptr` came from `into_raw` and is taken back exactly once.
+    pub(crate) unsafe fn from_raw(ptr: std::ptr::NonNull<raw::Header>) -> Notified {
+        Notified(Task::from_raw(RawTask::from_raw(ptr)))
+    }
+
     /// Polls the task (or cancels it, if it was aborted), consuming the
     /// reference.
     pub(crate) fn run(self) {
