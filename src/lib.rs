@@ -27,6 +27,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub(crate) mod blocking;
 pub(crate) mod clock;
 pub(crate) mod coop;
 pub(crate) mod loom;

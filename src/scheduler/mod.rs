@@ -86,6 +86,9 @@ pub(crate) struct Shared {
     pub(crate) worker_nodes: Box<[Option<usize>]>,
     /// What was detected at build time and where workers were placed.
     pub(crate) topology: Topology,
+    /// The blocking pool (`spawn_blocking`; docs/design/blocking.md). The
+    /// builder replaces the default with its configuration.
+    pub(crate) blocking: crate::blocking::BlockingPool,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -130,6 +133,7 @@ impl Shared {
             victims,
             worker_nodes: worker_nodes.into_boxed_slice(),
             topology,
+            blocking: crate::blocking::BlockingPool::new(crate::blocking::Config::default()),
         })
     }
 

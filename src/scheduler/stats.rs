@@ -7,7 +7,9 @@
 //! counter with a single writer, and a snapshot needs no ordering with other
 //! memory, only eventually fresh values.
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, StatAtomicU64};
+use crate::loom::sync::atomic::{
+    AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, StatAtomicU64,
+};
 
 /// Buckets of the poll-duration histogram: bucket `k < POLL_BUCKETS - 1`
 /// holds polls of at most `POLL_BUCKET_FIRST_NS << k` ns (1 us, 2 us, 4 us,

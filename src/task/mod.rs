@@ -47,6 +47,7 @@ pub use id::Id;
 pub use join::JoinHandle;
 pub use yield_now::yield_now;
 
+pub use crate::blocking::spawn_blocking;
 pub use crate::runtime::spawn;
 
 pub(crate) use raw::{Meta, RawTask};
@@ -143,7 +144,11 @@ where
 }
 
 /// `new_task` with a name (or other metadata).
-pub(crate) fn new_task_with<F, S>(future: F, scheduler: S, meta: Meta) -> (Task, Notified, JoinHandle<F::Output>)
+pub(crate) fn new_task_with<F, S>(
+    future: F,
+    scheduler: S,
+    meta: Meta,
+) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,

@@ -165,12 +165,7 @@ pub(crate) struct RawTask {
 }
 
 impl RawTask {
-    pub(crate) fn new<F, S>(
-        future: F,
-        scheduler: S,
-        id: Id,
-        meta: Meta,
-    ) -> RawTask
+    pub(crate) fn new<F, S>(future: F, scheduler: S, id: Id, meta: Meta) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
