@@ -209,7 +209,7 @@ impl<J: Job> Pool<J> {
             return Err(io::Error::new(io::ErrorKind::WouldBlock, "injected spawn failure (test)"));
         }
         let inner = self.inner.clone();
-        builder.spawn(move || inner.run(id))
+        builder.spawn(move || Inner::run(inner, id))
     }
 
     /// Shutdown begins: no queued job will start. Takes the queue and
@@ -285,25 +285,26 @@ impl<J: Job> Pool<J> {
 impl<J: Job> Inner<J> {
     /// A pool thread: pops jobs while there are any, then idles until a
     /// push claims it, its keep-alive passes, or shutdown.
-    fn run(self: Arc<Self>, id: usize) {
-        let _ = CURRENT_POOL.try_with(|c| c.set(Arc::as_ptr(&self) as usize));
-        let mut synced = self.synced.lock();
+    fn run(this: Arc<Self>, id: usize) {
+        let inner = &*this;
+        let _ = CURRENT_POOL.try_with(|c| c.set(Arc::as_ptr(&this) as usize));
+        let mut synced = inner.synced.lock();
         'work: loop {
             while !synced.shutdown {
                 let Some(job) = synced.queue.pop_front() else { break };
                 drop(synced);
                 job.run();
-                synced = self.synced.lock();
+                synced = inner.synced.lock();
             }
             if synced.shutdown {
                 break;
             }
             // The queue is empty (seen under the lock): idle.
             synced.num_idle += 1;
-            let mut wait = self.keep_alive_wait();
+            let mut wait = inner.keep_alive_wait();
             loop {
                 let timed_out;
-                (synced, timed_out) = wait.wait(&self.work_cv, synced);
+                (synced, timed_out) = wait.wait(&inner.work_cv, synced);
                 if synced.num_notify > 0 {
                     // Claimed (by a push, possibly meant for another idle
                     // thread: they are interchangeable): look at the queue.
@@ -326,7 +327,7 @@ impl<J: Job> Inner<J> {
         drop(synced);
         if last {
             // Only `wait_threads` waits on this, for num_threads == 0.
-            self.exit_cv.notify_all();
+            inner.exit_cv.notify_all();
         }
     }
 
