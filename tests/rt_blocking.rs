@@ -45,7 +45,12 @@ impl Drop for DropGuard {
 /// gone, so nobody would wake an `.await`).
 fn finished<T>(mut join: JoinHandle<T>) -> Result<T, JoinError> {
     assert!(join.is_finished(), "the JoinHandle has not resolved");
-    match std::pin::Pin::new(&mut join).poll(&mut Context::from_waker(Waker::noop())) {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Noop));
+    match std::pin::Pin::new(&mut join).poll(&mut Context::from_waker(&waker)) {
         Poll::Ready(r) => r,
         Poll::Pending => panic!("a finished JoinHandle returned Pending"),
     }
@@ -402,7 +407,7 @@ fn spawn_blocking_from_a_task_and_from_block_on() {
 #[test]
 #[should_panic(expected = "spawn_blocking called outside a weft runtime")]
 fn spawn_blocking_outside_a_runtime_panics() {
-    let _ = spawn_blocking(|| ());
+    drop(spawn_blocking(|| ()));
 }
 
 #[test]

@@ -268,7 +268,7 @@ impl<J: Job> Pool<J> {
 
     /// References to the pool's shared state (tests: a freed task gives
     /// its scheduler's back).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn strong_count(&self) -> usize {
         Arc::strong_count(&self.inner)
     }

@@ -141,7 +141,11 @@ mod tests {
     }
 
     fn poll_join<T>(join: &mut JoinHandle<T>) -> Poll<Result<T, crate::JoinError>> {
-        Pin::new(join).poll(&mut Context::from_waker(Waker::noop()))
+        struct Noop;
+        impl std::task::Wake for Noop {
+            fn wake(self: StdArc<Self>) {}
+        }
+        Pin::new(join).poll(&mut Context::from_waker(&Waker::from(StdArc::new(Noop))))
     }
 
     /// The list's reference is gone at creation; running the task leaves
