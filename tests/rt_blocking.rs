@@ -286,6 +286,23 @@ fn drop_waits_for_running_closures() {
     assert_eq!(finished(join).unwrap(), 5);
 }
 
+/// A runtime dropped inside one of its own blocking closures does not wait
+/// for itself (it would hang): the drop returns, the closure finishes.
+#[test]
+fn dropping_the_runtime_inside_a_blocking_closure_does_not_hang() {
+    let rt = runtime();
+    let handle = rt.handle().clone();
+    let (tx, rx) = mpsc::channel();
+    let join = handle.spawn_blocking(move || {
+        drop(rt);
+        tx.send(()).unwrap();
+        9
+    });
+    rx.recv_timeout(DEADLINE).expect("the runtime's drop hung on its own blocking thread");
+    eventually("the closure's handle resolves", || join.is_finished());
+    assert_eq!(finished(join).unwrap(), 9);
+}
+
 /// After shutdown began, `spawn_blocking` returns a handle that is already
 /// cancelled; the closure never runs and is dropped once.
 #[test]
