@@ -22,8 +22,11 @@
 //! netpoller built into the runtime (no reactor thread). Timers (`sleep`,
 //! `timeout`, `interval`) are in [`time`].
 //!
+//! Blocking code runs on a separate elastic pool through
+//! [`task::spawn_blocking`].
+//!
 //! Design documents live in `docs/design/` (task state, scheduler, sleep
-//! protocol, shutdown, netpoll, timers).
+//! protocol, shutdown, netpoll, timers, blocking pool).
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
