@@ -18,6 +18,8 @@
 //!   one task, driven by hand through a toy scheduler.
 //! - `sleep`: a real 2-worker runtime; wakes racing workers going to sleep.
 //! - `shutdown`: spawns and wakes racing runtime shutdown.
+//! - `blocking`: the blocking pool: a spawn racing an idle thread's wake,
+//!   its keep-alive exit and shutdown (the pool alone, with a toy job).
 //! - `steal`: a worker's local queue drained by its owner and a thief.
 //! - `park`: the worker parker's token.
 //! - `active`: the active-worker target lowered and raised while workers
@@ -34,6 +36,7 @@
 //! with `Relaxed`, so loom checks that the crate's orderings carry it.
 
 mod active;
+mod blocking;
 mod netpoll;
 mod park;
 mod shutdown;

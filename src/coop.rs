@@ -36,6 +36,21 @@ pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f` outside any budget (a blocking closure: it may run its own
+/// loops over weft objects without being told to yield), restoring the
+/// previous budget afterwards.
+pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<u8>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = CURRENT.try_with(|c| c.set(self.0));
+        }
+    }
+    let prev = CURRENT.try_with(|c| c.replace(None)).unwrap_or(None);
+    let _reset = Reset(prev);
+    f()
+}
+
 /// Budget left in the current poll (`None`: unconstrained).
 #[cfg(test)]
 pub(crate) fn remaining() -> Option<u8> {

@@ -22,11 +22,15 @@
 //! netpoller built into the runtime (no reactor thread). Timers (`sleep`,
 //! `timeout`, `interval`) are in [`time`].
 //!
+//! Blocking code runs on a separate elastic pool through
+//! [`task::spawn_blocking`].
+//!
 //! Design documents live in `docs/design/` (task state, scheduler, sleep
-//! protocol, shutdown, netpoll, timers).
+//! protocol, shutdown, netpoll, timers, blocking pool).
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub(crate) mod blocking;
 pub(crate) mod clock;
 pub(crate) mod coop;
 pub(crate) mod loom;

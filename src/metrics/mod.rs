@@ -36,6 +36,10 @@ pub struct RuntimeMetrics {
     spawned_tasks_count: u64,
     global_queue_depth: usize,
     workers: Vec<WorkerMetrics>,
+    // Blocking pool (getters at the end of the file).
+    blocking_threads: usize,
+    idle_blocking_threads: usize,
+    blocking_queue_depth: usize,
 }
 
 impl RuntimeMetrics {
@@ -47,6 +51,7 @@ impl RuntimeMetrics {
             .zip(shared.stamps.iter())
             .map(|((stats, remote), stamp)| WorkerMetrics::capture(stats, remote, stamp))
             .collect();
+        let blocking = shared.blocking.metrics();
         RuntimeMetrics {
             num_workers: shared.topology.num_workers(),
             active_workers: shared.active_workers(),
@@ -56,6 +61,9 @@ impl RuntimeMetrics {
             spawned_tasks_count: shared.owned.spawned_count(),
             global_queue_depth: shared.injector.len(),
             workers,
+            blocking_threads: blocking.threads,
+            idle_blocking_threads: blocking.idle,
+            blocking_queue_depth: blocking.queue_depth,
         }
     }
 
@@ -158,12 +166,17 @@ impl fmt::Display for RuntimeMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "workers={} alive_tasks={} spawned={} global_queue={} busy={:?}",
+            "workers={} active={} compensating={} alive_tasks={} spawned={} global_queue={} busy={:?} blocking_threads={} (idle {}) blocking_queue={}",
             self.num_workers,
+            self.active_workers,
+            self.compensating_workers,
             self.num_alive_tasks,
             self.spawned_tasks_count,
             self.global_queue_depth,
-            self.total_busy_duration()
+            self.total_busy_duration(),
+            self.blocking_threads,
+            self.idle_blocking_threads,
+            self.blocking_queue_depth
         )?;
         for (i, w) in self.workers.iter().enumerate() {
             writeln!(
@@ -184,5 +197,25 @@ impl fmt::Display for RuntimeMetrics {
             )?;
         }
         Ok(())
+    }
+}
+
+/// The blocking pool (`spawn_blocking`), read under its lock at capture.
+impl RuntimeMetrics {
+    /// Blocking-pool threads alive (running a closure or idle).
+    pub fn blocking_threads(&self) -> usize {
+        self.blocking_threads
+    }
+
+    /// Blocking-pool threads waiting for work (they exit after
+    /// `Builder::thread_keep_alive`).
+    pub fn idle_blocking_threads(&self) -> usize {
+        self.idle_blocking_threads
+    }
+
+    /// `spawn_blocking` closures queued and not yet started (waiting for a
+    /// thread, e.g. beyond `Builder::max_blocking_threads`).
+    pub fn blocking_queue_depth(&self) -> usize {
+        self.blocking_queue_depth
     }
 }

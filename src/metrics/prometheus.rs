@@ -152,7 +152,9 @@ impl RuntimeMetrics {
     ///
     /// - gauges: `weft_workers`, `weft_active_workers`,
     ///   `weft_worker_threads`, `weft_alive_tasks`,
-    ///   `weft_global_queue_depth`, `weft_worker_local_queue_depth{worker}`;
+    ///   `weft_global_queue_depth`, `weft_compensating_workers`,
+    ///   `weft_blocking_threads`, `weft_idle_blocking_threads`,
+    ///   `weft_blocking_queue_depth`, `weft_worker_local_queue_depth{worker}`;
     /// - counters: `weft_spawned_tasks_total`, and per worker
     ///   `weft_worker_polls_total`, `weft_worker_busy_seconds_total`,
     ///   `weft_worker_steals_total`, `weft_worker_steal_operations_total`,
@@ -194,9 +196,24 @@ impl RuntimeMetrics {
             self.global_queue_depth,
         );
 
-        // blocking pool metrics go here (weft_blocking_threads,
-        // weft_idle_blocking_threads, weft_blocking_queue_depth: gauges,
-        // one `o.single(..)` each).
+        o.single(
+            "weft_blocking_threads",
+            "gauge",
+            "Threads alive in the spawn_blocking pool.",
+            self.blocking_threads(),
+        );
+        o.single(
+            "weft_idle_blocking_threads",
+            "gauge",
+            "Blocking-pool threads waiting for work.",
+            self.idle_blocking_threads(),
+        );
+        o.single(
+            "weft_blocking_queue_depth",
+            "gauge",
+            "spawn_blocking closures waiting for a thread.",
+            self.blocking_queue_depth(),
+        );
 
         o.per_worker(
             self,

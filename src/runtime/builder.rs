@@ -47,6 +47,10 @@ pub struct Builder {
     numa_aware_stealing: bool,
     /// `None`: no stall detection.
     stall_threshold: Option<Duration>,
+    /// `spawn_blocking`'s pool: at most this many threads (0 is rejected).
+    max_blocking_threads: usize,
+    /// How long an idle blocking thread waits for work before it exits.
+    thread_keep_alive: Duration,
 }
 
 impl fmt::Debug for Builder {
@@ -58,6 +62,8 @@ impl fmt::Debug for Builder {
             .field("rounding", &self.rounding)
             .field("pinning", &self.pinning)
             .field("quota_refresh", &self.quota_refresh)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +97,8 @@ impl Builder {
             topology_fixture: None,
             numa_aware_stealing: true,
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
+            max_blocking_threads: crate::blocking::pool::DEFAULT_MAX_THREADS,
+            thread_keep_alive: crate::blocking::pool::DEFAULT_KEEP_ALIVE,
         }
     }
 
@@ -176,6 +184,37 @@ impl Builder {
     pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
         self.thread_stack_size = Some(bytes);
         self
+    }
+
+    /// The most threads the blocking pool ([`crate::task::spawn_blocking`])
+    /// runs at once (default 512). Closures spawned beyond it wait their
+    /// turn, oldest first. 0 is rejected by [`Builder::build`].
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for another closure
+    /// before it exits (default 10 s).
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Self {
+        self.thread_keep_alive = keep_alive;
+        self
+    }
+
+    /// The blocking pool's configuration, or `InvalidInput` for a maximum
+    /// of 0.
+    fn blocking_config(&self) -> io::Result<crate::blocking::Config> {
+        if self.max_blocking_threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "weft: max_blocking_threads(0) is invalid: spawn_blocking needs at least one thread",
+            ));
+        }
+        Ok(crate::blocking::Config {
+            max_threads: self.max_blocking_threads,
+            keep_alive: self.thread_keep_alive,
+            stack_size: self.thread_stack_size,
+        })
     }
 
     /// Runs `f` on each worker thread as it starts, before it runs tasks.
@@ -297,7 +336,7 @@ impl Builder {
     /// Starts the runtime's worker threads.
     ///
     /// Errors: `InvalidInput` for a worker count of 0 or above the maximum
-    /// (or a timer shard count of 0), a malformed `WEFT_WORKER_THREADS`, a
+    /// (or a timer shard count of 0, or `max_blocking_threads(0)`), a malformed `WEFT_WORKER_THREADS`, a
     /// pinning CPU the process may not use;
     /// the OS error if a thread cannot be spawned (already started threads
     /// are shut down first).
@@ -309,6 +348,7 @@ impl Builder {
         let spares = if crate::loom::IS_LOOM { 0 } else { base.min(MAX_WORKERS - base) };
         let n = base + spares;
         let timer_shards = self.resolve_timer_shards(n)?;
+        let blocking = self.blocking_config()?;
         let quota = match (topology.count_source(), self.quota_refresh) {
             // Off Linux there is no quota to follow (fixtures aside).
             (CountSource::Detected, Some(interval))
@@ -338,8 +378,9 @@ impl Builder {
                 runnext: Arc::new(scheduler::runnext::Runnext::new()),
             })
             .collect();
-        let shared = Shared::new(remotes, timer_shards, topology)
+        let mut shared = Shared::new(remotes, timer_shards, topology)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
+        shared.blocking = crate::blocking::BlockingPool::new(blocking);
         let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
         for (index, local) in locals.into_iter().enumerate() {

@@ -74,6 +74,17 @@ impl Handle {
         self.inner.spawn(future, std::panic::Location::caller())
     }
 
+    /// Runs `f` on this runtime's blocking pool; see
+    /// [`crate::task::spawn_blocking`].
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        crate::blocking::spawn_blocking_on(&self.inner, f, std::panic::Location::caller())
+    }
+
     /// Makes this runtime current on this thread until the guard drops.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard { _guard: context::enter(self.inner.clone()), _handle: PhantomData }

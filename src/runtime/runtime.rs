@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 /// A multi-thread, work-stealing async runtime.
 ///
 /// Dropping it shuts it down: every task is cancelled (its future dropped
-/// exactly once), the worker threads are joined. [`Runtime::shutdown_timeout`]
+/// exactly once), the worker threads are joined, `spawn_blocking` closures
+/// not yet started are cancelled and running ones are waited for. [`Runtime::shutdown_timeout`]
 /// bounds how long that may take.
 pub struct Runtime {
     handle: Handle,
@@ -97,6 +98,17 @@ impl Runtime {
         self.handle.spawn(future)
     }
 
+    /// Runs `f` on the runtime's blocking pool; see
+    /// [`crate::task::spawn_blocking`].
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
     /// Runs `future` to completion on the calling thread, which sleeps while
     /// the future waits. Inside, [`crate::spawn`] and [`Handle::current`]
     /// refer to this runtime. Tasks it spawns run on the worker threads.
@@ -123,8 +135,9 @@ impl Runtime {
     }
 
     /// Shuts down, waiting at most `timeout` for the worker threads to
-    /// finish their current poll. Workers still busy after that are left to
-    /// exit on their own (they hold no borrowed state).
+    /// finish their current poll and for running `spawn_blocking` closures
+    /// (queued ones are cancelled at once). Threads still busy after that
+    /// are left to exit on their own (they hold no borrowed state).
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));
     }
@@ -143,13 +156,17 @@ impl Runtime {
             monitor.stop();
         }
         let shared = &self.handle.inner.shared;
-        shared.begin_shutdown();
         // A runtime dropped on one of its own workers cannot join itself.
         let on_own_worker =
             scheduler::worker::with_current(|cx| cx.is_some_and(|cx| cx.handle.ptr_eq(&self.handle.inner)));
         let timeout = if on_own_worker { Some(Duration::ZERO) } else { timeout };
+        // One deadline for the workers and the blocking threads.
+        let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
+        // Blocking pool first: from here no queued `spawn_blocking` closure
+        // starts; they are cancelled now (docs/design/blocking.md).
+        shared.blocking.begin_shutdown();
+        shared.begin_shutdown();
         let all_exited = {
-            let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
             let mut synced = shared.synced.lock();
             loop {
                 if synced.exited + self.missing_workers >= self.num_workers {
@@ -178,6 +195,11 @@ impl Runtime {
         // and drop queued references.
         shared.owned.close_and_shutdown_all();
         shared.drain_injector();
+        // Closures already running on blocking threads: wait for them up to
+        // the same deadline (without limit on a plain drop). Threads still
+        // busy after it are left to finish on their own; they hold no
+        // borrowed state.
+        shared.blocking.wait_threads(deadline);
     }
 }
 

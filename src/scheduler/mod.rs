@@ -100,6 +100,9 @@ pub(crate) struct Shared {
     pub(crate) base_workers: usize,
     /// Recent stall events (written by the monitor).
     pub(crate) stall_log: Mutex<crate::monitor::StallLog>,
+    /// The blocking pool (`spawn_blocking`; docs/design/blocking.md). The
+    /// builder replaces the default with its configuration.
+    pub(crate) blocking: crate::blocking::BlockingPool,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -161,6 +164,7 @@ impl Shared {
             base_workers: base,
             stall_log: Mutex::new(crate::monitor::StallLog::default()),
             topology,
+            blocking: crate::blocking::BlockingPool::new(crate::blocking::Config::default()),
         })
     }
 

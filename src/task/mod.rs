@@ -47,6 +47,7 @@ pub use id::Id;
 pub use join::JoinHandle;
 pub use yield_now::yield_now;
 
+pub use crate::blocking::spawn_blocking;
 pub use crate::runtime::spawn;
 
 /// Runs blocking code `f` on the current worker thread without stalling the
