@@ -7,7 +7,7 @@ use super::Handle;
 use crate::loom::thread::JoinHandle as ThreadHandle;
 use crate::metrics::RuntimeMetrics;
 use crate::scheduler;
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, TaskDump};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -120,6 +120,11 @@ impl Runtime {
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         self.handle.metrics()
+    }
+
+    /// Every live task; see [`Handle::dump`].
+    pub fn dump(&self) -> TaskDump {
+        self.handle.dump()
     }
 
     /// Shuts down, waiting at most `timeout` for the worker threads to

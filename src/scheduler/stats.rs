@@ -7,7 +7,9 @@
 //! counter with a single writer, and a snapshot needs no ordering with other
 //! memory, only eventually fresh values.
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, StatAtomicU64};
+use crate::loom::sync::atomic::{
+    AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, StatAtomicU64,
+};
 
 /// Buckets of the poll-duration histogram: bucket `k < POLL_BUCKETS - 1`
 /// holds polls of at most `POLL_BUCKET_FIRST_NS << k` ns (1 us, 2 us, 4 us,
@@ -28,6 +30,9 @@ pub(crate) fn poll_bucket(ns: u64) -> usize {
 }
 
 /// The inclusive upper bound in ns of bucket `k` (`None` for the last).
+// Read by the stall monitor and the metrics exposition (issue 5, other
+// branches); unused on this one until they are merged.
+#[allow(dead_code)]
 pub(crate) fn poll_bucket_bound_ns(k: usize) -> Option<u64> {
     (k < POLL_BUCKETS - 1).then(|| POLL_BUCKET_FIRST_NS << k)
 }
@@ -136,6 +141,9 @@ pub(crate) struct PollStamp {
     started_ns: StatAtomicU64,
     task_id: StatAtomicU64,
     /// Stall events on this worker (written by the monitor only).
+    // Read by the stall monitor and the metrics exposition (issue 5, other
+    // branches); unused on this one until they are merged.
+    #[allow(dead_code)]
     pub(crate) stalls: StatAtomicU64,
 }
 
@@ -156,6 +164,9 @@ impl PollStamp {
     }
 
     /// The current poll's (start, task id), if one is in progress.
+    // Read by the stall monitor and the metrics exposition (issue 5, other
+    // branches); unused on this one until they are merged.
+    #[allow(dead_code)]
     pub(crate) fn sample(&self) -> Option<(u64, u64)> {
         // Acquire: pairs with `begin`'s Release, so the id loaded next is
         // at least as new as this start.

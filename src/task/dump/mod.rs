@@ -1,0 +1,257 @@
+//! Task dumps: a copy of what the runtime knows about every live task,
+//! taken without stopping the world (docs/design/dump.md).
+//!
+//! `capture` walks the owned-tasks list one shard at a time. Under a
+//! shard's lock it only copies plain data out of each header (immutable
+//! fields, a Relaxed/Acquire load of each statistic and of the state word,
+//! an `Arc` increment for the name); it never touches a task's future,
+//! stage or waker and never waits for a worker, so a worker stuck in a long
+//! poll cannot hold it up (the poll holds RUNNING, not the shard lock).
+//! Durations are computed after the walk, against one clock reading.
+//!
+//! `report.rs` renders the grouped `Display`.
+
+mod report;
+
+use super::list::OwnedTasks;
+use super::raw::Header;
+use super::Id;
+use crate::clock;
+use crate::loom::sync::atomic::Ordering::Relaxed;
+use crate::loom::sync::StdArc;
+use std::fmt;
+use std::panic::Location;
+use std::time::{Duration, SystemTime};
+
+/// A task's state at the moment a dump copied it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskState {
+    /// Waiting for a wake-up: not queued, not running.
+    Idle,
+    /// Woken and waiting in a run queue for a worker.
+    Scheduled,
+    /// A worker is polling it right now.
+    Running,
+    /// Finished (with an output, a panic or a cancellation), but its
+    /// `JoinHandle` still exists and has not read the output.
+    Complete,
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            TaskState::Idle => "idle",
+            TaskState::Scheduled => "scheduled",
+            TaskState::Running => "running",
+            TaskState::Complete => "complete (unjoined)",
+        })
+    }
+}
+
+/// One task in a [`TaskDump`].
+///
+/// Each field is a value the task really had during the capture, but the
+/// fields were read one by one while the task kept running, so together
+/// they may mix two moments (for example a poll count that already includes
+/// a poll whose start stamp was not yet visible).
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    id: Id,
+    name: Option<StdArc<str>>,
+    location: &'static Location<'static>,
+    state: TaskState,
+    polls: u64,
+    /// Clock stamps (`crate::clock`; 0 = none) and the capture's own.
+    created_ns: u64,
+    last_poll_start_ns: u64,
+    last_poll_ns: u64,
+    captured_ns: u64,
+}
+
+impl TaskInfo {
+    /// Copies plain data out of a listed task's header (under its shard
+    /// lock: no allocation, no call into the task).
+    fn copy(header: &Header) -> TaskInfo {
+        let snapshot = header.state.load();
+        let state = if snapshot.is_complete() {
+            TaskState::Complete
+        } else if snapshot.is_running() {
+            TaskState::Running
+        } else if snapshot.is_notified() {
+            TaskState::Scheduled
+        } else {
+            TaskState::Idle
+        };
+        let stats = &header.stats;
+        TaskInfo {
+            id: header.id,
+            name: header.name.clone(),
+            location: header.spawned_at,
+            state,
+            // Relaxed: statistics (see `TaskStats`); each value is one the
+            // field held, nothing else is inferred from them.
+            polls: stats.polls.load(Relaxed),
+            created_ns: stats.created_ns,
+            last_poll_start_ns: stats.last_poll_start_ns.load(Relaxed),
+            last_poll_ns: stats.last_poll_ns.load(Relaxed),
+            captured_ns: 0,
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The name given with [`crate::task::Builder::name`], if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where the task was spawned (the caller of `spawn`).
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+
+    /// The task's state when it was copied.
+    pub fn state(&self) -> TaskState {
+        self.state
+    }
+
+    /// Time from the spawn to the capture.
+    pub fn age(&self) -> Duration {
+        ns_between(self.created_ns, self.captured_ns)
+    }
+
+    /// Polls started so far (including one running now).
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+
+    /// Length of the last finished poll; `None` if no poll has finished
+    /// (never polled, or the first poll is still running).
+    pub fn last_poll_duration(&self) -> Option<Duration> {
+        (self.last_poll_ns != 0).then(|| Duration::from_nanos(self.last_poll_ns))
+    }
+
+    /// Time from the start of the most recent poll to the capture; `None`
+    /// if the task was never polled. For a task in a long poll this is how
+    /// long that poll has been running.
+    pub fn since_last_poll(&self) -> Option<Duration> {
+        (self.last_poll_start_ns != 0).then(|| ns_between(self.last_poll_start_ns, self.captured_ns))
+    }
+
+    /// `since_last_poll`, or the age of a task never polled.
+    fn unpolled_for(&self) -> Duration {
+        self.since_last_poll().unwrap_or_else(|| self.age())
+    }
+}
+
+fn ns_between(from: u64, to: u64) -> Duration {
+    Duration::from_nanos(to.saturating_sub(from))
+}
+
+/// Every live task of a runtime at one moment: from
+/// [`Handle::dump`](crate::Handle::dump) or [`Runtime::dump`](crate::Runtime::dump).
+///
+/// A task is in the dump from its spawn until it completes, or, if its
+/// `JoinHandle` still exists then, until the handle reads the output or is
+/// dropped (state [`TaskState::Complete`]). The dump is taken while the
+/// runtime keeps running (see [`TaskInfo`] for what that means for
+/// consistency). `Display` prints a report grouped by spawn location, state
+/// and name, oldest group first.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let join = weft::task::Builder::new()
+///     .name("leaky")
+///     .spawn_on(std::future::pending::<()>(), rt.handle())
+///     .unwrap();
+/// let dump = rt.dump();
+/// let task = dump.tasks().iter().find(|t| t.id() == join.id()).unwrap();
+/// assert_eq!(task.name(), Some("leaky"));
+/// assert_eq!(task.location().file(), file!());
+/// // Filters return a new dump; here nothing is a day old yet.
+/// assert!(dump.older_than(Duration::from_secs(86400)).is_empty());
+/// println!("{dump}");
+/// ```
+#[derive(Clone, Debug)]
+pub struct TaskDump {
+    tasks: Vec<TaskInfo>,
+    captured_at: SystemTime,
+    took: Duration,
+}
+
+impl TaskDump {
+    /// Walks `owned` shard by shard (see the module doc).
+    pub(crate) fn capture(owned: &OwnedTasks) -> TaskDump {
+        let captured_at = SystemTime::now();
+        let start = clock::now_ns();
+        let mut tasks: Vec<TaskInfo> = Vec::new();
+        owned.copy_all(&mut tasks, TaskInfo::copy);
+        let captured_ns = clock::now_ns();
+        for t in &mut tasks {
+            t.captured_ns = captured_ns;
+        }
+        TaskDump { tasks, captured_at, took: ns_between(start, captured_ns) }
+    }
+
+    /// The tasks, in no particular order.
+    pub fn tasks(&self) -> &[TaskInfo] {
+        &self.tasks
+    }
+
+    /// Number of tasks.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// True if the dump holds no task.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// Wall-clock time at which the capture started.
+    pub fn captured_at(&self) -> SystemTime {
+        self.captured_at
+    }
+
+    /// How long the capture (the walk of the task list) took.
+    pub fn capture_duration(&self) -> Duration {
+        self.took
+    }
+
+    /// The tasks for which `keep` is true, as a new dump.
+    pub fn filter(&self, mut keep: impl FnMut(&TaskInfo) -> bool) -> TaskDump {
+        TaskDump {
+            tasks: self.tasks.iter().filter(|t| keep(t)).cloned().collect(),
+            captured_at: self.captured_at,
+            took: self.took,
+        }
+    }
+
+    /// Tasks spawned more than `d` before the capture.
+    pub fn older_than(&self, d: Duration) -> TaskDump {
+        self.filter(|t| t.age() > d)
+    }
+
+    /// Tasks whose last poll started more than `d` before the capture;
+    /// a task never polled counts from its spawn. Finds leaked tasks (and
+    /// tasks stuck in one long poll, whose last poll started long ago).
+    pub fn not_polled_for(&self, d: Duration) -> TaskDump {
+        self.filter(|t| t.unpolled_for() > d)
+    }
+
+    /// Tasks in state `state`.
+    pub fn with_state(&self, state: TaskState) -> TaskDump {
+        self.filter(|t| t.state == state)
+    }
+}
+
+impl fmt::Display for TaskDump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        report::write(self, f)
+    }
+}
