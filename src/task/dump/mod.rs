@@ -255,3 +255,15 @@ impl fmt::Display for TaskDump {
         report::write(self, f)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Header;
+
+    /// docs/design/dump.md, "Costs": the header with names, statistics and
+    /// the complete-but-unjoined flag.
+    #[test]
+    fn header_size() {
+        assert_eq!(std::mem::size_of::<Header>(), 104);
+    }
+}
