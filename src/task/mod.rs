@@ -3,14 +3,16 @@
 //!
 //! # Layout
 //! A task is one `Cell` (see `raw.rs`): the `Header` (state word, vtable,
-//! owned-list links, id, spawn location), the `Core` (the scheduler handle and
+//! owned-list links, id, spawn location, name, poll statistics for task
+//! dumps), the `Core` (the scheduler handle and
 //! the stage: the future, then its output), and the `Trailer` (the join
 //! waker). Untyped code holds a `RawTask` (a pointer to the header) and calls
 //! the typed code through the vtable.
 //!
 //! # Handles and references
 //! Every handle owns one reference in the state word's count:
-//! - `Task`: the owned-tasks list's reference (one per live task).
+//! - `Task`: the owned-tasks list's reference (one per listed task; see
+//!   "List membership").
 //! - `Notified`: a task that is scheduled; it sits in a run queue. At most
 //!   one exists per task (the NOTIFIED bit).
 //! - `JoinHandle<T>`: the user's handle to the output.

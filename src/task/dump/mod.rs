@@ -258,12 +258,61 @@ impl fmt::Display for TaskDump {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::Header;
+    use super::*;
 
     /// docs/design/dump.md, "Costs": the header with names, statistics and
     /// the complete-but-unjoined flag.
     #[test]
     fn header_size() {
         assert_eq!(std::mem::size_of::<Header>(), 104);
+    }
+
+    fn info(id: u64, state: TaskState, created: u64, last_start: u64, last_ns: u64) -> TaskInfo {
+        TaskInfo {
+            id: Id(id),
+            name: None,
+            location: Location::caller(),
+            state,
+            polls: u64::from(last_start != 0),
+            created_ns: created,
+            last_poll_start_ns: last_start,
+            last_poll_ns: last_ns,
+            captured_ns: 1_000_000_001,
+        }
+    }
+
+    #[test]
+    fn durations_and_filters_follow_the_stamps() {
+        let ms = 1_000_000;
+        let dump = TaskDump {
+            tasks: vec![
+                // Spawned 900 ms before the capture, polled 100 ms later for 1 ms.
+                info(1, TaskState::Idle, 100 * ms + 1, 200 * ms + 1, ms),
+                // Spawned 50 ms before the capture, never polled.
+                info(2, TaskState::Scheduled, 950 * ms + 1, 0, 0),
+                // Spawned 900 ms before, in a poll that started 500 ms ago.
+                info(3, TaskState::Running, 100 * ms + 1, 500 * ms + 1, 0),
+                // A stamp after the capture's (read racily): saturates to 0.
+                info(4, TaskState::Idle, 1_001 * ms, 1_001 * ms, 10),
+            ],
+            captured_at: SystemTime::UNIX_EPOCH,
+            took: Duration::ZERO,
+        };
+        let t = &dump.tasks()[0];
+        assert_eq!(t.age(), Duration::from_millis(900));
+        assert_eq!(t.since_last_poll(), Some(Duration::from_millis(800)));
+        assert_eq!(t.last_poll_duration(), Some(Duration::from_millis(1)));
+        let t = &dump.tasks()[1];
+        assert_eq!((t.polls(), t.since_last_poll(), t.last_poll_duration()), (0, None, None));
+        assert_eq!(dump.tasks()[2].last_poll_duration(), None, "first poll still running");
+        assert_eq!(dump.tasks()[3].age(), Duration::ZERO);
+
+        let ids = |d: TaskDump| d.tasks().iter().map(|t| t.id().0).collect::<Vec<_>>();
+        assert_eq!(ids(dump.older_than(Duration::from_millis(100))), [1, 3]);
+        assert_eq!(ids(dump.not_polled_for(Duration::from_millis(600))), [1]);
+        // The never-polled task counts from its spawn (50 ms).
+        assert_eq!(ids(dump.not_polled_for(Duration::from_millis(40))), [1, 2, 3]);
+        assert_eq!(ids(dump.not_polled_for(Duration::from_millis(60))), [1, 3]);
+        assert_eq!(ids(dump.with_state(TaskState::Running)), [3]);
     }
 }
