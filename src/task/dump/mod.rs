@@ -72,6 +72,9 @@ impl TaskInfo {
     /// Copies plain data out of a listed task's header (under its shard
     /// lock: no allocation, no call into the task).
     fn copy(header: &Header) -> TaskInfo {
+        // `State::load` is Acquire (for the JoinHandle, which then reads
+        // the stage); the dump reads nothing through it, only reports the
+        // bits, so it needs no ordering of its own.
         let snapshot = header.state.load();
         let state = if snapshot.is_complete() {
             TaskState::Complete
