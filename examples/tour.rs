@@ -1,5 +1,6 @@
 //! A tour of weft: start a runtime, spawn a storm of tasks that spawn, yield,
-//! wake each other and join, then print what the runtime did.
+//! wake each other and join, then print what the runtime did and a task
+//! dump of what is still alive.
 //!
 //! Run with `cargo run --release --example tour`.
 
@@ -167,4 +168,23 @@ fn main() {
         m.total_steals(),
         m.num_alive_tasks()
     );
+
+    // 7. A task dump: every live task with its name, spawn site, state,
+    // age and polls, grouped like Go's goroutine dump. Three named
+    // sessions parked on a long timer, a task that finished but whose
+    // JoinHandle was never awaited, and the echo server's accept loop.
+    let _sessions: Vec<_> = (0..3)
+        .map(|_| {
+            weft::task::Builder::new()
+                .name("session")
+                .spawn_on(async { weft::time::sleep(Duration::from_secs(3600)).await }, rt.handle())
+                .expect("a valid name")
+        })
+        .collect();
+    let unjoined =
+        weft::task::Builder::new().name("report").spawn_on(async { 42 }, rt.handle()).expect("name");
+    while !unjoined.is_finished() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    println!("\n7. {}", rt.dump());
 }

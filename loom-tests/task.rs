@@ -12,7 +12,7 @@
 use super::{flag_waker, model, poll_once, Counter, DropCount, Outcomes, Output};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use crate::loom::sync::{Arc, Mutex};
-use crate::task::{new_task, JoinHandle, Notified, RawTask, Schedule, Task};
+use crate::task::{new_task, Completed, JoinHandle, Notified, RawTask, Schedule, Task};
 use loom::thread;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -26,6 +26,11 @@ struct ToyInner {
     queue: Mutex<VecDeque<Notified>>,
     /// A one-slot owned list: the list reference of the one task.
     owned: Mutex<Option<Task>>,
+    /// Keep a task that completes with its `JoinHandle` alive listed (as
+    /// the runtime does, for task dumps) instead of releasing it at once.
+    keep_complete: bool,
+    /// What happened to the list slot (keep-complete models).
+    events: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
     /// `Schedule::schedule` calls (wakes and aborts of an idle task).
     schedules: Counter,
     /// `Schedule::yield_now` calls (a wake during the poll, re-scheduled
@@ -39,9 +44,15 @@ struct Toy(Arc<ToyInner>);
 
 impl Toy {
     fn new() -> Toy {
+        Toy::with_keep_complete(false)
+    }
+
+    fn with_keep_complete(keep_complete: bool) -> Toy {
         Toy(Arc::new(ToyInner {
             queue: Mutex::new(VecDeque::new()),
             owned: Mutex::new(None),
+            keep_complete,
+            events: Default::default(),
             schedules: Counter::default(),
             yields: Counter::default(),
         }))
@@ -114,10 +125,39 @@ impl Schedule for Toy {
     fn release(&self, task: RawTask) -> Option<Task> {
         let mut owned = self.0.owned.lock();
         if owned.as_ref().is_some_and(|t| t.raw() == task) {
+            self.event("released");
             owned.take()
         } else {
             None
         }
+    }
+
+    fn complete_joinable(&self, task: RawTask) -> Completed {
+        if !self.0.keep_complete {
+            return match self.release(task) {
+                Some(task) => Completed::Released(task),
+                None => Completed::NotListed,
+            };
+        }
+        // As `OwnedTasks::mark_complete`: still listed => stays listed.
+        let owned = self.0.owned.lock();
+        if owned.as_ref().is_some_and(|t| t.raw() == task) {
+            self.event("kept");
+            Completed::Kept
+        } else {
+            self.event("not listed");
+            Completed::NotListed
+        }
+    }
+}
+
+impl Toy {
+    fn event(&self, e: &'static str) {
+        self.0.events.lock().unwrap().push(e);
+    }
+
+    fn events(&self) -> Vec<&'static str> {
+        self.0.events.lock().unwrap().clone()
     }
 }
 
@@ -620,4 +660,91 @@ fn join_wake_races_notified_poll() {
         toy_c.assert_freed();
         toy_p.assert_freed();
     });
+}
+
+/// Complete-but-unjoined: the runtime's list keeps a task that completes
+/// while its `JoinHandle` exists, until the handle reads the output or is
+/// dropped (docs/design/task.md, "List membership"). Here the task
+/// completes on one thread while the handle is read-then-dropped
+/// (`read`) or just dropped on a second, and shutdown's drain takes the
+/// list's reference on a third. Whichever of completer, handle and drain
+/// takes the list's reference, it is dropped exactly once: no double free
+/// (loom would see a use after free of the cell, or the count assert
+/// fires), no leak (the toy `Arc` in the cell is freed, the slot is
+/// empty), the future and the output are dropped exactly once.
+/// `shutdown: false` leaves the drain out, so a handle that forgot to
+/// release the task shows as a task left in the list (with the drain, it
+/// would only show as a missing outcome).
+fn keep_complete_races_join_and_shutdown(read: bool, shutdown: bool) {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model(move || {
+        let toy = Toy::with_keep_complete(true);
+        let probe = Probe::new();
+        let mut join = toy.spawn(probe.future(Some(1)));
+
+        let worker = {
+            let toy = toy.clone();
+            thread::spawn(move || {
+                toy.run_one();
+            })
+        };
+        let joiner = thread::spawn(move || {
+            if read {
+                match poll_once(&mut join) {
+                    // Completed by its poll, or cancelled by shutdown first.
+                    Poll::Ready(Ok(out)) => assert_eq!(out.value, 1),
+                    Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e:?}"),
+                    Poll::Pending => {}
+                }
+            }
+            drop(join);
+        });
+        let closer = shutdown.then(|| {
+            let toy = toy.clone();
+            thread::spawn(move || toy.take_owned().map(|task| task.shutdown()).is_some())
+        });
+        worker.join().unwrap();
+        joiner.join().unwrap();
+        let drained = closer.is_some_and(|closer| closer.join().unwrap());
+        toy.drain();
+
+        let events = toy.events();
+        let kept = events.contains(&"kept");
+        seen.saw(match (drained, kept, events.contains(&"not listed")) {
+            (true, true, _) => "kept, then drained by shutdown",
+            (true, false, _) => "drained by shutdown before completion was recorded",
+            (false, true, _) => "kept, then released by the handle",
+            (false, false, true) => "released by the handle before the completer looked",
+            (false, false, false) => "handle gone before completion, released by the completer",
+        });
+        probe.clear_slot();
+        probe.assert_dropped_once();
+        toy.assert_freed();
+    });
+    let mut expected = vec![
+        "kept, then released by the handle",
+        "released by the handle before the completer looked",
+        "handle gone before completion, released by the completer",
+    ];
+    if shutdown {
+        expected
+            .extend(["kept, then drained by shutdown", "drained by shutdown before completion was recorded"]);
+    }
+    outcomes.assert_all_seen(&expected);
+}
+
+#[test]
+fn keep_complete_races_join_drop() {
+    keep_complete_races_join_and_shutdown(false, false);
+}
+
+#[test]
+fn keep_complete_races_join_drop_and_shutdown() {
+    keep_complete_races_join_and_shutdown(false, true);
+}
+
+#[test]
+fn keep_complete_races_join_read_and_shutdown() {
+    keep_complete_races_join_and_shutdown(true, true);
 }

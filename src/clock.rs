@@ -29,7 +29,6 @@ pub(crate) fn now_ns() -> u64 {
 }
 
 /// The `Instant` of a stamp from [`now_ns`].
-#[allow(dead_code)] // for the stall monitor and task dumps (issue 5), written beside this
 pub(crate) fn instant_of(ns: u64) -> Instant {
     epoch() + Duration::from_nanos(ns.saturating_sub(1))
 }

@@ -18,6 +18,10 @@
 //! assert_eq!(sum, 285);
 //! ```
 //!
+//! [`Handle::dump`] lists every live task (name, spawn location, state,
+//! age, polls) without stopping the runtime, to find leaked and stuck
+//! tasks; name tasks with [`task::Builder`].
+//!
 //! Sockets (TCP, UDP, Unix domain) live in [`net`]; they run on the
 //! netpoller built into the runtime (no reactor thread). Timers (`sleep`,
 //! `timeout`, `interval`) are in [`time`].
@@ -26,7 +30,7 @@
 //! [`task::spawn_blocking`].
 //!
 //! Design documents live in `docs/design/` (task state, scheduler, sleep
-//! protocol, shutdown, netpoll, timers, blocking pool).
+//! protocol, shutdown, netpoll, timers, blocking pool, task dumps, stalls).
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 

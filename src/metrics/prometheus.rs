@@ -365,9 +365,13 @@ mod tests {
             num_workers: 2,
             active_workers: 2,
             worker_threads: 2,
+            compensating_workers: 0,
             num_alive_tasks: 1,
             spawned_tasks_count: 9,
             global_queue_depth: 0,
+            blocking_threads: 1,
+            idle_blocking_threads: 1,
+            blocking_queue_depth: 0,
             workers: vec![w0, WorkerMetrics::default()],
         }
     }

@@ -70,7 +70,12 @@ impl fmt::Display for StallEvent {
             write!(f, " (spawned at {loc})")?;
         }
         let state = if self.ongoing { "has been polling" } else { "polled" };
-        write!(f, " {state} for {} ms on worker {} without yielding", self.duration.as_millis(), self.worker)?;
+        write!(
+            f,
+            " {state} for {} ms on worker {} without yielding",
+            self.duration.as_millis(),
+            self.worker
+        )?;
         if self.compensated {
             f.write_str("; a compensating worker ran its queue")?;
         }

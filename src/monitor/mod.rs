@@ -73,7 +73,9 @@ mod thread {
             let thread = thread::Builder::new()
                 .name("weft-monitor".to_string())
                 .spawn(move || run(&shared, &config, &stop2))
-                .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot spawn the monitor thread: {e}")))?;
+                .map_err(|e| {
+                    io::Error::new(e.kind(), format!("weft: cannot spawn the monitor thread: {e}"))
+                })?;
             Ok(Monitor { stop, thread: Some(thread) })
         }
 
@@ -132,7 +134,9 @@ mod thread {
                     let target = crate::topology::quota::recompute(q);
                     let before = shared.set_quota_target(target);
                     if before != target {
-                        log::info!("weft: active workers {before} -> {target} (CPU quota or allowed CPUs changed)");
+                        log::info!(
+                            "weft: active workers {before} -> {target} (CPU quota or allowed CPUs changed)"
+                        );
                     }
                 }
             }

@@ -124,9 +124,7 @@ fn report(shared: &Shared, worker: usize, start: u64, id: Id, elapsed: u64) -> u
         ongoing: true,
         compensated: false,
     };
-    log::warn!(
-        "weft: stall: {event}; blocking calls belong in task::spawn_blocking or task::block_in_place"
-    );
+    log::warn!("weft: stall: {event}; blocking calls belong in task::spawn_blocking or task::block_in_place");
     shared.stall_log.lock().push(event)
 }
 
@@ -146,7 +144,7 @@ fn hand_off(shared: &Shared, index: usize, watch: &mut Watch) {
     // Its runnext slot: only the owner and we take from it, and the owner
     // is inside the stalled poll. To the injector (with a notify), where
     // any worker finds it.
-    if let Some(task) = shared.remotes[index].runnext.steal().filter(|_| false) {
+    if let Some(task) = shared.remotes[index].runnext.steal() {
         shared.schedule_remote(task);
     }
     let has_work =
@@ -155,7 +153,8 @@ fn hand_off(shared: &Shared, index: usize, watch: &mut Watch) {
         return;
     }
     let idle = shared.idle.load();
-    let someone_free = idle.num_searching() > 0 || idle.num_unparked() + idle.num_retired() < shared.num_workers();
+    let someone_free =
+        idle.num_searching() > 0 || idle.num_unparked() + idle.num_retired() < shared.num_workers();
     if someone_free {
         // A parked or searching worker will take the queue (stealers work
         // from any thread); make sure one is awake.

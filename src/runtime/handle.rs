@@ -3,7 +3,7 @@
 use super::context;
 use crate::metrics::RuntimeMetrics;
 use crate::scheduler;
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, TaskDump};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -104,5 +104,17 @@ impl Handle {
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::capture(&self.inner.shared)
+    }
+
+    /// Every live task: id, name, spawn location, state, age, polls (see
+    /// [`TaskDump`] for an example and docs/design/dump.md for the costs).
+    ///
+    /// Taken while the runtime keeps running: each shard of the task list
+    /// is locked only while plain data is copied out of its tasks' headers,
+    /// and no worker is waited for, so a dump returns promptly even while a
+    /// worker is blocked inside a long poll. Callable from any thread,
+    /// including from a task.
+    pub fn dump(&self) -> TaskDump {
+        TaskDump::capture(&self.inner.shared.owned)
     }
 }

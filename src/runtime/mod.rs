@@ -8,9 +8,9 @@ mod handle;
 #[allow(clippy::module_inception)]
 mod runtime;
 
+pub use crate::monitor::StallEvent;
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
-pub use crate::monitor::StallEvent;
 pub use runtime::Runtime;
 
 use crate::task::JoinHandle;

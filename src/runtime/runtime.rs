@@ -7,7 +7,7 @@ use super::Handle;
 use crate::loom::thread::JoinHandle as ThreadHandle;
 use crate::metrics::RuntimeMetrics;
 use crate::scheduler;
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, TaskDump};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -63,10 +63,7 @@ impl Runtime {
     }
 
     #[cfg(not(all(test, loom)))]
-    pub(super) fn start_monitor(
-        &mut self,
-        config: crate::monitor::MonitorConfig,
-    ) -> io::Result<()> {
+    pub(super) fn start_monitor(&mut self, config: crate::monitor::MonitorConfig) -> io::Result<()> {
         let shared = self.handle.inner.shared.clone();
         self.monitor = Some(crate::monitor::Monitor::start(shared, config)?);
         Ok(())
@@ -132,6 +129,11 @@ impl Runtime {
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         self.handle.metrics()
+    }
+
+    /// Every live task; see [`Handle::dump`].
+    pub fn dump(&self) -> TaskDump {
+        self.handle.dump()
     }
 
     /// Shuts down, waiting at most `timeout` for the worker threads to

@@ -22,7 +22,7 @@ pub(crate) mod worker;
 use crate::loom::deque::{Injector, Steal, Stealer};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::netpoll::{Driver, TimerHandoff};
-use crate::task::list::OwnedTasks;
+use crate::task::list::{MarkComplete, OwnedTasks};
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::time::{TimerHandle, TimerShards};
 use crate::topology::Topology;
@@ -353,5 +353,14 @@ impl Schedule for Handle {
 
     fn release(&self, task: RawTask) -> Option<Task> {
         self.shared.owned.remove(task)
+    }
+
+    /// Keeps the task listed, flagged complete, for task dumps until its
+    /// `JoinHandle` calls `release`.
+    fn complete_joinable(&self, task: RawTask) -> task::Completed {
+        match self.shared.owned.mark_complete(task) {
+            MarkComplete::Kept => task::Completed::Kept,
+            MarkComplete::NotListed => task::Completed::NotListed,
+        }
     }
 }

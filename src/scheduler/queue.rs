@@ -2,11 +2,11 @@
 //! from it through its `Stealer`) bounded at `LOCAL_QUEUE_CAPACITY`, plus the
 //! runnext slot, which only the owner sees.
 
+use super::runnext::Runnext;
 use super::stats::LocalStats;
 use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_INJECTOR_BATCH, MAX_RUNNEXT_STREAK};
 use crate::loom::deque::Steal;
 use crate::loom::deque::Worker;
-use super::runnext::Runnext;
 use crate::loom::sync::Arc;
 use crate::task::Notified;
 

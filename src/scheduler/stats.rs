@@ -158,7 +158,6 @@ impl PollStamp {
     }
 
     /// The current poll's (start, task id), if one is in progress.
-    #[allow(dead_code)] // for the stall monitor (issue 5), written beside this
     pub(crate) fn sample(&self) -> Option<(u64, u64)> {
         // Acquire: pairs with `begin`'s Release, so the id loaded next is
         // at least as new as this start.

@@ -7,7 +7,7 @@
 
 use super::raw::{Cell, Core, Header, RawTask, Stage, Trailer, Vtable};
 use super::state::{TransitionToIdle, TransitionToRunning};
-use super::{waker, JoinError, Notified, Schedule, Task};
+use super::{waker, Completed, JoinError, Notified, Schedule, Task};
 use std::any::Any;
 use std::future::Future;
 use std::mem;
@@ -168,20 +168,31 @@ where
         self.set_stage(Stage::Finished(Err(err)));
     }
 
-    /// The stage holds the result: publish it, notify the `JoinHandle`, leave
-    /// the owned list and drop the running reference (and the list's).
+    /// The stage holds the result: publish it, notify the `JoinHandle`, and
+    /// drop the running reference. The task leaves the owned list now (with
+    /// the list's reference) if nobody will join it; otherwise the list
+    /// keeps it, flagged complete, until the handle releases it (module doc,
+    /// "List membership").
     fn complete(self) {
         let snapshot = self.header().state.transition_to_complete();
-        // Order: drop an unreadable output, leave the owned list, then wake
-        // the JoinHandle. So once `num_alive_tasks` no longer counts the
-        // task its unread output is gone, and a joiner whose await returned
-        // sees the task gone from `num_alive_tasks`. Neither the output's
-        // destructor nor the join waker may unwind into the worker.
-        if !snapshot.is_join_interested() {
+        // Order: drop an unreadable output, leave (or be flagged complete
+        // in) the owned list, then wake the JoinHandle. So once
+        // `num_alive_tasks` no longer counts the task its unread output is
+        // gone, and a joiner whose await returned sees the task gone from
+        // `num_alive_tasks`. Neither the output's destructor nor the join
+        // waker may unwind into the worker.
+        let listed = if snapshot.is_join_interested() {
+            // The handle existed at COMPLETE, so it will call `release`
+            // once it sees COMPLETE (possibly before we get here).
+            self.core().scheduler.complete_joinable(self.raw())
+        } else {
             // The handle is gone: nobody will read the output.
             let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
-        }
-        let released = self.core().scheduler.release(self.raw());
+            match self.core().scheduler.release(self.raw()) {
+                Some(task) => Completed::Released(task),
+                None => Completed::NotListed,
+            }
+        };
         let _ = catch_unwind(AssertUnwindSafe(|| {
             if snapshot.is_join_interested() && snapshot.is_join_waker_set() {
                 // SAFETY: JOIN_WAKER is set and COMPLETE now is too, so the
@@ -192,16 +203,26 @@ where
                 });
             }
         }));
-        let count = match released {
-            Some(task) => {
+        let count = match listed {
+            Completed::Released(task) => {
                 // The list's reference is dropped together with ours below.
                 mem::forget(task);
                 2
             }
-            None => 1,
+            Completed::Kept | Completed::NotListed => 1,
         };
         if self.header().state.transition_to_terminal(count) {
             self.dealloc();
+        }
+    }
+
+    /// The join side is done with a completed task (output read, or handle
+    /// dropped after COMPLETE): take the task out of the owned list if it is
+    /// still there and drop the list's reference. Never the last reference:
+    /// the caller (the `JoinHandle`) still holds its own.
+    fn release_from_join(&self) {
+        if let Some(task) = self.core().scheduler.release(self.raw()) {
+            drop(task);
         }
     }
 
@@ -248,13 +269,24 @@ where
             Stage::Finished(out) => *dst = Poll::Ready(out),
             _ => panic!("JoinHandle polled after it returned Ready"),
         }
+        // Joined: the task need not stay listed any longer.
+        self.release_from_join();
     }
 
     fn drop_join_handle(self) {
         if self.header().state.unset_join_interested().is_err() {
-            // Complete: the output is ours to drop; a panicking destructor
-            // is contained.
-            let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
+            // Complete: the output is ours to drop.
+            // SAFETY: COMPLETE is set and we are the JoinHandle, which owns
+            // the stage from then on.
+            let read = self.core().stage.with(|ptr| matches!(unsafe { &*ptr }, Stage::Consumed));
+            // A read output means `try_read_output` already released the
+            // task (the completer never consumes an output it was told to
+            // keep: JOIN_INTEREST was set at COMPLETE). Otherwise drop the
+            // output (a panicking destructor is contained) and release.
+            if !read {
+                let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
+                self.release_from_join();
+            }
         }
         self.raw().drop_reference();
     }

@@ -8,6 +8,13 @@
 //! lock. `closed` is set before shutdown drains the shards and is checked
 //! under the shard lock on insert, so a task spawned during shutdown is
 //! either drained or refused, never missed.
+//!
+//! A task whose `JoinHandle` still exists when it completes stays listed,
+//! flagged `completed`, until the handle reads the output or is dropped
+//! (`mark_complete`, then `remove` from the join side): task dumps show it
+//! as complete-but-unjoined. Each shard counts its completed tasks so that
+//! `len` still means "not yet completed". The reference argument is in
+//! docs/design/task.md ("List membership").
 
 use super::raw::{Header, RawTask};
 use super::{Notified, Task};
@@ -22,11 +29,28 @@ pub(crate) struct Links {
     prev: Option<NonNull<Header>>,
     next: Option<NonNull<Header>>,
     linked: bool,
+    /// Listed, but complete: kept for its `JoinHandle` (counted in
+    /// `Shard::completed`). Only set while `linked`.
+    completed: bool,
+}
+
+/// Result of [`OwnedTasks::mark_complete`].
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum MarkComplete {
+    /// Still listed, now flagged complete: the list keeps its reference
+    /// until the join side (`remove`) or shutdown takes it.
+    Kept,
+    /// No longer listed: the join side or shutdown already took the list's
+    /// reference.
+    NotListed,
 }
 
 struct Shard {
     head: Option<NonNull<Header>>,
     len: usize,
+    /// Listed tasks flagged `completed` (a subset of `len`).
+    completed: usize,
     /// Tasks ever bound to this shard (counted here, under a lock we take
     /// anyway, instead of in a shared atomic).
     spawned: u64,
@@ -55,7 +79,7 @@ impl OwnedTasks {
         let n = num_shards.max(1).next_power_of_two();
         OwnedTasks {
             shards: (0..n)
-                .map(|_| CachePadded::new(Mutex::new(Shard { head: None, len: 0, spawned: 0 })))
+                .map(|_| CachePadded::new(Mutex::new(Shard { head: None, len: 0, completed: 0, spawned: 0 })))
                 .collect(),
             mask: n - 1,
             closed: AtomicBool::new(false),
@@ -82,6 +106,7 @@ impl OwnedTasks {
                     l.prev = None;
                     l.next = old_head;
                     l.linked = true;
+                    l.completed = false;
                 });
                 if let Some(h) = old_head {
                     with_links(h, |l| l.prev = Some(ptr));
@@ -100,18 +125,45 @@ impl OwnedTasks {
         None
     }
 
-    /// Unlinks a completed task; returns the list's reference if it was
-    /// still linked (shutdown may have taken it already).
+    /// Flags a completed task whose `JoinHandle` still exists, leaving it
+    /// listed. Caller holds a reference to the task (its running one).
+    pub(crate) fn mark_complete(&self, raw: RawTask) -> MarkComplete {
+        let mut shard = self.shard(&raw).lock();
+        let newly = with_links(raw.header_ptr(), |l| {
+            let newly = l.linked && !l.completed;
+            if l.linked {
+                l.completed = true;
+            }
+            (l.linked, newly)
+        });
+        match newly {
+            (true, newly) => {
+                if newly {
+                    shard.completed += 1;
+                }
+                MarkComplete::Kept
+            }
+            (false, _) => MarkComplete::NotListed,
+        }
+    }
+
+    /// Unlinks a task (completed, or joined after completion); returns the
+    /// list's reference if it was still linked (shutdown or an earlier
+    /// `remove` may have taken it already). Caller holds a reference.
     pub(crate) fn remove(&self, raw: RawTask) -> Option<Task> {
         let mut shard = self.shard(&raw).lock();
         let ptr = raw.header_ptr();
-        let (linked, prev, next) = with_links(ptr, |l| {
-            let out = (l.linked, l.prev.take(), l.next.take());
+        let (linked, completed, prev, next) = with_links(ptr, |l| {
+            let out = (l.linked, l.completed, l.prev.take(), l.next.take());
             l.linked = false;
+            l.completed = false;
             out
         });
         if !linked {
             return None;
+        }
+        if completed {
+            shard.completed -= 1;
         }
         match prev {
             Some(p) => with_links(p, |l| l.next = next),
@@ -136,6 +188,7 @@ impl OwnedTasks {
                 while let Some(ptr) = shard.head {
                     let next = with_links(ptr, |l| {
                         l.linked = false;
+                        l.completed = false;
                         l.prev = None;
                         l.next.take()
                     });
@@ -146,6 +199,7 @@ impl OwnedTasks {
                     out.push(Task::from_raw(RawTask::from_raw(ptr)));
                 }
                 shard.len = 0;
+                shard.completed = 0;
                 out
             };
             // Outside the lock: cancelling drops futures, whose destructors
@@ -156,14 +210,47 @@ impl OwnedTasks {
         }
     }
 
-    /// Number of live tasks (locks each shard briefly; for metrics).
+    /// Number of live, not yet completed tasks: listed tasks minus those
+    /// kept only for their `JoinHandle` (locks each shard briefly; for
+    /// metrics).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len).sum()
+        self.shards
+            .iter()
+            .map(|s| {
+                let s = s.lock();
+                s.len - s.completed
+            })
+            .sum()
+    }
+
+    /// Appends `copy(header)` to `out` for every listed task, shard by
+    /// shard, holding that shard's lock (and no other) while it copies the
+    /// shard; `out` grows at most once per shard, by the shard's length. The
+    /// list's reference keeps each header alive during its copy. For task
+    /// dumps: `copy` must only read plain data out of the header (never
+    /// call into the task, never block).
+    pub(crate) fn copy_all<T>(&self, out: &mut Vec<T>, mut copy: impl FnMut(&Header) -> T) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            out.reserve(shard.len);
+            let mut cur = shard.head;
+            while let Some(ptr) = cur {
+                // SAFETY: `ptr` is linked in this shard, whose lock we hold:
+                // the list owns a reference to it, so the header is live,
+                // and only shared access is made (immutable fields and
+                // atomics).
+                out.push(copy(unsafe { ptr.as_ref() }));
+                cur = with_links(ptr, |l| l.next);
+            }
+        }
     }
 
     /// The name and spawn location of live task `id` (walks one shard
     /// under its lock; for stall reports, not for hot paths).
-    pub(crate) fn describe(&self, id: super::Id) -> Option<(Option<String>, &'static std::panic::Location<'static>)> {
+    pub(crate) fn describe(
+        &self,
+        id: super::Id,
+    ) -> Option<(Option<String>, &'static std::panic::Location<'static>)> {
         let shard = self.shards[(id.0 as usize) & self.mask].lock();
         let mut cur = shard.head;
         while let Some(ptr) = cur {

@@ -3,14 +3,16 @@
 //!
 //! # Layout
 //! A task is one `Cell` (see `raw.rs`): the `Header` (state word, vtable,
-//! owned-list links, id, spawn location), the `Core` (the scheduler handle and
+//! owned-list links, id, spawn location, name, poll statistics for task
+//! dumps), the `Core` (the scheduler handle and
 //! the stage: the future, then its output), and the `Trailer` (the join
 //! waker). Untyped code holds a `RawTask` (a pointer to the header) and calls
 //! the typed code through the vtable.
 //!
 //! # Handles and references
 //! Every handle owns one reference in the state word's count:
-//! - `Task`: the owned-tasks list's reference (one per live task).
+//! - `Task`: the owned-tasks list's reference (one per listed task; see
+//!   "List membership").
 //! - `Notified`: a task that is scheduled; it sits in a run queue. At most
 //!   one exists per task (the NOTIFIED bit).
 //! - `JoinHandle<T>`: the user's handle to the output.
@@ -29,9 +31,20 @@
 //! - The **links** belong to the owned list and are touched only under the
 //!   list shard's lock.
 //!
+//! # List membership
+//! A task is listed from spawn until it completes, or, if its
+//! `JoinHandle` still exists at completion (JOIN_INTEREST set in the
+//! completing transition), until that handle reads the output or is
+//! dropped: such a task stays listed, flagged complete, so task dumps show
+//! it as complete-but-unjoined. Whoever unlinks it (the completer in the
+//! first case; the handle, via `Schedule::release`, or shutdown's drain in
+//! the second) takes the list's reference. See docs/design/task.md.
+//!
 //! The transition table and the argument for it are in
 //! `docs/design/task.md`.
 
+mod builder;
+mod dump;
 mod error;
 mod harness;
 mod id;
@@ -42,6 +55,8 @@ pub(crate) mod state;
 mod waker;
 mod yield_now;
 
+pub use builder::Builder;
+pub use dump::{TaskDump, TaskInfo, TaskState};
 pub use error::JoinError;
 pub use id::Id;
 pub use join::JoinHandle;
@@ -81,7 +96,6 @@ pub(crate) use raw::{Header, Meta, RawTask};
 use std::fmt;
 use std::future::Future;
 use std::mem;
-use std::panic::Location;
 
 /// What a task needs from the scheduler that runs it.
 pub(crate) trait Schedule: Send + Sync + Sized + 'static {
@@ -94,9 +108,40 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
         self.schedule(task);
     }
 
-    /// Remove a completed task from the owned list, returning the list's
-    /// reference if it was still there.
+    /// Remove a task from the owned list, returning the list's reference
+    /// if it was still there. Called when a task completes without a
+    /// `JoinHandle`, and by the `JoinHandle` once it has read the output or
+    /// is dropped after completion (a no-op returning `None` if the task
+    /// already left the list).
     fn release(&self, task: RawTask) -> Option<Task>;
+
+    /// A task completed while its `JoinHandle` still exists. A scheduler
+    /// that lists complete-but-unjoined tasks (for task dumps) keeps it
+    /// listed until the handle calls `release`, and returns
+    /// [`Completed::Kept`] or [`Completed::NotListed`]; the default leaves
+    /// the list at once, as `release` does.
+    fn complete_joinable(&self, task: RawTask) -> Completed {
+        match self.release(task) {
+            Some(task) => Completed::Released(task),
+            None => Completed::NotListed,
+        }
+    }
+}
+
+/// What the owned list did with a task that completed while its
+/// `JoinHandle` still exists; tells the completing thread how many
+/// references to drop.
+#[must_use]
+#[derive(Debug)]
+pub(crate) enum Completed {
+    /// The list keeps the task (and its reference) until the `JoinHandle`
+    /// releases it or shutdown drains it: drop only the running reference.
+    Kept,
+    /// The task left the list: drop the list's reference with the running one.
+    Released(Task),
+    /// The task was no longer listed (the `JoinHandle` or shutdown took the
+    /// list's reference): drop only the running reference.
+    NotListed,
 }
 
 /// The owned list's reference to a task.
@@ -170,11 +215,12 @@ impl Notified {
 
 /// Allocates a task. Returns the list's reference, the first `Notified`,
 /// and the `JoinHandle`; the caller binds the first two to its owned list.
-#[allow(dead_code)] // used by unit tests; spawn paths use `new_task_with`
+/// (The runtime spawns through `new_task_with`; the blocking pool and the
+/// task models use this.)
 pub(crate) fn new_task<F, S>(
     future: F,
     scheduler: S,
-    spawned_at: &'static Location<'static>,
+    spawned_at: &'static std::panic::Location<'static>,
 ) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,

@@ -8,6 +8,7 @@ use super::state::State;
 use super::{JoinError, Schedule};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{Ordering::Relaxed, StatAtomicU64};
+use crate::loom::sync::StdArc;
 use std::future::Future;
 use std::panic::Location;
 use std::ptr::NonNull;
@@ -35,7 +36,9 @@ pub(crate) struct Vtable {
 #[derive(Debug)]
 pub(crate) struct Meta {
     pub(crate) spawned_at: &'static Location<'static>,
-    pub(crate) name: Option<Box<str>>,
+    /// Shared (not boxed) so that a task dump copies it under the list
+    /// lock with a reference-count increment instead of an allocation.
+    pub(crate) name: Option<StdArc<str>>,
 }
 
 /// The part of a task that untyped code may touch. First field of `Cell`
@@ -51,7 +54,7 @@ pub(crate) struct Header {
     /// Where `spawn` was called (for task dumps and stall reports).
     pub(crate) spawned_at: &'static Location<'static>,
     /// The name given with `task::Builder::name`, if any.
-    pub(crate) name: Option<Box<str>>,
+    pub(crate) name: Option<StdArc<str>>,
     /// Poll statistics for task dumps (written by the holder of RUNNING,
     /// read racily by dumps).
     pub(crate) stats: TaskStats,
@@ -65,7 +68,6 @@ pub(crate) struct Header {
 #[derive(Debug)]
 pub(crate) struct TaskStats {
     /// `clock` stamp of the spawn (see `clock::coarse_now_ns`).
-    #[allow(dead_code)] // for task dumps (issue 5), written beside this
     pub(crate) created_ns: u64,
     /// Polls started.
     pub(crate) polls: StatAtomicU64,

@@ -966,3 +966,35 @@ fn abort_racing_a_poll_drops_the_future_once() {
     assert_eq!(cancelled + completed, 500);
     toy.assert_all_freed();
 }
+
+/// The owned list's complete-but-unjoined bookkeeping: a flagged task stays
+/// listed but leaves `len` (so `num_alive_tasks` keeps meaning "not yet
+/// completed"); flagging is idempotent and a no-op once unlinked; the list's
+/// reference is handed out once; the drain resets the count.
+#[test]
+fn owned_list_counts_complete_unjoined_tasks_apart() {
+    use super::list::{MarkComplete, OwnedTasks};
+    let toy = Toy::default();
+    let list = OwnedTasks::new(1);
+    let (t1, n1, j1) = toy.spawn(std::future::pending::<()>());
+    let (t2, n2, j2) = toy.spawn(std::future::pending::<()>());
+    let raw1 = t1.raw();
+    let n1 = list.bind(t1, n1).expect("open list");
+    let n2 = list.bind(t2, n2).expect("open list");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.mark_complete(raw1), MarkComplete::Kept);
+    assert_eq!(list.len(), 1, "a flagged task is not alive");
+    assert_eq!(list.mark_complete(raw1), MarkComplete::Kept);
+    assert_eq!(list.len(), 1, "flagging twice counts once");
+    let mut seen = Vec::new();
+    list.copy_all(&mut seen, |h| h.id);
+    assert_eq!(seen.len(), 2, "a flagged task stays listed");
+    drop(list.remove(raw1).expect("the list's reference, once"));
+    assert!(list.remove(raw1).is_none());
+    assert_eq!(list.mark_complete(raw1), MarkComplete::NotListed, "a late flag is a no-op");
+    assert_eq!(list.len(), 1);
+    list.close_and_shutdown_all();
+    assert_eq!(list.len(), 0);
+    drop((n1, n2, j1, j2));
+    toy.assert_all_freed();
+}

@@ -20,11 +20,11 @@
 pub(crate) mod affinity;
 pub(crate) mod cgroup;
 mod cpuset;
-#[cfg(not(all(test, loom)))]
-pub(crate) mod quota;
 pub(crate) mod mountinfo;
 pub(crate) mod numa;
 pub(crate) mod placement;
+#[cfg(not(all(test, loom)))]
+pub(crate) mod quota;
 #[cfg(test)]
 mod sim;
 

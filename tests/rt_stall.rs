@@ -82,8 +82,10 @@ fn a_blocking_task_does_not_stop_an_interval_on_a_one_worker_runtime() {
     let ticks = ticks.lock().unwrap().clone();
     let during: Vec<_> = ticks.iter().filter(|t| **t >= started && **t <= ended).collect();
     assert!(during.len() >= 50, "the interval ticked {} times during the 1 s block", during.len());
-    let window: Vec<_> =
-        ticks.iter().filter(|t| **t >= started - Duration::from_millis(50) && **t <= ended + Duration::from_millis(200)).collect();
+    let window: Vec<_> = ticks
+        .iter()
+        .filter(|t| **t >= started - Duration::from_millis(50) && **t <= ended + Duration::from_millis(200))
+        .collect();
     let max_gap = window.windows(2).map(|w| w[1].duration_since(*w[0])).max().unwrap();
     assert!(max_gap < Duration::from_millis(100), "largest gap between ticks: {max_gap:?}");
 
@@ -91,7 +93,10 @@ fn a_blocking_task_does_not_stop_an_interval_on_a_one_worker_runtime() {
     let stalls: u64 = m.workers().iter().map(|w| w.stalls()).sum();
     assert!(stalls >= 1, "the stall is counted in the metrics");
     let events = rt.handle().recent_stalls();
-    let ev = events.iter().find(|e| e.name() == Some("stall-test-blocker")).expect("a stall event for the blocker");
+    let ev = events
+        .iter()
+        .find(|e| e.name() == Some("stall-test-blocker"))
+        .expect("a stall event for the blocker");
     assert!(ev.location().unwrap().file().ends_with("rt_stall.rs"));
     assert!(ev.was_compensated(), "a compensating worker ran the interval: {ev}");
     assert!(!ev.is_ongoing() || ev.duration() >= Duration::from_millis(500));
@@ -108,9 +113,20 @@ fn short_polls_are_not_stalls() {
     // the OS descheduled for 10 ms looks stalled. This machine runs the
     // tests in parallel on 2 cores, so the threshold here leaves room for
     // that; the point is that microsecond polls never add up to a stall.
-    let rt = Runtime::builder().worker_threads(2).stall_threshold(Some(Duration::from_millis(250))).build().unwrap();
+    let rt = Runtime::builder()
+        .worker_threads(2)
+        .stall_threshold(Some(Duration::from_millis(250)))
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let hs: Vec<_> = (0..2000).map(|i| weft::spawn(async move { weft::task::yield_now().await; i })).collect();
+        let hs: Vec<_> = (0..2000)
+            .map(|i| {
+                weft::spawn(async move {
+                    weft::task::yield_now().await;
+                    i
+                })
+            })
+            .collect();
         for h in hs {
             h.await.unwrap();
         }
@@ -128,7 +144,11 @@ fn stall_detection_can_be_switched_off() {
 
 #[test]
 fn a_configured_threshold_is_used() {
-    let rt = Runtime::builder().worker_threads(1).stall_threshold(Some(Duration::from_millis(200))).build().unwrap();
+    let rt = Runtime::builder()
+        .worker_threads(1)
+        .stall_threshold(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
     rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(60)) })).unwrap();
     assert!(rt.handle().recent_stalls().is_empty(), "60 ms is under a 200 ms threshold");
     rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(400)) })).unwrap();
