@@ -63,8 +63,7 @@ fn main() {
             .name("request")
             .spawn_on(
                 async move {
-                    let _watchdog =
-                        Builder::new().name("conn-watchdog").spawn(NeverCancelled).expect("name");
+                    let _watchdog = Builder::new().name("conn-watchdog").spawn(NeverCancelled).expect("name");
                     weft::time::sleep(Duration::from_millis(1 + i % 5)).await;
                     served.fetch_add(1, Ordering::Relaxed);
                 },
@@ -89,15 +88,16 @@ fn main() {
     rt.block_on(legacy).expect("legacy task");
 
     // The same call done right: on the blocking pool.
-    let fixed = rt.block_on(rt.spawn(async {
-        weft::task::spawn_blocking(|| {
-            std::thread::sleep(Duration::from_millis(30));
-            "response through spawn_blocking"
-        })
-        .await
-        .expect("blocking task")
-    }))
-    .expect("task");
+    let fixed = rt
+        .block_on(rt.spawn(async {
+            weft::task::spawn_blocking(|| {
+                std::thread::sleep(Duration::from_millis(30));
+                "response through spawn_blocking"
+            })
+            .await
+            .expect("blocking task")
+        }))
+        .expect("task");
     println!("{fixed}");
 
     // Let the requests finish and time pass, so the leak looks like one.
