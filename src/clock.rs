@@ -29,6 +29,7 @@ pub(crate) fn now_ns() -> u64 {
 }
 
 /// The `Instant` of a stamp from [`now_ns`].
+#[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom
 pub(crate) fn instant_of(ns: u64) -> Instant {
     epoch() + Duration::from_nanos(ns.saturating_sub(1))
 }

@@ -35,6 +35,7 @@ impl Target {
 
 impl Shared {
     /// Sets the quota part of the target; returns the previous quota part.
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom
     pub(crate) fn set_quota_target(&self, n: usize) -> usize {
         let mut t = self.target.lock();
         let before = std::mem::replace(&mut t.quota, n);

@@ -120,7 +120,15 @@ impl Parker {
         match self.state.compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst) {
             Ok(_) => {}
             Err(NOTIFIED) => {
-                self.state.store(EMPTY, SeqCst);
+                // Consume the token. A swap, not a store: loom 0.7 can let a
+                // later RMW (an unparker's swap) read the NOTIFIED before a
+                // plain store in modification order (tokio-rs/loom#254), so
+                // the unparker would see a token still pending, skip the
+                // wake, and we would then block in the poller for good; a
+                // model deadlock no real execution has. Every write of
+                // `state` on this path is an RMW for that reason (see
+                // netpoll's sys_shell.rs).
+                self.state.swap(EMPTY, SeqCst);
                 return 0;
             }
             Err(actual) => unreachable!("parker in state {actual} while parking (two parkers?)"),

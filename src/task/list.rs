@@ -247,6 +247,7 @@ impl OwnedTasks {
 
     /// The name and spawn location of live task `id` (walks one shard
     /// under its lock; for stall reports, not for hot paths).
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom
     pub(crate) fn describe(
         &self,
         id: super::Id,
