@@ -29,9 +29,11 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
         let shared: &Shared = &cx.handle.shared;
         let index = cx.index;
         core.hand_back(shared);
+        // Stop counting as an unparked worker (an RMW after the pushes),
+        // then notify (another RMW): the retire protocol's order
+        // (docs/design/sleep.md, docs/design/stalls.md §4).
+        shared.idle.begin_blocking();
         let compensated = shared.begin_compensation();
-        // The handed-back tasks: an RMW on the idle word after the pushes
-        // (docs/design/sleep.md); the reactivated spare is searching too.
         let _ = shared.notify_parked();
         // Our timer shard is nobody else's to fire while we block.
         if let Some(next) = shared.timers.shard_next_expiration(index) {
@@ -63,6 +65,7 @@ impl Drop for Restore<'_> {
         if self.compensated {
             shared.end_compensation();
         }
+        shared.idle.end_blocking();
         *self.cx.core.borrow_mut() = self.core.take();
         // The rest of the poll is timed (and watched for stalls) from now.
         let now = crate::clock::now_ns();

@@ -84,7 +84,9 @@ pub(crate) struct Idle {
     /// Parked and retired workers' indices. The lock also makes "decrement
     /// unparked + push" and "pop + increment unparked" atomic with respect to
     /// each other, so under the lock `num_workers - num_unparked ==
-    /// parked.len() + retired.len()` and `num_retired == retired.len()`.
+    /// parked.len() + retired.len() + blocked` and `num_retired ==
+    /// retired.len() + blocked`, where `blocked` counts workers inside
+    /// `task::block_in_place` (`begin_blocking`).
     sleepers: Mutex<Sleepers>,
 }
 
@@ -346,6 +348,36 @@ impl Idle {
         self.state.fetch_add(ONE_RETIRED, AcqRel);
         sleepers.retired.push(index);
         true
+    }
+
+    /// A running worker is about to block inside `task::block_in_place`:
+    /// it stops counting as unparked and counts in the retired field
+    /// instead (not parked, not available), without joining the retired
+    /// list, so `set_active` never reactivates it. The caller has already
+    /// handed its queued tasks to the injector and must notify
+    /// (`Idle::notify`) afterwards, as a retiring worker does: this RMW
+    /// comes after those pushes, so a worker that parks after it sees one
+    /// unparked worker fewer and, if it is now the last, re-checks the
+    /// queues (docs/design/stalls.md). Without it, a worker that read a
+    /// stale searching count and parked without re-checking would leave
+    /// the handed-back tasks to a worker that is blocked (found by the
+    /// loom model `block_in_place_hands_the_runnext_task_to_another_worker`).
+    pub(crate) fn begin_blocking(&self) {
+        let _sleepers = self.sleepers.lock();
+        // AcqRel: in the state word's modification order before the
+        // caller's notify, like `retire`; under the lock like every count
+        // change, so `num_workers == unparked + parked + retired` holds
+        // with blocked workers counted as retired.
+        self.state.fetch_add(ONE_RETIRED.wrapping_sub(ONE_UNPARKED), AcqRel);
+    }
+
+    /// The worker is back from `block_in_place`: it counts as unparked
+    /// (not searching) again, like a worker that left the parked set by
+    /// itself (`unpark_self`).
+    pub(crate) fn end_blocking(&self) {
+        let _sleepers = self.sleepers.lock();
+        // AcqRel: under the lock like every count change.
+        self.state.fetch_add(ONE_UNPARKED.wrapping_sub(ONE_RETIRED), AcqRel);
     }
 
     /// True while `index` is retired (not yet reactivated by `set_active`).
