@@ -88,7 +88,8 @@ fn monitor_takes_runnext_from_a_running_owner() {
         }
     }
 
-    model(|| {
+    // Tiny: search deeper than CI's bound.
+    super::model_min_preemptions(4, || {
         let drops = [Counter::default(), Counter::default()];
         let mut notified = Vec::new();
         let mut ids = Vec::new();
