@@ -89,7 +89,11 @@ fn blocked_task_is_idle_and_its_time_since_last_poll_grows() {
     let first = wait_for_state(&rt, join.id(), TaskState::Idle);
     assert_eq!(first.polls(), 1);
     let since = first.since_last_poll().expect("polled once");
-    assert!(first.last_poll_duration().is_some(), "the poll finished, so its length is known");
+    // Workers time one poll in 8 (docs/design/dump.md): the length of this
+    // one poll may be unknown.
+    if let Some(d) = first.last_poll_duration() {
+        assert!(d < Duration::from_secs(1), "{d:?}");
+    }
     let later = wait_for("since_last_poll to grow", || {
         find(&rt.dump(), join.id())
             .filter(|t| t.since_last_poll().unwrap() > since + Duration::from_millis(5))

@@ -351,12 +351,17 @@ fn metrics_display_lists_every_worker() {
     }
 }
 
+/// Workers time one poll in this many (the histogram is a sample).
+const TIMED_ONE_IN: u64 = 8;
+
 /// Waits until the runtime is idle and every worker has published: the
-/// polls reach `polls` and each worker's histogram counts its polls.
+/// polls reach `polls` and each worker's histogram counts its timed polls
+/// (its 8th, 16th, ... poll).
 #[track_caller]
 fn wait_published(rt: &Runtime, polls: u64) -> RuntimeMetrics {
     wait_for(rt, "every poll is published", |m| {
-        m.total_polls() >= polls && m.workers().iter().all(|w| w.poll_histogram().total_count() == w.polls())
+        m.total_polls() >= polls
+            && m.workers().iter().all(|w| w.poll_histogram().total_count() == w.polls() / TIMED_ONE_IN)
     })
 }
 
@@ -366,32 +371,39 @@ fn busy_time_and_the_histogram_record_a_20ms_poll() {
     assert_eq!(PollHistogram::bucket_bound(15), Some(bound));
     for attempt in 1.. {
         let rt = runtime(1);
+        // The worker times its 8th poll: seven empty tasks first, one at a
+        // time, then the 20 ms spin.
+        for _ in 1..TIMED_ONE_IN {
+            rt.block_on(rt.spawn(async {})).unwrap();
+        }
         rt.block_on(rt.spawn(async { spin(Duration::from_millis(20)) })).unwrap();
-        let m = wait_published(&rt, 1);
-        assert_eq!(m.total_polls(), 1, "one task, one poll:\n{m}");
+        let m = wait_published(&rt, TIMED_ONE_IN);
+        assert_eq!(m.total_polls(), TIMED_ONE_IN, "one poll per task:\n{m}");
         let w = m.worker(0);
         let busy = w.busy_duration();
         assert!(busy >= Duration::from_millis(20), "busy {busy:?} for a 20 ms spin");
         let h = w.poll_histogram();
-        assert_eq!(h.total_count(), 1);
-        assert_eq!(h.sum(), busy, "the histogram's sum is the busy time");
-        assert_eq!(m.total_busy_duration(), busy);
+        assert_eq!(h.total_count(), 1, "the 8th poll is the timed one");
+        let polled = h.sum();
+        assert!(polled >= Duration::from_millis(20) && polled <= busy, "{polled:?} of {busy:?}");
+        // (The spare slot was busy for the moment it took to retire.)
+        assert!(m.total_busy_duration() >= busy);
         assert_eq!(&m.poll_histogram(), h, "one worker: the merged histogram is its own");
         let k = h.counts().iter().position(|&c| c == 1).unwrap();
-        assert_eq!(k, PollHistogram::bucket_of(busy));
+        assert_eq!(k, PollHistogram::bucket_of(polled));
         if k == 15 {
-            assert!(busy <= bound);
+            assert!(polled <= bound);
             break;
         }
         // The poll can only run long (this thread descheduled for 12 ms on a
         // loaded machine), never short: retry a few times.
         assert!(k > 15, "a 20 ms poll landed in bucket {k}");
-        assert!(attempt < 5, "the 20 ms poll overran 32.768 ms {attempt} times ({busy:?})");
+        assert!(attempt < 5, "the 20 ms poll overran 32.768 ms {attempt} times ({polled:?})");
     }
 }
 
 #[test]
-fn the_histogram_counts_every_published_poll() {
+fn the_histogram_counts_one_published_poll_in_eight() {
     let rt = runtime(2);
     let hs: Vec<_> = (0..300)
         .map(|_| {
@@ -404,10 +416,11 @@ fn the_histogram_counts_every_published_poll() {
     join_all(&rt, hs);
     let m = wait_published(&rt, 900);
     assert_eq!(m.total_polls(), 900, "three polls per task:\n{m}");
-    assert_eq!(m.poll_histogram().total_count(), 900);
+    let timed: u64 = m.workers().iter().map(|w| w.polls() / TIMED_ONE_IN).sum();
+    assert_eq!(m.poll_histogram().total_count(), timed);
     for w in m.workers() {
-        assert_eq!(w.poll_histogram().total_count(), w.polls());
-        assert_eq!(w.poll_histogram().sum(), w.busy_duration());
+        assert_eq!(w.poll_histogram().total_count(), w.polls() / TIMED_ONE_IN);
+        assert!(w.poll_histogram().sum() <= w.busy_duration());
     }
     assert!(m.total_busy_duration() > Duration::ZERO);
 }
@@ -482,9 +495,10 @@ fn the_prometheus_text_of_a_live_runtime_is_valid_and_consistent() {
         let worker: Vec<(&str, &str)> = worker.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let polls = exp.value("weft_worker_polls_total", &worker).unwrap();
         assert_eq!(polls, w.polls() as f64);
-        assert_eq!(exp.value("weft_poll_duration_seconds_count", &worker), Some(polls));
+        let timed = (w.polls() / TIMED_ONE_IN) as f64;
+        assert_eq!(exp.value("weft_poll_duration_seconds_count", &worker), Some(timed));
         let busy = exp.value("weft_worker_busy_seconds_total", &worker).unwrap();
-        assert_eq!(exp.value("weft_poll_duration_seconds_sum", &worker), Some(busy));
+        assert!(exp.value("weft_poll_duration_seconds_sum", &worker).unwrap() <= busy);
         assert!((busy - w.busy_duration().as_secs_f64()).abs() < 1e-9);
         assert_eq!(exp.value("weft_worker_stalls_total", &worker), Some(0.0));
     }

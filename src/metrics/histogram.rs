@@ -16,8 +16,14 @@ use std::time::Duration;
 /// workers).
 ///
 /// Counts are per bucket, not cumulative; [`PollHistogram::cumulative`]
-/// gives the running totals Prometheus expects. The sum of all polls'
-/// durations is the busy time of the worker(s).
+/// gives the running totals Prometheus expects.
+///
+/// **A sample**: each worker times one poll in 8 (two clock reads cost as
+/// much as a cheap poll; Go's scheduler-latency histogram samples 1 in 8
+/// too), so `total_count()` is about an eighth of the polls and `sum()`
+/// the summed duration of the timed ones. The shape of the distribution is
+/// what it tells; stalls (polls over the stall threshold) are counted
+/// exactly, by the monitor (`WorkerMetrics::stalls`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PollHistogram {
     counts: [u64; POLL_BUCKETS],
@@ -76,7 +82,7 @@ impl PollHistogram {
         self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c))
     }
 
-    /// The summed duration of every poll counted (the busy time).
+    /// The summed duration of the polls counted (the timed sample).
     pub fn sum(&self) -> Duration {
         Duration::from_nanos(self.sum_ns)
     }

@@ -229,7 +229,7 @@ impl RuntimeMetrics {
             self,
             "weft_worker_busy_seconds_total",
             "counter",
-            "Time the worker spent polling tasks.",
+            "Time the worker was not parked (running, searching, dispatching).",
             |w| secs(w.busy_duration()),
         );
         o.per_worker(
@@ -306,7 +306,7 @@ impl RuntimeMetrics {
     /// The `weft_poll_duration_seconds` histogram, one series per worker.
     fn write_poll_histogram(&self, o: &mut Out) {
         const NAME: &str = "weft_poll_duration_seconds";
-        o.family(NAME, "histogram", "Duration of task polls.");
+        o.family(NAME, "histogram", "Duration of task polls (a sample: one poll in 8 is timed).");
         for (i, w) in self.workers.iter().enumerate() {
             let worker = i.to_string();
             let h = w.poll_histogram();
@@ -358,6 +358,7 @@ mod tests {
         let w0 = WorkerMetrics {
             polls: 6,
             netpoll_events: 4,
+            busy_ns: 2_500_000_000,
             poll_histogram: PollHistogram::new(counts, 2_500_000_000),
             ..WorkerMetrics::default()
         };

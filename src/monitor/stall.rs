@@ -1,7 +1,12 @@
 //! Stall detection and compensation (the monitor's sysmon part).
 //!
 //! Each sample reads every worker's poll stamp (`scheduler::stats::
-//! PollStamp`). A poll older than the threshold is a stall:
+//! PollStamp`): a poll counter, odd while a poll runs. The worker reads no
+//! clock for it; the monitor times a poll from the first sample that saw
+//! its counter (so it may start up to one period late: a stall is seen
+//! between the threshold and the threshold plus one period after the poll
+//! began, and its reported length is short by up to one period). A poll
+//! seen for longer than the threshold is a stall:
 //! - the first time it is seen: counted in the worker's `stalls`, recorded
 //!   in the runtime's stall log with the task's id, name and spawn
 //!   location, and reported once through `log::warn!`;
@@ -29,8 +34,11 @@ use std::time::Duration;
 /// What the monitor remembers about one worker between samples.
 #[derive(Debug, Default)]
 struct Watch {
-    /// The poll seen at the last sample: (start stamp, task id).
+    /// The poll seen at the last sample: (its `PollStamp` seq, task id).
     poll: Option<(u64, u64)>,
+    /// When the monitor first saw that poll (a `clock` stamp): at most one
+    /// sample period after the poll began.
+    first_seen: u64,
     /// Sequence number of this poll's event in the stall log, once reported.
     event: Option<u64>,
     /// True while this stall holds a compensation.
@@ -63,8 +71,12 @@ impl StallDetector {
             if watch.poll.is_some() && watch.poll != stamp {
                 end_stall(shared, watch, now);
             }
+            if watch.poll.is_none() && stamp.is_some() {
+                watch.first_seen = now;
+            }
             watch.poll = stamp;
-            let Some((start, id)) = stamp else { continue };
+            let Some((_, id)) = stamp else { continue };
+            let start = watch.first_seen;
             let elapsed = now.saturating_sub(start);
             if elapsed < self.threshold_ns {
                 continue;
@@ -91,8 +103,8 @@ impl StallDetector {
 
 /// The poll that `watch` followed has returned (or the monitor stops).
 fn end_stall(shared: &Shared, watch: &mut Watch, now: u64) {
-    if let (Some(seq), Some((start, _))) = (watch.event, watch.poll) {
-        let length = Duration::from_nanos(now.saturating_sub(start));
+    if let (Some(seq), Some(_)) = (watch.event, watch.poll) {
+        let length = Duration::from_nanos(now.saturating_sub(watch.first_seen));
         shared.stall_log.lock().update(seq, |e| {
             e.ongoing = false;
             e.duration = length.max(e.duration);

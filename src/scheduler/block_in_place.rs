@@ -42,10 +42,11 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
             }
         }
         let stamp = &shared.stamps[index];
-        let task_id = stamp.sample().map(|(_, id)| id).unwrap_or(0);
-        // Not a stall: the blocking part is announced, not hidden.
+        let task_id = stamp.task_id();
+        // Not a stall: the blocking part is announced, not hidden; nor a
+        // timed poll.
         stamp.end();
-        crate::clock::set_poll_start(0);
+        crate::clock::untime_poll();
         let _back = Restore { cx, core: Some(core), compensated, task_id };
         f()
     })
@@ -67,9 +68,8 @@ impl Drop for Restore<'_> {
         }
         shared.idle.end_blocking();
         *self.cx.core.borrow_mut() = self.core.take();
-        // The rest of the poll is timed (and watched for stalls) from now.
-        let now = crate::clock::now_ns();
-        crate::clock::set_poll_start(now);
-        shared.stamps[self.cx.index].begin(self.task_id, now);
+        // The rest of the poll is watched for stalls again (as a new poll:
+        // the monitor times it from its next sample).
+        shared.stamps[self.cx.index].begin(self.task_id);
     }
 }

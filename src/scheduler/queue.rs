@@ -58,6 +58,12 @@ pub(crate) struct Core {
     /// node; other nodes are searched once it reaches
     /// `REMOTE_STEAL_AFTER` (docs/design/topology.md).
     pub(crate) local_steal_failures: u32,
+    /// The worker's latest clock reading (`clock::now_ns`): exact at timed
+    /// polls, refreshed every maintenance tick and around parks; what
+    /// untimed polls stamp their task with.
+    pub(crate) now: u64,
+    /// When the busy time was last accounted (`Worker::mark_clock`).
+    pub(crate) busy_mark: u64,
 }
 
 impl Core {
@@ -74,6 +80,8 @@ impl Core {
             io_wakers: Vec::new(),
             is_dispatching: false,
             local_steal_failures: 0,
+            now: 0,
+            busy_mark: 0,
         }
     }
 

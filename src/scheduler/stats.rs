@@ -18,6 +18,12 @@ pub(crate) const POLL_BUCKETS: usize = 22;
 /// Upper bound of the first bucket (1 us).
 pub(crate) const POLL_BUCKET_FIRST_NS: u64 = 1_000;
 
+/// A worker times one poll in this many (two clock reads, ~55 ns here, as
+/// much as a cheap poll costs): the poll-duration histogram and the tasks'
+/// last poll durations are a 1-in-8 sample, as Go's scheduler-latency
+/// histogram samples 1 goroutine transition in 8. A power of two.
+pub(crate) const POLL_TIMING_SAMPLE: u64 = if crate::loom::IS_LOOM { 1 } else { 8 };
+
 /// The histogram bucket of a poll that took `ns`.
 pub(crate) fn poll_bucket(ns: u64) -> usize {
     if ns <= POLL_BUCKET_FIRST_NS {
@@ -48,20 +54,23 @@ pub(crate) struct LocalStats {
     pub(crate) remote_node_steals: u64,
     /// Times this worker retired (went above the active-worker target).
     pub(crate) retirements: u64,
-    /// Time spent polling tasks, ns.
+    /// Time not parked (running tasks, searching, dispatching), ns;
+    /// accounted at maintenance ticks and around parks.
     pub(crate) busy_ns: u64,
     /// I/O events this worker's netpolls returned.
     pub(crate) netpoll_events: u64,
     /// Timers this worker fired (its own shard's and others').
     pub(crate) timers_fired: u64,
-    /// Poll-duration histogram (`poll_bucket`).
+    /// Poll-duration histogram (`poll_bucket`) of the timed polls.
     pub(crate) poll_hist: [u64; POLL_BUCKETS],
+    /// Sum of the timed polls' durations, ns.
+    pub(crate) poll_hist_sum_ns: u64,
 }
 
 impl LocalStats {
-    /// One poll of `ns` nanoseconds.
+    /// One timed poll of `ns` nanoseconds.
     pub(crate) fn record_poll(&mut self, ns: u64) {
-        self.busy_ns += ns;
+        self.poll_hist_sum_ns += ns;
         self.poll_hist[poll_bucket(ns)] += 1;
     }
 }
@@ -82,6 +91,7 @@ pub(crate) struct WorkerStats {
     netpoll_events: StatAtomicU64,
     timers_fired: StatAtomicU64,
     poll_hist: [StatAtomicU64; POLL_BUCKETS],
+    poll_hist_sum_ns: StatAtomicU64,
 }
 
 impl WorkerStats {
@@ -99,6 +109,7 @@ impl WorkerStats {
         self.busy_ns.store(s.busy_ns, Relaxed);
         self.netpoll_events.store(s.netpoll_events, Relaxed);
         self.timers_fired.store(s.timers_fired, Relaxed);
+        self.poll_hist_sum_ns.store(s.poll_hist_sum_ns, Relaxed);
         for (dst, src) in self.poll_hist.iter().zip(&s.poll_hist) {
             dst.store(*src, Relaxed);
         }
@@ -119,55 +130,71 @@ impl WorkerStats {
             netpoll_events: self.netpoll_events.load(Relaxed),
             timers_fired: self.timers_fired.load(Relaxed),
             poll_hist: std::array::from_fn(|k| self.poll_hist[k].load(Relaxed)),
+            poll_hist_sum_ns: self.poll_hist_sum_ns.load(Relaxed),
         }
     }
 }
 
 /// What the monitor samples of one worker (one cache-padded slot each):
-/// when the current poll started and which task it polls, plus the stall
-/// events the monitor counted there.
+/// a poll counter and the task being polled, plus the stall events the
+/// monitor counted there. No clock on the worker's side: the monitor sees
+/// the same poll (same odd `seq`) in samples far enough apart and times it
+/// with its own clock, as Go's sysmon compares a P's `schedtick` between
+/// its rounds.
 ///
-/// The worker writes `task_id` then `started_ns` (Release) at a poll's
-/// start and clears `started_ns` at its end; the monitor loads
-/// `started_ns` (Acquire, pairs with that Release), then `task_id`, then
-/// `started_ns` again: if both loads agree, the id belongs to that poll.
-/// std atomics (also under loom): only the monitor reads them, and no other
-/// memory is published through them.
+/// `seq` is odd while a poll runs, even between polls. The worker writes
+/// `task_id` then `seq` (Release) at a poll's start and `seq` again at its
+/// end; the monitor loads `seq` (Acquire, pairs with that Release), then
+/// `task_id`, then `seq` again: if both loads agree, the id belongs to that
+/// poll. std atomics (also under loom): only the monitor reads them, and no
+/// other memory is published through them.
 #[derive(Debug, Default)]
 pub(crate) struct PollStamp {
-    started_ns: StatAtomicU64,
+    seq: StatAtomicU64,
     task_id: StatAtomicU64,
     /// Stall events on this worker (written by the monitor only).
     pub(crate) stalls: StatAtomicU64,
 }
 
 impl PollStamp {
-    /// The worker starts polling task `id` at `start` (a `clock` stamp).
-    pub(crate) fn begin(&self, id: u64, start: u64) {
+    /// The worker starts polling task `id`.
+    pub(crate) fn begin(&self, id: u64) {
         // Relaxed: ordered before the Release store below.
         self.task_id.store(id, Relaxed);
+        // Relaxed load: the worker is the only writer of `seq`.
+        let seq = self.seq.load(Relaxed) | 1;
         // Release: pairs with the monitor's Acquire load in `sample`.
-        self.started_ns.store(start, Release);
+        self.seq.store(seq, Release);
     }
 
-    /// The poll ended (or left the worker's accounting, as in
+    /// The poll ended (or left the monitor's watch, as in
     /// `block_in_place`).
     pub(crate) fn end(&self) {
-        // Relaxed: the monitor only needs to see it eventually.
-        self.started_ns.store(0, Relaxed);
+        // Relaxed: single writer; the monitor only needs to see it
+        // eventually. Odd -> next even.
+        let seq = self.seq.load(Relaxed);
+        if seq & 1 == 1 {
+            self.seq.store(seq + 1, Relaxed);
+        }
     }
 
-    /// The current poll's (start, task id), if one is in progress.
+    /// The task id of the poll in progress (the worker's own view).
+    pub(crate) fn task_id(&self) -> u64 {
+        // Relaxed: read by the writer itself.
+        self.task_id.load(Relaxed)
+    }
+
+    /// The poll in progress as (seq, task id), if one is.
     pub(crate) fn sample(&self) -> Option<(u64, u64)> {
         // Acquire: pairs with `begin`'s Release, so the id loaded next is
-        // at least as new as this start.
-        let start = self.started_ns.load(Acquire);
-        if start == 0 {
+        // at least as new as this seq.
+        let seq = self.seq.load(Acquire);
+        if seq & 1 == 0 {
             return None;
         }
         let id = self.task_id.load(Relaxed);
-        // Acquire: a later poll's `begin` would show up as another start.
-        (self.started_ns.load(Acquire) == start).then_some((start, id))
+        // Acquire: a later poll's `begin` would show up as another seq.
+        (self.seq.load(Acquire) == seq).then_some((seq, id))
     }
 }
 
@@ -197,8 +224,16 @@ mod tests {
     fn a_stamp_is_sampled_only_while_a_poll_runs() {
         let s = PollStamp::default();
         assert_eq!(s.sample(), None);
-        s.begin(7, 100);
-        assert_eq!(s.sample(), Some((100, 7)));
+        s.begin(7);
+        let (first, id) = s.sample().unwrap();
+        assert_eq!(id, 7);
+        s.end();
+        assert_eq!(s.sample(), None);
+        s.begin(8);
+        let (second, id) = s.sample().unwrap();
+        assert_eq!(id, 8);
+        assert_ne!(first, second, "each poll has its own sequence number");
+        s.end();
         s.end();
         assert_eq!(s.sample(), None);
     }

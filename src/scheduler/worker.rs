@@ -13,6 +13,7 @@
 
 use super::idle::Parked;
 use super::queue::Core;
+use super::stats::POLL_TIMING_SAMPLE;
 use super::{Handle, Shared, GLOBAL_POLL_INTERVAL, REMOTE_STEAL_AFTER};
 use crate::loom::deque::Steal;
 use crate::netpoll::{DriverGuard, TimerHandoff};
@@ -82,6 +83,8 @@ pub(crate) fn run(handle: Handle, core: Box<Core>) {
     CURRENT.with(|c| c.set(&cx));
     let _reset = ResetCurrent;
     let worker = Worker { cx: &cx, shared: &cx.handle.shared };
+    let mut core = core;
+    worker.mark_clock(&mut core, false);
     let core = worker.run_loop(core);
     worker.exit(core);
 }
@@ -147,7 +150,8 @@ impl Worker<'_> {
     /// Every `GLOBAL_POLL_INTERVAL` ticks: publish counters, poll the
     /// netpoller without blocking (so busy tasks cannot starve I/O) and
     /// fire any expired timer, ours or another worker's.
-    fn maintenance(&self, core: Box<Core>) -> Box<Core> {
+    fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
+        self.mark_clock(&mut core, true);
         self.shared.stats[core.index].publish(&core.stats);
         self.poll_io_and_timers(core).0
     }
@@ -322,6 +326,7 @@ impl Worker<'_> {
     fn after_retire(&self, mut core: Box<Core>) -> Box<Core> {
         let index = core.index;
         core.stats.retirements += 1;
+        self.mark_clock(&mut core, true);
         self.shared.stats[index].publish(&core.stats);
         // Our timer shard is no longer fired by us: announce its next
         // expiration as a foreign insert would (`timer_earliest_changed`
@@ -348,6 +353,7 @@ impl Worker<'_> {
             if !self.shared.idle.is_retired(index) {
                 // `set_active` counted us as unparked and searching.
                 core.is_searching = true;
+                self.mark_clock(&mut core, false);
                 return core;
             }
         }
@@ -365,32 +371,52 @@ impl Worker<'_> {
         core.stats.polls += 1;
         // Running anything ends a streak of failed local searches.
         core.local_steal_failures = 0;
-        let index = core.index;
-        let stamp = &self.shared.stamps[index];
-        // Two clock reads per poll: this one, and the harness's at the end
-        // (handed back through `clock::take_poll_end`).
-        let start = crate::clock::now_ns();
-        stamp.begin(task.0.id().as_u64(), start);
-        crate::clock::set_poll_start(start);
+        let stamp = &self.shared.stamps[core.index];
+        // One poll in POLL_TIMING_SAMPLE is timed: a clock read here and
+        // one in the harness at the end (src/clock.rs). The others run on
+        // the cached clock.
+        let timed = core.stats.polls & (POLL_TIMING_SAMPLE - 1) == 0;
+        if timed {
+            core.now = crate::clock::now_ns();
+        }
+        let start = core.now;
+        stamp.begin(task.0.id().as_u64());
+        crate::clock::enter_poll(start, timed);
         *self.cx.core.borrow_mut() = Some(core);
         crate::coop::budget(|| task.run());
         let mut core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll");
-        // `block_in_place` may have moved the start (the blocking part is
-        // not a poll): take it back from the thread-local.
-        let start = crate::clock::poll_start();
-        crate::clock::set_poll_start(0);
+        // `block_in_place` un-times a poll (its blocking part is no poll).
+        let still_timed = crate::clock::poll_timed();
+        crate::clock::leave_poll();
         stamp.end();
-        let end = match crate::clock::take_poll_end() {
-            0 => crate::clock::now_ns(),
-            end => end,
-        };
-        core.stats.record_poll(end.saturating_sub(start));
+        if timed {
+            let end = match crate::clock::take_poll_end() {
+                0 => crate::clock::now_ns(),
+                end => end,
+            };
+            if still_timed {
+                core.stats.record_poll(end.saturating_sub(start));
+            }
+            core.now = end;
+        }
         core
+    }
+
+    /// Reads the clock, adds the time since the last mark to the busy time
+    /// (if the worker was busy since), and marks.
+    fn mark_clock(&self, core: &mut Core, was_busy: bool) {
+        let now = crate::clock::now_ns();
+        if was_busy {
+            core.stats.busy_ns += now.saturating_sub(core.busy_mark);
+        }
+        core.busy_mark = now;
+        core.now = now;
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
         debug_assert!(!core.has_local_work());
         core.stats.parks += 1;
+        self.mark_clock(&mut core, true);
         self.shared.stats[core.index].publish(&core.stats);
         let index = core.index;
         let parked = self.shared.idle.transition_to_parked(index, core.is_searching);
@@ -418,6 +444,7 @@ impl Worker<'_> {
                     // We have I/O or timers to hand out: leave the parked set
                     // (unless a notifier already took us out) and dispatch.
                     core.is_searching = !self.shared.idle.unpark_self(index);
+                    self.mark_clock(&mut core, false);
                     return self.dispatch(core).0;
                 }
             } else {
@@ -429,6 +456,7 @@ impl Worker<'_> {
                 let notified = parker.park_until(deadline);
                 if !notified && self.own_timers_due(index) {
                     core.is_searching = !self.shared.idle.unpark_self(index);
+                    self.mark_clock(&mut core, false);
                     return self.dispatch(core).0;
                 }
             }
@@ -441,6 +469,7 @@ impl Worker<'_> {
         }
         // The notifier counted us as unparked and searching.
         core.is_searching = true;
+        self.mark_clock(&mut core, false);
         core
     }
 

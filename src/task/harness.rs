@@ -74,19 +74,22 @@ where
     fn poll(self) {
         match self.header().state.transition_to_running() {
             TransitionToRunning::Success => {
-                // Timing for dumps and the worker's accounting: the worker
-                // stamped the poll's start (`clock::poll_start`); elsewhere
-                // (tests, other schedulers) read the clock here.
+                // Statistics for dumps (src/clock.rs): on a worker, the
+                // worker's cached clock, and an end reading only for a
+                // timed poll; elsewhere (the blocking pool, tests) both
+                // readings.
                 let stats = &self.header().stats;
-                let start = match crate::clock::poll_start() {
-                    0 => crate::clock::now_ns(),
-                    ns => ns,
+                let (start, timed) = match crate::clock::poll_clock() {
+                    0 => (crate::clock::now_ns(), true),
+                    ns => (ns, crate::clock::poll_timed()),
                 };
                 stats.poll_started(start);
                 let done = self.poll_future();
-                let end = crate::clock::now_ns();
-                stats.poll_ended(start, end);
-                crate::clock::set_poll_end(end);
+                if timed {
+                    let end = crate::clock::now_ns();
+                    stats.poll_ended(start, end);
+                    crate::clock::set_poll_end(end);
+                }
                 if done {
                     self.complete();
                     return;

@@ -71,9 +71,11 @@ pub(crate) struct TaskStats {
     pub(crate) created_ns: u64,
     /// Polls started.
     pub(crate) polls: StatAtomicU64,
-    /// `clock` stamp of the last poll's start; 0 = never polled.
+    /// `clock` stamp of the last poll's start (the worker's cached clock,
+    /// exact for timed polls); 0 = never polled.
     pub(crate) last_poll_start_ns: StatAtomicU64,
-    /// Length of the last finished poll in ns (0 while the first runs).
+    /// Length of the last *timed* poll in ns (0 before one): a worker times
+    /// one poll in `POLL_TIMING_SAMPLE`.
     pub(crate) last_poll_ns: StatAtomicU64,
 }
 
