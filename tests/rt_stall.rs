@@ -262,3 +262,25 @@ fn a_child_in_the_runnext_slot_of_a_stalled_worker_still_runs() {
     let waited = ran.duration_since(start);
     assert!(waited < Duration::from_millis(300), "the child waited {waited:?} behind the stalled parent");
 }
+
+#[test]
+fn a_stall_after_a_long_idle_period_is_still_seen() {
+    // The monitor backs off to one sample per 50 ms while no worker polls;
+    // a stall that starts then is seen at most that much later.
+    let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let blocker = weft::task::Builder::new()
+        .name("after-idle")
+        .spawn_on(async { std::thread::sleep(Duration::from_millis(150)) }, rt.handle())
+        .unwrap();
+    rt.block_on(blocker).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(2), || rt
+            .handle()
+            .recent_stalls()
+            .iter()
+            .any(|e| e.name() == Some("after-idle"))),
+        "a 150 ms poll after 400 ms of idleness was not reported: {:?}",
+        rt.handle().recent_stalls()
+    );
+}

@@ -106,10 +106,16 @@ mod thread {
         (threshold / 2).clamp(Duration::from_millis(1), Duration::from_millis(10))
     }
 
+    /// The longest wait between samples while no worker polls (the period
+    /// doubles up to this on an idle runtime: 20 wake-ups a second instead
+    /// of 200; a stall that begins then is seen up to this much later).
+    const IDLE_SAMPLE_MAX: Duration = Duration::from_millis(50);
+
     fn run(shared: &Shared, config: &MonitorConfig, stop: &Stop) {
         let start = Instant::now();
         let mut next_quota = config.quota.as_ref().map(|q| start + q.interval);
         let period = config.stall_threshold.map(sample_period);
+        let mut idle_period = period;
         let mut next_sample = period.map(|p| start + p);
         let mut stalls = config.stall_threshold.map(|t| StallDetector::new(shared.num_workers(), t));
         loop {
@@ -145,8 +151,15 @@ mod thread {
             }
             if let (Some(at), Some(p), Some(d)) = (next_sample, period, stalls.as_mut()) {
                 if at <= now {
-                    next_sample = Some(now + p);
-                    d.sample(shared);
+                    // Back off while every worker is idle (Go's sysmon
+                    // does the same, from 20 us up to 10 ms).
+                    let wait = if d.sample(shared) {
+                        p
+                    } else {
+                        idle_period.map_or(p, |w| (w * 2).min(IDLE_SAMPLE_MAX.max(p)))
+                    };
+                    idle_period = Some(wait);
+                    next_sample = Some(now + wait);
                 }
             }
         }

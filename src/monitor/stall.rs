@@ -52,6 +52,8 @@ struct Watch {
 pub(super) struct StallDetector {
     threshold_ns: u64,
     workers: Vec<Watch>,
+    /// Each worker's poll sequence number at the last sample.
+    last_seq: Vec<u64>,
 }
 
 impl StallDetector {
@@ -59,13 +61,20 @@ impl StallDetector {
         StallDetector {
             threshold_ns: threshold.as_nanos().min(u64::MAX as u128) as u64,
             workers: (0..workers).map(|_| Watch::default()).collect(),
+            last_seq: vec![0; workers],
         }
     }
 
-    /// One pass over every worker's stamp.
-    pub(super) fn sample(&mut self, shared: &Shared) {
+    /// One pass over every worker's stamp. Returns true if any worker
+    /// polled since the last pass or is polling now (the monitor backs off
+    /// while this is false).
+    pub(super) fn sample(&mut self, shared: &Shared) -> bool {
         let now = crate::clock::now_ns();
+        let mut active = false;
         for index in 0..self.workers.len() {
+            let seq = shared.stamps[index].seq();
+            active |= seq != self.last_seq[index] || seq & 1 == 1;
+            self.last_seq[index] = seq;
             let stamp = shared.stamps[index].sample();
             let watch = &mut self.workers[index];
             if watch.poll.is_some() && watch.poll != stamp {
@@ -88,6 +97,7 @@ impl StallDetector {
             }
             hand_off(shared, index, watch);
         }
+        active
     }
 
     /// The monitor stops: give back every compensation it holds.

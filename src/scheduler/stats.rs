@@ -178,6 +178,13 @@ impl PollStamp {
         }
     }
 
+    /// The raw sequence number (odd while polling): changes with every
+    /// poll, so the monitor can tell an idle worker from a busy one.
+    pub(crate) fn seq(&self) -> u64 {
+        // Relaxed: a heuristic read by the monitor.
+        self.seq.load(Relaxed)
+    }
+
     /// The task id of the poll in progress (the worker's own view).
     pub(crate) fn task_id(&self) -> u64 {
         // Relaxed: read by the writer itself.
