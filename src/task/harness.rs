@@ -231,7 +231,9 @@ where
 
     fn dealloc(self) {
         // SAFETY: the reference count is zero: this is the only pointer. The
-        // cell was created by `Box::new` in `Cell::allocate`.
+        // cell was allocated by the global allocator with the layout of a
+        // `Cell<F, S>` and fully initialised in `Cell::allocate`, which is
+        // what `Box::from_raw` requires.
         drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
     }
 
