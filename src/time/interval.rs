@@ -31,7 +31,7 @@ const MIN_PERIOD: Duration = Duration::from_millis(1);
 /// ```
 ///
 /// # Panics
-/// If called outside a weft runtime; see [`sleep`](super::sleep).
+/// If called outside a weft runtime; see [`sleep`](fn@super::sleep).
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
     Interval::new(Instant::now(), period, "weft::time::interval")
@@ -41,7 +41,7 @@ pub fn interval(period: Duration) -> Interval {
 /// every `period` after that; see [`interval`] (also for a zero period).
 ///
 /// # Panics
-/// If called outside a weft runtime; see [`sleep`](super::sleep).
+/// If called outside a weft runtime; see [`sleep`](fn@super::sleep).
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval::new(start, period, "weft::time::interval_at")

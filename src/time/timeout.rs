@@ -28,7 +28,7 @@ use std::time::Duration;
 /// ```
 ///
 /// # Panics
-/// If called outside a weft runtime; see [`sleep`](super::sleep).
+/// If called outside a weft runtime; see [`sleep`](fn@super::sleep).
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
     Timeout::new(future.into_future(), Sleep::after(duration, "weft::time::timeout"))
@@ -37,7 +37,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// Runs `future`, giving up at `deadline`; see [`timeout`].
 ///
 /// # Panics
-/// If called outside a weft runtime; see [`sleep`](super::sleep).
+/// If called outside a weft runtime; see [`sleep`](fn@super::sleep).
 #[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout::new(future.into_future(), Sleep::new(deadline, "weft::time::timeout_at"))
