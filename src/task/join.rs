@@ -12,6 +12,27 @@ use std::task::{Context, Poll};
 ///
 /// Awaiting it yields `Ok(output)`, or a [`JoinError`] if the task panicked
 /// or was cancelled. Dropping it detaches the task, which keeps running.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     // Await it for the output.
+///     let square = weft::spawn(async { 12 * 12 });
+///     assert_eq!(square.await.unwrap(), 144);
+///
+///     // Abort it: awaiting then yields a cancelled JoinError.
+///     let forever = weft::spawn(std::future::pending::<()>());
+///     assert!(!forever.is_finished());
+///     forever.abort();
+///     assert!(forever.await.unwrap_err().is_cancelled());
+///
+///     // Drop it: the task is detached and still runs to the end.
+///     let (tx, rx) = std::sync::mpsc::channel();
+///     drop(weft::spawn(async move { tx.send("detached, still ran").unwrap() }));
+///     let got = weft::task::spawn_blocking(move || rx.recv().unwrap()).await.unwrap();
+///     assert_eq!(got, "detached, still ran");
+/// });
+/// ```
 pub struct JoinHandle<T> {
     raw: RawTask,
     _output: PhantomData<T>,
