@@ -43,23 +43,28 @@
 //! The transition table and the argument for it are in
 //! `docs/design/task.md`.
 
+mod abort;
 mod builder;
 mod dump;
 mod error;
 mod harness;
 mod id;
 mod join;
+mod join_set;
 pub(crate) mod list;
 mod raw;
+mod ready_list;
 pub(crate) mod state;
 mod waker;
 mod yield_now;
 
+pub use abort::AbortHandle;
 pub use builder::Builder;
 pub use dump::{TaskDump, TaskInfo, TaskState};
 pub use error::JoinError;
 pub use id::Id;
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
 pub use yield_now::yield_now;
 
 pub use crate::blocking::spawn_blocking;
