@@ -110,7 +110,7 @@ impl<T> JoinSet<T> {
         });
         // New entries start queued, in `queue`: the first `join_next` polls
         // the handle, which registers the entry's waker with the task.
-        let entry = self.list.new_entry(key);
+        let entry = ReadyList::new_entry(&self.list, key);
         let waker = entry_waker(&entry);
         self.queue.push_back(entry.clone());
         self.slots[key] = Slot::Occupied { handle, entry, waker };

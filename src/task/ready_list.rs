@@ -89,9 +89,9 @@ impl ReadyList {
     /// A new entry for slot `key`, already marked queued: the owner puts
     /// it in its local queue, so that the first `join_next` polls the
     /// handle and registers the entry's waker with the task.
-    pub(crate) fn new_entry(self: &Arc<Self>, key: usize) -> Arc<Entry> {
+    pub(crate) fn new_entry(this: &Arc<ReadyList>, key: usize) -> Arc<Entry> {
         Arc::new(Entry {
-            list: self.clone(),
+            list: this.clone(),
             key,
             queued: AtomicBool::new(true),
             next: UnsafeCell::new(ptr::null_mut()),
@@ -163,15 +163,15 @@ impl Entry {
     }
 
     /// The entry's task woke it (any thread).
-    fn wake(self: &Arc<Self>) {
+    fn wake(this: &Arc<Entry>) {
         // AcqRel: Release pairs with the owner's `unqueue` (see there);
         // Acquire orders our `next` write after the owner's reads of it
         // from the previous time this entry was on the stack.
-        if self.queued.swap(true, AcqRel) {
+        if this.queued.swap(true, AcqRel) {
             return; // already queued; its owner will poll it
         }
-        let list = &self.list;
-        let me = Arc::into_raw(self.clone()) as *mut Entry;
+        let list = &this.list;
+        let me = Arc::into_raw(this.clone()) as *mut Entry;
         // Relaxed: only compared with `closed()` and stored in `next`, never
         // dereferenced; the CAS below fails on any newer value.
         let mut head = list.head.load(Relaxed);
@@ -184,7 +184,7 @@ impl Entry {
             }
             // SAFETY: we won `queued`, so we are this entry's only writer of
             // `next`, and the owner reads it only after our CAS.
-            self.next.with_mut(|p| unsafe { *p = head });
+            this.next.with_mut(|p| unsafe { *p = head });
             // Release: publishes `next` and the task's completion (which
             // happened before this wake) to the owner's Acquire swap in
             // `take_all`. Relaxed on failure: we only retry with the value.
@@ -230,14 +230,14 @@ unsafe fn clone_waker(data: *const ()) -> RawWaker {
 unsafe fn wake(data: *const ()) {
     // SAFETY: the waker owns one strong count, which we take back here.
     let entry = unsafe { Arc::from_raw(data as *const Entry) };
-    entry.wake();
+    Entry::wake(&entry);
 }
 
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: the waker's strong count keeps the entry alive for this call;
     // ManuallyDrop leaves that count with the waker.
     let entry = ManuallyDrop::new(unsafe { Arc::from_raw(data as *const Entry) });
-    entry.wake();
+    Entry::wake(&entry);
 }
 
 unsafe fn drop_waker(data: *const ()) {
