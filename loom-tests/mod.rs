@@ -26,6 +26,8 @@
 //!   run, search and park (live CPU-quota tracking).
 //! - `joinset`: `JoinSet`'s notified list: completions on other threads
 //!   racing `join_next`'s registration, and racing the set's drop.
+//! - `localset`: `LocalSet`'s remote wakes racing its poller going idle,
+//!   and racing its drop.
 //! - `netpoll`: readiness vs interest, clear vs a new edge, a stale token
 //!   vs a new owner, a worker parked in the poller, the timer deadline
 //!   hand-off between the poller's owner and a timer inserter.
@@ -40,6 +42,7 @@
 mod active;
 mod blocking;
 mod joinset;
+mod localset;
 mod netpoll;
 mod park;
 mod shutdown;
