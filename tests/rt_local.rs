@@ -296,3 +296,28 @@ fn spawn_local_outside_a_set_panics_with_a_message() {
     }));
     assert!(res.unwrap());
 }
+
+#[test]
+fn join_set_spawn_local() {
+    let rt = runtime(1);
+    let local = LocalSet::new();
+    let total = local.block_on(&rt, async {
+        let counter = Rc::new(Cell::new(0));
+        let mut set = weft::task::JoinSet::new();
+        for i in 0..100 {
+            let counter = counter.clone();
+            set.spawn_local(async move {
+                yield_now().await;
+                counter.set(counter.get() + 1);
+                Rc::new(i)
+            });
+        }
+        let mut sum = 0;
+        while let Some(res) = set.join_next().await {
+            sum += *res.unwrap();
+        }
+        assert_eq!(counter.get(), 100);
+        sum
+    });
+    assert_eq!(total, (0..100).sum::<i32>());
+}

@@ -336,6 +336,22 @@ impl<T: Send + 'static> JoinSet<T> {
     }
 }
 
+impl<T: 'static> JoinSet<T> {
+    /// Spawns a `!Send` task onto the [`LocalSet`](super::LocalSet) running
+    /// on this thread (see [`spawn_local`](super::spawn_local)) and adds it
+    /// to the set.
+    ///
+    /// # Panics
+    /// Outside a `LocalSet`, as [`spawn_local`](super::spawn_local).
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(super::spawn_local(future))
+    }
+}
+
 impl<T> Default for JoinSet<T> {
     fn default() -> JoinSet<T> {
         JoinSet::new()
