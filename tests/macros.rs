@@ -1,6 +1,7 @@
 //! `#[weft::main]` and `#[weft::test]` (the `macros` feature): the body runs
 //! on a weft runtime with the requested worker count, return types are
 //! kept, and `?` works in the body.
+#![cfg(feature = "macros")]
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

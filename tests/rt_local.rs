@@ -280,7 +280,7 @@ fn a_busy_task_does_not_starve_run_until() {
 #[test]
 fn spawn_local_outside_a_set_panics_with_a_message() {
     let err = catch_unwind(AssertUnwindSafe(|| {
-        let _ = spawn_local(async {});
+        drop(spawn_local(async {}));
     }))
     .unwrap_err();
     let msg = panic_message(&*err);
@@ -290,7 +290,7 @@ fn spawn_local_outside_a_set_panics_with_a_message() {
     let rt = runtime(1);
     let res = rt.block_on(rt.spawn(async {
         catch_unwind(AssertUnwindSafe(|| {
-            let _ = spawn_local(async {});
+            drop(spawn_local(async {}));
         }))
         .is_err()
     }));

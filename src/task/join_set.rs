@@ -382,13 +382,16 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::task::{Poll, Waker};
 
+    /// Open flag and the waiting task's waker.
+    type Gate = Arc<Mutex<(bool, Option<Waker>)>>;
+
     /// A completion costs O(1) handle polls, not one per task in the set.
     #[test]
     fn a_completion_polls_only_its_own_entry() {
         const N: usize = 1_000;
         let rt = crate::Runtime::builder().worker_threads(1).build().unwrap();
         // One gate per task, opened one at a time.
-        let gates: Vec<Arc<Mutex<(bool, Option<Waker>)>>> = (0..N).map(|_| Default::default()).collect();
+        let gates: Vec<Gate> = (0..N).map(|_| Default::default()).collect();
         rt.block_on(async {
             let mut set = JoinSet::new();
             for (i, gate) in gates.iter().enumerate() {
