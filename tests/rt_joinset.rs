@@ -361,3 +361,10 @@ fn join_all_resumes_a_panic() {
     }));
     assert_eq!(panic_message(&*res.unwrap_err()), "join_all panic");
 }
+
+#[test]
+fn join_set_is_send_and_sync_for_send_outputs() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<JoinSet<u32>>();
+    assert_send_sync::<weft::task::AbortHandle>();
+}

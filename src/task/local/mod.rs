@@ -174,15 +174,12 @@ impl LocalSet {
     /// waker, to yield) or there is none (then registers that waker for
     /// remote wakes, after a last look at the remote queue under its lock).
     fn drive(&self, cx: &mut Context<'_>) {
-        loop {
-            if self.tick() {
-                cx.waker().wake_by_ref();
-                return;
-            }
-            match self.cx.shared.park(cx.waker()) {
-                Park::Parked => return,
-                Park::Work => continue,
-            }
+        let more = self.tick();
+        // Budget spent, or remote work arrived after the tick's last look:
+        // yield and come back (one tick per poll keeps the poll bounded
+        // even if other threads keep waking tasks).
+        if more || self.cx.shared.park(cx.waker()) == Park::Work {
+            cx.waker().wake_by_ref();
         }
     }
 }
