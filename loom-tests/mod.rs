@@ -24,6 +24,10 @@
 //! - `park`: the worker parker's token.
 //! - `active`: the active-worker target lowered and raised while workers
 //!   run, search and park (live CPU-quota tracking).
+//! - `joinset`: `JoinSet`'s notified list: completions on other threads
+//!   racing `join_next`'s registration, and racing the set's drop.
+//! - `localset`: `LocalSet`'s remote wakes racing its poller going idle,
+//!   and racing its drop.
 //! - `netpoll`: readiness vs interest, clear vs a new edge, a stale token
 //!   vs a new owner, a worker parked in the poller, the timer deadline
 //!   hand-off between the poller's owner and a timer inserter.
@@ -37,6 +41,8 @@
 
 mod active;
 mod blocking;
+mod joinset;
+mod localset;
 mod netpoll;
 mod park;
 mod shutdown;

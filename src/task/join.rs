@@ -1,7 +1,7 @@
 //! `JoinHandle<T>`: awaits a task's output, aborts it, or detaches it.
 
 use super::raw::RawTask;
-use super::{Id, JoinError};
+use super::{AbortHandle, Id, JoinError};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -56,12 +56,13 @@ impl<T> JoinHandle<T> {
     /// handle yields a `JoinError` whose `is_cancelled()` is true. A task that
     /// has already completed keeps its output.
     pub fn abort(&self) {
-        use super::state::TransitionToNotifiedByRef;
-        match self.raw.state().transition_to_notified_and_cancel() {
-            // SAFETY: the transition added the reference that becomes Notified.
-            TransitionToNotifiedByRef::Submit => unsafe { self.raw.schedule() },
-            TransitionToNotifiedByRef::DoNothing => {}
-        }
+        super::abort::abort_task(self.raw);
+    }
+
+    /// A handle that can cancel the task (from any thread, any number of
+    /// times) without owning its output.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle::new(self.raw)
     }
 
     /// True once the task has finished (output, panic or cancellation).

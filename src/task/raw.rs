@@ -138,8 +138,8 @@ pub(crate) struct Cell<F: Future, S> {
 
 impl<F, S> Cell<F, S>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     fn allocate(future: F, scheduler: S, id: Id, meta: Meta) -> NonNull<Header> {
@@ -190,8 +190,8 @@ pub(crate) struct RawTask {
 impl RawTask {
     pub(crate) fn new<F, S>(future: F, scheduler: S, id: Id, meta: Meta) -> RawTask
     where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
+        F: Future + 'static,
+        F::Output: 'static,
         S: Schedule,
     {
         RawTask { ptr: Cell::allocate(future, scheduler, id, meta) }
@@ -268,7 +268,10 @@ impl RawTask {
 }
 
 // SAFETY: a RawTask is a pointer to a Send + Sync header; the typed parts are
-// only reached through the vtable under the state protocol.
+// only reached through the vtable under the state protocol. The future may
+// be !Send only for local tasks (`new_local_task`), whose scheduler polls and
+// drops it on its owner thread alone; every other thread only moves
+// references and (Send) outputs.
 unsafe impl Send for RawTask {}
 // SAFETY: as above.
 unsafe impl Sync for RawTask {}
