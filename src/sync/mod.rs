@@ -27,12 +27,20 @@
 //! The argument is in `docs/design/sync.md`, with a table of which
 //! operations are cancel-safe.
 
-#[allow(dead_code)] // until the public wrappers (next commits) use it
 pub(crate) mod batch_semaphore;
-#[allow(dead_code)]
+mod error;
 mod list;
-#[allow(dead_code)]
+mod mutex;
+mod notify;
+mod rwlock;
+mod semaphore;
 mod wake_list;
+
+pub use error::{AcquireError, TryAcquireError, TryLockError};
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 /// A `const fn` in normal builds, a plain `fn` under loom (whose atomics and
 /// locks have no `const` constructors).
