@@ -30,6 +30,9 @@
 //! - `sync_semaphore`: the batch semaphore: release vs an acquirer
 //!   registering, an acquire dropped mid-hand-off (permits conserved),
 //!   close vs acquire.
+//! - `sync_notify`: `Notify`: notify_one vs a registering `Notified`,
+//!   notify_one vs a `Notified` being dropped (pass-on), notify_waiters vs
+//!   a new `Notified`.
 //!
 //! Bookkeeping (drop counters, "was this waker woken" flags) uses std
 //! atomics on purpose: they are not part of any protocol under test, are
@@ -45,6 +48,7 @@ mod park;
 mod shutdown;
 mod sleep;
 mod steal;
+mod sync_notify;
 mod sync_semaphore;
 mod task;
 
