@@ -5,6 +5,31 @@
 //! weft, on another executor, or in a hand-written `block_on`. They take
 //! part in weft's cooperative budget when polled inside a weft task.
 //!
+//! ```
+//! use std::sync::Arc;
+//! use weft::sync::{Mutex, Notify};
+//!
+//! let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+//! rt.block_on(async {
+//!     let queue = Arc::new(Mutex::new(Vec::new()));
+//!     let ready = Arc::new(Notify::new());
+//!     let consumer = {
+//!         let (queue, ready) = (queue.clone(), ready.clone());
+//!         weft::spawn(async move {
+//!             loop {
+//!                 if let Some(v) = queue.lock().await.pop() {
+//!                     return v;
+//!                 }
+//!                 ready.notified().await;
+//!             }
+//!         })
+//!     };
+//!     queue.lock().await.push(42);
+//!     ready.notify_one();
+//!     assert_eq!(consumer.await.unwrap(), 42);
+//! });
+//! ```
+//!
 //! Shared pieces (crate-private):
 //! - `batch_semaphore`: permits in one atomic word plus an intrusive FIFO
 //!   list of waiters under a lock; `Semaphore`, `Mutex` and `RwLock` are

@@ -69,6 +69,14 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// Access to a [`Mutex`]'s data; unlocks on drop.
+///
+/// ```
+/// let m = weft::sync::Mutex::new(String::from("a"));
+/// let mut guard = m.try_lock().unwrap();
+/// guard.push('b');
+/// drop(guard);
+/// assert_eq!(m.into_inner(), "ab");
+/// ```
 #[must_use = "dropping the guard unlocks the mutex at once"]
 pub struct MutexGuard<'a, T: ?Sized> {
     lock: &'a Mutex<T>,
@@ -78,6 +86,17 @@ pub struct MutexGuard<'a, T: ?Sized> {
 
 /// A [`MutexGuard`] that keeps its `Arc<Mutex>` alive instead of borrowing
 /// it (can move into a spawned task); unlocks on drop.
+///
+/// ```
+/// use std::sync::Arc;
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let m = Arc::new(weft::sync::Mutex::new(0));
+///     let mut guard = m.clone().lock_owned().await;
+///     weft::spawn(async move { *guard += 1 }).await.unwrap();
+///     assert_eq!(*m.lock().await, 1);
+/// });
+/// ```
 #[must_use = "dropping the guard unlocks the mutex at once"]
 pub struct OwnedMutexGuard<T: ?Sized> {
     lock: Arc<Mutex<T>>,

@@ -154,6 +154,19 @@ enum Phase {
 ///
 /// Cancel-safe: dropping it loses no `notify_one` (a notification it was
 /// chosen for passes to the next waiter or back to the permit).
+///
+/// ```
+/// use std::pin::pin;
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let notify = weft::sync::Notify::new();
+///     let mut notified = pin!(notify.notified());
+///     // Registered now: this notify_one picks it (no permit is stored).
+///     assert!(!notified.as_mut().enable());
+///     notify.notify_one();
+///     notified.await;
+/// });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Notified<'a> {
     notify: &'a Notify,

@@ -50,6 +50,12 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
 /// Shared access to an [`RwLock`]'s data; releases on drop.
+///
+/// ```
+/// let lock = weft::sync::RwLock::new(1);
+/// let (a, b) = (lock.try_read().unwrap(), lock.try_read().unwrap());
+/// assert_eq!(*a + *b, 2);
+/// ```
 #[must_use = "dropping the guard releases the read lock at once"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
@@ -57,6 +63,12 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 }
 
 /// Exclusive access to an [`RwLock`]'s data; releases on drop.
+///
+/// ```
+/// let lock = weft::sync::RwLock::new(1);
+/// *lock.try_write().unwrap() += 1;
+/// assert_eq!(*lock.try_read().unwrap(), 2);
+/// ```
 #[must_use = "dropping the guard releases the write lock at once"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,

@@ -51,6 +51,17 @@ pub struct Semaphore {
 }
 
 /// Permits borrowed from a [`Semaphore`]; dropping it gives them back.
+///
+/// ```
+/// let sem = weft::sync::Semaphore::new(3);
+/// let permit = sem.try_acquire_many(2).unwrap();
+/// assert_eq!(permit.num_permits(), 2);
+/// assert_eq!(sem.available_permits(), 1);
+/// drop(permit);
+/// assert_eq!(sem.available_permits(), 3);
+/// sem.try_acquire().unwrap().forget(); // gone for good
+/// assert_eq!(sem.available_permits(), 2);
+/// ```
 #[must_use = "dropping the permit gives it back at once"]
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
@@ -59,6 +70,17 @@ pub struct SemaphorePermit<'a> {
 
 /// Permits from an `Arc<Semaphore>`, with no borrow (can be moved into a
 /// spawned task); dropping it gives them back.
+///
+/// ```
+/// use std::sync::Arc;
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let sem = Arc::new(weft::sync::Semaphore::new(1));
+///     let permit = sem.clone().acquire_owned().await.unwrap();
+///     weft::spawn(async move { drop(permit) }).await.unwrap();
+///     assert_eq!(sem.available_permits(), 1);
+/// });
+/// ```
 #[must_use = "dropping the permit gives it back at once"]
 pub struct OwnedSemaphorePermit {
     sem: Arc<Semaphore>,
