@@ -3,12 +3,14 @@
 //! drop of the `Notified` it may pick (the notification passes on), and
 //! `notify_waiters` racing a new `Notified`.
 //!
+//! Searched to a preemption bound of 4, as the semaphore models.
+//!
 //! Waiting uses the condvar-backed `block_on` of the semaphore models, so
 //! a lost notification shows as loom's "deadlock". Each model also checks
 //! that no extra permit was left behind (a fresh `Notified` is pending).
 
 use super::sync_semaphore::block_on;
-use super::{flag_waker, model, Outcomes};
+use super::{flag_waker, model_min_preemptions, Outcomes};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::loom::sync::Arc;
 use crate::sync::Notify;
@@ -30,7 +32,7 @@ fn assert_no_permit(notify: &Notify) {
 fn notify_one_races_notified_registering() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model(move || {
+    model_min_preemptions(4, move || {
         let notify = Arc::new(Notify::new());
         let data = Arc::new(AtomicUsize::new(0));
         let notifier = {
@@ -68,7 +70,7 @@ fn notify_one_races_notified_registering() {
 fn notify_one_races_a_dropped_notified() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model(move || {
+    model_min_preemptions(4, move || {
         let notify = Arc::new(Notify::new());
         let mut a = Box::pin(notify.notified());
         assert!(super::poll_once(&mut a).is_pending());
@@ -107,7 +109,7 @@ fn notify_one_races_a_dropped_notified() {
 fn notify_waiters_races_a_new_notified() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model(move || {
+    model_min_preemptions(4, move || {
         let notify = Arc::new(Notify::new());
         // A registers before the notifier thread exists.
         let mut a = Box::pin(notify.notified());

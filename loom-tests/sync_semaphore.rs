@@ -3,13 +3,16 @@
 //! acquire future dropped while permits are being handed to it, and close
 //! racing an acquirer.
 //!
+//! The models are small, so they search to a preemption bound of 4
+//! (`model_min_preemptions`), deeper than CI's 2; each takes under 3 s.
+//!
 //! Waiting uses [`block_on`] (a loom condvar behind a `Waker`), which
 //! blocks the loom thread until the future's waker is called: a lost
 //! wake-up shows as loom's "deadlock".
 //! Permit conservation is checked at the end of each interleaving
 //! (`available_permits` equals what was put in minus what is still held).
 
-use super::{model, Outcomes};
+use super::{model_min_preemptions, Outcomes};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::loom::sync::Arc;
 use crate::loom::sync::{Condvar, Mutex};
@@ -64,7 +67,7 @@ pub(super) fn block_on<F: Future>(fut: F) -> F::Output {
 fn release_races_acquire_registering() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model(move || {
+    model_min_preemptions(4, move || {
         let sem = Arc::new(Semaphore::new(0));
         let data = Arc::new(AtomicUsize::new(0));
         let releaser = {
@@ -104,7 +107,7 @@ fn release_races_acquire_registering() {
 fn dropped_acquire_conserves_permits() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model(move || {
+    model_min_preemptions(4, move || {
         let sem = Arc::new(Semaphore::new(0));
         let dropper = {
             let (sem, seen) = (sem.clone(), seen.clone());
@@ -142,7 +145,7 @@ fn dropped_acquire_conserves_permits() {
 fn close_races_acquire() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model(move || {
+    model_min_preemptions(4, move || {
         let sem = Arc::new(Semaphore::new(1));
         let closer = {
             let sem = sem.clone();
