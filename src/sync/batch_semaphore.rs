@@ -211,6 +211,13 @@ impl Semaphore {
         if n == 0 {
             return;
         }
+        if n > MAX_PERMITS {
+            // Checked before any waiter is served, so the panic leaves the
+            // semaphore as it was. With waiters queued the word holds no
+            // permits (invariant 2), so the slow path cannot overflow after
+            // it starts serving them.
+            panic!("semaphore permits overflowed: adding {n} is more than MAX_PERMITS (usize::MAX >> 3)");
+        }
         // Relaxed: only the starting guess for the CAS.
         let mut cur = self.word.load(Relaxed);
         loop {
