@@ -108,7 +108,7 @@ fn owned_guards_move_into_tasks() {
 /// final count is exact, and never two holders at once.
 fn mutex_stress(workers: usize) {
     const TASKS: usize = 12;
-    const ITERS: usize = 400;
+    const ITERS: usize = 1_000;
     let rt = runtime(workers);
     let m = Arc::new(Mutex::new(0u64));
     let holders = Arc::new(AtomicUsize::new(0));

@@ -141,7 +141,9 @@ impl Semaphore {
     /// they may be assigned in parts while it waits at the head of the
     /// queue). `n == 0` succeeds at once unless the semaphore is closed.
     ///
-    /// Cancel-safe, as [`acquire`](Semaphore::acquire).
+    /// Cancel-safe, as [`acquire`](Semaphore::acquire). A request for more
+    /// than [`Semaphore::MAX_PERMITS`] (possible only where `usize` is 32
+    /// bits) can never be met and waits until the semaphore is closed.
     pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
         match self.ll.acquire(n).await {
             Ok(()) => Ok(SemaphorePermit { sem: self, permits: n }),
