@@ -31,6 +31,12 @@
 //! - `netpoll`: readiness vs interest, clear vs a new edge, a stale token
 //!   vs a new owner, a worker parked in the poller, the timer deadline
 //!   hand-off between the poller's owner and a timer inserter.
+//! - `sync_semaphore`: the batch semaphore: release vs an acquirer
+//!   registering, an acquire dropped mid-hand-off (permits conserved),
+//!   close vs acquire.
+//! - `sync_notify`: `Notify`: notify_one vs a registering `Notified`,
+//!   notify_one vs a `Notified` being dropped (pass-on), notify_waiters vs
+//!   a new `Notified`.
 //!
 //! Bookkeeping (drop counters, "was this waker woken" flags) uses std
 //! atomics on purpose: they are not part of any protocol under test, are
@@ -48,6 +54,8 @@ mod park;
 mod shutdown;
 mod sleep;
 mod steal;
+mod sync_notify;
+mod sync_semaphore;
 mod task;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
