@@ -5,9 +5,13 @@ use std::any::Any;
 use std::fmt;
 use std::io;
 
+/// One word: the payload's fat box sits behind a thin one, so a
+/// `JoinError` is two words and a finished small task's stage stays small
+/// (docs/design/task.md, "Cell size"); a panic costs one allocation more.
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    #[allow(clippy::box_collection)]
+    Panic(Box<Box<dyn Any + Send + 'static>>),
 }
 
 /// A task was cancelled (aborted, or the runtime shut down) or panicked.
@@ -39,7 +43,7 @@ impl JoinError {
     }
 
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { repr: Repr::Panic(payload), id }
+        JoinError { repr: Repr::Panic(Box::new(payload)), id }
     }
 
     /// True if the task was cancelled by `abort` or by runtime shutdown.
@@ -63,7 +67,7 @@ impl JoinError {
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p),
+            Repr::Panic(p) => Ok(*p),
             Repr::Cancelled => Err(self),
         }
     }
@@ -85,7 +89,7 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
-            Repr::Panic(p) => match panic_message(p.as_ref()) {
+            Repr::Panic(p) => match panic_message(&***p) {
                 Some(msg) => write!(f, "task {} panicked with message {:?}", self.id, msg),
                 None => write!(f, "task {} panicked", self.id),
             },
@@ -97,7 +101,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
-            Repr::Panic(p) => match panic_message(p.as_ref()) {
+            Repr::Panic(p) => match panic_message(&***p) {
                 Some(msg) => write!(f, "JoinError::Panic({}, {:?})", self.id, msg),
                 None => write!(f, "JoinError::Panic({}, ..)", self.id),
             },

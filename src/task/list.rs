@@ -24,14 +24,54 @@ use crossbeam_utils::CachePadded;
 use std::ptr::NonNull;
 
 /// A task's place in its shard. Guarded by the shard lock.
-#[derive(Default)]
+///
+/// Two words: the `linked` and `completed` flags ride in the low bits of
+/// the `prev` pointer (headers are at least 8-aligned), which keeps a small
+/// task's cell within glibc's 128-byte fast bins (docs/design/task.md,
+/// "Cell size").
 pub(crate) struct Links {
-    prev: Option<NonNull<Header>>,
+    /// The previous task's header (null: none) | `LINKED` | `COMPLETED`.
+    prev_and_flags: *mut Header,
     next: Option<NonNull<Header>>,
-    linked: bool,
-    /// Listed, but complete: kept for its `JoinHandle` (counted in
-    /// `Shard::completed`). Only set while `linked`.
-    completed: bool,
+}
+
+/// In the shard's list.
+const LINKED: usize = 1;
+/// Listed, but complete: kept for its `JoinHandle` (counted in
+/// `Shard::completed`). Only set while `LINKED`.
+const COMPLETED: usize = 2;
+const FLAGS: usize = LINKED | COMPLETED;
+const _: () = assert!(std::mem::align_of::<Header>() > FLAGS);
+
+impl Default for Links {
+    fn default() -> Links {
+        Links { prev_and_flags: std::ptr::null_mut(), next: None }
+    }
+}
+
+impl Links {
+    fn prev(&self) -> Option<NonNull<Header>> {
+        NonNull::new(self.prev_and_flags.map_addr(|a| a & !FLAGS))
+    }
+
+    fn set_prev(&mut self, prev: Option<NonNull<Header>>) {
+        let flags = self.prev_and_flags.addr() & FLAGS;
+        let p = prev.map_or(std::ptr::null_mut(), NonNull::as_ptr);
+        self.prev_and_flags = p.map_addr(|a| a | flags);
+    }
+
+    fn linked(&self) -> bool {
+        self.prev_and_flags.addr() & LINKED != 0
+    }
+
+    fn completed(&self) -> bool {
+        self.prev_and_flags.addr() & COMPLETED != 0
+    }
+
+    fn set_flags(&mut self, linked: bool, completed: bool) {
+        let flags = if linked { LINKED } else { 0 } | if completed { COMPLETED } else { 0 };
+        self.prev_and_flags = self.prev_and_flags.map_addr(|a| (a & !FLAGS) | flags);
+    }
 }
 
 /// Result of [`OwnedTasks::mark_complete`].
@@ -103,13 +143,12 @@ impl OwnedTasks {
                 let ptr = raw.header_ptr();
                 let old_head = shard.head;
                 with_links(ptr, |l| {
-                    l.prev = None;
+                    l.set_prev(None);
                     l.next = old_head;
-                    l.linked = true;
-                    l.completed = false;
+                    l.set_flags(true, false);
                 });
                 if let Some(h) = old_head {
-                    with_links(h, |l| l.prev = Some(ptr));
+                    with_links(h, |l| l.set_prev(Some(ptr)));
                 }
                 shard.head = Some(ptr);
                 shard.len += 1;
@@ -130,11 +169,11 @@ impl OwnedTasks {
     pub(crate) fn mark_complete(&self, raw: RawTask) -> MarkComplete {
         let mut shard = self.shard(&raw).lock();
         let newly = with_links(raw.header_ptr(), |l| {
-            let newly = l.linked && !l.completed;
-            if l.linked {
-                l.completed = true;
+            let (linked, completed) = (l.linked(), l.completed());
+            if linked {
+                l.set_flags(true, true);
             }
-            (l.linked, newly)
+            (linked, linked && !completed)
         });
         match newly {
             (true, newly) => {
@@ -154,9 +193,9 @@ impl OwnedTasks {
         let mut shard = self.shard(&raw).lock();
         let ptr = raw.header_ptr();
         let (linked, completed, prev, next) = with_links(ptr, |l| {
-            let out = (l.linked, l.completed, l.prev.take(), l.next.take());
-            l.linked = false;
-            l.completed = false;
+            let out = (l.linked(), l.completed(), l.prev(), l.next.take());
+            l.set_prev(None);
+            l.set_flags(false, false);
             out
         });
         if !linked {
@@ -170,7 +209,7 @@ impl OwnedTasks {
             None => shard.head = next,
         }
         if let Some(n) = next {
-            with_links(n, |l| l.prev = prev);
+            with_links(n, |l| l.set_prev(prev));
         }
         shard.len -= 1;
         Some(Task::from_raw(raw))
@@ -187,13 +226,12 @@ impl OwnedTasks {
                 let mut out = Vec::with_capacity(shard.len);
                 while let Some(ptr) = shard.head {
                     let next = with_links(ptr, |l| {
-                        l.linked = false;
-                        l.completed = false;
-                        l.prev = None;
+                        l.set_flags(false, false);
+                        l.set_prev(None);
                         l.next.take()
                     });
                     if let Some(n) = next {
-                        with_links(n, |l| l.prev = None);
+                        with_links(n, |l| l.set_prev(None));
                     }
                     shard.head = next;
                     out.push(Task::from_raw(RawTask::from_raw(ptr)));
@@ -259,7 +297,7 @@ impl OwnedTasks {
             // each) and we hold the shard lock, so the links are stable.
             let header = unsafe { ptr.as_ref() };
             if header.id == id {
-                return Some((header.name.as_deref().map(str::to_owned), header.spawned_at));
+                return Some((header.meta.name().map(|n| n.to_string()), header.meta.location()));
             }
             cur = with_links(ptr, |l| l.next);
         }

@@ -53,6 +53,7 @@ mod join;
 mod join_set;
 pub(crate) mod list;
 mod local;
+mod meta;
 mod raw;
 mod ready_list;
 pub(crate) mod state;

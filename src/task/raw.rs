@@ -4,6 +4,7 @@
 use super::harness;
 use super::id::Id;
 use super::list::Links;
+use super::meta::TaskMeta;
 use super::state::State;
 use super::{JoinError, Schedule};
 use crate::loom::cell::UnsafeCell;
@@ -51,10 +52,9 @@ pub(crate) struct Header {
     /// Links in the owned-tasks list; guarded by that list's shard lock.
     pub(crate) links: UnsafeCell<Links>,
     pub(crate) id: Id,
-    /// Where `spawn` was called (for task dumps and stall reports).
-    pub(crate) spawned_at: &'static Location<'static>,
-    /// The name given with `task::Builder::name`, if any.
-    pub(crate) name: Option<StdArc<str>>,
+    /// Where `spawn` was called and the task's name, if any (for task
+    /// dumps and stall reports), in one word.
+    pub(crate) meta: TaskMeta,
     /// Poll statistics for task dumps (written by the holder of RUNNING,
     /// read racily by dumps).
     pub(crate) stats: TaskStats,
@@ -65,41 +65,66 @@ pub(crate) struct Header {
 /// threads and may see a poll's start without its duration, which they
 /// report as it is. No synchronisation hangs on them (std atomics, also
 /// under loom).
+///
+/// Three words, not four: the poll count and the last poll's length share
+/// one (`POLLS_SHIFT`), which keeps the cell of a small task within
+/// glibc's 128-byte fast bins (docs/design/task.md, "Cell size").
 #[derive(Debug)]
 pub(crate) struct TaskStats {
     /// `clock` stamp of the spawn (see `clock::coarse_now_ns`).
     pub(crate) created_ns: u64,
-    /// Polls started.
-    pub(crate) polls: StatAtomicU64,
     /// `clock` stamp of the last poll's start (the worker's cached clock,
     /// exact for timed polls); 0 = never polled.
     pub(crate) last_poll_start_ns: StatAtomicU64,
-    /// Length of the last *timed* poll in ns (0 before one): a worker times
-    /// one poll in `POLL_TIMING_SAMPLE`.
-    pub(crate) last_poll_ns: StatAtomicU64,
+    /// High 32 bits: polls started (saturating). Low 32 bits: length of the
+    /// last *timed* poll in microseconds, rounded up, saturating at about
+    /// 71 minutes (0 before one; a worker times one poll in
+    /// `POLL_TIMING_SAMPLE`).
+    pub(crate) polls_and_last_us: StatAtomicU64,
 }
+
+/// Where the poll count sits in `TaskStats::polls_and_last_us`.
+const POLLS_SHIFT: u32 = 32;
+const LAST_US_MASK: u64 = (1 << POLLS_SHIFT) - 1;
 
 impl TaskStats {
     pub(crate) fn new(created_ns: u64) -> TaskStats {
         TaskStats {
             created_ns,
-            polls: StatAtomicU64::new(0),
             last_poll_start_ns: StatAtomicU64::new(0),
-            last_poll_ns: StatAtomicU64::new(0),
+            polls_and_last_us: StatAtomicU64::new(0),
         }
     }
 
     /// A poll starts at `start` (holder of RUNNING only).
     pub(crate) fn poll_started(&self, start: u64) {
         // Relaxed: statistics; single writer (the RUNNING holder), racy readers.
-        self.polls.store(self.polls.load(Relaxed) + 1, Relaxed);
+        let w = self.polls_and_last_us.load(Relaxed);
+        if w >> POLLS_SHIFT != u64::from(u32::MAX) {
+            self.polls_and_last_us.store(w + (1 << POLLS_SHIFT), Relaxed);
+        }
         self.last_poll_start_ns.store(start, Relaxed);
     }
 
     /// The poll that started at `start` ended at `end`.
     pub(crate) fn poll_ended(&self, start: u64, end: u64) {
+        let us = end.saturating_sub(start).div_ceil(1_000).clamp(1, LAST_US_MASK);
         // Relaxed: as above.
-        self.last_poll_ns.store(end.saturating_sub(start), Relaxed);
+        let w = self.polls_and_last_us.load(Relaxed);
+        self.polls_and_last_us.store((w & !LAST_US_MASK) | us, Relaxed);
+    }
+
+    /// Polls started.
+    pub(crate) fn polls(&self) -> u64 {
+        // Relaxed: a statistic read racily by dumps.
+        self.polls_and_last_us.load(Relaxed) >> POLLS_SHIFT
+    }
+
+    /// Length of the last timed poll in ns (0 before one), to microsecond
+    /// precision.
+    pub(crate) fn last_poll_ns(&self) -> u64 {
+        // Relaxed: as above.
+        (self.polls_and_last_us.load(Relaxed) & LAST_US_MASK) * 1_000
     }
 }
 
@@ -164,8 +189,7 @@ where
                 vtable: harness::vtable::<F, S>(),
                 links: UnsafeCell::new(Links::default()),
                 id,
-                spawned_at: meta.spawned_at,
-                name: meta.name,
+                meta: TaskMeta::new(meta.spawned_at, meta.name),
                 stats: TaskStats::new(crate::clock::coarse_now_ns()),
             });
             std::ptr::addr_of_mut!((*p).core.scheduler).write(scheduler);
@@ -275,3 +299,28 @@ impl RawTask {
 unsafe impl Send for RawTask {}
 // SAFETY: as above.
 unsafe impl Sync for RawTask {}
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn cell_size<F: Future + Send + 'static>(_: &F) -> usize
+    where
+        F::Output: Send + 'static,
+    {
+        std::mem::size_of::<Cell<F, crate::scheduler::Handle>>()
+    }
+
+    /// A small task (a future holding one `Arc`) must fit a 120-byte
+    /// request, glibc's largest fast-bin chunk (128 bytes with its size
+    /// word): past it, a free from another worker takes the allocating
+    /// worker's arena lock, and spawn-heavy loads get 2-3x slower
+    /// (docs/design/task.md, "Cell size").
+    #[test]
+    fn a_small_task_cell_fits_a_malloc_fast_bin() {
+        let arc = std::sync::Arc::new(1u32);
+        let fut = async move {
+            let _keep = &arc;
+        };
+        assert!(cell_size(&fut) <= 120, "cell of a small task is {} bytes", cell_size(&fut));
+    }
+}

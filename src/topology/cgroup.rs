@@ -50,7 +50,7 @@ pub(crate) fn read_quota(src: &Sources, problems: &mut Vec<String>) -> Option<Cp
             }
         };
         // Strictly tighter only: on a tie the deeper cgroup is named.
-        if tightest.as_ref().map_or(true, |(best, _)| cpus < *best) {
+        if tightest.as_ref().is_none_or(|(best, _)| cpus < *best) {
             tightest = Some((cpus, dir));
         }
     }

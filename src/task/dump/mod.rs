@@ -128,15 +128,15 @@ impl TaskInfo {
         let stats = &header.stats;
         TaskInfo {
             id: header.id,
-            name: header.name.clone(),
-            location: header.spawned_at,
+            name: header.meta.name().cloned(),
+            location: header.meta.location(),
             state,
             // Relaxed: statistics (see `TaskStats`); each value is one the
             // field held, nothing else is inferred from them.
-            polls: stats.polls.load(Relaxed),
+            polls: stats.polls(),
             created_ns: stats.created_ns,
             last_poll_start_ns: stats.last_poll_start_ns.load(Relaxed),
-            last_poll_ns: stats.last_poll_ns.load(Relaxed),
+            last_poll_ns: stats.last_poll_ns(),
             captured_ns: 0,
         }
     }
@@ -315,7 +315,7 @@ mod tests {
     /// the complete-but-unjoined flag.
     #[test]
     fn header_size() {
-        assert_eq!(std::mem::size_of::<Header>(), 104);
+        assert_eq!(std::mem::size_of::<Header>(), 72);
     }
 
     fn info(id: u64, state: TaskState, created: u64, last_start: u64, last_ns: u64) -> TaskInfo {

@@ -197,7 +197,7 @@ impl Wheel {
         let mut best: Option<(usize, usize, u64)> = None;
         for (k, level) in self.levels.iter().enumerate() {
             if let Some((slot, key)) = level.next(self.elapsed) {
-                if best.map_or(true, |(_, _, b)| key < b) {
+                if best.is_none_or(|(_, _, b)| key < b) {
                     best = Some((k, slot, key));
                 }
             }
