@@ -45,6 +45,7 @@ pub mod net;
 pub(crate) mod netpoll;
 pub mod runtime;
 pub(crate) mod scheduler;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod topology;

@@ -1,0 +1,16 @@
+//! Synchronisation between tasks: channels.
+//!
+//! Everything here is runtime-independent: the futures need only the
+//! `Waker` they are polled with, so they also work when awaited outside
+//! weft (another executor, a hand-written `block_on`). Inside weft they
+//! take part in the cooperative budget, so a task looping over an
+//! always-ready channel still yields to its neighbours.
+//!
+//! - [`oneshot`]: one value, once (request/reply).
+//! - [`watch`]: one value that changes; receivers see the latest.
+//!
+//! Design and wake-up arguments: `docs/design/channels.md`.
+
+pub mod oneshot;
+pub mod watch;
+pub(crate) mod wait_list;
