@@ -27,6 +27,14 @@
 //! - `netpoll`: readiness vs interest, clear vs a new edge, a stale token
 //!   vs a new owner, a worker parked in the poller, the timer deadline
 //!   hand-off between the poller's owner and a timer inserter.
+//! - `sync_oneshot`: a oneshot's send / sender drop / receiver drop /
+//!   `closed()` racing the other side's poll (value dropped once, no lost
+//!   wake-up).
+//! - `sync_mpsc`: sends and the last sender's drop racing the receiver
+//!   going to sleep; the receiver's drop racing a send; a full bounded
+//!   sender waiting for the receiver to free a slot.
+//! - `sync_watch`: sends and the sender's drop racing `changed()`;
+//!   `closed()` racing the last receiver's drop.
 //!
 //! Bookkeeping (drop counters, "was this waker woken" flags) uses std
 //! atomics on purpose: they are not part of any protocol under test, are
@@ -42,6 +50,9 @@ mod park;
 mod shutdown;
 mod sleep;
 mod steal;
+mod sync_mpsc;
+mod sync_oneshot;
+mod sync_watch;
 mod task;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

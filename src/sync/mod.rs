@@ -7,10 +7,13 @@
 //! always-ready channel still yields to its neighbours.
 //!
 //! - [`oneshot`]: one value, once (request/reply).
+//! - [`mpsc`]: many producers, one consumer; bounded with back-pressure,
+//!   or unbounded.
 //! - [`watch`]: one value that changes; receivers see the latest.
 //!
 //! Design and wake-up arguments: `docs/design/channels.md`.
 
+pub mod mpsc;
 pub mod oneshot;
-pub mod watch;
 pub(crate) mod wait_list;
+pub mod watch;

@@ -397,14 +397,21 @@ impl<T> Receiver<T> {
     /// assert!(rx.try_recv().is_err());
     /// ```
     pub fn close(&mut self) {
+        let _ = self.close_and_read();
+    }
+
+    /// Sets `RX_CLOSED`; returns the state before, read with Acquire.
+    fn close_and_read(&mut self) -> usize {
         let inner = &*self.inner;
         // AcqRel: Release publishes RX_CLOSED to the sender's CAS (which
         // then refuses to set VALUE_SET); Acquire pairs with the sender's
-        // Release `fetch_or(TX_WAKER)`, making its waker readable.
+        // Release CAS (VALUE_SET: the value slot) and with its Release
+        // `fetch_or(TX_WAKER)` (its waker is readable).
         let prev = inner.state.fetch_or(RX_CLOSED, AcqRel);
         if prev & TX_WAKER != 0 && prev & TX_DONE == 0 {
             inner.wake(&inner.tx_waker);
         }
+        prev
     }
 }
 
@@ -432,12 +439,12 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.close();
-        // A value that arrived is dropped now rather than with the
-        // allocation (the sender may live on for a long time).
-        // Acquire: pairs with the sender's Release CAS setting VALUE_SET.
-        let state = self.inner.state.load(Acquire);
-        drop(self.take_value(state));
+        // After RX_CLOSED no value can arrive, so the state before the
+        // close tells whether one did (and its Acquire made it readable).
+        // It is dropped now rather than with the allocation (the sender
+        // may live on for a long time).
+        let prev = self.close_and_read();
+        drop(self.take_value(prev));
     }
 }
 
