@@ -35,6 +35,8 @@
 //!   sender waiting for the receiver to free a slot.
 //! - `sync_watch`: sends and the sender's drop racing `changed()`;
 //!   `closed()` racing the last receiver's drop.
+//! - `sync_broadcast`: sends (lagging a one-slot ring) and the last
+//!   sender's drop racing a receiver going to sleep.
 //!
 //! Bookkeeping (drop counters, "was this waker woken" flags) uses std
 //! atomics on purpose: they are not part of any protocol under test, are
@@ -50,6 +52,7 @@ mod park;
 mod shutdown;
 mod sleep;
 mod steal;
+mod sync_broadcast;
 mod sync_mpsc;
 mod sync_oneshot;
 mod sync_watch;

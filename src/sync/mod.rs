@@ -10,9 +10,12 @@
 //! - [`mpsc`]: many producers, one consumer; bounded with back-pressure,
 //!   or unbounded.
 //! - [`watch`]: one value that changes; receivers see the latest.
+//! - [`broadcast`]: every value to every receiver, a bounded ring; slow
+//!   receivers skip ahead (`Lagged`).
 //!
 //! Design and wake-up arguments: `docs/design/channels.md`.
 
+pub mod broadcast;
 pub mod mpsc;
 pub mod oneshot;
 pub(crate) mod wait_list;

@@ -141,10 +141,26 @@ pub struct Receiver<T> {
 }
 
 /// The error of a [`Receiver`] whose sender was dropped without sending.
+///
+/// ```
+/// let (tx, rx) = weft::sync::oneshot::channel::<()>();
+/// drop(tx);
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let err: weft::sync::oneshot::RecvError = rt.block_on(rx).unwrap_err();
+/// assert_eq!(err.to_string(), "oneshot sender dropped without sending a value");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecvError(());
 
 /// The error of [`Receiver::try_recv`].
+///
+/// ```
+/// use weft::sync::oneshot::{channel, TryRecvError};
+/// let (tx, mut rx) = channel::<u8>();
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryRecvError {
     /// No value yet; the sender may still send one.

@@ -150,10 +150,23 @@ pub struct Ref<'a, T> {
 }
 
 /// The sender is gone: no further change will come.
+///
+/// ```
+/// let (tx, rx) = weft::sync::watch::channel(0);
+/// drop(tx);
+/// let _err: weft::sync::watch::RecvError = rx.has_changed().unwrap_err();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecvError(());
 
 /// Every receiver is gone: the value comes back.
+///
+/// ```
+/// let (tx, rx) = weft::sync::watch::channel(0);
+/// drop(rx);
+/// let weft::sync::watch::SendError(back) = tx.send(7).unwrap_err();
+/// assert_eq!(back, 7);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 

@@ -9,7 +9,7 @@
 
 use super::capacity::{Semaphore, TryAcquireError};
 use super::chan::{Chan, Closed, Push};
-use super::error::{ClosedError, SendError, TryRecvError, TrySendError};
+use super::error::{SendError, TryRecvError, TrySendError};
 use super::rx::RxCore;
 use crate::loom::sync::Arc;
 use std::fmt;
@@ -118,15 +118,16 @@ impl<T> Sender<T> {
         self.chan.sem.as_ref().expect("a bounded channel has a semaphore")
     }
 
-    /// Waits for one slot (FIFO among waiting senders). Cancel-safe: a
-    /// dropped wait gives back a slot it was already handed.
-    async fn acquire_slot(&self) -> Result<(), ClosedError> {
+    /// Waits for one slot (FIFO among waiting senders); `false` if the
+    /// receiver is gone. Cancel-safe: a dropped wait gives back a slot it
+    /// was already handed.
+    async fn acquire_slot(&self) -> bool {
         let mut acquire = pin!(self.sem().acquire(1));
         std::future::poll_fn(|cx| {
             let coop = std::task::ready!(crate::coop::poll_proceed(cx));
             let r = std::task::ready!(acquire.as_mut().poll(cx));
             coop.made_progress();
-            Poll::Ready(r.map_err(|_| ClosedError(())))
+            Poll::Ready(r.is_ok())
         })
         .await
     }
@@ -149,7 +150,7 @@ impl<T> Sender<T> {
     /// });
     /// ```
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        if self.acquire_slot().await.is_err() {
+        if !self.acquire_slot().await {
             return Err(SendError(value));
         }
         match self.chan.push(value) {
@@ -193,9 +194,10 @@ impl<T> Sender<T> {
     /// });
     /// ```
     pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
-        match self.acquire_slot().await {
-            Ok(()) => Ok(Permit { chan: &self.chan }),
-            Err(_) => Err(SendError(())),
+        if self.acquire_slot().await {
+            Ok(Permit { chan: &self.chan })
+        } else {
+            Err(SendError(()))
         }
     }
 
@@ -212,9 +214,10 @@ impl<T> Sender<T> {
     /// As [`reserve`](Self::reserve), but the permit owns the sender (to
     /// move it into another task); on failure the sender comes back.
     pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<Self>> {
-        match self.acquire_slot().await {
-            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
-            Err(_) => Err(SendError(self)),
+        if self.acquire_slot().await {
+            Ok(OwnedPermit { sender: Some(self) })
+        } else {
+            Err(SendError(self))
         }
     }
 

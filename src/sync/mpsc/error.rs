@@ -60,11 +60,6 @@ pub enum TryRecvError {
     Disconnected,
 }
 
-/// The receiver is gone: [`Sender::reserve`](super::Sender::reserve) got no
-/// slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClosedError(pub(crate) ());
-
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SendError(..)")
@@ -109,11 +104,3 @@ impl fmt::Display for TryRecvError {
 }
 
 impl std::error::Error for TryRecvError {}
-
-impl fmt::Display for ClosedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed: the receiver is gone")
-    }
-}
-
-impl std::error::Error for ClosedError {}
