@@ -13,6 +13,20 @@
 //! - [`broadcast`]: every value to every receiver, a bounded ring; slow
 //!   receivers skip ahead (`Lagged`).
 //!
+//! # Cancel safety of the channels
+//!
+//! | future | dropped before it completes |
+//! | --- | --- |
+//! | `oneshot::Receiver` | closes the channel (a later `send` gets its value back) |
+//! | `oneshot::Sender::closed` | nothing lost |
+//! | `mpsc` `recv`, `recv_many` | nothing lost: a message leaves the channel only in the poll that returns it |
+//! | `mpsc::Sender::send` | its own value is dropped unsent; no capacity is lost |
+//! | `mpsc::Sender::reserve`, `reserve_owned` | no capacity is lost |
+//! | `mpsc` `closed` | nothing lost |
+//! | `watch::Receiver::changed` | nothing marked seen |
+//! | `watch::Sender::closed` | nothing lost |
+//! | `broadcast::Receiver::recv` | nothing lost: a position is consumed only in the poll that returns it |
+//!
 //! Design and wake-up arguments: `docs/design/channels.md`.
 
 pub mod broadcast;
