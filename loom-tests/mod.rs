@@ -24,9 +24,19 @@
 //! - `park`: the worker parker's token.
 //! - `active`: the active-worker target lowered and raised while workers
 //!   run, search and park (live CPU-quota tracking).
+//! - `joinset`: `JoinSet`'s notified list: completions on other threads
+//!   racing `join_next`'s registration, and racing the set's drop.
+//! - `localset`: `LocalSet`'s remote wakes racing its poller going idle,
+//!   and racing its drop.
 //! - `netpoll`: readiness vs interest, clear vs a new edge, a stale token
 //!   vs a new owner, a worker parked in the poller, the timer deadline
 //!   hand-off between the poller's owner and a timer inserter.
+//! - `sync_semaphore`: the batch semaphore: release vs an acquirer
+//!   registering, an acquire dropped mid-hand-off (permits conserved),
+//!   close vs acquire.
+//! - `sync_notify`: `Notify`: notify_one vs a registering `Notified`,
+//!   notify_one vs a `Notified` being dropped (pass-on), notify_waiters vs
+//!   a new `Notified`.
 //! - `sync_oneshot`: a oneshot's send / sender drop / receiver drop /
 //!   `closed()` racing the other side's poll (value dropped once, no lost
 //!   wake-up).
@@ -47,6 +57,8 @@
 
 mod active;
 mod blocking;
+mod joinset;
+mod localset;
 mod netpoll;
 mod park;
 mod shutdown;
@@ -54,7 +66,9 @@ mod sleep;
 mod steal;
 mod sync_broadcast;
 mod sync_mpsc;
+mod sync_notify;
 mod sync_oneshot;
+mod sync_semaphore;
 mod sync_watch;
 mod task;
 

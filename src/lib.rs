@@ -51,7 +51,14 @@ pub mod time;
 pub mod topology;
 
 pub use runtime::{spawn, Builder, Handle, Runtime};
+
 pub use task::{JoinError, JoinHandle};
+/// `#[weft::main]`: run `async fn main` on a new runtime (feature `macros`).
+#[cfg(feature = "macros")]
+pub use weft_macros::main;
+/// `#[weft::test]`: run an `async fn` test on a new runtime (feature `macros`).
+#[cfg(feature = "macros")]
+pub use weft_macros::test;
 
 #[cfg(all(test, loom))]
 #[path = "../loom-tests/mod.rs"]

@@ -4,7 +4,7 @@
 //! Everything else in weft imports its atomics, locks, threads, cells and
 //! queues from here. Under `cfg(all(test, loom))` the names resolve to loom's
 //! model-checked versions and to a small mutex-based queue with crossbeam's
-//! API ([`mocked`]); otherwise to the real ones ([`std`]). A downstream crate
+//! API (`mocked.rs`); otherwise to the real ones (`std.rs`). A downstream crate
 //! built with `--cfg loom` still gets the real runtime, because the switch also
 //! requires `cfg(test)` of *this* crate (the pattern tokio uses).
 //!

@@ -24,6 +24,30 @@ use std::time::Duration;
 /// the summed duration of the timed ones. The shape of the distribution is
 /// what it tells; stalls (polls over the stall threshold) are counted
 /// exactly, by the monitor (`WorkerMetrics::stalls`).
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::metrics::PollHistogram;
+///
+/// // Bucket k holds polls of at most 1 us << k; the last is unbounded.
+/// assert_eq!(PollHistogram::bucket_bound(0), Some(Duration::from_micros(1)));
+/// assert_eq!(PollHistogram::bucket_of(Duration::from_micros(3)), 2); // 2 us < 3 us <= 4 us
+/// assert_eq!(PollHistogram::bucket_bound(PollHistogram::BUCKETS - 1), None);
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     for _ in 0..64 {
+///         weft::spawn(async {}).await.unwrap();
+///     }
+/// });
+/// let mut all = PollHistogram::default();
+/// for w in rt.metrics().workers() {
+///     all.merge(&w.poll_histogram());
+/// }
+/// // Cumulative counts end with the total (Prometheus's `le="+Inf"`).
+/// let (bound, total) = all.cumulative().last().unwrap();
+/// assert_eq!((bound, total), (None, all.total_count()));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PollHistogram {
     counts: [u64; POLL_BUCKETS],

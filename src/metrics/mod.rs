@@ -26,6 +26,22 @@ use std::time::Duration;
 /// Per-worker counters are published by each worker every
 /// `GLOBAL_POLL_INTERVAL` (61) polls and whenever it parks, so a busy
 /// worker's figures may trail by up to 61 polls.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     let tasks: Vec<_> = (0..100).map(|i| weft::spawn(async move { i })).collect();
+///     for t in tasks {
+///         t.await.unwrap();
+///     }
+/// });
+/// let m = rt.metrics();
+/// assert_eq!(m.num_workers(), 2);
+/// assert!(m.workers().len() >= m.worker_threads()); // workers, then spare slots
+/// assert!(m.spawned_tasks_count() >= 100);
+/// println!("{} polls, {} steals, busy {:?}", m.total_polls(), m.total_steals(), m.total_busy_duration());
+/// println!("{m}"); // a multi-line summary
+/// ```
 #[derive(Clone, Debug)]
 pub struct RuntimeMetrics {
     num_workers: usize,

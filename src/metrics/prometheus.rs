@@ -165,6 +165,14 @@ impl RuntimeMetrics {
     ///   `weft_worker_stalls_total`;
     /// - histogram: `weft_poll_duration_seconds{worker}` (buckets 1 us to
     ///   1.048576 s by powers of two, then +Inf; `_sum` is the busy time).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// let text = rt.metrics().to_prometheus();
+    /// assert!(text.lines().any(|l| l == "weft_workers 2"));
+    /// assert!(text.contains("# TYPE weft_poll_duration_seconds histogram"));
+    /// // Serve `text` on /metrics with content type `text/plain; version=0.0.4`.
+    /// ```
     pub fn to_prometheus(&self) -> String {
         let mut out = Out(String::with_capacity(4096 + 3072 * self.workers.len()));
         let o = &mut out;

@@ -16,6 +16,25 @@ use std::time::Duration;
 ///
 /// Counters are monotone over the runtime's life; a busy worker's figures
 /// may trail its true values by up to 61 polls.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     for _ in 0..10 {
+///         weft::spawn(async {}).await.unwrap();
+///     }
+/// });
+/// for (i, w) in rt.metrics().workers().iter().enumerate() {
+///     println!(
+///         "worker {i}: {} polls, {} parks, {} steals, queue {}, {} stalls",
+///         w.polls(),
+///         w.parks(),
+///         w.steals(),
+///         w.local_queue_depth(),
+///         w.stalls()
+///     );
+/// }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct WorkerMetrics {
     pub(super) polls: u64,

@@ -16,6 +16,26 @@ use std::task::{Context, Poll};
 /// [`recv`](UdpSocket::recv), and the kernel drops datagrams from other
 /// peers. All methods take `&self`: share the socket in an `Arc` to send
 /// and receive from different tasks.
+///
+/// ```
+/// use weft::net::UdpSocket;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     // Unconnected: address every datagram.
+///     client.send_to(b"ping", server.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0; 16];
+///     let (n, from) = server.recv_from(&mut buf).await.unwrap();
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], client.local_addr().unwrap()));
+///     // Connected: send/recv to and from one peer.
+///     server.connect(from).await.unwrap();
+///     server.send(b"pong").await.unwrap();
+///     let n = client.recv(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"pong");
+/// });
+/// ```
 pub struct UdpSocket {
     io: PollEvented<mio::net::UdpSocket>,
 }
@@ -119,6 +139,21 @@ impl UdpSocket {
     }
 
     /// Polls to receive one datagram and its sender's address.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let a = weft::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let b = weft::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let to = b.local_addr().unwrap();
+    ///     poll_fn(|cx| a.poll_send_to(cx, b"x", to)).await.unwrap();
+    ///     let mut buf = [0; 4];
+    ///     let (n, from) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+    ///     assert_eq!((n, from), (1, a.local_addr().unwrap()));
+    /// });
+    /// ```
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,
@@ -128,6 +163,27 @@ impl UdpSocket {
     }
 
     /// Receives with its sender's address without waiting.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let a = weft::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let b = weft::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let mut buf = [0; 4];
+    ///     assert_eq!(b.try_recv_from(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     a.try_send_to(b"x", b.local_addr().unwrap()).unwrap();
+    ///     let (n, _) = loop {
+    ///         b.readable().await.unwrap();
+    ///         match b.try_recv_from(&mut buf) {
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             other => break other.unwrap(),
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"x");
+    /// });
+    /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.try_io(Direction::Read, |s| s.recv_from(buf))
     }

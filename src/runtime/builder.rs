@@ -105,6 +105,12 @@ impl Builder {
     /// The number of worker threads, overriding detection and the
     /// `WEFT_WORKER_THREADS` environment variable. A fixed count: the CPU
     /// quota is not tracked. 0 is rejected by [`Builder::build`].
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(3).build().unwrap();
+    /// assert_eq!(rt.topology().num_workers(), 3);
+    /// assert!(weft::Runtime::builder().worker_threads(0).build().is_err());
+    /// ```
     pub fn worker_threads(&mut self, n: usize) -> &mut Self {
         self.worker_threads = Some(n);
         self
@@ -112,6 +118,14 @@ impl Builder {
 
     /// How a fractional CPU quota becomes a worker count (default
     /// [`Rounding::Up`]).
+    ///
+    /// ```
+    /// use weft::topology::Rounding;
+    ///
+    /// // In a container limited to 1.5 CPUs this runtime gets 1 worker, not 2.
+    /// let rt = weft::Runtime::builder().rounding(Rounding::Down).build().unwrap();
+    /// assert_eq!(rt.topology().rounding(), Rounding::Down);
+    /// ```
     pub fn rounding(&mut self, rounding: Rounding) -> &mut Self {
         self.rounding = rounding;
         self
@@ -120,6 +134,21 @@ impl Builder {
     /// Where worker threads are pinned (default [`Pinning::None`]). A CPU in
     /// [`Pinning::Cpus`] that the process may not use is rejected by
     /// [`Builder::build`].
+    ///
+    /// ```
+    /// use weft::topology::Pinning;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(2).pin_workers(Pinning::Spread).build().unwrap();
+    /// // Each worker's CPU (if the OS allowed pinning) is in the placement.
+    /// for p in rt.topology().placement() {
+    ///     if let Some(cpu) = p.cpu {
+    ///         assert!(rt.topology().allowed_cpus().contains(cpu));
+    ///     }
+    /// }
+    /// // A CPU the process may not use is an error, not a panic.
+    /// let bad = weft::Runtime::builder().pin_workers(Pinning::Cpus(vec![usize::MAX])).build();
+    /// assert_eq!(bad.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub fn pin_workers(&mut self, pinning: Pinning) -> &mut Self {
         self.pinning = pinning;
         self
@@ -130,6 +159,14 @@ impl Builder {
     /// `None` switches live tracking off. Ignored when the worker count is
     /// fixed by [`Builder::worker_threads`] or `WEFT_WORKER_THREADS`. An
     /// interval below 10 ms is raised to 10 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // Re-read the cgroup quota every 5 s instead of every second.
+    /// let rt = weft::Runtime::builder().quota_refresh(Some(Duration::from_secs(5))).build().unwrap();
+    /// assert!(rt.topology().num_workers() >= 1);
+    /// ```
     pub fn quota_refresh(&mut self, interval: Option<Duration>) -> &mut Self {
         self.quota_refresh = interval.map(|d| d.max(Duration::from_millis(10)));
         self
@@ -143,6 +180,17 @@ impl Builder {
     /// worker has queued tasks or timers and no other worker is free to
     /// take them, lets a compensating worker in until the poll returns
     /// (docs/design/stalls.md). Thresholds below 1 ms are raised to 1 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = weft::Runtime::builder()
+    ///     .worker_threads(2)
+    ///     .stall_threshold(Some(Duration::from_millis(50)))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.metrics().total_stalls(), 0);
+    /// ```
     pub fn stall_threshold(&mut self, threshold: Option<Duration>) -> &mut Self {
         self.stall_threshold = threshold.map(|d| d.max(Duration::from_millis(1)));
         self
@@ -175,6 +223,19 @@ impl Builder {
     }
 
     /// Names worker threads with the result of `f` (called once per thread).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// static NEXT: AtomicUsize = AtomicUsize::new(0);
+    /// let rt = weft::Runtime::builder()
+    ///     .worker_threads(2)
+    ///     .thread_name_fn(|| format!("ingest-{}", NEXT.fetch_add(1, Ordering::Relaxed)))
+    ///     .build()
+    ///     .unwrap();
+    /// let name = rt.block_on(rt.spawn(async { std::thread::current().name().map(str::to_owned) }));
+    /// assert!(name.unwrap().unwrap().starts_with("ingest-"));
+    /// ```
     pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Self {
         self.thread_name = StdArc::new(f);
         self
@@ -189,6 +250,27 @@ impl Builder {
     /// The most threads the blocking pool ([`crate::task::spawn_blocking`])
     /// runs at once (default 512). Closures spawned beyond it wait their
     /// turn, oldest first. 0 is rejected by [`Builder::build`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = weft::Runtime::builder()
+    ///     .worker_threads(1)
+    ///     .max_blocking_threads(4)
+    ///     .thread_keep_alive(Duration::from_secs(1))
+    ///     .build()
+    ///     .unwrap();
+    /// let jobs: Vec<_> = (0..8).map(|i| rt.spawn_blocking(move || i * 2)).collect();
+    /// let total: i32 = rt.block_on(async {
+    ///     let mut total = 0;
+    ///     for j in jobs {
+    ///         total += j.await.unwrap();
+    ///     }
+    ///     total
+    /// });
+    /// assert_eq!(total, 56);
+    /// assert!(weft::Runtime::builder().max_blocking_threads(0).build().is_err());
+    /// ```
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
         self.max_blocking_threads = n;
         self
@@ -218,6 +300,24 @@ impl Builder {
     }
 
     /// Runs `f` on each worker thread as it starts, before it runs tasks.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    /// use std::sync::Arc;
+    ///
+    /// let (started, stopped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (s, t) = (started.clone(), stopped.clone());
+    /// let rt = weft::Runtime::builder()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(move || drop(s.fetch_add(1, SeqCst)))
+    ///     .on_thread_stop(move || drop(t.fetch_add(1, SeqCst)))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {});
+    /// drop(rt); // joins the workers: every stop hook has run
+    /// assert!(started.load(SeqCst) >= 2);
+    /// assert_eq!(stopped.load(SeqCst), started.load(SeqCst));
+    /// ```
     pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
         self.on_thread_start = Some(StdArc::new(f));
         self
@@ -340,6 +440,16 @@ impl Builder {
     /// pinning CPU the process may not use;
     /// the OS error if a thread cannot be spawned (already started threads
     /// are shut down first).
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    ///
+    /// let err = weft::Runtime::builder().worker_threads(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
         let (topology, sources) = self.plan()?;
         let base = topology.worker_threads;

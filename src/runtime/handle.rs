@@ -10,6 +10,17 @@ use std::marker::PhantomData;
 
 /// A reference to a running [`crate::Runtime`]: spawn onto it from any
 /// thread. Cloning is cheap.
+///
+/// ```
+/// use weft::Handle;
+///
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// let handle: Handle = rt.block_on(async { Handle::current() });
+/// let from_thread =
+///     std::thread::spawn(move || (handle.spawn(async { 2 }), handle.spawn_blocking(|| 40)));
+/// let (a, b) = from_thread.join().unwrap();
+/// assert_eq!(rt.block_on(async { a.await.unwrap() + b.await.unwrap() }), 42);
+/// ```
 #[derive(Clone)]
 pub struct Handle {
     pub(crate) inner: scheduler::Handle,
@@ -46,6 +57,12 @@ impl Handle {
     /// The runtime this thread runs in: a worker's own runtime, or the one
     /// entered with `block_on` / `enter`.
     ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let handle = rt.block_on(async { weft::Handle::current() });
+    /// assert_eq!(rt.block_on(handle.spawn(async { 5 })).unwrap(), 5);
+    /// ```
+    ///
     /// # Panics
     /// Outside any runtime; use [`Handle::try_current`] to check.
     #[track_caller]
@@ -60,6 +77,13 @@ impl Handle {
     }
 
     /// The current runtime, or an error outside any runtime.
+    ///
+    /// ```
+    /// assert!(weft::Handle::try_current().is_err());
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let _guard = rt.enter();
+    /// assert!(weft::Handle::try_current().is_ok());
+    /// ```
     pub fn try_current() -> Result<Handle, TryCurrentError> {
         context::with_current(|h| h.map(|inner| Handle { inner: inner.clone() }).ok_or(TryCurrentError(())))
     }
@@ -86,17 +110,46 @@ impl Handle {
     }
 
     /// Makes this runtime current on this thread until the guard drops.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let handle = rt.handle().clone();
+    /// std::thread::spawn(move || {
+    ///     let _guard = handle.enter();
+    ///     // `weft::spawn` and the timers now find the runtime.
+    ///     drop(weft::spawn(async {}));
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// ```
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard { _guard: context::enter(self.inner.clone()), _handle: PhantomData }
     }
 
-    /// A snapshot of the runtime's counters.
+    /// What the runtime detected about the machine (CPUs, quota, NUMA
+    /// nodes) and how it placed its workers; see [`crate::topology::Topology`].
     pub fn topology(&self) -> &crate::topology::Topology {
         &self.inner.shared.topology
     }
 
     /// The most recent stall events (up to 64, oldest first): polls that
     /// ran longer than the stall threshold (`Builder::stall_threshold`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = weft::Runtime::builder()
+    ///     .worker_threads(1)
+    ///     .stall_threshold(Some(Duration::from_millis(10)))
+    ///     .build()
+    ///     .unwrap();
+    /// // A task that blocks its worker (don't do this: use spawn_blocking).
+    /// rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(50)) })).unwrap();
+    /// // The monitor thread records the stall shortly after it sees it.
+    /// for stall in rt.handle().recent_stalls() {
+    ///     println!("worker {} stalled {:?} at {:?}", stall.worker(), stall.duration(), stall.location());
+    /// }
+    /// ```
     pub fn recent_stalls(&self) -> Vec<crate::monitor::StallEvent> {
         self.inner.shared.stall_log.lock().snapshot()
     }

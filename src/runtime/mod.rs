@@ -19,6 +19,18 @@ use std::future::Future;
 /// Spawns a task onto the current runtime: from a task, from inside
 /// `Runtime::block_on`, or after `Runtime::enter`.
 ///
+/// The task starts running on a worker at once; awaiting the returned
+/// [`JoinHandle`] yields its output, dropping it detaches the task.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     let a = weft::spawn(async { 20 });
+///     let b = weft::spawn(async { 22 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 42);
+/// });
+/// ```
+///
 /// # Panics
 /// Outside a weft runtime, with a message that says how to get one.
 #[track_caller]

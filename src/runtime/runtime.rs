@@ -19,6 +19,18 @@ use std::time::{Duration, Instant};
 /// exactly once), the worker threads are joined, `spawn_blocking` closures
 /// not yet started are cancelled and running ones are waited for. [`Runtime::shutdown_timeout`]
 /// bounds how long that may take.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// let answer = rt.block_on(async { weft::spawn(async { 6 * 7 }).await.unwrap() });
+/// assert_eq!(answer, 42);
+///
+/// // A task that never finishes is cancelled at shutdown.
+/// rt.spawn(std::future::pending::<()>());
+/// rt.shutdown_timeout(Duration::from_secs(5));
+/// ```
 pub struct Runtime {
     handle: Handle,
     pub(super) threads: Vec<ThreadHandle<()>>,
@@ -40,7 +52,13 @@ impl fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// A runtime with the default configuration (see [`Builder::new`]).
+    /// A runtime with the default configuration (see [`Builder::new`]):
+    /// as many workers as the CPUs and CPU quota allow.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::new().unwrap();
+    /// assert!(rt.metrics().num_workers() >= 1);
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         Builder::new().build()
     }
@@ -81,6 +99,13 @@ impl Runtime {
     }
 
     /// A handle to this runtime, to spawn from other threads.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let answer = std::thread::spawn(move || handle.spawn(async { 7 })).join().unwrap();
+    /// assert_eq!(rt.block_on(answer).unwrap(), 7);
+    /// ```
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
@@ -97,6 +122,12 @@ impl Runtime {
 
     /// Runs `f` on the runtime's blocking pool; see
     /// [`crate::task::spawn_blocking`].
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let entries = rt.spawn_blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0));
+    /// let _entries: usize = rt.block_on(entries).unwrap();
+    /// ```
     #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
@@ -114,6 +145,22 @@ impl Runtime {
     /// When called from a worker thread of any weft runtime, or from inside
     /// another `block_on` on the same thread: both would block a thread that
     /// other work depends on.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// let sum = rt.block_on(async {
+    ///     weft::time::sleep(Duration::from_millis(1)).await;
+    ///     let parts: Vec<_> = (1..=4u32).map(|i| weft::spawn(async move { i })).collect();
+    ///     let mut sum = 0;
+    ///     for p in parts {
+    ///         sum += p.await.unwrap();
+    ///     }
+    ///     sum
+    /// });
+    /// assert_eq!(sum, 10);
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _guard = context::enter_block_on(self.handle.inner.clone());
@@ -122,6 +169,15 @@ impl Runtime {
 
     /// Makes this runtime the current one on this thread until the guard is
     /// dropped (for `weft::spawn` and `Handle::current` outside `block_on`).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let task = {
+    ///     let _guard = rt.enter();
+    ///     weft::spawn(async { "spawned outside block_on" })
+    /// };
+    /// assert_eq!(rt.block_on(task).unwrap(), "spawned outside block_on");
+    /// ```
     pub fn enter(&self) -> super::EnterGuard<'_> {
         self.handle.enter()
     }
@@ -145,6 +201,12 @@ impl Runtime {
     }
 
     /// Shuts down without waiting for the worker threads.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_background(); // returns at once
+    /// ```
     pub fn shutdown_background(self) {
         self.shutdown_timeout(Duration::ZERO);
     }

@@ -1,10 +1,59 @@
-//! Synchronisation between tasks: channels.
+//! Synchronisation primitives for tasks: [`Semaphore`], [`Notify`],
+//! [`Mutex`] and [`RwLock`]; and channels: [`oneshot`], [`mpsc`],
+//! [`watch`], [`broadcast`].
 //!
-//! Everything here is runtime-independent: the futures need only the
-//! `Waker` they are polled with, so they also work when awaited outside
-//! weft (another executor, a hand-written `block_on`). Inside weft they
-//! take part in the cooperative budget, so a task looping over an
-//! always-ready channel still yields to its neighbours.
+//! All of them are runtime-independent: their futures work when awaited on
+//! weft, on another executor, or in a hand-written `block_on`. They take
+//! part in weft's cooperative budget when polled inside a weft task.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use weft::sync::{Mutex, Notify};
+//!
+//! let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+//! rt.block_on(async {
+//!     let queue = Arc::new(Mutex::new(Vec::new()));
+//!     let ready = Arc::new(Notify::new());
+//!     let consumer = {
+//!         let (queue, ready) = (queue.clone(), ready.clone());
+//!         weft::spawn(async move {
+//!             loop {
+//!                 if let Some(v) = queue.lock().await.pop() {
+//!                     return v;
+//!                 }
+//!                 ready.notified().await;
+//!             }
+//!         })
+//!     };
+//!     queue.lock().await.push(42);
+//!     ready.notify_one();
+//!     assert_eq!(consumer.await.unwrap(), 42);
+//! });
+//! ```
+//!
+//! Shared pieces (crate-private):
+//! - `batch_semaphore`: permits in one atomic word plus an intrusive FIFO
+//!   list of waiters under a lock; `Semaphore`, `Mutex` and `RwLock` are
+//!   thin layers over it (and so is the bounded mpsc channel's
+//!   back-pressure).
+//! - `list`: the intrusive waiter list (nodes live inside the pinned
+//!   futures, so waiting allocates nothing).
+//! - `wake_list`: wakers collected under a lock, woken after it.
+//!
+//! Invariants every primitive here keeps:
+//! - a waiter node is linked only while its future exists: dropping a
+//!   future unlinks its node under the lock before the memory goes away;
+//! - no wake-up is lost: a waiter is registered (linked, waker stored) and
+//!   the resource re-checked under the same lock that a releaser or
+//!   notifier takes to serve it;
+//! - cancellation loses nothing: dropping an acquire future gives back the
+//!   permits it was assigned, dropping a `Notified` that was chosen by
+//!   `notify_one` passes the notification on.
+//!
+//! The argument is in `docs/design/sync.md`, with a table of which
+//! operations are cancel-safe.
+//!
+//! # Channels
 //!
 //! - [`oneshot`]: one value, once (request/reply).
 //! - [`mpsc`]: many producers, one consumer; bounded with back-pressure,
@@ -27,10 +76,36 @@
 //! | `watch::Sender::closed` | nothing lost |
 //! | `broadcast::Receiver::recv` | nothing lost: a position is consumed only in the poll that returns it |
 //!
-//! Design and wake-up arguments: `docs/design/channels.md`.
+//! Channel design and wake-up arguments: `docs/design/channels.md`.
 
+pub(crate) mod batch_semaphore;
 pub mod broadcast;
+mod error;
+mod list;
 pub mod mpsc;
+mod mutex;
+mod notify;
 pub mod oneshot;
+mod rwlock;
+mod semaphore;
 pub(crate) mod wait_list;
+mod wake_list;
 pub mod watch;
+
+pub use error::{AcquireError, TryAcquireError, TryLockError};
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+
+/// A `const fn` in normal builds, a plain `fn` under loom (whose atomics and
+/// locks have no `const` constructors).
+macro_rules! maybe_const_fn {
+    ($(#[$m:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(all(test, loom)))]
+        $(#[$m])* $vis const fn $($rest)*
+        #[cfg(all(test, loom))]
+        $(#[$m])* $vis fn $($rest)*
+    };
+}
+pub(crate) use maybe_const_fn;

@@ -60,6 +60,16 @@ impl<'a> Builder<'a> {
     /// # Panics
     /// Outside a weft runtime, as [`crate::spawn`] does; use
     /// [`Builder::spawn_on`] with a [`Handle`] there.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let named = weft::task::Builder::new().name("resolver").spawn(async { "done" }).unwrap();
+    ///     assert_eq!(named.await.unwrap(), "done");
+    ///     let too_long = "x".repeat(weft::task::Builder::MAX_NAME_LEN + 1);
+    ///     assert!(weft::task::Builder::new().name(&too_long).spawn(async {}).is_err());
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> io::Result<JoinHandle<F::Output>>
     where

@@ -11,6 +11,23 @@ enum Repr {
 }
 
 /// A task was cancelled (aborted, or the runtime shut down) or panicked.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let crashed = weft::spawn(async { panic!("boom") }).await.unwrap_err();
+///     assert!(crashed.is_panic());
+///     let payload = crashed.into_panic();
+///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+///
+///     let stuck = weft::spawn(std::future::pending::<()>());
+///     let id = stuck.id();
+///     stuck.abort();
+///     let cancelled = stuck.await.unwrap_err();
+///     assert!(cancelled.is_cancelled() && cancelled.id() == id);
+///     assert!(cancelled.try_into_panic().is_err()); // no payload: handed back
+/// });
+/// ```
 pub struct JoinError {
     repr: Repr,
     id: Id,

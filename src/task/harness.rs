@@ -4,6 +4,13 @@
 //! Every function here takes a `NonNull<Header>` that points to a
 //! `Cell<F, S>`; the vtable built by [`vtable`] is only ever stored in cells
 //! of that exact type, which is what makes the casts sound.
+//!
+//! The functions do not require `F: Send`: whether the future may move
+//! between threads is the constructor's business (`new_task_with` asks for
+//! `Send`; `new_local_task` is `unsafe` and pins the future to its
+//! scheduler's thread). Only the holder of RUNNING (a poll, a cancel, a
+//! shutdown: all on that thread for a local task) touches the future; other
+//! threads touch the state word, the join waker and the output.
 
 use super::raw::{Cell, Core, Header, RawTask, Stage, Trailer, Vtable};
 use super::state::{TransitionToIdle, TransitionToRunning};
@@ -18,8 +25,8 @@ use std::task::{Context, Poll, Waker};
 
 pub(super) fn vtable<F, S>() -> &'static Vtable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     &Vtable {
@@ -39,8 +46,8 @@ struct Harness<F: Future, S> {
 
 impl<F, S> Harness<F, S>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     /// # Safety
@@ -231,7 +238,9 @@ where
 
     fn dealloc(self) {
         // SAFETY: the reference count is zero: this is the only pointer. The
-        // cell was created by `Box::new` in `Cell::allocate`.
+        // cell was allocated by the global allocator with the layout of a
+        // `Cell<F, S>` and fully initialised in `Cell::allocate`, which is
+        // what `Box::from_raw` requires.
         drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
     }
 
@@ -309,8 +318,8 @@ where
 
 unsafe fn poll<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the vtable is only stored in `Cell<F, S>` (see module doc).
@@ -319,8 +328,8 @@ where
 
 unsafe fn schedule<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: as in `poll`; the caller hands over one reference.
@@ -330,8 +339,8 @@ where
 
 unsafe fn dealloc<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: as in `poll`.
@@ -340,8 +349,8 @@ where
 
 unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: as in `poll`; the caller guarantees `dst` has the output's type.
@@ -352,8 +361,8 @@ where
 
 unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: as in `poll`.
@@ -362,8 +371,8 @@ where
 
 unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: as in `poll`.

@@ -6,6 +6,13 @@ use std::cell::Cell;
 use std::fmt;
 
 /// A task's id, unique among all tasks of the process.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let (a, b) = (rt.spawn(async {}), rt.spawn(async {}));
+/// assert_ne!(a.id(), b.id());
+/// println!("task {} and task {}", a.id(), b.id().as_u64());
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(pub(crate) u64);
 

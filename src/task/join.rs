@@ -1,7 +1,7 @@
 //! `JoinHandle<T>`: awaits a task's output, aborts it, or detaches it.
 
 use super::raw::RawTask;
-use super::{Id, JoinError};
+use super::{AbortHandle, Id, JoinError};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -12,6 +12,27 @@ use std::task::{Context, Poll};
 ///
 /// Awaiting it yields `Ok(output)`, or a [`JoinError`] if the task panicked
 /// or was cancelled. Dropping it detaches the task, which keeps running.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     // Await it for the output.
+///     let square = weft::spawn(async { 12 * 12 });
+///     assert_eq!(square.await.unwrap(), 144);
+///
+///     // Abort it: awaiting then yields a cancelled JoinError.
+///     let forever = weft::spawn(std::future::pending::<()>());
+///     assert!(!forever.is_finished());
+///     forever.abort();
+///     assert!(forever.await.unwrap_err().is_cancelled());
+///
+///     // Drop it: the task is detached and still runs to the end.
+///     let (tx, rx) = std::sync::mpsc::channel();
+///     drop(weft::spawn(async move { tx.send("detached, still ran").unwrap() }));
+///     let got = weft::task::spawn_blocking(move || rx.recv().unwrap()).await.unwrap();
+///     assert_eq!(got, "detached, still ran");
+/// });
+/// ```
 pub struct JoinHandle<T> {
     raw: RawTask,
     _output: PhantomData<T>,
@@ -35,12 +56,13 @@ impl<T> JoinHandle<T> {
     /// handle yields a `JoinError` whose `is_cancelled()` is true. A task that
     /// has already completed keeps its output.
     pub fn abort(&self) {
-        use super::state::TransitionToNotifiedByRef;
-        match self.raw.state().transition_to_notified_and_cancel() {
-            // SAFETY: the transition added the reference that becomes Notified.
-            TransitionToNotifiedByRef::Submit => unsafe { self.raw.schedule() },
-            TransitionToNotifiedByRef::DoNothing => {}
-        }
+        super::abort::abort_task(self.raw);
+    }
+
+    /// A handle that can cancel the task (from any thread, any number of
+    /// times) without owning its output.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle::new(self.raw)
     }
 
     /// True once the task has finished (output, panic or cancellation).

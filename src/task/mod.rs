@@ -43,23 +43,30 @@
 //! The transition table and the argument for it are in
 //! `docs/design/task.md`.
 
+mod abort;
 mod builder;
 mod dump;
 mod error;
 mod harness;
 mod id;
 mod join;
+mod join_set;
 pub(crate) mod list;
+mod local;
 mod raw;
+mod ready_list;
 pub(crate) mod state;
 mod waker;
 mod yield_now;
 
+pub use abort::AbortHandle;
 pub use builder::Builder;
 pub use dump::{TaskDump, TaskInfo, TaskState};
 pub use error::JoinError;
 pub use id::Id;
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalSet};
 pub use yield_now::yield_now;
 
 pub use crate::blocking::spawn_blocking;
@@ -239,6 +246,31 @@ pub(crate) fn new_task_with<F, S>(
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Schedule,
+{
+    let raw = RawTask::new(future, scheduler, Id::next(), meta);
+    (Task { raw }, Notified(Task { raw }), JoinHandle::new(raw))
+}
+
+/// `new_task_with` for a future that need not be `Send` (a `LocalSet`'s).
+///
+/// # Safety
+/// The future must only be polled and dropped on the calling thread:
+/// - `scheduler` runs every `Notified` of the task (`Notified::run`) on this
+///   thread only (other threads may hand it `Notified`s and drop them);
+/// - the owned list that gets the returned `Task` cancels it (`Task::shutdown`)
+///   on this thread, before the list's owner leaves it, and no other code
+///   calls `shutdown` on the task;
+/// - the `JoinHandle` may leave the thread only if `F::Output: Send` (its
+///   auto traits ensure that).
+pub(crate) unsafe fn new_local_task<F, S>(
+    future: F,
+    scheduler: S,
+    meta: Meta,
+) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     let raw = RawTask::new(future, scheduler, Id::next(), meta);

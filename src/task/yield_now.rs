@@ -10,6 +10,23 @@ use std::task::{Context, Poll};
 ///
 /// Works because a task that wakes itself during its own poll is
 /// re-scheduled with `Schedule::yield_now` once the poll returns.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+/// use std::sync::Arc;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(rt.spawn(async {
+///     let other_ran = Arc::new(AtomicBool::new(false));
+///     let flag = other_ran.clone();
+///     let other = weft::spawn(async move { flag.store(true, SeqCst) });
+///     // One worker: the other task is queued behind this one until we yield.
+///     weft::task::yield_now().await;
+///     assert!(other_ran.load(SeqCst));
+///     other.await.unwrap();
+/// }))
+/// .unwrap();
+/// ```
 pub async fn yield_now() {
     struct YieldNow {
         yielded: bool,

@@ -31,7 +31,7 @@ const MIN_PERIOD: Duration = Duration::from_millis(1);
 /// ```
 ///
 /// # Panics
-/// If called outside a weft runtime; see [`sleep`](super::sleep).
+/// If called outside a weft runtime; see [`sleep`](fn@super::sleep).
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
     Interval::new(Instant::now(), period, "weft::time::interval")
@@ -40,8 +40,22 @@ pub fn interval(period: Duration) -> Interval {
 /// An interval whose first tick completes at `start` and whose ticks follow
 /// every `period` after that; see [`interval`] (also for a zero period).
 ///
+/// ```
+/// use std::time::Duration;
+/// use weft::time::{interval_at, Instant};
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let start = Instant::now() + Duration::from_millis(5);
+///     let mut every_2ms = interval_at(start, Duration::from_millis(2));
+///     assert_eq!(every_2ms.tick().await, start); // not before `start`
+///     assert!(Instant::now() >= start);
+///     assert_eq!(every_2ms.tick().await, start + Duration::from_millis(2));
+/// });
+/// ```
+///
 /// # Panics
-/// If called outside a weft runtime; see [`sleep`](super::sleep).
+/// If called outside a weft runtime; see [`sleep`](fn@super::sleep).
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval::new(start, period, "weft::time::interval_at")
@@ -64,6 +78,32 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 ///
 /// A tick observed late but before the next one is due (10 observed at
 /// 12) is not behind schedule: every behaviour keeps the schedule.
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::time::{interval, MissedTickBehavior};
+///
+/// let ms = Duration::from_millis;
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     // Burst (the default) catches up on every missed tick.
+///     let mut burst = interval(ms(10));
+///     let t0 = burst.tick().await;
+///     std::thread::sleep(ms(35)); // the task is busy: ticks 10, 20, 30 are missed
+///     assert_eq!(burst.tick().await - t0, ms(10));
+///     assert_eq!(burst.tick().await - t0, ms(20));
+///     assert_eq!(burst.tick().await - t0, ms(30));
+///
+///     // Skip drops them and stays aligned with the old schedule.
+///     let mut skip = interval(ms(10));
+///     skip.set_missed_tick_behavior(MissedTickBehavior::Skip);
+///     let t0 = skip.tick().await;
+///     std::thread::sleep(ms(35));
+///     assert_eq!(skip.tick().await - t0, ms(10)); // the late tick itself
+///     let next = skip.tick().await - t0; // 40 ms, or a later multiple if this thread was slow
+///     assert!(next >= ms(40) && next.as_millis() % 10 == 0);
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum MissedTickBehavior {
     /// Fire every missed tick, back to back, until caught up: the next tick
@@ -116,6 +156,24 @@ impl MissedTickBehavior {
 /// Completing a tick takes one unit of the task's cooperative budget, as
 /// [`Sleep`] does. If the runtime shuts down, pending ticks complete at
 /// once.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let mut heartbeat = weft::time::interval(Duration::from_millis(3));
+///     assert_eq!(heartbeat.period(), Duration::from_millis(3));
+///     for _ in 0..3 {
+///         heartbeat.tick().await; // send a heartbeat here
+///     }
+///     // Activity seen: push the next heartbeat a full period away.
+///     let before = weft::time::Instant::now();
+///     heartbeat.reset();
+///     heartbeat.tick().await;
+///     assert!(before.elapsed() >= Duration::from_millis(3));
+/// });
+/// ```
 pub struct Interval {
     /// The next tick: its deadline is the tick's scheduled instant.
     delay: Pin<Box<Sleep>>,

@@ -1,9 +1,10 @@
 //! Time: sleeping, timeouts and intervals on the runtime's timers.
 //!
-//! - [`sleep`] / [`sleep_until`]: a future that completes at a deadline.
-//! - [`timeout`] / [`timeout_at`]: run a future with a deadline.
-//! - [`interval`] / [`interval_at`]: tick at a fixed period, with a choice
-//!   of [`MissedTickBehavior`].
+//! - [`sleep`](fn@sleep) / [`sleep_until`]: a future that completes at a
+//!   deadline.
+//! - [`timeout`](fn@timeout) / [`timeout_at`]: run a future with a deadline.
+//! - [`interval`](fn@interval) / [`interval_at`]: tick at a fixed period,
+//!   with a choice of [`MissedTickBehavior`].
 //! - [`Instant`]: the clock these speak (a newtype over
 //!   [`std::time::Instant`]).
 //!

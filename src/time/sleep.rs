@@ -47,6 +47,19 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline` is reached. A deadline in the past completes on
 /// the first poll.
 ///
+/// ```
+/// use std::time::Duration;
+/// use weft::time::{sleep_until, Instant};
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(3);
+///     sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+///     sleep_until(deadline).await; // already past: completes at once
+/// });
+/// ```
+///
 /// # Panics
 /// If called outside a weft runtime; see [`sleep`].
 #[track_caller]
@@ -67,6 +80,23 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// If the runtime shuts down while the sleep is pending, the sleep
 /// completes (early): shutdown wakes every task waiting on a timer so that
 /// it can observe the shutdown and finish.
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::time::{sleep, Instant};
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     // An idle timeout that moves each time there is activity.
+///     let mut idle = std::pin::pin!(sleep(Duration::from_secs(60)));
+///     assert!(!idle.is_elapsed());
+///     let soon = Instant::now() + Duration::from_millis(2);
+///     idle.as_mut().reset(soon);
+///     assert_eq!(idle.deadline(), soon);
+///     idle.as_mut().await;
+///     assert!(idle.is_elapsed());
+/// });
+/// ```
 pub struct Sleep {
     /// The deadline as given (the timer holds it rounded up to the wheel's
     /// millisecond).

@@ -28,7 +28,7 @@ use std::time::Duration;
 /// ```
 ///
 /// # Panics
-/// If called outside a weft runtime; see [`sleep`](super::sleep).
+/// If called outside a weft runtime; see [`sleep`](fn@super::sleep).
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
     Timeout::new(future.into_future(), Sleep::after(duration, "weft::time::timeout"))
@@ -36,8 +36,26 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 
 /// Runs `future`, giving up at `deadline`; see [`timeout`].
 ///
+/// One deadline shared by several steps:
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::time::{sleep, timeout_at, Instant};
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let deadline = Instant::now() + Duration::from_secs(5);
+///     let step1 = timeout_at(deadline, async { 1 }).await;
+///     let step2 = timeout_at(deadline, sleep(Duration::from_millis(1))).await;
+///     assert_eq!(step1, Ok(1));
+///     assert!(step2.is_ok());
+///     let past = Instant::now() - Duration::from_millis(1);
+///     assert!(timeout_at(past, std::future::pending::<()>()).await.is_err());
+/// });
+/// ```
+///
 /// # Panics
-/// If called outside a weft runtime; see [`sleep`](super::sleep).
+/// If called outside a weft runtime; see [`sleep`](fn@super::sleep).
 #[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout::new(future.into_future(), Sleep::new(deadline, "weft::time::timeout_at"))
@@ -52,6 +70,19 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
 ///
 /// If the runtime shuts down while it is pending, its timer completes
 /// early and the timeout reports `Err(Elapsed)`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let limited = weft::time::timeout(Duration::from_secs(1), async { "done" });
+///     assert!(limited.deadline() > weft::time::Instant::now());
+///     // Changed our mind: take the future back, without a deadline.
+///     let unlimited = limited.into_inner();
+///     assert_eq!(unlimited.await, "done");
+/// });
+/// ```
 pub struct Timeout<F> {
     /// Structurally pinned.
     value: F,

@@ -56,7 +56,7 @@ unsafe impl TimerHandle for Arc<TimerShards> {
 
 pub(crate) struct Timer<H: TimerHandle> {
     handle: H,
-    /// Wheel milliseconds (see [`TimeSource`](super::source::TimeSource)).
+    /// Wheel milliseconds (see `TimeSource`).
     deadline: u64,
     /// Linked into a wheel through raw pointers while registered: never
     /// moved (it is `!Unpin`, and we only hand out `Pin<&mut Timer>`).

@@ -8,12 +8,30 @@ use std::fmt;
 const MAX_CPU: usize = 1 << 16;
 
 /// A set of CPU numbers, kept sorted and without duplicates.
+///
+/// ```
+/// use weft::topology::CpuSet;
+///
+/// let set = CpuSet::parse("0-3,8").unwrap();
+/// assert_eq!(set.len(), 5);
+/// assert!(set.contains(8) && !set.contains(4));
+/// assert_eq!(set.as_slice(), &[0, 1, 2, 3, 8]);
+/// assert_eq!(set.to_string(), "0-3,8"); // back to the kernel's list format
+/// let other: CpuSet = [2, 8, 9].into_iter().collect();
+/// assert_eq!(set.intersection(&other).iter().collect::<Vec<_>>(), vec![2, 8]);
+/// assert!(CpuSet::new().is_empty());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CpuSet {
     cpus: Vec<usize>,
 }
 
 /// A CPU list that could not be parsed.
+///
+/// ```
+/// let err = weft::topology::CpuSet::parse("0-3,x").unwrap_err();
+/// println!("{err}"); // says what was malformed and why
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseCpuSetError {
     input: String,

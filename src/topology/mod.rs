@@ -56,6 +56,13 @@ pub struct CpuQuota {
 }
 
 /// One NUMA node, restricted to the CPUs this process may use.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// for node in rt.topology().nodes() {
+///     println!("node {}: cpus {} distances {:?}", node.id, node.cpus, node.distances);
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NumaNode {
     /// The kernel's node number (`nodeN`).
@@ -68,6 +75,15 @@ pub struct NumaNode {
 }
 
 /// How a fractional CPU quota becomes a worker count.
+///
+/// ```
+/// use weft::topology::Rounding;
+///
+/// assert_eq!(Rounding::Up.apply(1.5), 2);
+/// assert_eq!(Rounding::Down.apply(1.5), 1);
+/// assert_eq!(Rounding::Down.apply(0.5), 1); // never below one worker
+/// assert_eq!(Rounding::Up.apply(f64::NAN), 1);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Rounding {
     /// Round up (Go 1.25): 1.5 CPUs -> 2 workers. The default; see
@@ -95,6 +111,16 @@ impl Rounding {
 }
 
 /// Where workers are pinned ([`crate::Builder::pin_workers`]).
+///
+/// ```
+/// use weft::topology::Pinning;
+///
+/// let rt = weft::Runtime::builder().worker_threads(2).pin_workers(Pinning::Compact).build().unwrap();
+/// assert_eq!(rt.topology().pinning(), &Pinning::Compact);
+/// for w in rt.topology().placement() {
+///     println!("worker {} -> cpu {:?} (node {:?})", w.worker, w.cpu, w.node);
+/// }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Pinning {
     /// No pinning (the default): the OS places worker threads.
@@ -285,6 +311,18 @@ pub enum CountSource {
 }
 
 /// What the runtime detected and decided, from [`crate::Runtime::topology`].
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// let topo = rt.topology();
+/// assert_eq!(topo.num_workers(), 2);
+/// assert_eq!(topo.count_source(), weft::topology::CountSource::Builder);
+/// assert!(!topo.nodes().is_empty()); // one node on machines without NUMA
+/// if let Some(q) = topo.quota() {
+///     println!("cgroup {:?} limits this process to {:.2} CPUs", q.version, q.cpus);
+/// }
+/// println!("{topo}"); // one line: cpus, quota, nodes, workers, pinning
+/// ```
 #[derive(Clone, Debug)]
 pub struct Topology {
     pub(crate) allowed: CpuSet,

@@ -1,10 +1,10 @@
 //! NUMA nodes, distances and SMT siblings from /sys.
 //!
-//! - /sys/devices/system/node/node<N>/cpulist: the node's CPUs.
-//! - /sys/devices/system/node/node<N>/distance: one number per node, in
+//! - `/sys/devices/system/node/node<N>/cpulist`: the node's CPUs.
+//! - `/sys/devices/system/node/node<N>/distance`: one number per node, in
 //!   ascending node-id order (10 = local).
-//! - /sys/devices/system/cpu/cpu<N>/topology/thread_siblings_list (or its
-//!   newer name core_cpus_list): the CPUs sharing cpu<N>'s core.
+//! - `/sys/devices/system/cpu/cpu<N>/topology/thread_siblings_list` (or its
+//!   newer name `core_cpus_list`): the CPUs sharing `cpu<N>`'s core.
 //!
 //! A machine without /sys/devices/system/node is one node; a CPU without
 //! topology files is its own core. Anything unreadable is a problem and a

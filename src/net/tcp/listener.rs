@@ -16,6 +16,30 @@ use std::task::{ready, Context, Poll};
 /// [`accept`](TcpListener::accept) and leaves the listener usable: the
 /// pending connection stays queued and a later `accept` takes it once the
 /// cause is gone.
+///
+/// ```
+/// use weft::net::{TcpListener, TcpStream};
+///
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     // An accept loop: one task per connection.
+///     let server = weft::spawn(async move {
+///         for _ in 0..3 {
+///             let (mut sock, _peer) = listener.accept().await.unwrap();
+///             weft::spawn(async move { sock.write_all(b"hi").await.unwrap() });
+///         }
+///     });
+///     for _ in 0..3 {
+///         let mut client = TcpStream::connect(addr).await.unwrap();
+///         let mut buf = [0; 2];
+///         client.read_exact(&mut buf).await.unwrap();
+///         assert_eq!(&buf, b"hi");
+///     }
+///     server.await.unwrap();
+/// });
+/// ```
 pub struct TcpListener {
     io: PollEvented<mio::net::TcpListener>,
 }
@@ -29,6 +53,15 @@ impl TcpListener {
     /// lower, e.g. Linux at `net.core.somaxconn`).
     ///
     /// Errors if called outside a runtime.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     // Port 0: the kernel picks a free port; `local_addr` tells which.
+    ///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     assert_ne!(listener.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         ops::each_addr(addr, |a| async move {
             let listener = mio::net::TcpListener::bind(a)?;
@@ -50,6 +83,17 @@ impl TcpListener {
 
     /// Wraps a listener from the standard library, switching it to
     /// non-blocking mode. Errors if called outside a runtime.
+    ///
+    /// ```
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = weft::net::TcpListener::from_std(std_listener).unwrap();
+    ///     let addr = listener.local_addr().unwrap();
+    ///     let back: std::net::TcpListener = listener.into_std().unwrap();
+    ///     assert_eq!(back.local_addr().unwrap(), addr);
+    /// });
+    /// ```
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         TcpListener::new(mio::net::TcpListener::from_std(listener))
@@ -74,6 +118,19 @@ impl TcpListener {
 
     /// Polls for a connection: `Pending` (with `cx` woken later) if none is
     /// queued yet.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let addr = listener.local_addr().unwrap();
+    ///     let client = weft::spawn(async move { weft::net::TcpStream::connect(addr).await.unwrap() });
+    ///     let (_sock, peer) = poll_fn(|cx| listener.poll_accept(cx)).await.unwrap();
+    ///     assert_eq!(peer, client.await.unwrap().local_addr().unwrap());
+    /// });
+    /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (sock, addr) = ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
         // If registering fails the accepted socket is dropped (closed) here.

@@ -160,13 +160,13 @@ macro_rules! impl_async_write {
 pub(super) use {impl_async_read, impl_async_write, read_half_methods, write_half_methods};
 
 /// The read half of a [`TcpStream`], borrowed from it by
-/// [`TcpStream::split`].
+/// [`TcpStream::split`] (which has an example).
 pub struct ReadHalf<'a>(&'a TcpStream);
 
 /// The write half of a [`TcpStream`], borrowed from it by
 /// [`TcpStream::split`]. Dropping it does not shut anything down; call
 /// `poll_close` (through `futures_io::AsyncWrite`) or
-/// [`TcpStream::shutdown`] for that.
+/// [`TcpStream::shutdown`] for that. Example: [`TcpStream::split`].
 pub struct WriteHalf<'a>(&'a TcpStream);
 
 impl<'a> ReadHalf<'a> {

@@ -11,7 +11,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// The read half of a [`TcpStream`] made by [`TcpStream::into_split`].
+/// The read half of a [`TcpStream`] made by [`TcpStream::into_split`]
+/// (which has an example).
 pub struct OwnedReadHalf {
     inner: Arc<TcpStream>,
 }
@@ -20,7 +21,7 @@ pub struct OwnedReadHalf {
 ///
 /// Dropping it shuts down the write side of the connection (the peer reads
 /// end-of-stream), unless it is being put back together with its read half
-/// by [`OwnedReadHalf::reunite`].
+/// by [`OwnedReadHalf::reunite`]. Example: [`TcpStream::into_split`].
 pub struct OwnedWriteHalf {
     inner: Arc<TcpStream>,
     shutdown_on_drop: bool,
@@ -33,6 +34,22 @@ pub(super) fn split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
 
 /// The error of [`OwnedReadHalf::reunite`] when the two halves come from
 /// different streams; it hands both back.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     let a = weft::net::TcpStream::connect(addr).await.unwrap();
+///     let b = weft::net::TcpStream::connect(addr).await.unwrap();
+///     let (a_rd, a_wr) = a.into_split();
+///     let (b_rd, b_wr) = b.into_split();
+///     // Halves of different streams do not fit; both come back.
+///     let weft::net::tcp::ReuniteError(a_rd, b_wr) = a_rd.reunite(b_wr).unwrap_err();
+///     assert!(a_rd.reunite(a_wr).is_ok());
+///     assert!(b_wr.reunite(b_rd).is_ok());
+/// });
+/// ```
 pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
 
 impl fmt::Debug for ReuniteError {

@@ -19,6 +19,43 @@ use std::task::{Context, Poll};
 /// and [`into_split`](TcpStream::into_split).
 ///
 /// Dropping the stream deregisters it from the netpoller and closes it.
+///
+/// ```
+/// use std::net::Shutdown;
+/// use weft::net::{TcpListener, TcpStream};
+///
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     // The server upper-cases everything until the client closes its side.
+///     weft::spawn(async move {
+///         let (mut sock, _) = listener.accept().await.unwrap();
+///         let mut buf = [0; 1024];
+///         loop {
+///             let n = sock.read(&mut buf).await.unwrap();
+///             if n == 0 {
+///                 break;
+///             }
+///             sock.write_all(&buf[..n].to_ascii_uppercase()).await.unwrap();
+///         }
+///     });
+///     let mut client = TcpStream::connect(addr).await.unwrap();
+///     client.set_nodelay(true).unwrap();
+///     client.write_all(b"weft").await.unwrap();
+///     client.shutdown(Shutdown::Write).unwrap(); // FIN: the server's read returns 0
+///     let mut reply = Vec::new();
+///     let mut buf = [0; 16];
+///     loop {
+///         let n = client.read(&mut buf).await.unwrap();
+///         if n == 0 {
+///             break;
+///         }
+///         reply.extend_from_slice(&buf[..n]);
+///     }
+///     assert_eq!(reply, b"WEFT");
+/// });
+/// ```
 pub struct TcpStream {
     io: PollEvented<mio::net::TcpStream>,
 }
@@ -30,6 +67,22 @@ impl TcpStream {
     /// The connect is non-blocking: the task waits on the netpoller until
     /// the kernel reports the outcome. A port with no listener gives
     /// `ErrorKind::ConnectionRefused`. Errors if called outside a runtime.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let addr = listener.local_addr().unwrap();
+    ///     let stream = weft::net::TcpStream::connect(addr).await.unwrap();
+    ///     assert_eq!(stream.peer_addr().unwrap(), addr);
+    ///     drop(listener);
+    ///     // Nobody listens on the port any more.
+    ///     let err = weft::net::TcpStream::connect(addr).await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    /// });
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         ops::each_addr(addr, TcpStream::connect_one).await
     }
@@ -50,6 +103,18 @@ impl TcpStream {
 
     /// Wraps a connected standard-library stream, switching it to
     /// non-blocking mode. Errors if called outside a runtime.
+    ///
+    /// ```
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let std_stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let mut stream = weft::net::TcpStream::from_std(std_stream).unwrap();
+    ///     stream.write_all(b"from weft").await.unwrap();
+    ///     let back: std::net::TcpStream = stream.into_std().unwrap();
+    ///     back.set_nonblocking(false).unwrap();
+    /// });
+    /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
@@ -133,6 +198,22 @@ impl TcpStream {
     }
 
     /// Receives data into `buf` without removing it from the socket's queue.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let mut client = weft::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     let (mut server, _) = listener.accept().await.unwrap();
+    ///     client.write_all(b"GET /").await.unwrap();
+    ///     let mut head = [0; 3];
+    ///     let n = server.peek(&mut head).await.unwrap();
+    ///     assert_eq!(&head[..n], &b"GET"[..n]);
+    ///     let mut all = [0; 5];
+    ///     server.read_exact(&mut all).await.unwrap(); // the peeked bytes are still there
+    ///     assert_eq!(&all, b"GET /");
+    /// });
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.async_io(Direction::Read, |s| s.peek(buf)).await
     }
@@ -152,6 +233,31 @@ impl TcpStream {
 
     /// Reads without waiting: `ErrorKind::WouldBlock` if no data is known to
     /// be available.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let client = weft::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     let (server, _) = listener.accept().await.unwrap();
+    ///     let mut buf = [0; 16];
+    ///     assert_eq!(server.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     client.writable().await.unwrap();
+    ///     assert_eq!(client.try_write(b"ping").unwrap(), 4);
+    ///     // Wait for readiness, then read without blocking; retry on WouldBlock.
+    ///     let n = loop {
+    ///         server.readable().await.unwrap();
+    ///         match server.try_read(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             Err(e) => panic!("{e}"),
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"ping");
+    /// });
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         use std::io::Read;
         self.io.try_io(Direction::Read, |mut s| s.read(buf))
@@ -167,6 +273,23 @@ impl TcpStream {
     /// Splits the stream into a read half and a write half that borrow it,
     /// so one task can read while another writes (for example with a
     /// `join` of two futures).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let mut client = weft::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     let (mut server, _) = listener.accept().await.unwrap();
+    ///     let (mut rd, mut wr) = server.split();
+    ///     client.write_all(b"abc").await.unwrap();
+    ///     let mut buf = [0; 3];
+    ///     rd.read_exact(&mut buf).await.unwrap();
+    ///     wr.write_all(&buf).await.unwrap(); // echo through the other half
+    ///     let mut echo = [0; 3];
+    ///     client.read_exact(&mut echo).await.unwrap();
+    ///     assert_eq!(&echo, b"abc");
+    /// });
+    /// ```
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         (ReadHalf::new(self), WriteHalf::new(self))
     }
@@ -175,6 +298,28 @@ impl TcpStream {
     /// tasks. Dropping the write half shuts down the write side; the two
     /// halves can be put back together with
     /// [`OwnedReadHalf::reunite`].
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let client = weft::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     let (mut server, _) = listener.accept().await.unwrap();
+    ///     let (mut rd, mut wr) = client.into_split();
+    ///     // The halves live in different tasks.
+    ///     let writer = weft::spawn(async move {
+    ///         wr.write_all(b"hello").await.unwrap();
+    ///         wr // dropping it would shut down the write side
+    ///     });
+    ///     let mut buf = [0; 5];
+    ///     server.read_exact(&mut buf).await.unwrap();
+    ///     server.write_all(b"world").await.unwrap();
+    ///     rd.read_exact(&mut buf).await.unwrap();
+    ///     assert_eq!(&buf, b"world");
+    ///     let wr = writer.await.unwrap();
+    ///     let _client: weft::net::TcpStream = rd.reunite(wr).unwrap();
+    /// });
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         super::split_owned::split(self)
     }

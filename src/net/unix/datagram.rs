@@ -15,6 +15,29 @@ use std::task::{Context, Poll};
 ///
 /// All methods take `&self`; share it in an `Arc` to send and receive from
 /// different tasks.
+///
+/// ```
+/// use weft::net::UnixDatagram;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let (a, b) = UnixDatagram::pair().unwrap();
+///     a.send(b"one datagram").await.unwrap();
+///     let mut buf = [0; 64];
+///     let n = b.recv(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"one datagram");
+///
+///     // Bound to a path, reached from an unbound socket.
+///     let path = std::env::temp_dir().join(format!("weft-doc-dgram-{}.sock", std::process::id()));
+///     let _ = std::fs::remove_file(&path); // left over from an aborted run
+///     let server = UnixDatagram::bind(&path).unwrap();
+///     let client = UnixDatagram::unbound().unwrap();
+///     client.send_to(b"hello", &path).await.unwrap();
+///     let (n, _from) = server.recv_from(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"hello");
+///     std::fs::remove_file(&path).unwrap();
+/// });
+/// ```
 pub struct UnixDatagram {
     io: PollEvented<mio::net::UnixDatagram>,
 }

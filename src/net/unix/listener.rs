@@ -13,6 +13,24 @@ use std::task::{ready, Context, Poll};
 ///
 /// Binding creates the socket file; dropping the listener does not remove
 /// it (remove it yourself if the path is to be reused).
+///
+/// ```
+/// use weft::net::{UnixListener, UnixStream};
+///
+/// let path = std::env::temp_dir().join(format!("weft-doc-{}.sock", std::process::id()));
+/// let _ = std::fs::remove_file(&path); // left over from an aborted run
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let listener = UnixListener::bind(&path).unwrap();
+///     let mut client = UnixStream::connect(&path).await.unwrap();
+///     let (mut server, _) = listener.accept().await.unwrap();
+///     client.write_all(b"hi").await.unwrap();
+///     let mut buf = [0; 2];
+///     server.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"hi");
+/// });
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub struct UnixListener {
     io: PollEvented<mio::net::UnixListener>,
 }

@@ -11,14 +11,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// The read half of a [`UnixStream`], borrowed by [`UnixStream::split`].
+/// The read half of a [`UnixStream`], borrowed by [`UnixStream::split`]
+/// (used like [`TcpStream::split`](crate::net::TcpStream::split)).
 pub struct ReadHalf<'a>(&'a UnixStream);
 
 /// The write half of a [`UnixStream`], borrowed by [`UnixStream::split`].
 /// Dropping it shuts nothing down.
 pub struct WriteHalf<'a>(&'a UnixStream);
 
-/// The read half of a [`UnixStream`] made by [`UnixStream::into_split`].
+/// The read half of a [`UnixStream`] made by [`UnixStream::into_split`]
+/// (which has an example).
 pub struct OwnedReadHalf {
     inner: Arc<UnixStream>,
 }

@@ -17,6 +17,19 @@ use std::task::{Context, Poll};
 /// methods, or `futures_io::AsyncRead`/`AsyncWrite` (implemented for the
 /// stream and for `&UnixStream`, so two tasks can share `&UnixStream`, one
 /// reading and one writing).
+///
+/// ```
+/// use weft::net::UnixStream;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     let (mut a, mut b) = UnixStream::pair().unwrap();
+///     a.write_all(b"over a socketpair").await.unwrap();
+///     let mut buf = [0; 17];
+///     b.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"over a socketpair");
+/// });
+/// ```
 pub struct UnixStream {
     io: PollEvented<mio::net::UnixStream>,
 }
@@ -135,6 +148,21 @@ impl UnixStream {
     /// Splits the stream into owned halves that can move to different
     /// tasks. Dropping the write half shuts down the write side; put them
     /// back together with [`OwnedReadHalf::reunite`].
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// rt.block_on(async {
+    ///     let (a, mut b) = weft::net::UnixStream::pair().unwrap();
+    ///     let (mut rd, mut wr) = a.into_split();
+    ///     let writer = weft::spawn(async move { wr.write_all(b"42").await.unwrap() });
+    ///     let mut buf = [0; 2];
+    ///     b.read_exact(&mut buf).await.unwrap();
+    ///     writer.await.unwrap(); // `wr` dropped: `b` now reads end-of-stream after the data
+    ///     b.write_all(b"ok").await.unwrap();
+    ///     rd.read_exact(&mut buf).await.unwrap();
+    ///     assert_eq!(&buf, b"ok");
+    /// });
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         super::split::into_split(self)
     }

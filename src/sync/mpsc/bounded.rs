@@ -1,20 +1,19 @@
 //! The bounded channel's handles: `send` waits while the channel is full
 //! (back-pressure), `reserve` waits for a slot before the value exists.
 //!
-//! Capacity is a semaphore with `bound` permits (`capacity.rs`): a send
+//! Capacity is a semaphore with `bound` permits (the crate's shared
+//! `batch_semaphore`, under `sync::Semaphore` too): a send
 //! acquires one, the receiver releases one per message it hands out, and
 //! closing the receiver closes the semaphore so every waiting sender wakes
 //! with an error. The semaphore's queue is FIFO, so a sender woken when a
 //! slot frees is the one that waited longest.
 
-use super::capacity::{Semaphore, TryAcquireError};
 use super::chan::{Chan, Closed, Push};
 use super::error::{SendError, TryRecvError, TrySendError};
 use super::rx::RxCore;
 use crate::loom::sync::Arc;
+use crate::sync::batch_semaphore::{Semaphore, TryAcquireError};
 use std::fmt;
-use std::future::Future;
-use std::pin::pin;
 use std::task::{Context, Poll};
 
 /// Creates a bounded multi-producer, single-consumer channel holding at
@@ -120,16 +119,10 @@ impl<T> Sender<T> {
 
     /// Waits for one slot (FIFO among waiting senders); `false` if the
     /// receiver is gone. Cancel-safe: a dropped wait gives back a slot it
-    /// was already handed.
+    /// was already handed. The semaphore's `Acquire` charges the
+    /// cooperative budget.
     async fn acquire_slot(&self) -> bool {
-        let mut acquire = pin!(self.sem().acquire(1));
-        std::future::poll_fn(|cx| {
-            let coop = std::task::ready!(crate::coop::poll_proceed(cx));
-            let r = std::task::ready!(acquire.as_mut().poll(cx));
-            coop.made_progress();
-            Poll::Ready(r.is_ok())
-        })
-        .await
+        self.sem().acquire(1).await.is_ok()
     }
 
     /// Sends `value`, waiting while the channel is full. Fails, giving the

@@ -25,9 +25,9 @@
 //!   permit of the semaphore; the receiver releases one per message it
 //!   hands out, so `capacity` is the room left.
 
-use super::capacity::Semaphore;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::loom::sync::Mutex;
+use crate::sync::batch_semaphore::Semaphore;
 use crate::sync::wait_list::WaitList;
 use std::collections::VecDeque;
 use std::fmt;

@@ -62,7 +62,6 @@
 //! work under any executor (they need only the `Waker`).
 
 mod bounded;
-mod capacity;
 mod chan;
 pub mod error;
 mod rx;

@@ -24,6 +24,22 @@ use std::panic::Location;
 use std::time::{Duration, SystemTime};
 
 /// A task's state at the moment a dump copied it.
+///
+/// ```
+/// use weft::task::TaskState;
+///
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// let handles: Vec<_> = (0..10).map(|i| rt.spawn(async move { i })).collect();
+/// let dump = rt.dump();
+/// let mut counted = 0;
+/// for state in [TaskState::Idle, TaskState::Scheduled, TaskState::Running, TaskState::Complete] {
+///     let n = dump.with_state(state).len();
+///     println!("{state}: {n}"); // done tasks whose handle is unread are `Complete`
+///     counted += n;
+/// }
+/// assert_eq!(counted, dump.len());
+/// # drop(handles);
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TaskState {
     /// Waiting for a wake-up: not queued, not running.
@@ -54,6 +70,30 @@ impl fmt::Display for TaskState {
 /// fields were read one by one while the task kept running, so together
 /// they may mix two moments (for example a poll count that already includes
 /// a poll whose start stamp was not yet visible).
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let (polled_tx, polled) = std::sync::mpsc::channel();
+/// let waiting = weft::task::Builder::new()
+///     .name("waits-forever")
+///     .spawn_on(
+///         async move {
+///             polled_tx.send(()).unwrap();
+///             std::future::pending::<()>().await
+///         },
+///         rt.handle(),
+///     )
+///     .unwrap();
+/// polled.recv().unwrap(); // it has started its first poll
+/// let dump = rt.dump();
+/// let info = dump.tasks().iter().find(|t| t.id() == waiting.id()).unwrap();
+/// assert_eq!(info.name(), Some("waits-forever"));
+/// assert_eq!(info.location().file(), file!());
+/// assert!(info.age() >= info.since_last_poll().unwrap());
+/// // Idle once that poll has returned (Running if the dump caught it inside).
+/// println!("{} is {}", info.id(), info.state());
+/// println!("{} at {}: {} polls, last took {:?}", info.id(), info.location(), info.polls(), info.last_poll_duration());
+/// ```
 #[derive(Clone, Debug)]
 pub struct TaskInfo {
     id: Id,
@@ -227,6 +267,14 @@ impl TaskDump {
     }
 
     /// The tasks for which `keep` is true, as a new dump.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let _a = weft::task::Builder::new().name("conn-1").spawn_on(std::future::pending::<()>(), rt.handle()).unwrap();
+    /// let _b = weft::task::Builder::new().name("timer").spawn_on(std::future::pending::<()>(), rt.handle()).unwrap();
+    /// let conns = rt.dump().filter(|t| t.name().is_some_and(|n| n.starts_with("conn-")));
+    /// assert_eq!(conns.len(), 1);
+    /// ```
     pub fn filter(&self, mut keep: impl FnMut(&TaskInfo) -> bool) -> TaskDump {
         TaskDump {
             tasks: self.tasks.iter().filter(|t| keep(t)).cloned().collect(),
