@@ -37,6 +37,16 @@
 //! - `sync_notify`: `Notify`: notify_one vs a registering `Notified`,
 //!   notify_one vs a `Notified` being dropped (pass-on), notify_waiters vs
 //!   a new `Notified`.
+//! - `sync_oneshot`: a oneshot's send / sender drop / receiver drop /
+//!   `closed()` racing the other side's poll (value dropped once, no lost
+//!   wake-up).
+//! - `sync_mpsc`: sends and the last sender's drop racing the receiver
+//!   going to sleep; the receiver's drop racing a send; a full bounded
+//!   sender waiting for the receiver to free a slot.
+//! - `sync_watch`: sends and the sender's drop racing `changed()`;
+//!   `closed()` racing the last receiver's drop.
+//! - `sync_broadcast`: sends (lagging a one-slot ring) and the last
+//!   sender's drop racing a receiver going to sleep.
 //!
 //! Bookkeeping (drop counters, "was this waker woken" flags) uses std
 //! atomics on purpose: they are not part of any protocol under test, are
@@ -54,8 +64,12 @@ mod park;
 mod shutdown;
 mod sleep;
 mod steal;
+mod sync_broadcast;
+mod sync_mpsc;
 mod sync_notify;
+mod sync_oneshot;
 mod sync_semaphore;
+mod sync_watch;
 mod task;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,5 +1,6 @@
 //! Synchronisation primitives for tasks: [`Semaphore`], [`Notify`],
-//! [`Mutex`] and [`RwLock`].
+//! [`Mutex`] and [`RwLock`]; and channels: [`oneshot`], [`mpsc`],
+//! [`watch`], [`broadcast`].
 //!
 //! All of them are runtime-independent: their futures work when awaited on
 //! weft, on another executor, or in a hand-written `block_on`. They take
@@ -51,15 +52,45 @@
 //!
 //! The argument is in `docs/design/sync.md`, with a table of which
 //! operations are cancel-safe.
+//!
+//! # Channels
+//!
+//! - [`oneshot`]: one value, once (request/reply).
+//! - [`mpsc`]: many producers, one consumer; bounded with back-pressure,
+//!   or unbounded.
+//! - [`watch`]: one value that changes; receivers see the latest.
+//! - [`broadcast`]: every value to every receiver, a bounded ring; slow
+//!   receivers skip ahead (`Lagged`).
+//!
+//! # Cancel safety of the channels
+//!
+//! | future | dropped before it completes |
+//! | --- | --- |
+//! | `oneshot::Receiver` | closes the channel (a later `send` gets its value back) |
+//! | `oneshot::Sender::closed` | nothing lost |
+//! | `mpsc` `recv`, `recv_many` | nothing lost: a message leaves the channel only in the poll that returns it |
+//! | `mpsc::Sender::send` | its own value is dropped unsent; no capacity is lost |
+//! | `mpsc::Sender::reserve`, `reserve_owned` | no capacity is lost |
+//! | `mpsc` `closed` | nothing lost |
+//! | `watch::Receiver::changed` | nothing marked seen |
+//! | `watch::Sender::closed` | nothing lost |
+//! | `broadcast::Receiver::recv` | nothing lost: a position is consumed only in the poll that returns it |
+//!
+//! Channel design and wake-up arguments: `docs/design/channels.md`.
 
 pub(crate) mod batch_semaphore;
+pub mod broadcast;
 mod error;
 mod list;
+pub mod mpsc;
 mod mutex;
 mod notify;
+pub mod oneshot;
 mod rwlock;
 mod semaphore;
+pub(crate) mod wait_list;
 mod wake_list;
+pub mod watch;
 
 pub use error::{AcquireError, TryAcquireError, TryLockError};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};

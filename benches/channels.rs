@@ -1,0 +1,234 @@
+//! Channel benchmarks: weft's `sync` channels on a weft runtime beside
+//! tokio's `sync` channels on a tokio runtime with the same worker count,
+//! one criterion group per workload. A third line runs weft's channels on
+//! the tokio runtime, to separate the channel's cost from the scheduler's.
+//!
+//! Benchmark ids are `<workload>/<variant>/<workers>`, e.g.
+//! `mpsc_bounded_5x1000/weft/2` beside `mpsc_bounded_5x1000/tokio/2` and
+//! `mpsc_bounded_5x1000/weft-chan-on-tokio/2`. `benches/compare.py` reads
+//! the weft and tokio lines.
+//!
+//! Workloads (identical code for every variant, written once in the
+//! `workloads!` macro against the channel paths it is given):
+//! - `mpsc_bounded_5x1000`: [`PRODUCERS`] producer tasks each send
+//!   [`MESSAGES`] `u64`s into one bounded channel of capacity
+//!   [`CAPACITY`]; the `block_on` future receives all of them.
+//! - `mpsc_unbounded_5x1000`: the same on an unbounded channel.
+//! - `oneshot_1000_round_trips`: a server task receives [`ROUND_TRIPS`]
+//!   requests, one after another, each carrying a oneshot reply sender,
+//!   over an unbounded mpsc; the client (the `block_on` future) awaits
+//!   each reply before sending the next request.
+//!
+//! Worker counts: 2, 4 and 8 by default; set `WEFT_BENCH_WORKERS` to a
+//! comma-separated list (e.g. `WEFT_BENCH_WORKERS=2`) to choose others.
+//! Each runtime is built once, before any measurement.
+//!
+//! Criterion settings as in `benches/scheduler.rs`: 20 samples, 1 s
+//! warm-up, 2 s measurement, flat sampling.
+//!
+//! Run: `cargo bench --bench channels` (all), `cargo bench --bench
+//! channels -- mpsc_bounded` (one workload), `cargo bench --bench channels
+//! -- --test` (each once, as a smoke test).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+use std::time::Duration;
+
+/// Producer tasks in the mpsc workloads.
+const PRODUCERS: u64 = 5;
+/// Messages per producer.
+const MESSAGES: u64 = 1_000;
+/// Capacity of the bounded channel.
+const CAPACITY: usize = 128;
+/// Sequential request/reply round trips in `oneshot_1000_round_trips`.
+const ROUND_TRIPS: u64 = 1_000;
+
+/// Worker counts used when `WEFT_BENCH_WORKERS` is unset or unusable.
+const DEFAULT_WORKERS: &[usize] = &[2, 4, 8];
+
+/// The three workloads for one (runtime, channel library) pair: `$rt` is
+/// the runtime type (with `block_on`), `$spawn` its spawn function,
+/// `$mpsc` and `$oneshot` the channel modules.
+macro_rules! workloads {
+    ($name:ident, $rt:ty, $spawn:path, $mpsc:path, $oneshot:path) => {
+        mod $name {
+            use $mpsc as mpsc;
+            use $oneshot as oneshot;
+
+            pub fn mpsc_bounded(rt: &$rt) {
+                rt.block_on(async {
+                    let (tx, mut rx) = mpsc::channel::<u64>(super::CAPACITY);
+                    for p in 0..super::PRODUCERS {
+                        let tx = tx.clone();
+                        drop($spawn(async move {
+                            for i in 0..super::MESSAGES {
+                                tx.send(p * super::MESSAGES + i).await.expect("receiver alive");
+                            }
+                        }));
+                    }
+                    drop(tx);
+                    let mut n = 0;
+                    while let Some(v) = rx.recv().await {
+                        std::hint::black_box(v);
+                        n += 1;
+                    }
+                    assert_eq!(n, super::PRODUCERS * super::MESSAGES);
+                });
+            }
+
+            pub fn mpsc_unbounded(rt: &$rt) {
+                rt.block_on(async {
+                    let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+                    for p in 0..super::PRODUCERS {
+                        let tx = tx.clone();
+                        drop($spawn(async move {
+                            for i in 0..super::MESSAGES {
+                                tx.send(p * super::MESSAGES + i).expect("receiver alive");
+                            }
+                        }));
+                    }
+                    drop(tx);
+                    let mut n = 0;
+                    while let Some(v) = rx.recv().await {
+                        std::hint::black_box(v);
+                        n += 1;
+                    }
+                    assert_eq!(n, super::PRODUCERS * super::MESSAGES);
+                });
+            }
+
+            pub fn oneshot_round_trips(rt: &$rt) {
+                rt.block_on(async {
+                    let (req_tx, mut req_rx) = mpsc::unbounded_channel::<(u64, oneshot::Sender<u64>)>();
+                    let server = $spawn(async move {
+                        while let Some((x, reply)) = req_rx.recv().await {
+                            let _ = reply.send(x + 1);
+                        }
+                    });
+                    for i in 0..super::ROUND_TRIPS {
+                        let (tx, rx) = oneshot::channel();
+                        req_tx.send((i, tx)).expect("server alive");
+                        assert_eq!(rx.await.expect("server replied"), i + 1);
+                    }
+                    drop(req_tx);
+                    server.await.expect("server task");
+                });
+            }
+        }
+    };
+}
+
+workloads!(weft_on_weft, weft::Runtime, weft::spawn, weft::sync::mpsc, weft::sync::oneshot);
+workloads!(tokio_on_tokio, tokio::runtime::Runtime, tokio::spawn, tokio::sync::mpsc, tokio::sync::oneshot);
+workloads!(weft_on_tokio, tokio::runtime::Runtime, tokio::spawn, weft::sync::mpsc, weft::sync::oneshot);
+
+/// The worker counts to run: `WEFT_BENCH_WORKERS` (comma-separated), or
+/// [`DEFAULT_WORKERS`] if it is unset or unusable (said once on stderr,
+/// never a panic).
+fn worker_counts() -> Vec<usize> {
+    let Ok(raw) = std::env::var("WEFT_BENCH_WORKERS") else {
+        return DEFAULT_WORKERS.to_vec();
+    };
+    let mut counts = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<usize>() {
+            Ok(n) if n > 0 && !counts.contains(&n) => counts.push(n),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("WEFT_BENCH_WORKERS={raw:?} ignored ({part:?}: {e}); using {DEFAULT_WORKERS:?}");
+                return DEFAULT_WORKERS.to_vec();
+            }
+        }
+    }
+    if counts.is_empty() {
+        eprintln!("WEFT_BENCH_WORKERS={raw:?} names no worker count; using {DEFAULT_WORKERS:?}");
+        return DEFAULT_WORKERS.to_vec();
+    }
+    counts
+}
+
+/// One runtime of each kind per worker count, built before any
+/// measurement.
+struct Runtimes {
+    sets: Vec<(usize, weft::Runtime, tokio::runtime::Runtime)>,
+}
+
+impl Runtimes {
+    fn build(counts: &[usize]) -> Runtimes {
+        let sets = counts
+            .iter()
+            .map(|&n| {
+                let w = weft::Runtime::builder()
+                    .worker_threads(n)
+                    .build()
+                    .unwrap_or_else(|e| panic!("cannot build a weft runtime with {n} workers: {e}"));
+                let t = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(n)
+                    .build()
+                    .unwrap_or_else(|e| panic!("cannot build a tokio runtime with {n} workers: {e}"));
+                (n, w, t)
+            })
+            .collect();
+        Runtimes { sets }
+    }
+}
+
+/// The three variants of one workload.
+struct Variants {
+    weft: fn(&weft::Runtime),
+    tokio: fn(&tokio::runtime::Runtime),
+    weft_on_tokio: fn(&tokio::runtime::Runtime),
+}
+
+fn bench_workload(c: &mut Criterion, runtimes: &Runtimes, name: &str, v: Variants) {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sampling_mode(SamplingMode::Flat);
+    for (workers, weft_rt, tokio_rt) in &runtimes.sets {
+        group.bench_function(BenchmarkId::new("weft", workers), |b| b.iter(|| (v.weft)(weft_rt)));
+        group.bench_function(BenchmarkId::new("tokio", workers), |b| b.iter(|| (v.tokio)(tokio_rt)));
+        group.bench_function(BenchmarkId::new("weft-chan-on-tokio", workers), |b| {
+            b.iter(|| (v.weft_on_tokio)(tokio_rt))
+        });
+    }
+    group.finish();
+}
+
+fn channels(c: &mut Criterion) {
+    let runtimes = Runtimes::build(&worker_counts());
+    bench_workload(
+        c,
+        &runtimes,
+        "mpsc_bounded_5x1000",
+        Variants {
+            weft: weft_on_weft::mpsc_bounded,
+            tokio: tokio_on_tokio::mpsc_bounded,
+            weft_on_tokio: weft_on_tokio::mpsc_bounded,
+        },
+    );
+    bench_workload(
+        c,
+        &runtimes,
+        "mpsc_unbounded_5x1000",
+        Variants {
+            weft: weft_on_weft::mpsc_unbounded,
+            tokio: tokio_on_tokio::mpsc_unbounded,
+            weft_on_tokio: weft_on_tokio::mpsc_unbounded,
+        },
+    );
+    bench_workload(
+        c,
+        &runtimes,
+        "oneshot_1000_round_trips",
+        Variants {
+            weft: weft_on_weft::oneshot_round_trips,
+            tokio: tokio_on_tokio::oneshot_round_trips,
+            weft_on_tokio: weft_on_tokio::oneshot_round_trips,
+        },
+    );
+}
+
+criterion_group!(benches, channels);
+criterion_main!(benches);

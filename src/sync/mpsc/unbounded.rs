@@ -1,0 +1,226 @@
+//! The unbounded channel's handles: sends never wait, the buffer grows as
+//! needed.
+
+use super::chan::{Chan, Closed, Push};
+use super::error::{SendError, TryRecvError};
+use super::rx::RxCore;
+use crate::loom::sync::Arc;
+use std::fmt;
+use std::task::{Context, Poll};
+
+/// Creates an unbounded multi-producer, single-consumer channel.
+///
+/// Sends never wait: memory is the only limit, so prefer
+/// [`channel`](super::channel) unless the producers are bounded by
+/// something else.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+///     for i in 0..3 {
+///         let tx = tx.clone();
+///         weft::spawn(async move { tx.send(i).unwrap() });
+///     }
+///     drop(tx);
+///     let mut got = Vec::new();
+///     while let Some(v) = rx.recv().await {
+///         got.push(v);
+///     }
+///     got.sort();
+///     assert_eq!(got, [0, 1, 2]);
+/// });
+/// ```
+pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
+    let chan = Arc::new(Chan::new(None, 0));
+    (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { rx: RxCore::new(chan) })
+}
+
+/// The sending half of an [`unbounded_channel`]; clone it for more
+/// producers.
+///
+/// ```
+/// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+/// let tx2 = tx.clone();
+/// tx.send(1).unwrap();
+/// tx2.send(2).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// assert_eq!(rx.try_recv(), Ok(2));
+/// ```
+pub struct UnboundedSender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The receiving half of an [`unbounded_channel`].
+///
+/// ```
+/// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+/// tx.send("a").unwrap();
+/// drop(tx);
+/// assert_eq!(rx.len(), 1);
+/// assert_eq!(rx.try_recv(), Ok("a"));
+/// assert!(rx.try_recv().is_err());
+/// ```
+pub struct UnboundedReceiver<T> {
+    rx: RxCore<T>,
+}
+
+impl<T> UnboundedSender<T> {
+    /// Sends `value` without waiting. Fails, giving the value back, once
+    /// the receiver is dropped or closed.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::sync::mpsc::unbounded_channel();
+    /// assert!(tx.send(1).is_ok());
+    /// drop(rx);
+    /// assert_eq!(tx.send(2).unwrap_err().0, 2);
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        match self.chan.push(value) {
+            Push::Sent => Ok(()),
+            Push::Closed(v) => Err(SendError(v)),
+        }
+    }
+
+    /// Whether the receiver is gone (dropped or closed).
+    ///
+    /// ```
+    /// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel::<()>();
+    /// rx.close();
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_rx_closed()
+    }
+
+    /// Waits until the receiver is gone (dropped or closed). Cancel-safe.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// rt.block_on(async {
+    ///     let (tx, rx) = weft::sync::mpsc::unbounded_channel::<()>();
+    ///     weft::spawn(async move { drop(rx) });
+    ///     tx.closed().await;
+    /// });
+    /// ```
+    pub async fn closed(&self) {
+        Closed { chan: &self.chan, key: None }.await
+    }
+
+    /// Whether both senders feed the same channel.
+    pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
+        self.chan.same(&other.chan)
+    }
+}
+
+impl<T> Clone for UnboundedSender<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_sender();
+        UnboundedSender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for UnboundedSender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_sender();
+    }
+}
+
+impl<T> UnboundedReceiver<T> {
+    /// Receives the next message: `None` once every sender is gone and
+    /// every message was received (or the receiver was closed and
+    /// drained). Cancel-safe.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+    ///     tx.send(5).unwrap();
+    ///     drop(tx);
+    ///     assert_eq!(rx.recv().await, Some(5));
+    ///     assert_eq!(rx.recv().await, None);
+    /// });
+    /// ```
+    pub async fn recv(&mut self) -> Option<T> {
+        std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
+    }
+
+    /// Receives up to `limit` messages into `buf`, waiting for at least
+    /// one. Returns how many were added; 0 means the channel is finished
+    /// (as `recv`'s `None`) or `limit` was 0. Cancel-safe.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+    ///     for i in 0..5 {
+    ///         tx.send(i).unwrap();
+    ///     }
+    ///     let mut buf = Vec::new();
+    ///     assert_eq!(rx.recv_many(&mut buf, 3).await, 3);
+    ///     assert_eq!(rx.recv_many(&mut buf, 10).await, 2);
+    ///     assert_eq!(buf, [0, 1, 2, 3, 4]);
+    /// });
+    /// ```
+    pub async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
+        std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
+    }
+
+    /// Takes a message if one is there, without waiting.
+    ///
+    /// ```
+    /// use weft::sync::mpsc::{unbounded_channel, error::TryRecvError};
+    /// let (tx, mut rx) = unbounded_channel();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.rx.try_recv()
+    }
+
+    /// Polls for the next message (the building block of `recv`, for
+    /// hand-written futures and streams). Only the waker of the latest
+    /// poll is woken.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.rx.poll_recv(cx)
+    }
+
+    /// Closes the channel without dropping the receiver: sends fail from
+    /// now on, messages already sent can still be received, then `recv`
+    /// returns `None`.
+    ///
+    /// ```
+    /// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel();
+    /// tx.send(1).unwrap();
+    /// rx.close();
+    /// assert!(tx.send(2).is_err());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.try_recv().is_err());
+    /// ```
+    pub fn close(&mut self) {
+        self.rx.close();
+    }
+
+    /// Messages sent and not yet received.
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Whether no message is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> fmt::Debug for UnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnboundedSender").field("chan", &*self.chan).finish()
+    }
+}
+
+impl<T> fmt::Debug for UnboundedReceiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("UnboundedReceiver").field(&self.rx).finish()
+    }
+}
