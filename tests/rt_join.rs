@@ -18,8 +18,11 @@ use common::panic_message;
 const WORKER_NAME: &str = "join-test-worker";
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// Stall detection is off: on a loaded machine a descheduled worker looks
+/// stalled, and the monitor would move its runnext task and start a
+/// compensating worker, which breaks `fence`'s one-worker FIFO order.
 fn runtime(workers: usize) -> Runtime {
-    Runtime::builder().worker_threads(workers).thread_name(WORKER_NAME).build().unwrap()
+    Runtime::builder().worker_threads(workers).thread_name(WORKER_NAME).stall_threshold(None).build().unwrap()
 }
 
 /// Runs an empty task to completion. On a one-worker runtime, whose queues

@@ -247,7 +247,7 @@ fn stress_lagging_receivers_account_for_every_value() {
                     loop {
                         match rx.recv().await {
                             Ok(v) => {
-                                assert!(last.map_or(true, |l| v > l), "went back to {v} after {last:?}");
+                                assert!(last.is_none_or(|l| v > l), "went back to {v} after {last:?}");
                                 last = Some(v);
                                 seen += 1;
                             }
