@@ -18,11 +18,8 @@ use common::panic_message;
 const WORKER_NAME: &str = "join-test-worker";
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Stall detection is off: on a loaded machine a descheduled worker looks
-/// stalled, and the monitor would move its runnext task and start a
-/// compensating worker, which breaks `fence`'s one-worker FIFO order.
 fn runtime(workers: usize) -> Runtime {
-    Runtime::builder().worker_threads(workers).thread_name(WORKER_NAME).stall_threshold(None).build().unwrap()
+    Runtime::builder().worker_threads(workers).thread_name(WORKER_NAME).build().unwrap()
 }
 
 /// Runs an empty task to completion. On a one-worker runtime, whose queues
@@ -336,8 +333,15 @@ fn is_finished_tracks_completion() {
     });
     let done = rt.spawn(async { 1 });
     let forever = rt.spawn(pending::<()>());
+    // Not `fence`: `waiting` yields on every poll, so the worker's tick
+    // reaches a multiple of GLOBAL_POLL_INTERVAL quickly and may run the
+    // fence task from the injector ahead of `done` in its local queue.
+    let start = std::time::Instant::now();
+    while !done.is_finished() {
+        assert!(start.elapsed() < DEADLINE, "a completed task never reports finished");
+        std::thread::yield_now();
+    }
     fence(&rt);
-    assert!(done.is_finished(), "a completed task is finished");
     assert!(!forever.is_finished(), "a pending task is not finished");
     assert!(!waiting.is_finished());
     go_tx.send(()).unwrap();
