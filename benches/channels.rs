@@ -17,7 +17,12 @@
 //! - `oneshot_1000_round_trips`: a server task receives [`ROUND_TRIPS`]
 //!   requests, one after another, each carrying a oneshot reply sender,
 //!   over an unbounded mpsc; the client (the `block_on` future) awaits
-//!   each reply before sending the next request.
+//!   each reply before sending the next request. Every round trip wakes
+//!   the `block_on` thread through the OS (about 50 us here on both
+//!   runtimes), which dominates.
+//! - `oneshot_1000_round_trips_in_task`: the same with the client in a
+//!   spawned task, so both ends run on workers and the figure is the
+//!   channels' and the scheduler's.
 //!
 //! Worker counts: 2, 4 and 8 by default; set `WEFT_BENCH_WORKERS` to a
 //! comma-separated list (e.g. `WEFT_BENCH_WORKERS=2`) to choose others.
@@ -110,6 +115,26 @@ macro_rules! workloads {
                         assert_eq!(rx.await.expect("server replied"), i + 1);
                     }
                     drop(req_tx);
+                    server.await.expect("server task");
+                });
+            }
+
+            pub fn oneshot_round_trips_in_task(rt: &$rt) {
+                rt.block_on(async {
+                    let (req_tx, mut req_rx) = mpsc::unbounded_channel::<(u64, oneshot::Sender<u64>)>();
+                    let server = $spawn(async move {
+                        while let Some((x, reply)) = req_rx.recv().await {
+                            let _ = reply.send(x + 1);
+                        }
+                    });
+                    let client = $spawn(async move {
+                        for i in 0..super::ROUND_TRIPS {
+                            let (tx, rx) = oneshot::channel();
+                            req_tx.send((i, tx)).expect("server alive");
+                            assert_eq!(rx.await.expect("server replied"), i + 1);
+                        }
+                    });
+                    client.await.expect("client task");
                     server.await.expect("server task");
                 });
             }
@@ -226,6 +251,16 @@ fn channels(c: &mut Criterion) {
             weft: weft_on_weft::oneshot_round_trips,
             tokio: tokio_on_tokio::oneshot_round_trips,
             weft_on_tokio: weft_on_tokio::oneshot_round_trips,
+        },
+    );
+    bench_workload(
+        c,
+        &runtimes,
+        "oneshot_1000_round_trips_in_task",
+        Variants {
+            weft: weft_on_weft::oneshot_round_trips_in_task,
+            tokio: tokio_on_tokio::oneshot_round_trips_in_task,
+            weft_on_tokio: weft_on_tokio::oneshot_round_trips_in_task,
         },
     );
 }
