@@ -40,7 +40,7 @@ pub(crate) mod coop;
 pub(crate) mod loom;
 pub mod metrics;
 pub(crate) mod monitor;
-#[cfg(not(all(test, loom)))]
+#[cfg(all(feature = "net", not(all(test, loom))))]
 pub mod net;
 pub(crate) mod netpoll;
 pub mod runtime;
