@@ -46,7 +46,11 @@ pub(crate) mod netpoll;
 pub mod runtime;
 pub(crate) mod scheduler;
 pub mod task;
+#[cfg(feature = "time")]
 pub mod time;
+// Without `time` the timer wheel stays: the workers run it (src/time/mod.rs).
+#[cfg(not(feature = "time"))]
+pub(crate) mod time;
 pub mod topology;
 
 pub use runtime::{spawn, Builder, Handle, Runtime};

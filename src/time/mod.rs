@@ -9,6 +9,7 @@
 //!   [`std::time::Instant`]).
 //!
 //! ```
+//! # #[cfg(feature = "time")] {
 //! use std::time::Duration;
 //! use weft::time::{sleep, timeout};
 //!
@@ -18,6 +19,7 @@
 //!     let slow = sleep(Duration::from_secs(60));
 //!     assert!(timeout(Duration::from_millis(5), slow).await.is_err());
 //! });
+//! # }
 //! ```
 //!
 //! Timers have a resolution of 1 ms. Deadlines are rounded up to it, so a

@@ -29,7 +29,12 @@ impl QuotaConfig {
 
 /// The monitor's configuration for live tracking (`quota_off.rs` has the
 /// same function returning `None`).
-pub(crate) fn config(sources: Sources, rounding: Rounding, threads: usize, interval: Duration) -> Option<QuotaConfig> {
+pub(crate) fn config(
+    sources: Sources,
+    rounding: Rounding,
+    threads: usize,
+    interval: Duration,
+) -> Option<QuotaConfig> {
     Some(QuotaConfig { sources, rounding, threads, interval })
 }
 
