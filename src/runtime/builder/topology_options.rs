@@ -13,7 +13,7 @@ use std::time::Duration;
 
 impl Builder {
     /// How a fractional CPU quota becomes a worker count (default
-    /// [`Rounding::Up`]).
+    /// [`Rounding::Up`]). Feature `topology` (on by default).
     ///
     /// ```
     /// use weft::topology::Rounding;
@@ -29,7 +29,8 @@ impl Builder {
 
     /// Where worker threads are pinned (default [`Pinning::None`]). A CPU in
     /// [`Pinning::Cpus`] that the process may not use is rejected by
-    /// [`Builder::build`].
+    /// [`Builder::build`]. Feature `topology` (on by default); without it
+    /// workers are never pinned.
     ///
     /// ```
     /// use weft::topology::Pinning;
@@ -54,7 +55,8 @@ impl Builder {
     /// and changes the number of active workers (default: every second);
     /// `None` switches live tracking off. Ignored when the worker count is
     /// fixed by [`Builder::worker_threads`] or `WEFT_WORKER_THREADS`. An
-    /// interval below 10 ms is raised to 10 ms.
+    /// interval below 10 ms is raised to 10 ms. Feature `topology` (on by
+    /// default); without it the worker count is fixed at build time.
     ///
     /// ```
     /// use std::time::Duration;
