@@ -29,10 +29,34 @@
 //! Blocking code runs on a separate elastic pool through
 //! [`task::spawn_blocking`].
 //!
+//! # Features
+//!
+//! All on by default; with `default-features = false` an embedder picks
+//! what it uses. The scheduler, tasks, `JoinSet`, `LocalSet`,
+//! `spawn_blocking`, dumps, metrics and stall detection are always there.
+//!
+//! - `net`: the [`net`] module (TCP, UDP, Unix-domain sockets).
+//! - `time`: the [`time`] module (`sleep`, `timeout`, `interval`,
+//!   `Instant`). Without it the workers' timer wheel stays, unused.
+//! - `sync`: the [`sync`] module (channels: `oneshot`, `mpsc`, `watch`,
+//!   `broadcast`; `Mutex`, `RwLock`, `Semaphore`, `Notify`).
+//! - `macros`: `#[weft::main]` and `#[weft::test]`.
+//! - `topology`: cgroup quota, cpuset, NUMA and SMT detection from /proc
+//!   and /sys, live quota tracking and worker pinning
+//!   (`Builder::rounding`, `pin_workers`, `quota_refresh`). Without it a
+//!   runtime runs `std::thread::available_parallelism()` workers, fixed,
+//!   unpinned, on one NUMA node; the [`topology`] types still report it.
+//!
 //! Design documents live in `docs/design/` (task state, scheduler, sleep
 //! protocol, shutdown, netpoll, timers, blocking pool, task dumps, stalls).
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+// The crate docs link `net`, `time` and `sync`, which a build without
+// those features does not have.
+#![cfg_attr(
+    not(all(feature = "net", feature = "time", feature = "sync")),
+    allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
+)]
 
 pub(crate) mod blocking;
 pub(crate) mod clock;
@@ -40,14 +64,19 @@ pub(crate) mod coop;
 pub(crate) mod loom;
 pub mod metrics;
 pub(crate) mod monitor;
-#[cfg(not(all(test, loom)))]
+#[cfg(all(feature = "net", not(all(test, loom))))]
 pub mod net;
 pub(crate) mod netpoll;
 pub mod runtime;
 pub(crate) mod scheduler;
+#[cfg(feature = "sync")]
 pub mod sync;
 pub mod task;
+#[cfg(feature = "time")]
 pub mod time;
+// Without `time` the timer wheel stays: the workers run it (src/time/mod.rs).
+#[cfg(not(feature = "time"))]
+pub(crate) mod time;
 pub mod topology;
 
 pub use runtime::{spawn, Builder, Handle, Runtime};

@@ -6,6 +6,9 @@
 //! HTTP/1.1 server and client from hyper 1.x through the adapters in
 //! `common/hyper_rt.rs`.
 
+// Nearly every test here awaits weft timers, and the codecs and hyper run on weft sockets.
+#![cfg(all(feature = "net", feature = "time"))]
+
 #[path = "common/hyper_rt.rs"]
 mod hyper_rt;
 

@@ -71,6 +71,7 @@ async fn test_with_two_workers() {
     assert_eq!(distinct_workers(2).await, 2);
 }
 
+#[cfg(feature = "net")]
 #[weft::test(worker_threads = 1)]
 async fn test_result_ok() -> Result<(), std::io::Error> {
     assert_eq!(weft::Handle::current().metrics().num_workers(), 1);

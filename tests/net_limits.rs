@@ -3,6 +3,8 @@
 //! process (this binary re-executed with only that test), so the fd limit
 //! and fd counts are not disturbed by other tests running in parallel.
 
+#![cfg(feature = "net")]
+
 mod common;
 
 use common::net::{fd_count, is_child, rt, run_child};

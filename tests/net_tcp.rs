@@ -2,6 +2,8 @@
 //! std conversions, `futures_io` traits, refused connects, peer resets,
 //! and behaviour outside or after a runtime.
 
+#![cfg(feature = "net")]
+
 mod common;
 
 use common::net::{self as util, rt};

@@ -1,6 +1,8 @@
 //! UDP on the netpoller: unconnected send_to/recv_from, connected
 //! send/recv, a receiver that waits for a datagram, std conversions.
 
+#![cfg(feature = "net")]
+
 mod common;
 
 use common::net::{self as util, rt};

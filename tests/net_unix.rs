@@ -1,5 +1,7 @@
 //! Unix domain sockets on the netpoller: stream echo through a listener,
 //! stream pairs (with `futures_io`), datagram pairs and named datagrams.
+
+#![cfg(feature = "net")]
 #![cfg(unix)]
 
 mod common;

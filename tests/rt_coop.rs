@@ -3,6 +3,9 @@
 //! single-worker runtime, so without the budget the looping task would
 //! never give the worker back.
 
+// Sockets against an interval: needs both features.
+#![cfg(all(feature = "net", feature = "time"))]
+
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

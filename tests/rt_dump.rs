@@ -209,6 +209,7 @@ fn shutdown_frees_complete_unjoined_tasks_and_keeps_their_output() {
 }
 
 #[test]
+#[cfg(feature = "time")]
 fn older_than_and_not_polled_for_filter() {
     let rt = rt(2);
     let d = Duration::from_millis(100);

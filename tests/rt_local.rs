@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use weft::task::{spawn_local, yield_now, LocalSet};
 use weft::Runtime;
@@ -80,10 +80,11 @@ fn a_thousand_tasks_share_an_rc_refcell() {
 }
 
 #[test]
+#[cfg(feature = "time")]
 fn local_task_wakes_from_a_timer() {
     let rt = runtime(2);
     let local = LocalSet::new();
-    let start = Instant::now();
+    let start = std::time::Instant::now();
     let got = local.block_on(&rt, async {
         let not_send = Rc::new(Cell::new(0));
         let inner = not_send.clone();
@@ -218,6 +219,7 @@ fn abort_from_another_thread_drops_the_future_on_the_set_thread() {
 }
 
 #[test]
+#[cfg(feature = "time")]
 fn the_set_is_a_future_that_waits_for_every_task() {
     let rt = runtime(2);
     let local = LocalSet::new();

@@ -16,6 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use weft::metrics::{PollHistogram, RuntimeMetrics};
+#[cfg(feature = "net")]
 use weft::net::{TcpListener, TcpStream};
 use weft::task::JoinHandle;
 use weft::Runtime;
@@ -426,6 +427,7 @@ fn the_histogram_counts_one_published_poll_in_eight() {
 }
 
 #[test]
+#[cfg(feature = "net")]
 fn netpoll_events_grow_after_a_tcp_exchange() {
     let rt = runtime(2);
     let before = rt.metrics().total_netpoll_events();
@@ -454,6 +456,7 @@ fn netpoll_events_grow_after_a_tcp_exchange() {
 }
 
 #[test]
+#[cfg(feature = "time")]
 fn timers_fired_grow_after_sleeps() {
     let rt = runtime(2);
     assert_eq!(rt.metrics().total_timers_fired(), 0);
@@ -504,74 +507,80 @@ fn the_prometheus_text_of_a_live_runtime_is_valid_and_consistent() {
     }
 }
 
-/// Answers one HTTP/1.1 request: `GET /metrics` with the runtime's
-/// Prometheus text, anything else with 404; then closes.
-async fn serve_metrics_once(mut stream: TcpStream) -> std::io::Result<()> {
-    let mut head = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        head.extend_from_slice(&chunk[..n]);
-    }
-    let head = String::from_utf8_lossy(&head);
-    let response = if head.starts_with("GET /metrics ") {
-        let body = weft::Handle::current().metrics().to_prometheus();
-        format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    } else {
-        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
-    };
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown(std::net::Shutdown::Write)
-}
+/// The Prometheus text served by a weft `TcpListener` (feature `net`).
+#[cfg(feature = "net")]
+mod over_http {
+    use super::*;
 
-/// Sends `GET path` to `addr`; returns (head, body).
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
-    let mut c = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    c.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = c.read(&mut chunk).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        response.extend_from_slice(&chunk[..n]);
-    }
-    let response = String::from_utf8(response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("a response head");
-    (head.to_string(), body.to_string())
-}
-
-#[test]
-fn metrics_are_served_over_http_on_a_weft_listener() {
-    let rt = runtime(2);
-    let (head, body, missing) = rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = weft::spawn(async move {
-            for _ in 0..2 {
-                let (s, _) = listener.accept().await.unwrap();
-                serve_metrics_once(s).await.unwrap();
+    /// Answers one HTTP/1.1 request: `GET /metrics` with the runtime's
+    /// Prometheus text, anything else with 404; then closes.
+    async fn serve_metrics_once(mut stream: TcpStream) -> std::io::Result<()> {
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
             }
+            head.extend_from_slice(&chunk[..n]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        let response = if head.starts_with("GET /metrics ") {
+            let body = weft::Handle::current().metrics().to_prometheus();
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        } else {
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+        };
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown(std::net::Shutdown::Write)
+    }
+
+    /// Sends `GET path` to `addr`; returns (head, body).
+    async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        c.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = c.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            response.extend_from_slice(&chunk[..n]);
+        }
+        let response = String::from_utf8(response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").expect("a response head");
+        (head.to_string(), body.to_string())
+    }
+
+    #[test]
+    fn metrics_are_served_over_http_on_a_weft_listener() {
+        let rt = runtime(2);
+        let (head, body, missing) = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = weft::spawn(async move {
+                for _ in 0..2 {
+                    let (s, _) = listener.accept().await.unwrap();
+                    serve_metrics_once(s).await.unwrap();
+                }
+            });
+            let (head, body) = http_get(addr, "/metrics").await;
+            let (missing, _) = http_get(addr, "/other").await;
+            server.await.unwrap();
+            (head, body, missing)
         });
-        let (head, body) = http_get(addr, "/metrics").await;
-        let (missing, _) = http_get(addr, "/other").await;
-        server.await.unwrap();
-        (head, body, missing)
-    });
-    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(head.contains("\r\nContent-Type: text/plain; version=0.0.4\r\n"), "{head}");
-    assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())), "{head}");
-    let exp = prometheus::parse(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
-    assert_eq!(exp.value("weft_worker_threads", &[]), Some(2.0));
-    let polls = exp.family("weft_worker_polls_total").unwrap();
-    assert_eq!(polls.samples.len(), 4, "one series per worker slot (2 workers, 2 spares)");
-    assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(head.contains("\r\nContent-Type: text/plain; version=0.0.4\r\n"), "{head}");
+        assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())), "{head}");
+        let exp = prometheus::parse(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+        assert_eq!(exp.value("weft_worker_threads", &[]), Some(2.0));
+        let polls = exp.family("weft_worker_polls_total").unwrap();
+        assert_eq!(polls.samples.len(), 4, "one series per worker slot (2 workers, 2 spares)");
+        assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
+    }
 }

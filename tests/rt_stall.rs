@@ -1,6 +1,6 @@
 //! Stall detection, compensation and `block_in_place` (docs/design/stalls.md).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use weft::Runtime;
@@ -29,6 +29,7 @@ fn logs() -> &'static Capture {
     })
 }
 
+#[cfg(feature = "time")] // only the interval test reads the log
 fn logged(needle: &str) -> Vec<String> {
     logs().0.lock().unwrap().iter().filter(|l| l.contains(needle)).cloned().collect()
 }
@@ -46,11 +47,12 @@ fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 #[test]
+#[cfg(feature = "time")]
 fn a_blocking_task_does_not_stop_an_interval_on_a_one_worker_runtime() {
     logs();
     let rt = Runtime::builder().worker_threads(1).build().unwrap();
     let ticks: Arc<Mutex<Vec<Instant>>> = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (t2, s2) = (ticks.clone(), stop.clone());
     let ticker = rt.spawn(async move {
         let mut iv = weft::time::interval(Duration::from_millis(10));
@@ -156,10 +158,11 @@ fn a_configured_threshold_is_used() {
 }
 
 #[test]
+#[cfg(feature = "time")]
 fn block_in_place_keeps_other_tasks_running_on_one_worker() {
     let rt = Runtime::builder().worker_threads(1).stall_threshold(None).build().unwrap();
     let counter = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (c2, s2) = (counter.clone(), stop.clone());
     let spinner = rt.spawn(async move {
         while !s2.load(Ordering::Relaxed) {

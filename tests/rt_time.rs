@@ -8,6 +8,8 @@
 //! measure each other's CPU load (the harness runs tests on parallel
 //! threads, and this file is a few seconds in all).
 
+#![cfg(feature = "time")]
+
 mod common;
 
 use std::future::{pending, poll_fn, Future};

@@ -2,6 +2,7 @@
 //! get `Lagged(n)` and continue from the oldest kept, `Closed` only after
 //! all senders drop and all values are read, cancel safety, values
 //! dropped exactly once, and a multi-worker stress run.
+#![cfg(feature = "sync")]
 
 use std::future::Future;
 use std::pin::pin;

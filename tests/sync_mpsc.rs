@@ -2,6 +2,7 @@
 //! back-pressure, `try_send`/`try_recv`/`recv_many`/`reserve`, every
 //! message dropped exactly once, awaiting outside weft, the cooperative
 //! budget, and producer/consumer stress on 2- and 4-worker runtimes.
+#![cfg(feature = "sync")]
 
 use std::future::Future;
 use std::pin::pin;

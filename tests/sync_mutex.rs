@@ -1,6 +1,7 @@
 //! `weft::sync::Mutex` and `RwLock`: FIFO hand-off, cancellation, guards
 //! across `.await` on multi-worker runtimes, stress with a non-atomic
 //! counter, and the `RwLock`'s reader sharing and writer fairness.
+#![cfg(feature = "sync")]
 
 #[path = "common/thread_block_on.rs"]
 mod tbo;

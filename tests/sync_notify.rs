@@ -1,6 +1,7 @@
 //! `weft::sync::Notify`: one stored permit, FIFO `notify_one`,
 //! `notify_waiters` without a stored permit, pass-on when a chosen
 //! `Notified` is dropped, `enable`, cross-thread and runtime use, budget.
+#![cfg(feature = "sync")]
 
 #[path = "common/thread_block_on.rs"]
 mod tbo;

@@ -1,6 +1,7 @@
 //! `sync::oneshot`: delivery, close detection in every order, the value
 //! dropped exactly once whichever side goes last, awaiting outside weft,
 //! and request/reply stress on a multi-worker runtime.
+#![cfg(feature = "sync")]
 
 use std::future::Future;
 use std::pin::pin;

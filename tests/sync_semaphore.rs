@@ -1,6 +1,7 @@
 //! `weft::sync::Semaphore`: FIFO order, partial assignment, close, permits
 //! conserved on cancellation, owned permits, the cooperative budget, and a
 //! stress run on multi-worker runtimes.
+#![cfg(feature = "sync")]
 
 #[path = "common/thread_block_on.rs"]
 mod tbo;

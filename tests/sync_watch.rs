@@ -1,6 +1,7 @@
 //! `sync::watch`: latest-value semantics, change detection that never
 //! misses a change, close in both directions, cancel safety, awaiting
 //! outside weft, and a stress run on a multi-worker runtime.
+#![cfg(feature = "sync")]
 
 use std::future::Future;
 use std::pin::pin;

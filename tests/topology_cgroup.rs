@@ -9,6 +9,8 @@
 //! The child is this test binary again, running `cgroup_child` with
 //! `WEFT_CGROUP_CHILD` set; in a normal run that test does nothing.
 
+#![cfg(feature = "topology")]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -3,6 +3,8 @@
 //! the variable. One test in its own binary: the environment is
 //! process-wide, so nothing else may build a runtime concurrently.
 
+#![cfg(feature = "topology")]
+
 use weft::topology::{CountSource, CpuSet};
 use weft::Runtime;
 

@@ -33,13 +33,17 @@ pub(crate) mod sync {
     }
 
     /// A reader-writer lock without poisoning (parking_lot's), behind the
-    /// facade's API (the `watch` channel's value).
+    /// facade's API (the `watch` channel's value). Only `sync` uses it.
     #[derive(Debug, Default)]
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
     pub(crate) struct RwLock<T>(parking_lot::RwLock<T>);
 
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
     pub(crate) type RwLockReadGuard<'a, T> = parking_lot::RwLockReadGuard<'a, T>;
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
     pub(crate) type RwLockWriteGuard<'a, T> = parking_lot::RwLockWriteGuard<'a, T>;
 
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
     impl<T> RwLock<T> {
         pub(crate) fn new(value: T) -> Self {
             RwLock(parking_lot::RwLock::new(value))

@@ -23,10 +23,7 @@ mod stall;
 pub use event::StallEvent;
 pub(crate) use event::StallLog;
 
-#[cfg(not(all(test, loom)))]
 use crate::topology::quota::QuotaConfig;
-#[cfg(all(test, loom))]
-use crate::topology::QuotaConfig;
 use std::time::Duration;
 
 /// What a runtime's monitor watches.
@@ -113,7 +110,7 @@ mod thread {
 
     fn run(shared: &Shared, config: &MonitorConfig, stop: &Stop) {
         let start = Instant::now();
-        let mut next_quota = config.quota.as_ref().map(|q| start + q.interval);
+        let mut next_quota = config.quota.as_ref().map(|q| start + q.interval());
         let period = config.stall_threshold.map(sample_period);
         let mut idle_period = period;
         let mut next_sample = period.map(|p| start + p);
@@ -139,7 +136,7 @@ mod thread {
             let now = Instant::now();
             if let (Some(at), Some(q)) = (next_quota, config.quota.as_ref()) {
                 if at <= now {
-                    next_quota = Some(now + q.interval);
+                    next_quota = Some(now + q.interval());
                     let target = crate::topology::quota::recompute(q);
                     let before = shared.set_quota_target(target);
                     if before != target {

@@ -10,6 +10,11 @@
 //! - `scheduled_io.rs`: per-registration readiness and wakers.
 //! - `registration.rs`: what an I/O object holds (`PollEvented`).
 //!
+//! Without the `net` feature nothing registers I/O: `registration.rs` is
+//! compiled out, and the registration half of the others (slab
+//! allocation, readiness waits) stays compiled but unused, since the
+//! workers' poll loop, its waker and the timer hand-off share those files.
+//!
 //! Who polls, and how (docs/design/netpoll.md has the whole argument):
 //! - A worker that runs out of local work polls without blocking (if no
 //!   one else holds the poller) before it searches other queues; a busy
@@ -21,6 +26,8 @@
 //! - Events set readiness and collect wakers; the polling worker wakes them
 //!   with its core installed, so woken tasks land in its own queue.
 
+#![cfg_attr(not(feature = "net"), allow(dead_code))]
+
 #[cfg(all(test, loom))]
 #[path = "sys_shell.rs"]
 mod sys;
@@ -28,14 +35,15 @@ mod sys;
 #[path = "sys_mio.rs"]
 mod sys;
 
-#[cfg(not(all(test, loom)))]
+#[cfg(all(feature = "net", not(all(test, loom))))]
 pub(crate) mod registration;
 pub(crate) mod scheduled_io;
 #[cfg(not(all(test, loom)))]
 pub(crate) mod slab;
 
-#[cfg(not(all(test, loom)))]
+#[cfg(all(feature = "net", not(all(test, loom))))]
 pub(crate) use registration::PollEvented;
+#[cfg(feature = "net")]
 pub(crate) use scheduled_io::Direction;
 
 use crate::loom::cell::UnsafeCell;

@@ -20,6 +20,9 @@ const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(10);
 /// How often the monitor re-reads the CPU quota by default.
 const DEFAULT_QUOTA_REFRESH: Duration = Duration::from_secs(1);
 
+#[cfg(feature = "topology")]
+mod topology_options;
+
 pub(crate) type Callback = StdArc<dyn Fn() + Send + Sync + 'static>;
 type NameFn = StdArc<dyn Fn() -> String + Send + Sync + 'static>;
 
@@ -79,6 +82,11 @@ impl Builder {
     /// on, the cgroup CPU quota rounded up), tracked live once a second;
     /// no pinning; threads named `weft-worker-N`. See
     /// docs/design/topology.md.
+    ///
+    /// Without the `topology` feature (on by default): workers =
+    /// `std::thread::available_parallelism()`, fixed at build time, on one
+    /// NUMA node, unpinned; the options that need the /proc and /sys
+    /// readers (`rounding`, `pin_workers`, `quota_refresh`) do not exist.
     pub fn new() -> Builder {
         Builder {
             worker_threads: None,
@@ -116,62 +124,6 @@ impl Builder {
         self
     }
 
-    /// How a fractional CPU quota becomes a worker count (default
-    /// [`Rounding::Up`]).
-    ///
-    /// ```
-    /// use weft::topology::Rounding;
-    ///
-    /// // In a container limited to 1.5 CPUs this runtime gets 1 worker, not 2.
-    /// let rt = weft::Runtime::builder().rounding(Rounding::Down).build().unwrap();
-    /// assert_eq!(rt.topology().rounding(), Rounding::Down);
-    /// ```
-    pub fn rounding(&mut self, rounding: Rounding) -> &mut Self {
-        self.rounding = rounding;
-        self
-    }
-
-    /// Where worker threads are pinned (default [`Pinning::None`]). A CPU in
-    /// [`Pinning::Cpus`] that the process may not use is rejected by
-    /// [`Builder::build`].
-    ///
-    /// ```
-    /// use weft::topology::Pinning;
-    ///
-    /// let rt = weft::Runtime::builder().worker_threads(2).pin_workers(Pinning::Spread).build().unwrap();
-    /// // Each worker's CPU (if the OS allowed pinning) is in the placement.
-    /// for p in rt.topology().placement() {
-    ///     if let Some(cpu) = p.cpu {
-    ///         assert!(rt.topology().allowed_cpus().contains(cpu));
-    ///     }
-    /// }
-    /// // A CPU the process may not use is an error, not a panic.
-    /// let bad = weft::Runtime::builder().pin_workers(Pinning::Cpus(vec![usize::MAX])).build();
-    /// assert_eq!(bad.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
-    /// ```
-    pub fn pin_workers(&mut self, pinning: Pinning) -> &mut Self {
-        self.pinning = pinning;
-        self
-    }
-
-    /// How often the monitor re-reads the CPU quota and the allowed CPUs
-    /// and changes the number of active workers (default: every second);
-    /// `None` switches live tracking off. Ignored when the worker count is
-    /// fixed by [`Builder::worker_threads`] or `WEFT_WORKER_THREADS`. An
-    /// interval below 10 ms is raised to 10 ms.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// // Re-read the cgroup quota every 5 s instead of every second.
-    /// let rt = weft::Runtime::builder().quota_refresh(Some(Duration::from_secs(5))).build().unwrap();
-    /// assert!(rt.topology().num_workers() >= 1);
-    /// ```
-    pub fn quota_refresh(&mut self, interval: Option<Duration>) -> &mut Self {
-        self.quota_refresh = interval.map(|d| d.max(Duration::from_millis(10)));
-        self
-    }
-
     /// A poll that runs longer than `threshold` is a stall (default 10 ms;
     /// `None` switches stall detection off). The monitor thread reports each
     /// stall once through the `log` facade (warn level) with the task's id,
@@ -193,25 +145,6 @@ impl Builder {
     /// ```
     pub fn stall_threshold(&mut self, threshold: Option<Duration>) -> &mut Self {
         self.stall_threshold = threshold.map(|d| d.max(Duration::from_millis(1)));
-        self
-    }
-
-    /// Detect from a fixture tree rooted at `root` (laid out like `/`) with
-    /// `affinity` as the process's mask, instead of the running system.
-    /// Pinning is then planned (and reported) but not applied. For tests
-    /// and the NUMA simulation; not a tuning knob.
-    #[doc(hidden)]
-    pub fn topology_fixture(&mut self, root: impl Into<PathBuf>, affinity: CpuSet) -> &mut Self {
-        self.topology_fixture = Some((root.into(), affinity));
-        self
-    }
-
-    /// Turns node-local stealing off (every worker steals from every other
-    /// in random order, as if unpinned) so the simulation can count the
-    /// cross-node steals it saves. Not a tuning knob.
-    #[doc(hidden)]
-    pub fn numa_aware_stealing(&mut self, on: bool) -> &mut Self {
-        self.numa_aware_stealing = on;
         self
     }
 
@@ -357,7 +290,7 @@ impl Builder {
     /// The detection sources: the system, or the fixture.
     fn sources(&self) -> Sources {
         match &self.topology_fixture {
-            Some((root, affinity)) => Sources { root: root.clone(), affinity: Some(affinity.clone()) },
+            Some((root, affinity)) => Sources::fixture(root.clone(), affinity.clone()),
             None => Sources::system(),
         }
     }
@@ -365,13 +298,7 @@ impl Builder {
     /// Reads the machine (a fixed one-node, 2-CPU machine under loom).
     fn detect(&self, sources: &Sources) -> Detected {
         if crate::loom::IS_LOOM {
-            let allowed: CpuSet = (0..2).collect();
-            return Detected {
-                nodes: vec![topology::NumaNode { id: 0, cpus: allowed.clone(), distances: vec![10] }],
-                core_of: allowed.iter().map(|c| (c, c)).collect(),
-                allowed,
-                ..Detected::default()
-            };
+            return topology::one_node((0..2).collect());
         }
         let detected = topology::detect(sources);
         // Say once per process what could not be read.
@@ -465,7 +392,7 @@ impl Builder {
                 if !crate::loom::IS_LOOM
                     && (cfg!(target_os = "linux") || self.topology_fixture.is_some()) =>
             {
-                Some(topology::monitor_config(sources, self.rounding, base, interval))
+                topology::quota::config(sources, self.rounding, base, interval)
             }
             _ => None,
         };
@@ -569,7 +496,7 @@ fn run_hook(hook: Option<&(dyn Fn() + Send + Sync)>, what: &str, index: usize) {
 /// Pins the calling worker thread; a failure (a CPU taken offline since
 /// build) is logged and the worker runs unpinned.
 fn pin_worker(index: usize, cpu: usize) {
-    if let Err(e) = topology::affinity::pin_current_thread(cpu) {
+    if let Err(e) = topology::pin_current_thread(cpu) {
         log::warn!("weft: cannot pin worker {index} to CPU {cpu}: {e}; it runs unpinned");
     }
 }

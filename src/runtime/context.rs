@@ -75,6 +75,7 @@ impl Drop for BlockOnGuard {
 }
 
 /// The netpoller of the current runtime (for creating I/O objects).
+#[cfg(feature = "net")]
 pub(crate) fn current_io_driver() -> Option<crate::loom::sync::Arc<crate::netpoll::Driver>> {
     with_current(|h| h.map(|h| h.shared.driver.clone()))
 }
@@ -86,6 +87,7 @@ pub(crate) fn current_handle() -> Option<scheduler::Handle> {
 
 /// The current worker's index, or 0 on a non-worker thread (the timer
 /// shard a new timer registers in).
+#[cfg_attr(not(feature = "time"), allow(dead_code))] // no timer is inserted without `time`
 pub(crate) fn current_worker_index() -> usize {
     worker::with_current(|cx| cx.map_or(0, |cx| cx.index))
 }

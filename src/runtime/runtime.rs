@@ -151,6 +151,7 @@ impl Runtime {
     ///
     /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
     /// let sum = rt.block_on(async {
+    ///     # #[cfg(feature = "time")]
     ///     weft::time::sleep(Duration::from_millis(1)).await;
     ///     let parts: Vec<_> = (1..=4u32).map(|i| weft::spawn(async move { i })).collect();
     ///     let mut sum = 0;

@@ -266,6 +266,8 @@ impl Shared {
     }
 }
 
+// Both blocks serve timer inserts, which only the `time` feature's API makes.
+#[cfg_attr(not(feature = "time"), allow(dead_code))]
 impl Shared {
     /// A timer insert made `deadline` (wheel ms) the earliest of its shard:
     /// make sure some worker will wake for it. If a worker is blocked in
@@ -289,6 +291,7 @@ impl Shared {
     }
 }
 
+#[cfg_attr(not(feature = "time"), allow(dead_code))]
 impl Shared {
     /// True if this thread is this runtime's worker that owns timer shard
     /// `shard` (one shard per worker, shard i = worker i).

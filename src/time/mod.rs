@@ -9,6 +9,7 @@
 //!   [`std::time::Instant`]).
 //!
 //! ```
+//! # #[cfg(feature = "time")] {
 //! use std::time::Duration;
 //! use weft::time::{sleep, timeout};
 //!
@@ -18,6 +19,7 @@
 //!     let slow = sleep(Duration::from_secs(60));
 //!     assert!(timeout(Duration::from_millis(5), slow).await.is_err());
 //! });
+//! # }
 //! ```
 //!
 //! Timers have a resolution of 1 ms. Deadlines are rounded up to it, so a
@@ -50,15 +52,34 @@
 //! fire their own shard every tick, sweep the others when idle, and the
 //! worker parked in the netpoller sleeps until the earliest deadline. Design
 //! and proofs: `docs/design/timers.md`.
+//!
+//! # Feature `time`
+//!
+//! The public API (`sleep`, `timeout`, `interval`, `Instant`, `Elapsed`)
+//! exists only with the `time` feature (on by default). The internals
+//! above are compiled either way: the workers' timer handling is part of
+//! the scheduler; while no timer exists it costs a worker one load of its
+//! shard's next expiration per tick.
+
+// Without `time` the wheel, its shards and `Timer` stay compiled (the
+// workers fire and sweep the shards every tick, the parker and the
+// netpoller wait for the earliest deadline, and the unit tests exercise
+// them), but nothing inserts a timer, so the insert half is unused.
+#![cfg_attr(not(feature = "time"), allow(dead_code))]
 
 pub(crate) mod atomic_waker;
 pub(crate) mod entry;
+#[cfg(feature = "time")]
 pub mod error;
+#[cfg(feature = "time")]
 mod instant;
+#[cfg(feature = "time")]
 mod interval;
 pub(crate) mod shards;
+#[cfg(feature = "time")]
 mod sleep;
 pub(crate) mod source;
+#[cfg(feature = "time")]
 mod timeout;
 pub(crate) mod timer;
 pub(crate) mod wheel;
@@ -68,11 +89,14 @@ mod loom_model;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-pub use self::error::Elapsed;
-pub use self::instant::Instant;
-pub use self::interval::{interval, interval_at, Interval, MissedTickBehavior};
-pub use self::sleep::{sleep, sleep_until, Sleep};
-pub use self::timeout::{timeout, timeout_at, Timeout};
+#[cfg(feature = "time")]
+pub use self::{
+    error::Elapsed,
+    instant::Instant,
+    interval::{interval, interval_at, Interval, MissedTickBehavior},
+    sleep::{sleep, sleep_until, Sleep},
+    timeout::{timeout, timeout_at, Timeout},
+};
 
 pub(crate) use self::{shards::TimerShards, timer::TimerHandle};
 

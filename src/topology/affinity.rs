@@ -63,12 +63,6 @@ pub(crate) fn pin_current_thread(_cpu: usize) -> io::Result<()> {
     Err(io::Error::new(io::ErrorKind::Unsupported, "worker pinning is only supported on Linux"))
 }
 
-/// CPUs 0..n where n is what std reports (used when the mask is unknown).
-pub(crate) fn fallback_cpus() -> CpuSet {
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    (0..n).collect()
-}
-
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;

@@ -8,6 +8,8 @@
 //!   the cgroup cpuset.
 //! - `numa.rs`: NUMA nodes, distances and SMT siblings from /sys.
 //! - `affinity.rs`: sched_getaffinity / sched_setaffinity (libc).
+//! - `system.rs`: `detect`, which puts the readers together.
+//! - `quota.rs`: the monitor's live re-read of the quota.
 //! - `placement.rs`: the pinning plan and the NUMA-aware victim order.
 //!
 //! Every reader takes a root directory (`Sources::root`), so the tests run
@@ -16,22 +18,44 @@
 //! through the `log` facade, and detection falls back to the allowed CPUs.
 //!
 //! The algorithm and its reasons: docs/design/topology.md.
+//!
+//! # Feature `topology`
+//!
+//! The readers (`mountinfo`, `cgroup`, `numa`, `affinity`, `system`,
+//! `quota`) exist only with the `topology` feature (on by default).
+//! Without it `fallback.rs` and `quota_off.rs` take the place of `system.rs`
+//! and `quota.rs`: `std::thread::available_parallelism()` CPUs, one NUMA
+//! node, no quota, no pinning, no live quota tracking. The public types
+//! here ([`Topology`], [`CpuSet`], [`Pinning`], ...) exist either way, so
+//! [`crate::Runtime::topology`] reports what the runtime uses.
 
+#[cfg(feature = "topology")]
 pub(crate) mod affinity;
+#[cfg(feature = "topology")]
 pub(crate) mod cgroup;
 mod cpuset;
+#[cfg(feature = "topology")]
 pub(crate) mod mountinfo;
+#[cfg(feature = "topology")]
 pub(crate) mod numa;
 pub(crate) mod placement;
-#[cfg(not(all(test, loom)))]
+// Live quota tracking; a shell without the readers and under loom (which
+// has no monitor thread).
+#[cfg_attr(any(not(feature = "topology"), all(test, loom)), path = "quota_off.rs")]
 pub(crate) mod quota;
-#[cfg(test)]
+#[cfg(all(test, feature = "topology"))]
 mod sim;
+#[cfg(feature = "topology")]
+mod system;
+#[cfg(not(feature = "topology"))]
+#[path = "fallback.rs"]
+mod system;
 
 pub use cpuset::{CpuSet, ParseCpuSetError};
+pub(crate) use system::{detect, pin_current_thread, Sources};
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Which cgroup hierarchy a quota came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,13 +134,14 @@ impl Rounding {
     }
 }
 
-/// Where workers are pinned ([`crate::Builder::pin_workers`]).
+/// Where workers are pinned (`Builder::pin_workers`, which needs the
+/// `topology` feature; without it every runtime is [`Pinning::None`]).
 ///
 /// ```
 /// use weft::topology::Pinning;
 ///
-/// let rt = weft::Runtime::builder().worker_threads(2).pin_workers(Pinning::Compact).build().unwrap();
-/// assert_eq!(rt.topology().pinning(), &Pinning::Compact);
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// assert_eq!(rt.topology().pinning(), &Pinning::None); // the default
 /// for w in rt.topology().placement() {
 ///     println!("worker {} -> cpu {:?} (node {:?})", w.worker, w.cpu, w.node);
 /// }
@@ -145,35 +170,6 @@ pub struct WorkerPlacement {
     pub cpu: Option<usize>,
     /// The NUMA node (index into `Topology::nodes`) it runs on, if pinned.
     pub node: Option<usize>,
-}
-
-/// Where the readers look: a root directory (`/` on a real system) and,
-/// for fixtures, the process's affinity mask (on a real system it is read
-/// with `sched_getaffinity`).
-#[derive(Clone, Debug)]
-pub(crate) struct Sources {
-    pub(crate) root: PathBuf,
-    /// `None`: ask the kernel.
-    pub(crate) affinity: Option<CpuSet>,
-}
-
-impl Sources {
-    /// The running system.
-    pub(crate) fn system() -> Sources {
-        Sources { root: PathBuf::from("/"), affinity: None }
-    }
-
-    /// `root/rel` where `rel` may be absolute (`/proc/self/cgroup`).
-    pub(crate) fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
-        join_under(&self.root, rel.as_ref())
-    }
-}
-
-/// `root` joined with `path`, treating an absolute `path` as relative to
-/// `root` (fixture trees mirror the real file system).
-pub(crate) fn join_under(root: &Path, path: &Path) -> PathBuf {
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    root.join(rel)
 }
 
 /// The result of reading the machine once.
@@ -207,24 +203,16 @@ pub(crate) fn report_once(problem: &str) {
     }
 }
 
-/// Reads everything once.
-pub(crate) fn detect(src: &Sources) -> Detected {
-    if !cfg!(target_os = "linux") && src.affinity.is_none() {
-        return unsupported_system();
-    }
-    let mut problems = Vec::new();
-    let allowed = read_allowed(src, &mut problems);
-    let quota = cgroup::read_quota(src, &mut problems);
-    let nodes = numa::read_nodes(src, &allowed, &mut problems);
-    let core_of = numa::read_cores(src, &allowed, &mut problems);
-    Detected { allowed, quota, nodes, core_of, problems }
+/// CPUs 0..n where n is what std reports (the fallback when the mask is
+/// unknown, off Linux, and without the `topology` feature).
+pub(crate) fn std_cpus() -> CpuSet {
+    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    (0..n).collect()
 }
 
-/// Off Linux (the readers' files do not exist there): the CPUs std
-/// reports, one node, no quota, and nothing to complain about. Fixture
-/// trees are still read on every platform.
-fn unsupported_system() -> Detected {
-    let allowed = affinity::fallback_cpus();
+/// A machine of one NUMA node holding `allowed`, each CPU its own core,
+/// with no quota and nothing to complain about.
+pub(crate) fn one_node(allowed: CpuSet) -> Detected {
     Detected {
         nodes: vec![NumaNode { id: 0, cpus: allowed.clone(), distances: vec![10] }],
         core_of: allowed.iter().map(|c| (c, c)).collect(),
@@ -232,39 +220,6 @@ fn unsupported_system() -> Detected {
         quota: None,
         problems: Vec::new(),
     }
-}
-
-/// Affinity mask ∩ cgroup cpuset. What the monitor re-reads each second.
-pub(crate) fn read_allowed(src: &Sources, problems: &mut Vec<String>) -> CpuSet {
-    let affinity = match &src.affinity {
-        Some(set) => set.clone(),
-        None => match affinity::process_affinity() {
-            Ok(set) => set,
-            Err(e) => {
-                problems.push(format!("sched_getaffinity failed ({e}); assuming the online CPU count"));
-                affinity::fallback_cpus()
-            }
-        },
-    };
-    let allowed = match cgroup::read_cpuset(src, problems) {
-        Some(cpuset) => {
-            let both = affinity.intersection(&cpuset);
-            if both.is_empty() {
-                problems.push(format!(
-                    "the cgroup cpuset ({cpuset}) and the affinity mask ({affinity}) do not overlap; using the affinity mask"
-                ));
-                affinity
-            } else {
-                both
-            }
-        }
-        None => affinity,
-    };
-    if allowed.is_empty() {
-        problems.push("no allowed CPU found; assuming CPU 0".to_string());
-        return CpuSet::from_iter([0]);
-    }
-    allowed
 }
 
 /// Worker count for `allowed` CPUs under an optional quota: `min(allowed,
@@ -277,32 +232,11 @@ pub(crate) fn worker_count(allowed: usize, quota: Option<f64>, rounding: Roundin
     }
 }
 
-/// The monitor's configuration (a function so the builder compiles under
-/// loom, where there is no monitor).
-#[cfg(not(all(test, loom)))]
-pub(crate) fn monitor_config(
-    sources: Sources,
-    rounding: Rounding,
-    threads: usize,
-    interval: std::time::Duration,
-) -> quota::QuotaConfig {
-    quota::QuotaConfig { sources, rounding, threads, interval }
-}
-
-/// Under loom there is no monitor thread.
-#[cfg(all(test, loom))]
-pub(crate) fn monitor_config(_: Sources, _: Rounding, _: usize, _: std::time::Duration) -> QuotaConfig {
-    QuotaConfig
-}
-
-/// Under loom there is no monitor thread.
-#[cfg(all(test, loom))]
-pub(crate) struct QuotaConfig;
-
 /// What decided the worker count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CountSource {
     /// `min(allowed CPUs, rounded quota)`; tracked live by the monitor.
+    /// Without the `topology` feature: `available_parallelism()`, fixed.
     Detected,
     /// The `WEFT_WORKER_THREADS` environment variable (fixed).
     Environment,
@@ -344,11 +278,13 @@ impl Topology {
     pub fn allowed_cpus(&self) -> &CpuSet {
         &self.allowed
     }
-    /// The tightest cgroup CPU quota at build time, if any.
+    /// The tightest cgroup CPU quota at build time, if any (always `None`
+    /// without the `topology` feature).
     pub fn quota(&self) -> Option<&CpuQuota> {
         self.quota.as_ref()
     }
-    /// NUMA nodes (one node on machines without NUMA information).
+    /// NUMA nodes (one node on machines without NUMA information, and
+    /// without the `topology` feature).
     pub fn nodes(&self) -> &[NumaNode] {
         &self.nodes
     }

@@ -4,8 +4,11 @@
 //! target, so a container whose quota is changed live gets the right number
 //! of running workers without restarting a thread.
 //! docs/design/topology.md.
+//!
+//! Feature `topology` only, and not under loom; `quota_off.rs` otherwise.
 
-use super::{cgroup, read_allowed, worker_count, Rounding, Sources};
+use super::system::read_allowed;
+use super::{cgroup, worker_count, Rounding, Sources};
 use std::time::Duration;
 
 /// What the monitor needs to recompute the target.
@@ -15,6 +18,24 @@ pub(crate) struct QuotaConfig {
     /// Worker threads that exist (the target never exceeds it).
     pub(crate) threads: usize,
     pub(crate) interval: Duration,
+}
+
+impl QuotaConfig {
+    /// How often to re-read.
+    pub(crate) fn interval(&self) -> Duration {
+        self.interval
+    }
+}
+
+/// The monitor's configuration for live tracking (`quota_off.rs` has the
+/// same function returning `None`).
+pub(crate) fn config(
+    sources: Sources,
+    rounding: Rounding,
+    threads: usize,
+    interval: Duration,
+) -> Option<QuotaConfig> {
+    Some(QuotaConfig { sources, rounding, threads, interval })
 }
 
 /// The target from a fresh read: `min(allowed CPUs, rounded quota,

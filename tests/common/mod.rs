@@ -13,4 +13,5 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Helpers for the networking tests.
+#[cfg(feature = "net")]
 pub mod net;
