@@ -103,7 +103,9 @@ impl TaskStats {
         if w >> POLLS_SHIFT != u64::from(u32::MAX) {
             self.polls_and_last_us.store(w + (1 << POLLS_SHIFT), Relaxed);
         }
-        self.last_poll_start_ns.store(start, Relaxed);
+        // The worker's cached clock may predate a spawn from outside (which
+        // read the clock fresh); no poll starts before its task exists.
+        self.last_poll_start_ns.store(start.max(self.created_ns), Relaxed);
     }
 
     /// The poll that started at `start` ended at `end`.
