@@ -18,9 +18,9 @@ use std::time::Duration;
 /// Counts are per bucket, not cumulative; [`PollHistogram::cumulative`]
 /// gives the running totals Prometheus expects.
 ///
-/// **A sample**: each worker times one poll in 8 (two clock reads cost as
-/// much as a cheap poll; Go's scheduler-latency histogram samples 1 in 8
-/// too), so `total_count()` is about an eighth of the polls and `sum()`
+/// **A sample**: each worker times one poll in 32 (two clock reads cost as
+/// much as a cheap poll; Go's scheduler-latency histogram samples 1 in 8),
+/// so `total_count()` is about a 32nd of the polls and `sum()`
 /// the summed duration of the timed ones. The shape of the distribution is
 /// what it tells; stalls (polls over the stall threshold) are counted
 /// exactly, by the monitor (`WorkerMetrics::stalls`).

@@ -314,7 +314,7 @@ impl RuntimeMetrics {
     /// The `weft_poll_duration_seconds` histogram, one series per worker.
     fn write_poll_histogram(&self, o: &mut Out) {
         const NAME: &str = "weft_poll_duration_seconds";
-        o.family(NAME, "histogram", "Duration of task polls (a sample: one poll in 8 is timed).");
+        o.family(NAME, "histogram", "Duration of task polls (a sample: one poll in 32 is timed).");
         for (i, w) in self.workers.iter().enumerate() {
             let worker = i.to_string();
             let h = w.poll_histogram();

@@ -20,9 +20,11 @@ pub(crate) const POLL_BUCKET_FIRST_NS: u64 = 1_000;
 
 /// A worker times one poll in this many (two clock reads, ~55 ns here, as
 /// much as a cheap poll costs): the poll-duration histogram and the tasks'
-/// last poll durations are a 1-in-8 sample, as Go's scheduler-latency
-/// histogram samples 1 goroutine transition in 8. A power of two.
-pub(crate) const POLL_TIMING_SAMPLE: u64 = if crate::loom::IS_LOOM { 1 } else { 8 };
+/// last poll durations are a 1-in-32 sample (Go's scheduler-latency
+/// histogram samples 1 goroutine transition in 8; at 8, `yield_many` spent
+/// ~5 % of its cycles in `clock_gettime` and ran 15-20 % slower than at
+/// 32, docs/benchmarks.md). A power of two.
+pub(crate) const POLL_TIMING_SAMPLE: u64 = if crate::loom::IS_LOOM { 1 } else { 32 };
 
 /// The histogram bucket of a poll that took `ns`.
 pub(crate) fn poll_bucket(ns: u64) -> usize {
