@@ -20,11 +20,64 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-static EPOCH: OnceLock<Instant> = OnceLock::new();
+/// The process epoch as an `Instant` and, on Linux, as a raw
+/// `CLOCK_MONOTONIC` reading taken right after it (for `coarse_clock_ns`).
+static EPOCH: OnceLock<(Instant, u64)> = OnceLock::new();
+
+fn epoch_pair() -> (Instant, u64) {
+    *EPOCH.get_or_init(|| {
+        let now = Instant::now();
+        (now, raw_monotonic_ns(RawClock::Precise))
+    })
+}
 
 /// The process epoch (the first time anything asked for the clock).
 pub(crate) fn epoch() -> Instant {
-    *EPOCH.get_or_init(Instant::now)
+    epoch_pair().0
+}
+
+#[derive(Clone, Copy)]
+enum RawClock {
+    Precise,
+    /// `CLOCK_MONOTONIC_COARSE`: the same clock as `Instant` (Linux's
+    /// `CLOCK_MONOTONIC`) as of the last scheduler tick (1-4 ms old), read
+    /// in a few ns without the TSC arithmetic.
+    Coarse,
+}
+
+#[cfg(target_os = "linux")]
+fn raw_monotonic_ns(clock: RawClock) -> u64 {
+    let id = match clock {
+        RawClock::Precise => libc::CLOCK_MONOTONIC,
+        RawClock::Coarse => libc::CLOCK_MONOTONIC_COARSE,
+    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes
+    // it. Both clock ids exist on every Linux since 2.6.32.
+    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn raw_monotonic_ns(_: RawClock) -> u64 {
+    0
+}
+
+/// A stamp on the `now_ns` scale that may be a few ms old, for task
+/// creation times (ages): `CLOCK_MONOTONIC_COARSE` where it exists, else
+/// `now_ns`. A spawn from outside any worker reads this instead of the
+/// precise clock, which costs 40-80 ns in this VM (a third of a remote
+/// spawn; docs/benchmarks.md).
+fn coarse_clock_ns() -> u64 {
+    let (_, base) = epoch_pair();
+    match raw_monotonic_ns(RawClock::Coarse) {
+        0 => now_ns(),
+        coarse if base != 0 => coarse.saturating_sub(base) + 1,
+        _ => now_ns(),
+    }
 }
 
 /// Nanoseconds since the process epoch, plus one (never 0).
@@ -87,12 +140,12 @@ pub(crate) fn take_poll_end() -> u64 {
 }
 
 /// A stamp for "now" that is free inside a worker's poll (the worker's
-/// cached clock: at most a few polls or one park old) and one clock read
-/// elsewhere. Used for task creation times, so `spawn` from a task reads
-/// no clock.
+/// cached clock: at most a few polls or one park old) and a coarse clock
+/// read elsewhere (a few ms old at most, `coarse_clock_ns`). Used for task
+/// creation times, so `spawn` reads no precise clock.
 pub(crate) fn coarse_now_ns() -> u64 {
     match poll_clock() {
-        0 => now_ns(),
+        0 => coarse_clock_ns(),
         ns => ns,
     }
 }
@@ -111,15 +164,28 @@ mod tests {
     }
 
     #[test]
+    fn the_coarse_clock_is_on_the_same_scale_and_at_most_a_few_ms_behind() {
+        let before = now_ns();
+        let coarse = coarse_clock_ns();
+        let after = now_ns();
+        assert!(coarse <= after, "coarse {coarse} ahead of {after}");
+        assert!(coarse + 50_000_000 >= before, "coarse {coarse} more than 50 ms behind {before}");
+    }
+
+    #[test]
     fn coarse_now_uses_the_poll_clock_inside_a_poll() {
-        enter_poll(42, true);
-        assert_eq!(coarse_now_ns(), 42);
+        // A stamp far in the future, so a clock read after leave_poll can
+        // never be mistaken for it.
+        const FAR: u64 = u64::MAX / 2;
+        enter_poll(FAR, true);
+        assert_eq!(coarse_now_ns(), FAR);
         assert!(poll_timed());
         untime_poll();
         assert!(!poll_timed());
-        assert_eq!(poll_clock(), 42);
+        assert_eq!(poll_clock(), FAR);
         leave_poll();
-        assert!(coarse_now_ns() > 42);
+        let outside = coarse_now_ns();
+        assert!((1..FAR).contains(&outside), "outside a poll: {outside}");
         set_poll_end(7);
         assert_eq!(take_poll_end(), 7);
         assert_eq!(take_poll_end(), 0);
