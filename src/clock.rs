@@ -72,11 +72,12 @@ fn raw_monotonic_ns(_: RawClock) -> u64 {
 /// precise clock, which costs 40-80 ns in this VM (a third of a remote
 /// spawn; docs/benchmarks.md).
 fn coarse_clock_ns() -> u64 {
-    let (_, base) = epoch_pair();
-    match raw_monotonic_ns(RawClock::Coarse) {
-        0 => now_ns(),
-        coarse if base != 0 => coarse.saturating_sub(base) + 1,
-        _ => now_ns(),
+    match (raw_monotonic_ns(RawClock::Coarse), epoch_pair().1) {
+        // No raw clock here (or it failed): the precise one.
+        (0, _) | (_, 0) => now_ns(),
+        // The coarse clock lags; right after the epoch it may read before
+        // it, which saturates to the epoch itself.
+        (coarse, base) => coarse.saturating_sub(base) + 1,
     }
 }
 
