@@ -418,6 +418,10 @@ impl Builder {
         let mut shared = Shared::new(remotes, timer_shards, topology)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
         shared.blocking = crate::blocking::BlockingPool::new(blocking);
+        // The configured threshold, before the loom override above: the loom
+        // models run the deferred wake too (none of them blocks a worker
+        // inside a poll, which is what the monitor covers).
+        shared.defer_searcher_notify = self.stall_threshold.is_some();
         let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
         for (index, local) in locals.into_iter().enumerate() {

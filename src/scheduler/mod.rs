@@ -103,6 +103,12 @@ pub(crate) struct Shared {
     /// The blocking pool (`spawn_blocking`; docs/design/blocking.md). The
     /// builder replaces the default with its configuration.
     pub(crate) blocking: crate::blocking::BlockingPool,
+    /// The last searcher to find work wakes another worker after its first
+    /// poll instead of before it (`Worker::run_task`). Set by the builder
+    /// when the monitor watches for stalls: a first poll that blocks its
+    /// thread is then seen as a stall and a parked worker is woken for the
+    /// queue it holds (docs/design/sleep.md).
+    pub(crate) defer_searcher_notify: bool,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -165,6 +171,7 @@ impl Shared {
             stall_log: Mutex::new(crate::monitor::StallLog::default()),
             topology,
             blocking: crate::blocking::BlockingPool::new(crate::blocking::Config::default()),
+            defer_searcher_notify: false,
         })
     }
 

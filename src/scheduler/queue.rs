@@ -44,6 +44,10 @@ pub(crate) struct Core {
     pub(crate) runnext_streak: u8,
     pub(crate) tick: u32,
     pub(crate) is_searching: bool,
+    /// This worker was the last searcher and found work: once the poll it
+    /// is starting returns, it wakes another worker if stealable work is
+    /// left (`Worker::run_task`).
+    pub(crate) notify_after_poll: bool,
     pub(crate) rand: FastRand,
     pub(crate) stats: LocalStats,
     /// Wakers collected by a netpoll on this worker, woken with the core
@@ -75,6 +79,7 @@ impl Core {
             runnext_streak: 0,
             tick: 0,
             is_searching: false,
+            notify_after_poll: false,
             rand: FastRand::new(seed),
             stats: LocalStats::default(),
             io_wakers: Vec::new(),

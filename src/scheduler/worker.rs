@@ -359,13 +359,36 @@ impl Worker<'_> {
         }
     }
 
+    /// The deferred half of the last searcher's wake (`run_task`): wake a
+    /// parked worker if stealable work is left after the first poll. Out of
+    /// line to keep `run_task`'s frame small (loom runs each thread on a
+    /// small coroutine stack).
+    #[inline(never)]
+    fn notify_after_first_poll(&self, core: &mut Core) {
+        core.notify_after_poll = false;
+        if !core.local.is_empty() || !self.shared.injector.is_empty() {
+            self.shared.notify_parked_local();
+        }
+    }
+
     fn run_task(&self, mut core: Box<Core>, task: Notified) -> Box<Core> {
         if core.is_searching {
             core.is_searching = false;
+            // The last searcher that finds work wakes another worker so
+            // that one keeps looking (Go's `resetspinning`). With the
+            // monitor watching for long polls, the wake waits until this
+            // first poll returns, and happens only if stealable work is
+            // left then (docs/design/sleep.md, "The searcher's wake after
+            // its first poll"): issued now, it would land just before this
+            // poll wakes whoever the task was woken for (a `block_on`
+            // thread, a channel's receiver), and with no idle CPU the extra
+            // worker would take the CPU that thread needs.
             if self.shared.idle.transition_from_searching() {
-                // We were the last searcher and may have taken a batch: keep
-                // one worker searching (Go's `resetspinning`).
-                let _ = self.shared.notify_parked();
+                if self.shared.defer_searcher_notify {
+                    core.notify_after_poll = true;
+                } else {
+                    let _ = self.shared.notify_parked();
+                }
             }
         }
         core.stats.polls += 1;
@@ -385,6 +408,9 @@ impl Worker<'_> {
         *self.cx.core.borrow_mut() = Some(core);
         crate::coop::budget(|| task.run());
         let mut core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll");
+        if core.notify_after_poll {
+            self.notify_after_first_poll(&mut core);
+        }
         // `block_in_place` un-times a poll (its blocking part is no poll).
         let still_timed = crate::clock::poll_timed();
         crate::clock::leave_poll();
