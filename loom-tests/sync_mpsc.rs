@@ -146,3 +146,43 @@ fn receiver_drop_wakes_a_full_sender() {
         assert_eq!((created.get(), dropped.get()), (2, 2), "every message dropped exactly once");
     });
 }
+
+/// A permit reserved before `Receiver::close` is used on another thread
+/// (sent through, or dropped unused) while the closed receiver drains and
+/// goes to sleep waiting for it: a sent message is received exactly once,
+/// `None` comes only after the permit is gone, and neither the send nor
+/// the drop can be missed by the sleeping receiver (a lost wake-up is a
+/// loom deadlock in `block_on`). The drop's wake rests on the semaphore's
+/// close and the permit's release being RMWs of one word
+/// (`Chan::slot_returned`).
+#[test]
+fn permit_used_after_close_races_recv() {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model_min_preemptions(3, move || {
+        for send in [true, false] {
+            let (tx, mut rx) = mpsc::channel::<usize>(2);
+            // A sender that outlives the drain: the end must come from the
+            // permit, not from the last sender's drop.
+            let keep = tx.clone();
+            let permit = block_on(tx.reserve_owned()).expect("a free slot");
+            let holder = thread::spawn(move || {
+                if send {
+                    drop(permit.send(7));
+                } else {
+                    drop(permit);
+                }
+            });
+            rx.close();
+            let mut got = Vec::new();
+            while let Some(v) = block_on(rx.recv()) {
+                got.push(v);
+            }
+            holder.join().unwrap();
+            drop(keep);
+            assert_eq!(got, if send { vec![7] } else { vec![] }, "lost or duplicated, or None too early");
+            seen.saw(if send { "sent" } else { "dropped" });
+        }
+    });
+    outcomes.assert_all_seen(&["sent", "dropped"]);
+}

@@ -523,6 +523,9 @@ fn runtime_with_a_stuck_worker() -> (Runtime, Arc<Tracker>) {
         thread::sleep(Duration::from_secs(2));
     }));
     started_rx.recv().unwrap();
+    // Ten idle tasks: each has been polled once and is waiting when this
+    // returns (a task still queued or in its first poll on the free worker
+    // is dropped by that worker, not by the shutdown call itself).
     for _ in 0..10 {
         let g = tracker.guard();
         drop(rt.spawn(async move {
@@ -530,6 +533,9 @@ fn runtime_with_a_stuck_worker() -> (Runtime, Arc<Tracker>) {
             pending::<()>().await
         }));
     }
+    wait_until("the free worker has polled the ten tasks", || {
+        rt.dump().with_state(weft::task::TaskState::Idle).len() == 10
+    });
     (rt, tracker)
 }
 

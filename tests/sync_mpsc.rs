@@ -132,6 +132,84 @@ fn close_lets_the_receiver_drain_what_was_sent() {
 }
 
 #[test]
+fn a_permit_reserved_before_close_still_delivers() {
+    let (tx, mut rx) = mpsc::channel(4);
+    tx.try_send(1).unwrap();
+    let permit = tx.try_reserve().unwrap();
+    let owned = block_on(tx.clone().reserve_owned()).unwrap();
+    rx.close();
+    assert_eq!(tx.try_send(9), Err(TrySendError::Closed(9)), "no new slot after close");
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "two reservations are outstanding");
+
+    // The receiver waits for them; a permit's send wakes it and delivers.
+    let (count, w) = counting_waker();
+    let mut cx = Context::from_waker(&w);
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Pending);
+    permit.send(2);
+    assert_eq!(count.0.load(SeqCst), 1, "the send woke the receiver");
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(2)));
+
+    // The last reservation is given back unused: that too wakes the
+    // receiver, which now sees the end although a sender lives.
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Pending);
+    let tx2 = owned.release();
+    assert_eq!(count.0.load(SeqCst), 2, "the returned slot woke the receiver");
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    drop((tx, tx2));
+}
+
+#[test]
+fn a_dropped_permit_after_close_ends_the_stream() {
+    let (tx, mut rx) = mpsc::channel::<u32>(2);
+    let permit = tx.try_reserve().unwrap();
+    rx.close();
+    let (count, w) = counting_waker();
+    let mut cx = Context::from_waker(&w);
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Pending);
+    drop(permit);
+    assert_eq!(count.0.load(SeqCst), 1);
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+}
+
+#[test]
+fn reserved_sends_after_close_arrive_across_threads() {
+    // Producers on other threads each reserve, then the receiver closes,
+    // then they send: every reserved message arrives exactly once, then
+    // the stream ends while the senders are still alive.
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, mut rx) = mpsc::channel(8);
+    let permits_taken = Arc::new(std::sync::Barrier::new(5));
+    let closed = Arc::new(std::sync::Barrier::new(5));
+    let producers: Vec<_> = (0..4)
+        .map(|p| {
+            let (tx, drops) = (tx.clone(), drops.clone());
+            let (permits_taken, closed) = (permits_taken.clone(), closed.clone());
+            std::thread::spawn(move || {
+                let permit = tx.try_reserve().expect("8 slots for 4 producers");
+                permits_taken.wait();
+                closed.wait();
+                permit.send(Msg { producer: p, seq: 0, drops });
+                tx
+            })
+        })
+        .collect();
+    permits_taken.wait();
+    rx.close();
+    closed.wait();
+    let mut seen = vec![0; 4];
+    while let Some(m) = block_on(rx.recv()) {
+        seen[m.producer] += 1;
+        assert_eq!(m.seq, 0);
+    }
+    assert_eq!(seen, vec![1; 4], "each reserved message exactly once");
+    let senders: Vec<_> = producers.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(drops.load(SeqCst), 4);
+    drop(senders);
+}
+
+#[test]
 fn closed_future_resolves_when_the_receiver_goes() {
     let (tx, rx) = mpsc::channel::<()>(1);
     let (count, w) = counting_waker();

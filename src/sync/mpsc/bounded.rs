@@ -146,7 +146,7 @@ impl<T> Sender<T> {
         if !self.acquire_slot().await {
             return Err(SendError(value));
         }
-        match self.chan.push(value) {
+        match self.chan.push_reserved(value) {
             Push::Sent => Ok(()),
             Push::Closed(v) => Err(SendError(v)),
         }
@@ -167,7 +167,7 @@ impl<T> Sender<T> {
             Err(TryAcquireError::NoPermits) => return Err(TrySendError::Full(value)),
             Err(TryAcquireError::Closed) => return Err(TrySendError::Closed(value)),
         }
-        match self.chan.push(value) {
+        match self.chan.push_reserved(value) {
             Push::Sent => Ok(()),
             Push::Closed(v) => Err(TrySendError::Closed(v)),
         }
@@ -270,21 +270,31 @@ impl<T> Drop for Sender<T> {
     }
 }
 
-/// Sends through a reserved slot. If the receiver went away since the
-/// reservation, the value is dropped here (never a silent leak).
+/// Sends through a reserved slot. The message is delivered even if the
+/// receiver was closed since the reservation; if the receiver was dropped,
+/// the value is dropped here, once (nobody can receive it).
 fn send_reserved<T>(chan: &Chan<T>, value: T) {
-    match chan.push(value) {
+    match chan.push_reserved(value) {
         Push::Sent => {}
         // The semaphore is closed with the receiver: the slot needs no
-        // release. The value is dropped once, here.
+        // release.
         Push::Closed(v) => drop(v),
     }
 }
 
+/// Gives a reserved slot back unused.
+fn return_slot<T>(chan: &Chan<T>) {
+    if let Some(sem) = &chan.sem {
+        sem.release(1);
+        chan.slot_returned(sem);
+    }
+}
+
 impl<T> Permit<'_, T> {
-    /// Sends `value` through the reserved slot. Never waits, never fails;
-    /// if the receiver was closed or dropped since the reservation, the
-    /// value is dropped.
+    /// Sends `value` through the reserved slot. Never waits, never fails:
+    /// the message is delivered even if the receiver was closed since the
+    /// reservation (it receives everything reserved before its close);
+    /// only if the receiver was dropped is the value dropped.
     pub fn send(self, value: T) {
         let chan = self.chan;
         std::mem::forget(self);
@@ -294,9 +304,7 @@ impl<T> Permit<'_, T> {
 
 impl<T> Drop for Permit<'_, T> {
     fn drop(&mut self) {
-        if let Some(sem) = &self.chan.sem {
-            sem.release(1);
-        }
+        return_slot(self.chan);
     }
 }
 
@@ -312,7 +320,7 @@ impl<T> OwnedPermit<T> {
     /// Gives the slot back unused and returns the sender.
     pub fn release(mut self) -> Sender<T> {
         let sender = self.sender.take().expect("an unused owned permit holds its sender");
-        sender.sem().release(1);
+        return_slot(&sender.chan);
         sender
     }
 }
@@ -320,7 +328,7 @@ impl<T> OwnedPermit<T> {
 impl<T> Drop for OwnedPermit<T> {
     fn drop(&mut self) {
         if let Some(sender) = self.sender.take() {
-            sender.sem().release(1);
+            return_slot(&sender.chan);
         }
     }
 }
@@ -386,16 +394,22 @@ impl<T> Receiver<T> {
     /// Closes the channel without dropping the receiver: sends and
     /// reservations fail from now on (waiting senders wake with an
     /// error), messages already sent can still be received, then `recv`
-    /// returns `None`. A [`Permit`] reserved before the close drops its
-    /// value.
+    /// returns `None`. A [`Permit`] reserved before the close can still
+    /// send, and is received: `recv` returns `None` only once no
+    /// reservation is left unused (as tokio's `Receiver::close`).
     ///
     /// ```
-    /// let (tx, mut rx) = weft::sync::mpsc::channel(2);
+    /// use weft::sync::mpsc::{channel, error::TryRecvError};
+    /// let (tx, mut rx) = channel(2);
     /// tx.try_send(1).unwrap();
+    /// let permit = tx.try_reserve().unwrap();
     /// rx.close();
     /// assert!(tx.try_send(2).is_err());
     /// assert_eq!(rx.try_recv(), Ok(1));
-    /// assert!(rx.try_recv().is_err());
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "a reservation is outstanding");
+    /// permit.send(3);
+    /// assert_eq!(rx.try_recv(), Ok(3));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn close(&mut self) {
         self.rx.close();

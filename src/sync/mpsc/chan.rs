@@ -7,14 +7,20 @@
 //! and written under [`Chan::synced`].
 //!
 //! Invariants (docs/design/channels.md, "mpsc"):
-//! - A message enters `queue` only under the lock and only while
-//!   `rx_closed` is false; once `rx_closed` is set (receiver closed or
-//!   dropped) every push fails and hands the value back (or, for a
-//!   reserved slot, drops it) outside the lock.
+//! - A message enters `queue` only under the lock. Once `rx_closed` is set
+//!   (receiver closed or dropped) a push without a reserved slot fails and
+//!   hands the value back; a push through a slot reserved before (bounded
+//!   channels: a `Permit`, or a `send` between its acquire and its push)
+//!   still succeeds until the receiver is dropped (`rx_dropped`), after
+//!   which it fails too (and a permit's value is dropped outside the
+//!   lock).
 //! - `tx_closed` is set, under the lock, by the sender whose decrement
 //!   took the count to zero. The receiver reports the end of the stream
-//!   only when it finds `queue` empty *and* (`tx_closed` or `rx_closed`)
-//!   under the same lock, so every message pushed before is drained first.
+//!   only when it finds `queue` empty *and* (`tx_closed`, or `rx_closed`
+//!   with no slot held outside the channel) under the same lock, so every
+//!   message pushed before, and every message a reservation made before
+//!   the close still sends, is drained first. (A reservation borrows or
+//!   owns a sender, so `tx_closed` implies none is held.)
 //! - The receiver stores its waker under the lock only after finding
 //!   `queue` empty and the channel open, and every push or close takes the
 //!   waker under the lock after changing what the receiver checks: a push
@@ -52,8 +58,11 @@ pub(super) struct Synced<T> {
     pub(super) queue: VecDeque<T>,
     /// The receiver's waker while it waits for a message or the end.
     pub(super) rx_waker: Option<Waker>,
-    /// The receiver was closed or dropped: no push succeeds any more.
+    /// The receiver was closed or dropped: no push without a reserved
+    /// slot succeeds any more.
     pub(super) rx_closed: bool,
+    /// The receiver was dropped: no push succeeds any more.
+    rx_dropped: bool,
     /// Every sender is gone.
     pub(super) tx_closed: bool,
     /// Pending `Sender::closed` futures.
@@ -76,6 +85,7 @@ impl<T> Chan<T> {
                 queue: VecDeque::new(),
                 rx_waker: None,
                 rx_closed: false,
+                rx_dropped: false,
                 tx_closed: false,
                 closed_waiters: WaitList::new(),
             }),
@@ -85,10 +95,25 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Appends `value` unless the receiver is gone; wakes the receiver.
+    /// Appends `value` unless the receiver is closed or dropped; wakes the
+    /// receiver. For pushes that hold no reserved slot (unbounded sends).
     pub(super) fn push(&self, value: T) -> Push<T> {
+        self.push_inner(value, false)
+    }
+
+    /// Appends `value`, which holds a slot of the bounded channel taken
+    /// before the receiver closed (a [`Permit`](super::Permit), or a
+    /// `send` between its acquire and its push), unless the receiver was
+    /// dropped. After `Receiver::close` such a message is still delivered:
+    /// the receiver reports the end only once no slot is held outside the
+    /// channel (`RxCore::refill`).
+    pub(super) fn push_reserved(&self, value: T) -> Push<T> {
+        self.push_inner(value, true)
+    }
+
+    fn push_inner(&self, value: T, reserved: bool) -> Push<T> {
         let mut synced = self.synced.lock();
-        if synced.rx_closed {
+        if synced.rx_dropped || (synced.rx_closed && !reserved) {
             return Push::Closed(value);
         }
         synced.queue.push_back(value);
@@ -132,6 +157,7 @@ impl<T> Chan<T> {
     pub(super) fn close_rx(&self, drain: bool) -> VecDeque<T> {
         let mut synced = self.synced.lock();
         synced.rx_closed = true;
+        synced.rx_dropped |= drain;
         let waiters = synced.closed_waiters.take_all();
         let (rest, own_waker) = if drain {
             (std::mem::take(&mut synced.queue), synced.rx_waker.take())
@@ -147,6 +173,33 @@ impl<T> Chan<T> {
         }
         drop(own_waker);
         rest
+    }
+
+    /// Slots of a bounded channel held outside it: by unused reservations
+    /// and by sends between their acquire and their push. Exact when the
+    /// caller holds the lock and the queue and the receiver's batch are
+    /// empty (every other slot is then free); 0 for unbounded channels.
+    pub(super) fn slots_held_outside(&self) -> usize {
+        self.sem.as_ref().map_or(0, |sem| self.bound.saturating_sub(sem.available_permits()))
+    }
+
+    /// A reserved slot was given back unused (a dropped or released
+    /// permit), after its permit went back to the semaphore. If the
+    /// receiver is closed it may be waiting for the last such slot before
+    /// it reports the end: wake it.
+    pub(super) fn slot_returned(&self, sem: &Semaphore) {
+        // The semaphore is closed together with `rx_closed` (`close_rx`).
+        // The release our caller made and the close are RMWs of the same
+        // semaphore word, so if this Acquire load misses the close, the
+        // close comes after our release in that word's order and the
+        // receiver, which reads the permits after closing, sees ours.
+        if !sem.is_closed() {
+            return;
+        }
+        let waker = self.synced.lock().rx_waker.take();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     /// Whether the receiver is gone.

@@ -53,7 +53,10 @@ impl<T> RxCore<T> {
             std::mem::swap(&mut synced.queue, &mut self.local);
             return Refill::Ready;
         }
-        if synced.tx_closed || synced.rx_closed {
+        // After `close`, a slot reserved before it may still send: the end
+        // comes once none is held (the permit's `send` pushes and takes the
+        // waker, its drop wakes us through `Chan::slot_returned`).
+        if synced.tx_closed || (synced.rx_closed && self.chan.slots_held_outside() == 0) {
             return Refill::Closed;
         }
         if let Some(cx) = cx {
