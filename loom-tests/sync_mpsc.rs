@@ -186,3 +186,43 @@ fn permit_used_after_close_races_recv() {
     });
     outcomes.assert_all_seen(&["sent", "dropped"]);
 }
+
+/// Bounded, capacity 1 and full: a send on another thread waits for a
+/// slot (or gets one, or finds the channel closed) and is then dropped,
+/// while the receiver takes the buffered message (handing the freed slot
+/// to that waiting send), closes and drains until `None`; a second sender
+/// stays alive. A slot handed to the send and given back by its drop must
+/// wake the closed receiver (found in review: `Sender::acquire_slot`'s
+/// guard); a send that completed is received exactly once.
+#[test]
+fn cancelled_send_after_slot_hand_off_races_closed_recv() {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model_min_preemptions(3, move || {
+        let (tx, mut rx) = mpsc::channel::<usize>(1);
+        tx.try_send(1).expect("an empty channel of one slot");
+        let keep = tx.clone();
+        let sender = thread::spawn(move || {
+            let (waker, _, _) = flag_waker();
+            let mut send = Box::pin(tx.send(2));
+            let sent = match send.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(result) => result.is_ok(),
+                Poll::Pending => false,
+            };
+            // Dropped here, possibly holding a slot the receiver handed it.
+            drop(send);
+            sent
+        });
+        assert_eq!(block_on(rx.recv()), Some(1));
+        rx.close();
+        let mut got = Vec::new();
+        while let Some(v) = block_on(rx.recv()) {
+            got.push(v);
+        }
+        let sent = sender.join().unwrap();
+        drop(keep);
+        assert_eq!(got, if sent { vec![2] } else { vec![] }, "lost or duplicated, or None too early");
+        seen.saw(if sent { "the send completed" } else { "the send was dropped first" });
+    });
+    outcomes.assert_all_seen(&["the send completed", "the send was dropped first"]);
+}

@@ -323,3 +323,13 @@ fn without_stall_detection_the_searcher_wakes_a_worker_before_its_poll() {
     let rt = Runtime::builder().worker_threads(2).stall_threshold(None).build().unwrap();
     assert_eq!(blocked_behind_sibling(&rt, 20), 20);
 }
+
+#[test]
+fn with_a_long_stall_threshold_the_searcher_wakes_a_worker_before_its_poll() {
+    // Past 100 ms the monitor would come too late for the queued sibling
+    // (here after 10 s, beyond the first task's 5 s wait): the wake must
+    // happen before the blocking poll, as without stall detection.
+    let rt =
+        Runtime::builder().worker_threads(2).stall_threshold(Some(Duration::from_secs(10))).build().unwrap();
+    assert_eq!(blocked_behind_sibling(&rt, 20), 20);
+}

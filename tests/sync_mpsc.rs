@@ -174,6 +174,28 @@ fn a_dropped_permit_after_close_ends_the_stream() {
 }
 
 #[test]
+fn a_send_cancelled_after_being_handed_a_slot_wakes_the_closed_receiver() {
+    // Found in review: the slot the receiver hands to a waiting send goes
+    // back to the semaphore when that send is dropped before it runs
+    // again (select!, timeout, abort); a closed receiver waiting for that
+    // slot must be woken, or it never sees the end while a sender lives.
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    tx.try_send(1).unwrap();
+    let (_, w0) = counting_waker();
+    let mut send = Box::pin(tx.send(2));
+    assert!(send.as_mut().poll(&mut Context::from_waker(&w0)).is_pending());
+    assert_eq!(rx.try_recv(), Ok(1), "frees the slot, handed to the waiting send");
+    rx.close();
+    let (count, w) = counting_waker();
+    let mut cx = Context::from_waker(&w);
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Pending, "the send holds a slot");
+    drop(send);
+    assert_eq!(count.0.load(SeqCst), 1, "the returned slot woke the receiver");
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+    drop(tx);
+}
+
+#[test]
 fn reserved_sends_after_close_arrive_across_threads() {
     // Producers on other threads each reserve, then the receiver closes,
     // then they send: every reserved message arrives exactly once, then

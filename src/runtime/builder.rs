@@ -17,6 +17,13 @@ use std::time::Duration;
 pub(crate) const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
 /// A poll longer than this is a stall (reported, compensated) by default.
 const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(10);
+/// Stall thresholds up to this one make the last searcher wake another
+/// worker after its first poll rather than before it
+/// (docs/design/sleep.md, "The searcher's wake after its first poll"):
+/// behind a first poll that blocks, the batch it took waits about one
+/// threshold for the monitor, and past 100 ms that wait is not worth the
+/// wake it saves.
+const MAX_DEFERRED_WAKE_THRESHOLD: Duration = Duration::from_millis(100);
 /// How often the monitor re-reads the CPU quota by default.
 const DEFAULT_QUOTA_REFRESH: Duration = Duration::from_secs(1);
 
@@ -420,8 +427,10 @@ impl Builder {
         shared.blocking = crate::blocking::BlockingPool::new(blocking);
         // The configured threshold, before the loom override above: the loom
         // models run the deferred wake too (none of them blocks a worker
-        // inside a poll, which is what the monitor covers).
-        shared.defer_searcher_notify = self.stall_threshold.is_some();
+        // inside a poll, which is what the monitor covers). A work batch
+        // behind a first poll that blocks waits up to about the threshold,
+        // so a long threshold keeps the early wake.
+        shared.defer_searcher_notify = self.stall_threshold.is_some_and(|t| t <= MAX_DEFERRED_WAKE_THRESHOLD);
         let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
         for (index, local) in locals.into_iter().enumerate() {

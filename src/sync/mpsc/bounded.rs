@@ -122,7 +122,26 @@ impl<T> Sender<T> {
     /// was already handed. The semaphore's `Acquire` charges the
     /// cooperative budget.
     async fn acquire_slot(&self) -> bool {
-        self.sem().acquire(1).await.is_ok()
+        /// Armed while the wait is pending. A wait dropped after the
+        /// receiver handed it a slot gives that slot back (in the
+        /// semaphore's `Acquire::drop`, which runs first: the field is
+        /// declared after this guard in the future's state); a closed
+        /// receiver may be waiting for exactly that slot, so it must hear
+        /// of it, as with a dropped `Permit`.
+        struct SlotWait<'a, T>(Option<&'a Chan<T>>);
+        impl<T> Drop for SlotWait<'_, T> {
+            fn drop(&mut self) {
+                if let Some(chan) = self.0 {
+                    if let Some(sem) = &chan.sem {
+                        chan.slot_returned(sem);
+                    }
+                }
+            }
+        }
+        let mut wait = SlotWait(Some(&*self.chan));
+        let acquired = self.sem().acquire(1).await.is_ok();
+        wait.0 = None;
+        acquired
     }
 
     /// Sends `value`, waiting while the channel is full. Fails, giving the
