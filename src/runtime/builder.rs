@@ -61,6 +61,8 @@ pub struct Builder {
     max_blocking_threads: usize,
     /// How long an idle blocking thread waits for work before it exits.
     thread_keep_alive: Duration,
+    /// Recycle task cells past glibc's fast bins (`task::cell_cache`).
+    task_cell_cache: bool,
 }
 
 impl fmt::Debug for Builder {
@@ -74,6 +76,7 @@ impl fmt::Debug for Builder {
             .field("quota_refresh", &self.quota_refresh)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("task_cell_cache", &self.task_cell_cache)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +117,7 @@ impl Builder {
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
             max_blocking_threads: crate::blocking::pool::DEFAULT_MAX_THREADS,
             thread_keep_alive: crate::blocking::pool::DEFAULT_KEEP_ALIVE,
+            task_cell_cache: true,
         }
     }
 
@@ -220,6 +224,26 @@ impl Builder {
     /// before it exits (default 10 s).
     pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Self {
         self.thread_keep_alive = keep_alive;
+        self
+    }
+
+    /// Whether task allocations of 121 to 1,024 bytes are recycled (default
+    /// on). A task is usually allocated on one thread and freed on another
+    /// (spawned from outside the runtime, or stolen); with glibc's malloc
+    /// such a free past 120 bytes takes the allocating thread's arena lock,
+    /// and a steady stream of them convoys the workers on it. With the
+    /// cache on, each thread keeps up to 64 free cells per 32-byte size
+    /// class and the runtime up to 512 more, moved between threads 32 at a
+    /// time (docs/design/task.md, "Cell cache"). Turn it off to leave every
+    /// task allocation to the global allocator, e.g. with an allocator that
+    /// already recycles across threads (jemalloc, mimalloc).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).task_cell_cache(false).build().unwrap();
+    /// assert_eq!(rt.block_on(async { weft::spawn(async { [7u8; 200] }).await.unwrap()[199] }), 7);
+    /// ```
+    pub fn task_cell_cache(&mut self, enabled: bool) -> &mut Self {
+        self.task_cell_cache = enabled;
         self
     }
 
@@ -425,6 +449,10 @@ impl Builder {
         let mut shared = Shared::new(remotes, timer_shards, topology)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
         shared.blocking = crate::blocking::BlockingPool::new(blocking);
+        // Not under loom: the depot's queue is not a loom type, and the
+        // models exercise the task protocol, not the allocator.
+        shared.cell_depot =
+            (self.task_cell_cache && !crate::loom::IS_LOOM).then(crate::task::cell_cache::CellDepot::new);
         // The configured threshold, before the loom override above: the loom
         // models run the deferred wake too (none of them blocks a worker
         // inside a poll, which is what the monitor covers). A work batch

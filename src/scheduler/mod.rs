@@ -109,6 +109,10 @@ pub(crate) struct Shared {
     /// thread is then seen as a stall and a parked worker is woken for the
     /// queue it holds (docs/design/sleep.md).
     pub(crate) defer_searcher_notify: bool,
+    /// Where task cells past glibc's fast bins are recycled (`None`: off,
+    /// `Builder::task_cell_cache(false)`, and under loom). Set once by the
+    /// builder, before any task exists.
+    pub(crate) cell_depot: Option<task::cell_cache::CellDepot>,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -172,6 +176,7 @@ impl Shared {
             topology,
             blocking: crate::blocking::BlockingPool::new(crate::blocking::Config::default()),
             defer_searcher_notify: false,
+            cell_depot: None,
         })
     }
 
@@ -363,6 +368,10 @@ impl Schedule for Handle {
 
     fn release(&self, task: RawTask) -> Option<Task> {
         self.shared.owned.remove(task)
+    }
+
+    fn cell_depot(&self) -> Option<&task::cell_cache::CellDepot> {
+        self.shared.cell_depot.as_ref()
     }
 
     /// Keeps the task listed, flagged complete, for task dumps until its

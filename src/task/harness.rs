@@ -44,6 +44,37 @@ struct Harness<F: Future, S> {
     cell: NonNull<Cell<F, S>>,
 }
 
+/// Frees a dead task's memory when dropped, then drops the scheduler
+/// handle that was moved out of it (`Harness::dealloc`).
+struct FreeCell<S: Schedule> {
+    cell: NonNull<u8>,
+    layout: std::alloc::Layout,
+    scheduler: mem::ManuallyDrop<S>,
+}
+
+impl<S: Schedule> Drop for FreeCell<S> {
+    fn drop(&mut self) {
+        // SAFETY: `cell` was allocated by `Cell::allocate` through
+        // `cell_cache::alloc` with this scheduler's depot choice and
+        // `layout`, and every field has been dropped or moved out (the
+        // guards are declared so that this one runs last).
+        unsafe { super::cell_cache::free(self.scheduler.cell_depot(), self.cell, self.layout) };
+        // SAFETY: moved out of the cell with `ptr::read`, dropped once here.
+        unsafe { mem::ManuallyDrop::drop(&mut self.scheduler) };
+    }
+}
+
+/// Drops a dead task's trailer (its join waker) when dropped.
+struct DropTrailer(*mut Trailer);
+
+impl Drop for DropTrailer {
+    fn drop(&mut self) {
+        // SAFETY: points into a dead cell whose trailer is initialised and
+        // dropped only here (`Harness::dealloc`).
+        unsafe { std::ptr::drop_in_place(self.0) };
+    }
+}
+
 impl<F, S> Harness<F, S>
 where
     F: Future + 'static,
@@ -237,11 +268,24 @@ where
     }
 
     fn dealloc(self) {
-        // SAFETY: the reference count is zero: this is the only pointer. The
-        // cell was allocated by the global allocator with the layout of a
-        // `Cell<F, S>` and fully initialised in `Cell::allocate`, which is
-        // what `Box::from_raw` requires.
-        drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+        let cell = self.cell.as_ptr();
+        // SAFETY: the reference count is zero: this is the only pointer, and
+        // `Cell::allocate` initialised every field. Each field is dropped
+        // exactly once: the scheduler is moved out into the guard (which
+        // drops it after freeing the memory, since its depot is where the
+        // memory goes), the header and stage here, the trailer by its guard
+        // (also if the stage's drop panics). The guards run on unwind too,
+        // so a panicking drop loses no memory.
+        unsafe {
+            let _free = FreeCell::<S> {
+                cell: self.cell.cast::<u8>(),
+                layout: std::alloc::Layout::new::<Cell<F, S>>(),
+                scheduler: mem::ManuallyDrop::new(std::ptr::read(std::ptr::addr_of!((*cell).core.scheduler))),
+            };
+            let _trailer = DropTrailer(std::ptr::addr_of_mut!((*cell).trailer));
+            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*cell).header));
+            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*cell).core.stage));
+        }
     }
 
     // ----- join handle ----------------------------------------------------

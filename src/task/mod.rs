@@ -45,6 +45,7 @@
 
 mod abort;
 mod builder;
+pub(crate) mod cell_cache;
 mod dump;
 mod error;
 mod harness;
@@ -128,6 +129,14 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// listed until the handle calls `release`, and returns
     /// [`Completed::Kept`] or [`Completed::NotListed`]; the default leaves
     /// the list at once, as `release` does.
+    /// Where this scheduler's task cells are recycled (`cell_cache`);
+    /// `None`: straight from and to the global allocator. Must return the
+    /// same choice (`Some` or `None`) for the life of the scheduler: a
+    /// cell is freed the way it was allocated.
+    fn cell_depot(&self) -> Option<&cell_cache::CellDepot> {
+        None
+    }
+
     fn complete_joinable(&self, task: RawTask) -> Completed {
         match self.release(task) {
             Some(task) => Completed::Released(task),

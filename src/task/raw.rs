@@ -175,9 +175,10 @@ where
         // bytes, 4 % of a spawn-heavy profile); writing each part through
         // the uninitialised box's pointer moves only the future.
         let layout = std::alloc::Layout::new::<Cell<F, S>>();
-        // SAFETY: a `Cell` has a non-zero size (its header alone is dozens
-        // of bytes), as `alloc` requires.
-        let p = unsafe { std::alloc::alloc(layout) }.cast::<Cell<F, S>>();
+        // A recycled cell when the scheduler has a depot and the size is
+        // past glibc's fast bins (`cell_cache`); `harness::dealloc` gives it
+        // back the same way.
+        let p = super::cell_cache::alloc(scheduler.cell_depot(), layout).cast::<Cell<F, S>>();
         if p.is_null() {
             std::alloc::handle_alloc_error(layout);
         }
@@ -199,8 +200,8 @@ where
             std::ptr::addr_of_mut!((*p).trailer).write(Trailer { waker: UnsafeCell::new(None) });
         }
         // `Cell` is repr(C) with the header first: the cell pointer is the
-        // header pointer. The cell is freed as a `Box<Cell<F, S>>` (harness
-        // `dealloc`), which matches the global allocator and this layout.
+        // header pointer. The cell is freed by harness `dealloc`, through
+        // `cell_cache::free` with the same scheduler's depot choice.
         // SAFETY: `p` is non-null (checked above).
         unsafe { NonNull::new_unchecked(p) }.cast::<Header>()
     }

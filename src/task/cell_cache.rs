@@ -1,0 +1,371 @@
+//! Recycling of task cells too big for glibc's fast bins
+//! (docs/design/task.md, "Cell cache").
+//!
+//! A task cell is usually allocated on one thread and freed on another: a
+//! task spawned from `block_on` or any non-worker thread is freed by the
+//! worker that completes it, a stolen task by the thief. glibc frees a
+//! chunk of up to 120 requested bytes with one CAS from any thread, but a
+//! bigger one freed by a thread whose tcache bin is full takes the owning
+//! arena's mutex, which the allocating thread's next `malloc` takes too.
+//! Under a steady stream of remote spawns the workers and the spawner
+//! convoy on that lock (measured: `ping_pong` 2.5-3x slower, sticky per
+//! process; docs/benchmarks.md).
+//!
+//! So cells of 121..=1024 bytes (alignment up to 16) are rounded up to a
+//! size class (32-byte steps) and recycled instead of freed:
+//!
+//! - every thread keeps a **stash** per class: a loaded chain of up to
+//!   [`BATCH`] free cells and at most one spare full chain (Bonwick's
+//!   magazines). Freeing pushes onto the loaded chain, allocating pops from
+//!   it; neither touches shared memory.
+//! - a runtime keeps a **depot** per class: a bounded lock-free queue of
+//!   full chains. A thread whose stash is full hands a chain of [`BATCH`]
+//!   cells to the depot (one CAS per 32 frees); a thread whose stash is
+//!   empty takes one (one CAS per 32 allocations). That is how cells freed
+//!   on workers get back to a thread that spawns from outside.
+//! - a full depot frees the chain to the allocator; a thread's stash is
+//!   freed when the thread exits; a runtime's depot when the runtime's
+//!   shared state is dropped.
+//!
+//! A free cell is plain memory of its class's layout, not tied to a
+//! runtime: a thread's stash serves every runtime it spawns on. Cells of
+//! other sizes, and all cells when the cache is off
+//! (`Builder::task_cell_cache(false)`, and under loom), go straight to the
+//! global allocator with their exact layout.
+
+use crossbeam_queue::ArrayQueue;
+use std::alloc::Layout;
+use std::cell::RefCell;
+use std::ptr::{self, NonNull};
+
+/// Cells up to this many bytes are left to the allocator: glibc's fast
+/// bins already free them across threads with one CAS.
+pub(crate) const FAST_BIN_MAX: usize = 120;
+/// Size of the smallest class; classes grow by [`GRANULE`].
+const FIRST_CLASS_SIZE: usize = 128;
+/// Step between classes: at most 31 bytes of a cached cell are padding.
+const GRANULE: usize = 32;
+/// Largest cell that is cached (a future of about 900 bytes).
+pub(crate) const MAX_CACHED: usize = 1024;
+/// Number of size classes.
+pub(crate) const NUM_CLASSES: usize = (MAX_CACHED - FIRST_CLASS_SIZE) / GRANULE + 1;
+/// Alignment of every cached cell (malloc's own on 64-bit targets).
+const ALIGN: usize = 16;
+/// Cells in one chain moved between a stash and a depot.
+pub(crate) const BATCH: usize = 32;
+/// Chains a depot holds per class (512 cells).
+pub(crate) const DEPOT_CHAINS: usize = 16;
+
+/// The class of a cell with `layout`, if it is cached.
+pub(crate) fn class_of(layout: Layout) -> Option<usize> {
+    let size = layout.size();
+    if size <= FAST_BIN_MAX || size > MAX_CACHED || layout.align() > ALIGN {
+        return None;
+    }
+    Some((size.max(FIRST_CLASS_SIZE) - FIRST_CLASS_SIZE).div_ceil(GRANULE))
+}
+
+/// The layout every cell of `class` is allocated and freed with.
+pub(crate) fn class_layout(class: usize) -> Layout {
+    debug_assert!(class < NUM_CLASSES);
+    match Layout::from_size_align(FIRST_CLASS_SIZE + class * GRANULE, ALIGN) {
+        Ok(layout) => layout,
+        // The sizes are small multiples of 32 and ALIGN a power of two.
+        Err(_) => unreachable!("cell class layouts are valid"),
+    }
+}
+
+/// The first word of a free cell: the next one in its chain.
+struct Free {
+    next: *mut Free,
+}
+
+/// A chain of free cells of one class, linked through their first word.
+struct Chain {
+    head: *mut Free,
+    len: usize,
+}
+
+impl Chain {
+    const EMPTY: Chain = Chain { head: ptr::null_mut(), len: 0 };
+}
+
+/// A full chain ([`BATCH`] cells) in a depot.
+struct FullChain(NonNull<Free>);
+
+// SAFETY: a chain in the depot is owned by nobody but the depot; the thread
+// that takes it out owns its cells (plain memory) from then on. The queue's
+// push/pop are a release/acquire pair, so the links written before the push
+// are visible to the thread that pops.
+unsafe impl Send for FullChain {}
+
+/// A runtime's shared store of full chains, one bounded queue per class.
+pub(crate) struct CellDepot {
+    classes: Box<[ArrayQueue<FullChain>]>,
+}
+
+impl CellDepot {
+    pub(crate) fn new() -> CellDepot {
+        CellDepot { classes: (0..NUM_CLASSES).map(|_| ArrayQueue::new(DEPOT_CHAINS)).collect() }
+    }
+
+    /// Full chains held for `class` (tests).
+    #[cfg(test)]
+    pub(crate) fn chains(&self, class: usize) -> usize {
+        self.classes[class].len()
+    }
+}
+
+impl Drop for CellDepot {
+    fn drop(&mut self) {
+        for (class, queue) in self.classes.iter().enumerate() {
+            while let Some(chain) = queue.pop() {
+                // SAFETY: a depot chain holds BATCH free cells of `class`,
+                // owned by the depot alone (popped just now).
+                unsafe { free_chain(chain.0.as_ptr(), class) };
+            }
+        }
+    }
+}
+
+/// One thread's free cells, per class.
+struct Stash {
+    loaded: [Chain; NUM_CLASSES],
+    /// A full chain ([`BATCH`] cells) or null.
+    spare: [*mut Free; NUM_CLASSES],
+}
+
+impl Stash {
+    const fn new() -> Stash {
+        Stash { loaded: [Chain::EMPTY; NUM_CLASSES], spare: [ptr::null_mut(); NUM_CLASSES] }
+    }
+
+    /// A free cell of `class`, from this stash or a chain of `depot`'s.
+    fn pop(&mut self, class: usize, depot: &CellDepot) -> Option<NonNull<u8>> {
+        let loaded = &mut self.loaded[class];
+        if loaded.len == 0 {
+            if !self.spare[class].is_null() {
+                *loaded = Chain { head: self.spare[class], len: BATCH };
+                self.spare[class] = ptr::null_mut();
+            } else {
+                let chain = depot.classes[class].pop()?;
+                *loaded = Chain { head: chain.0.as_ptr(), len: BATCH };
+            }
+        }
+        let cell = loaded.head;
+        // SAFETY: `len > 0`, so `head` is a free cell this stash owns; its
+        // first word was written as a `Free` when it was pushed.
+        loaded.head = unsafe { (*cell).next };
+        loaded.len -= 1;
+        NonNull::new(cell.cast::<u8>())
+    }
+
+    /// Takes the free cell `cell` of `class`; a full stash first hands its
+    /// spare chain to `depot` (or frees it if the depot is full).
+    ///
+    /// # Safety
+    /// `cell` was allocated with `class_layout(class)`, nothing uses it any
+    /// more, and the caller gives up its ownership.
+    unsafe fn push(&mut self, class: usize, cell: NonNull<u8>, depot: &CellDepot) {
+        let loaded = &mut self.loaded[class];
+        if loaded.len == BATCH {
+            let spare = self.spare[class];
+            if let Some(full) = NonNull::new(spare) {
+                if let Err(FullChain(full)) = depot.classes[class].push(FullChain(full)) {
+                    // SAFETY: the spare chain holds BATCH free cells of
+                    // `class` that this stash owns; the depot refused it.
+                    unsafe { free_chain(full.as_ptr(), class) };
+                }
+            }
+            self.spare[class] = loaded.head;
+            *loaded = Chain::EMPTY;
+        }
+        let cell = cell.as_ptr().cast::<Free>();
+        // SAFETY: per the caller, the cell is ours; it is at least
+        // FIRST_CLASS_SIZE bytes and 16-aligned, room for one pointer.
+        unsafe { cell.write(Free { next: loaded.head }) };
+        loaded.head = cell;
+        loaded.len += 1;
+    }
+}
+
+impl Drop for Stash {
+    fn drop(&mut self) {
+        for class in 0..NUM_CLASSES {
+            let loaded = std::mem::replace(&mut self.loaded[class], Chain::EMPTY);
+            // SAFETY: the stash owns its chains; each holds free cells of
+            // `class` (`len` of them for the loaded one, BATCH for a spare).
+            unsafe {
+                free_n(loaded.head, loaded.len, class);
+                if !self.spare[class].is_null() {
+                    free_chain(self.spare[class], class);
+                }
+            }
+        }
+    }
+}
+
+std::thread_local! {
+    static STASH: RefCell<Stash> = const { RefCell::new(Stash::new()) };
+}
+
+/// Frees the [`BATCH`] cells of the chain at `head`.
+///
+/// # Safety
+/// The caller owns the chain; its cells are free cells of `class`.
+unsafe fn free_chain(head: *mut Free, class: usize) {
+    // SAFETY: forwarded.
+    unsafe { free_n(head, BATCH, class) }
+}
+
+/// Frees the first `n` cells of the chain at `head`.
+///
+/// # Safety
+/// As for `free_chain`, with at least `n` cells in the chain.
+unsafe fn free_n(mut head: *mut Free, n: usize, class: usize) {
+    for _ in 0..n {
+        // SAFETY: per the caller, `head` is one of the chain's free cells,
+        // allocated with `class_layout(class)`; its link is read before it
+        // is freed.
+        unsafe {
+            let next = (*head).next;
+            std::alloc::dealloc(head.cast::<u8>(), class_layout(class));
+            head = next;
+        }
+    }
+}
+
+/// Allocates memory for a cell of `layout`: a recycled cell of its class
+/// when `depot` is given and the size is cached, else the global
+/// allocator. Null if the allocator fails.
+///
+/// The memory must be given back with [`free`] with the same `depot`
+/// choice (`Some` or `None`) and `layout`.
+pub(crate) fn alloc(depot: Option<&CellDepot>, layout: Layout) -> *mut u8 {
+    let Some((depot, class)) = depot.zip(class_of(layout)) else {
+        // SAFETY: every task cell has a non-zero size (its header alone is
+        // dozens of bytes).
+        return unsafe { std::alloc::alloc(layout) };
+    };
+    // A thread-local that is gone (thread exit) or busy (an allocator that
+    // spawns a task from inside a free: not ours to support, but not
+    // unsound either) falls back to the allocator.
+    let recycled = STASH
+        .try_with(|stash| stash.try_borrow_mut().ok().and_then(|mut stash| stash.pop(class, depot)))
+        .ok()
+        .flatten();
+    match recycled {
+        Some(cell) => cell.as_ptr(),
+        // SAFETY: a class layout has a non-zero size.
+        None => unsafe { std::alloc::alloc(class_layout(class)) },
+    }
+}
+
+/// Gives back memory from [`alloc`].
+///
+/// # Safety
+/// `cell` came from `alloc(d, layout)` where `d` is `Some` iff `depot` is
+/// (the same depot or another: free cells are runtime-agnostic), nothing
+/// uses it any more, and its contents have been dropped.
+pub(crate) unsafe fn free(depot: Option<&CellDepot>, cell: NonNull<u8>, layout: Layout) {
+    let Some((depot, class)) = depot.zip(class_of(layout)) else {
+        // SAFETY: per the caller, allocated by the global allocator with
+        // exactly `layout`.
+        unsafe { std::alloc::dealloc(cell.as_ptr(), layout) };
+        return;
+    };
+    let kept = STASH
+        .try_with(|stash| match stash.try_borrow_mut() {
+            Ok(mut stash) => {
+                // SAFETY: per the caller, `cell` was allocated with this
+                // class's layout (alloc rounds every cached size up to it)
+                // and is given up here.
+                unsafe { stash.push(class, cell, depot) };
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false);
+    if !kept {
+        // SAFETY: as above, allocated with `class_layout(class)`.
+        unsafe { std::alloc::dealloc(cell.as_ptr(), class_layout(class)) };
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn layout(size: usize) -> Layout {
+        Layout::from_size_align(size, 8).unwrap()
+    }
+
+    #[test]
+    fn only_sizes_past_the_fast_bins_and_up_to_the_limit_have_a_class() {
+        assert_eq!(class_of(layout(120)), None);
+        assert_eq!(class_of(layout(121)), Some(0));
+        assert_eq!(class_of(layout(128)), Some(0));
+        assert_eq!(class_of(layout(129)), Some(1));
+        assert_eq!(class_of(layout(1024)), Some(NUM_CLASSES - 1));
+        assert_eq!(class_of(layout(1025)), None);
+        assert_eq!(class_of(Layout::from_size_align(256, 32).unwrap()), None);
+        for size in 121..=MAX_CACHED {
+            let class = class_of(layout(size)).unwrap();
+            assert!(class_layout(class).size() >= size, "size {size} class {class}");
+            assert!(class_layout(class).size() < size + GRANULE, "size {size} class {class}");
+        }
+    }
+
+    #[test]
+    fn a_freed_cell_is_reused_by_the_next_allocation_of_its_class() {
+        let depot = CellDepot::new();
+        let a = alloc(Some(&depot), layout(136));
+        // SAFETY: from `alloc` with the same depot and layout, unused.
+        unsafe { free(Some(&depot), NonNull::new(a).unwrap(), layout(136)) };
+        // Same class (129..=160), another size: the same memory.
+        let b = alloc(Some(&depot), layout(150));
+        assert_eq!(a, b);
+        // SAFETY: as above.
+        unsafe { free(Some(&depot), NonNull::new(b).unwrap(), layout(150)) };
+    }
+
+    #[test]
+    fn cells_freed_on_one_thread_reach_another_through_the_depot() {
+        let depot = std::sync::Arc::new(CellDepot::new());
+        let class = class_of(layout(200)).unwrap();
+        let n = 4 * BATCH;
+        let cells: Vec<usize> = (0..n).map(|_| alloc(Some(&depot), layout(200)) as usize).collect();
+        let d = depot.clone();
+        let sent = cells.clone();
+        std::thread::spawn(move || {
+            for &c in &sent {
+                // SAFETY: allocated above with this layout and a depot; the
+                // main thread no longer touches them.
+                unsafe { free(Some(&d), NonNull::new(c as *mut u8).unwrap(), layout(200)) };
+            }
+        })
+        .join()
+        .unwrap();
+        // The freeing thread kept at most two chains and handed the rest
+        // over; its exit freed the two it kept.
+        assert_eq!(depot.chains(class), n / BATCH - 2);
+        let again: Vec<usize> =
+            (0..(n - 2 * BATCH)).map(|_| alloc(Some(&depot), layout(200)) as usize).collect();
+        assert_eq!(depot.chains(class), 0);
+        for c in &again {
+            assert!(cells.contains(c), "a recycled cell comes from the freed ones");
+        }
+        for c in again {
+            // SAFETY: as above.
+            unsafe { free(Some(&depot), NonNull::new(c as *mut u8).unwrap(), layout(200)) };
+        }
+    }
+
+    #[test]
+    fn without_a_depot_cells_use_their_exact_layout() {
+        let p = alloc(None, layout(136));
+        assert!(!p.is_null());
+        // SAFETY: from `alloc(None, ..)` with this layout.
+        unsafe { free(None, NonNull::new(p).unwrap(), layout(136)) };
+    }
+}
