@@ -259,11 +259,17 @@ where
 
     /// The join side is done with a completed task (output read, or handle
     /// dropped after COMPLETE): take the task out of the owned list if it is
-    /// still there and drop the list's reference. Never the last reference:
-    /// the caller (the `JoinHandle`) still holds its own.
-    fn release_from_join(&self) {
-        if let Some(task) = self.core().scheduler.release(self.raw()) {
-            drop(task);
+    /// still there. Returns true if it was: the list's reference is then
+    /// the caller's (the `JoinHandle`'s), which drops it together with its
+    /// own in `drop_join_handle` (so it is never dropped here, and the
+    /// cell outlives the handle's remaining use of it).
+    fn take_list_reference(&self) -> bool {
+        match self.core().scheduler.release(self.raw()) {
+            Some(task) => {
+                mem::forget(task);
+                true
+            }
+            None => false,
         }
     }
 
@@ -325,26 +331,44 @@ where
             Stage::Finished(out) => *dst = Poll::Ready(out),
             _ => panic!("JoinHandle polled after it returned Ready"),
         }
-        // Joined: the task need not stay listed any longer.
-        self.release_from_join();
+        // Joined: the task need not stay listed any longer. The list's
+        // reference becomes the handle's, dropped with its own in one RMW
+        // (`drop_join_handle`): the joining thread saves an atomic RMW per
+        // task.
+        if self.take_list_reference() {
+            // SAFETY: as above; `Consumed` has no destructor to run.
+            self.core().stage.with_mut(|ptr| unsafe { *ptr = Stage::Released });
+        }
     }
 
     fn drop_join_handle(self) {
+        let mut refs = 1;
         if self.header().state.unset_join_interested().is_err() {
             // Complete: the output is ours to drop.
             // SAFETY: COMPLETE is set and we are the JoinHandle, which owns
             // the stage from then on.
-            let read = self.core().stage.with(|ptr| matches!(unsafe { &*ptr }, Stage::Consumed));
+            let (read, released) = self.core().stage.with(|ptr| match unsafe { &*ptr } {
+                Stage::Released => (true, true),
+                Stage::Consumed => (true, false),
+                _ => (false, false),
+            });
             // A read output means `try_read_output` already released the
             // task (the completer never consumes an output it was told to
-            // keep: JOIN_INTEREST was set at COMPLETE). Otherwise drop the
-            // output (a panicking destructor is contained) and release.
-            if !read {
+            // keep: JOIN_INTEREST was set at COMPLETE), and holds the list's
+            // reference if it was still listed. Otherwise drop the output (a
+            // panicking destructor is contained) and release.
+            if released {
+                refs = 2;
+            } else if !read {
                 let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
-                self.release_from_join();
+                if self.take_list_reference() {
+                    refs = 2;
+                }
             }
         }
-        self.raw().drop_reference();
+        if self.header().state.transition_to_terminal(refs) {
+            self.dealloc();
+        }
     }
 
     // ----- shutdown -------------------------------------------------------

@@ -142,6 +142,10 @@ pub(crate) enum Stage<F: Future> {
     Running(F),
     Finished(Result<F::Output, JoinError>),
     Consumed,
+    /// The `JoinHandle` read the output and took the task out of the owned
+    /// list, keeping the list's reference; it drops both references in one
+    /// RMW when it is dropped (`Harness::drop_join_handle`).
+    Released,
 }
 
 /// The typed middle of the cell.
