@@ -108,8 +108,9 @@ pub(crate) fn enter_poll(cached: u64, timed: bool) {
 }
 
 /// The poll is over (or the worker is leaving it, as `block_in_place`).
-pub(crate) fn leave_poll() {
-    let _ = POLL.try_with(|c| c.set((0, false)));
+/// Returns whether it was still timed (`untime_poll` clears that).
+pub(crate) fn leave_poll() -> bool {
+    POLL.try_with(|c| c.replace((0, false)).1).unwrap_or(false)
 }
 
 /// `block_in_place`: the rest of this poll is not timed (it blocks by
@@ -124,7 +125,14 @@ pub(crate) fn poll_clock() -> u64 {
     POLL.try_with(|c| c.get().0).unwrap_or(0)
 }
 
+/// The cached clock of the poll this thread is in and whether that poll
+/// is timed, in one thread-local read; `(0, _)` outside a worker's poll.
+pub(crate) fn poll_clock_and_timed() -> (u64, bool) {
+    POLL.try_with(|c| c.get()).unwrap_or((0, false))
+}
+
 /// True if the poll in progress is timed.
+#[cfg(test)]
 pub(crate) fn poll_timed() -> bool {
     POLL.try_with(|c| c.get().1).unwrap_or(false)
 }

@@ -82,7 +82,8 @@ pub(crate) fn run(handle: Handle, core: Box<Core>) {
     let cx = WorkerContext { handle, index: core.index, core: RefCell::new(None) };
     CURRENT.with(|c| c.set(&cx));
     let _reset = ResetCurrent;
-    let worker = Worker { cx: &cx, shared: &cx.handle.shared };
+    let shared = &cx.handle.shared;
+    let worker = Worker { cx: &cx, shared, stamp: &shared.stamps[cx.index] };
     let mut core = core;
     worker.mark_clock(&mut core, false);
     let core = worker.run_loop(core);
@@ -92,6 +93,8 @@ pub(crate) fn run(handle: Handle, core: Box<Core>) {
 struct Worker<'a> {
     cx: &'a WorkerContext,
     shared: &'a Shared,
+    /// This worker's poll stamp (`shared.stamps[index]`), looked up once.
+    stamp: &'a super::stats::PollStamp,
 }
 
 impl Worker<'_> {
@@ -394,7 +397,7 @@ impl Worker<'_> {
         core.stats.polls += 1;
         // Running anything ends a streak of failed local searches.
         core.local_steal_failures = 0;
-        let stamp = &self.shared.stamps[core.index];
+        let stamp = self.stamp;
         // One poll in POLL_TIMING_SAMPLE is timed: a clock read here and
         // one in the harness at the end (src/clock.rs). The others run on
         // the cached clock.
@@ -412,8 +415,7 @@ impl Worker<'_> {
             self.notify_after_first_poll(&mut core);
         }
         // `block_in_place` un-times a poll (its blocking part is no poll).
-        let still_timed = crate::clock::poll_timed();
-        crate::clock::leave_poll();
+        let still_timed = crate::clock::leave_poll();
         stamp.end();
         if timed {
             let end = match crate::clock::take_poll_end() {

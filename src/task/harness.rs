@@ -117,9 +117,9 @@ where
                 // timed poll; elsewhere (the blocking pool, tests) both
                 // readings.
                 let stats = &self.header().stats;
-                let (start, timed) = match crate::clock::poll_clock() {
-                    0 => (crate::clock::now_ns(), true),
-                    ns => (ns, crate::clock::poll_timed()),
+                let (start, timed) = match crate::clock::poll_clock_and_timed() {
+                    (0, _) => (crate::clock::now_ns(), true),
+                    cached => cached,
                 };
                 stats.poll_started(start);
                 let done = self.poll_future();
