@@ -402,3 +402,64 @@ fn stress_dumps_race_10k_spawns_and_completions() {
     drop(rt);
     assert_eq!(future_drops.load(SeqCst), N, "no future dropped twice at shutdown");
 }
+
+#[test]
+fn local_set_tasks_are_in_the_dumps_of_the_runtime_that_drove_the_set() {
+    let rt = rt(1);
+    let local = weft::task::LocalSet::new();
+    let worker_task = rt.spawn(pending::<()>());
+    // Spawned before the set is driven: not listed anywhere yet.
+    let early = local.spawn_local(pending::<()>());
+    assert!(find(&rt.dump(), early.id()).is_none(), "an undriven set is in no runtime's dumps");
+    let handles = local.block_on(&rt, async {
+        let handles: Vec<_> = (0..3).map(|_| weft::task::spawn_local(pending::<()>())).collect();
+        weft::task::yield_now().await; // they get their first poll
+        let dump = weft::Handle::current().dump();
+        for h in &handles {
+            let info = find(&dump, h.id()).expect("a local task is in the dump");
+            assert!(info.is_local());
+            assert_eq!(info.location().file(), file!());
+        }
+        handles
+    });
+    // The set is not being driven now; its tasks are still listed.
+    let dump = rt.dump();
+    let local_ids: HashSet<Id> = dump.tasks().iter().filter(|t| t.is_local()).map(|t| t.id()).collect();
+    let expected: HashSet<Id> = handles.iter().map(|h| h.id()).chain([early.id()]).collect();
+    assert_eq!(local_ids, expected);
+    let worker = find(&dump, worker_task.id()).expect("the worker task is in the dump");
+    assert!(!worker.is_local());
+    for h in &handles {
+        assert_eq!(find(&dump, h.id()).unwrap().state(), TaskState::Idle);
+    }
+    drop(local);
+    assert!(rt.dump().tasks().iter().all(|t| !t.is_local()), "a dropped set leaves the dumps");
+    drop(handles);
+}
+
+#[test]
+fn a_dump_from_another_thread_sees_a_local_task_blocked_in_its_poll() {
+    let rt = rt(1);
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<Id>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    thread::scope(|s| {
+        let rt = &rt;
+        s.spawn(move || {
+            let local = weft::task::LocalSet::new();
+            local.block_on(rt, async move {
+                let blocker = weft::task::spawn_local(async move {
+                    // Blocks the set's thread inside the local task's poll.
+                    release_rx.recv().unwrap();
+                });
+                started_tx.send(blocker.id()).unwrap();
+                blocker.await.unwrap();
+            });
+        });
+        let id = started_rx.recv().unwrap();
+        let info = wait_for_state(rt, id, TaskState::Running);
+        assert!(info.is_local());
+        release_tx.send(()).unwrap();
+    });
+    // Completed (and joined): gone, and the set with it.
+    assert!(rt.dump().tasks().iter().all(|t| !t.is_local()));
+}

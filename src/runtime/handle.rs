@@ -168,6 +168,9 @@ impl Handle {
     /// worker is blocked inside a long poll. Callable from any thread,
     /// including from a task.
     pub fn dump(&self) -> TaskDump {
-        TaskDump::capture(&self.inner.shared.owned)
+        // The sets are cloned out of the registry so that no lock is held
+        // across two walks.
+        let locals: Vec<_> = self.inner.shared.local_sets.lock().clone();
+        TaskDump::capture(&self.inner.shared.owned, locals.iter().map(|s| s.owned()))
     }
 }

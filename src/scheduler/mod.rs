@@ -113,6 +113,9 @@ pub(crate) struct Shared {
     /// `Builder::task_cell_cache(false)`, and under loom). Set once by the
     /// builder, before any task exists.
     pub(crate) cell_depot: Option<task::cell_cache::CellDepot>,
+    /// `LocalSet`s first driven inside this runtime, for task dumps (a set
+    /// adds itself on its first drive and removes itself when dropped).
+    pub(crate) local_sets: Mutex<Vec<Arc<task::local::LocalShared>>>,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -177,6 +180,7 @@ impl Shared {
             blocking: crate::blocking::BlockingPool::new(crate::blocking::Config::default()),
             defer_searcher_notify: false,
             cell_depot: None,
+            local_sets: Mutex::new(Vec::new()),
         })
     }
 

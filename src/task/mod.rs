@@ -53,7 +53,7 @@ mod id;
 mod join;
 mod join_set;
 pub(crate) mod list;
-mod local;
+pub(crate) mod local;
 mod meta;
 mod raw;
 mod ready_list;

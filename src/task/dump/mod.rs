@@ -106,12 +106,13 @@ pub struct TaskInfo {
     last_poll_start_ns: u64,
     last_poll_ns: u64,
     captured_ns: u64,
+    local: bool,
 }
 
 impl TaskInfo {
     /// Copies plain data out of a listed task's header (under its shard
     /// lock: no allocation, no call into the task).
-    fn copy(header: &Header) -> TaskInfo {
+    fn copy(header: &Header, local: bool) -> TaskInfo {
         // `State::load` is Acquire (for the JoinHandle, which then reads
         // the stage); the dump reads nothing through it, only reports the
         // bits, so it needs no ordering of its own.
@@ -138,6 +139,7 @@ impl TaskInfo {
             last_poll_start_ns: stats.last_poll_start_ns.load(Relaxed),
             last_poll_ns: stats.last_poll_ns(),
             captured_ns: 0,
+            local,
         }
     }
 
@@ -159,6 +161,27 @@ impl TaskInfo {
     /// The task's state when it was copied.
     pub fn state(&self) -> TaskState {
         self.state
+    }
+
+    /// True for a task of a [`LocalSet`](crate::task::LocalSet) (spawned
+    /// with `spawn_local`): it runs on the thread that drives the set, not
+    /// on a worker. A local task leaves the dump when it completes (the set
+    /// does not keep complete-but-unjoined tasks listed).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let local = weft::task::LocalSet::new();
+    /// let (names, pending) = local.block_on(&rt, async {
+    ///     let pending = weft::task::spawn_local(std::future::pending::<()>());
+    ///     weft::task::yield_now().await; // let it start
+    ///     let dump = weft::Handle::current().dump();
+    ///     (dump.tasks().iter().filter(|t| t.is_local()).count(), pending)
+    /// });
+    /// assert_eq!(names, 1);
+    /// # drop(pending);
+    /// ```
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     /// Time from the spawn to the capture.
@@ -229,11 +252,16 @@ pub struct TaskDump {
 
 impl TaskDump {
     /// Walks `owned` shard by shard (see the module doc).
-    pub(crate) fn capture(owned: &OwnedTasks) -> TaskDump {
+    /// Then walks each `LocalSet`'s list in `locals` the same way, marking
+    /// those tasks local.
+    pub(crate) fn capture<'a>(owned: &OwnedTasks, locals: impl Iterator<Item = &'a OwnedTasks>) -> TaskDump {
         let captured_at = SystemTime::now();
         let start = clock::now_ns();
         let mut tasks: Vec<TaskInfo> = Vec::new();
-        owned.copy_all(&mut tasks, TaskInfo::copy);
+        owned.copy_all(&mut tasks, |h| TaskInfo::copy(h, false));
+        for list in locals {
+            list.copy_all(&mut tasks, |h| TaskInfo::copy(h, true));
+        }
         let captured_ns = clock::now_ns();
         for t in &mut tasks {
             t.captured_ns = captured_ns;
@@ -329,6 +357,7 @@ mod tests {
             last_poll_start_ns: last_start,
             last_poll_ns: last_ns,
             captured_ns: 1_000_000_001,
+            local: false,
         }
     }
 

@@ -19,6 +19,10 @@ use std::rc::Rc;
 pub(super) struct Context {
     pub(super) shared: Arc<Shared>,
     pub(super) queue: RefCell<VecDeque<Notified>>,
+    /// The runtime whose task dumps list this set's tasks: the first one
+    /// the set was driven under (`LocalSet::drive`); the set leaves its
+    /// registry when it is dropped.
+    pub(super) registered: RefCell<Option<crate::scheduler::Handle>>,
 }
 
 crate::loom::thread_local! {

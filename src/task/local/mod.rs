@@ -21,10 +21,13 @@
 mod context;
 mod shared;
 
+pub(crate) use self::shared::Shared as LocalShared;
+
 use self::context::Context as SetContext;
 use self::shared::{LocalScheduler, Park, Shared};
 use super::raw::Meta;
 use super::JoinHandle;
+use crate::loom::sync::Arc;
 use crate::runtime::Runtime;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -55,7 +58,9 @@ const REMOTE_INTERVAL: usize = 31;
 /// runtime's workers): wakes from other threads reach the set.
 ///
 /// Dropping the set cancels its remaining tasks, dropping their futures on
-/// the set's thread. Local tasks do not appear in runtime task dumps.
+/// the set's thread. Once the set has been driven inside a runtime (its
+/// `block_on`, or a task of it), that runtime's task dumps list the set's
+/// tasks too ([`TaskInfo::is_local`](crate::task::TaskInfo::is_local)).
 ///
 /// ```
 /// use std::rc::Rc;
@@ -89,7 +94,11 @@ impl LocalSet {
     /// An empty set, owned by the current thread.
     pub fn new() -> LocalSet {
         LocalSet {
-            cx: Rc::new(SetContext { shared: Shared::new(), queue: RefCell::new(VecDeque::new()) }),
+            cx: Rc::new(SetContext {
+                shared: Shared::new(),
+                queue: RefCell::new(VecDeque::new()),
+                registered: RefCell::new(None),
+            }),
             _not_send: PhantomData,
         }
     }
@@ -145,6 +154,20 @@ impl LocalSet {
         self.len() == 0
     }
 
+    /// The first time the set is driven inside a runtime (in its
+    /// `block_on`, or in one of its tasks), lists the set with that
+    /// runtime so that its task dumps include the set's tasks. Later
+    /// drives cost one `RefCell` check.
+    fn register_for_dumps(&self) {
+        if self.cx.registered.borrow().is_some() {
+            return;
+        }
+        if let Some(handle) = crate::runtime::context::current_handle() {
+            handle.shared.local_sets.lock().push(self.cx.shared.clone());
+            *self.cx.registered.borrow_mut() = Some(handle);
+        }
+    }
+
     /// Runs up to `MAX_TASKS_PER_POLL` queued tasks. True if the budget ran
     /// out with work possibly left (the caller yields and wakes itself).
     fn tick(&self) -> bool {
@@ -174,6 +197,7 @@ impl LocalSet {
     /// waker, to yield) or there is none (then registers that waker for
     /// remote wakes, after a last look at the remote queue under its lock).
     fn drive(&self, cx: &mut Context<'_>) {
+        self.register_for_dumps();
         let more = self.tick();
         // Budget spent, or remote work arrived after the tick's last look:
         // yield and come back (one tick per poll keeps the poll bounded
@@ -263,6 +287,10 @@ impl Drop for LocalSet {
         {
             let _enter = context::enter(&self.cx);
             self.cx.shared.owned.close_and_shutdown_all();
+        }
+        // Out of the runtime's dumps (its tasks are gone).
+        if let Some(handle) = self.cx.registered.borrow_mut().take() {
+            handle.shared.local_sets.lock().retain(|s| !Arc::ptr_eq(s, &self.cx.shared));
         }
         // Then refuse remote pushes and drop what is queued: only
         // references now.

@@ -53,6 +53,11 @@ pub(super) enum Park {
 }
 
 impl Shared {
+    /// The set's owned list (for runtime task dumps).
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.owned
+    }
+
     pub(super) fn new() -> Arc<Shared> {
         Arc::new(Shared {
             remote: Mutex::new(Remote { queue: VecDeque::new(), waker: None, closed: false }),
