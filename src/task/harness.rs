@@ -342,30 +342,27 @@ where
     }
 
     fn drop_join_handle(self) {
-        let mut refs = 1;
+        let mut holds_list_reference = false;
         if self.header().state.unset_join_interested().is_err() {
             // Complete: the output is ours to drop.
             // SAFETY: COMPLETE is set and we are the JoinHandle, which owns
             // the stage from then on.
-            let (read, released) = self.core().stage.with(|ptr| match unsafe { &*ptr } {
-                Stage::Released => (true, true),
-                Stage::Consumed => (true, false),
-                _ => (false, false),
+            let read = self.core().stage.with(|ptr| match unsafe { &*ptr } {
+                Stage::Released => Some(true),
+                Stage::Consumed => Some(false),
+                _ => None,
             });
             // A read output means `try_read_output` already released the
             // task (the completer never consumes an output it was told to
-            // keep: JOIN_INTEREST was set at COMPLETE), and holds the list's
-            // reference if it was still listed. Otherwise drop the output (a
-            // panicking destructor is contained) and release.
-            if released {
-                refs = 2;
-            } else if !read {
+            // keep: JOIN_INTEREST was set at COMPLETE), keeping the list's
+            // reference (`Released`) if it was still listed. Otherwise drop
+            // the output (a panicking destructor is contained) and release.
+            holds_list_reference = read.unwrap_or_else(|| {
                 let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
-                if self.take_list_reference() {
-                    refs = 2;
-                }
-            }
+                self.take_list_reference()
+            });
         }
+        let refs = if holds_list_reference { 2 } else { 1 };
         if self.header().state.transition_to_terminal(refs) {
             self.dealloc();
         }

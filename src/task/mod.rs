@@ -124,11 +124,6 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// already left the list).
     fn release(&self, task: RawTask) -> Option<Task>;
 
-    /// A task completed while its `JoinHandle` still exists. A scheduler
-    /// that lists complete-but-unjoined tasks (for task dumps) keeps it
-    /// listed until the handle calls `release`, and returns
-    /// [`Completed::Kept`] or [`Completed::NotListed`]; the default leaves
-    /// the list at once, as `release` does.
     /// Where this scheduler's task cells are recycled (`cell_cache`);
     /// `None`: straight from and to the global allocator. Must return the
     /// same choice (`Some` or `None`) for the life of the scheduler: a
@@ -137,6 +132,11 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
         None
     }
 
+    /// A task completed while its `JoinHandle` still exists. A scheduler
+    /// that lists complete-but-unjoined tasks (for task dumps) keeps it
+    /// listed until the handle calls `release`, and returns
+    /// [`Completed::Kept`] or [`Completed::NotListed`]; the default leaves
+    /// the list at once, as `release` does.
     fn complete_joinable(&self, task: RawTask) -> Completed {
         match self.release(task) {
             Some(task) => Completed::Released(task),
