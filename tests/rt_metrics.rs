@@ -126,16 +126,77 @@ fn num_alive_tasks_counts_pending_tasks_and_returns_to_zero() {
     let quick: Vec<_> = (0..100).map(|i| rt.spawn(async move { i })).collect();
     assert!(rt.metrics().num_alive_tasks() >= 100);
     join_all(&rt, quick);
-    // A completed task leaves the owned list right after waking its
-    // JoinHandle, so the count settles a moment after the joins.
-    wait_for(&rt, "only the pending tasks are alive", |m| m.num_alive_tasks() == 100);
+    // A task is counted complete before its JoinHandle can see COMPLETE,
+    // so the count is exact as soon as the joins return.
+    assert_eq!(rt.metrics().num_alive_tasks(), 100, "only the pending tasks are alive");
     for t in &pending_tasks {
         t.abort();
     }
     for t in pending_tasks {
         assert!(rt.block_on(t).unwrap_err().is_cancelled());
     }
-    wait_for(&rt, "no task is alive", |m| m.num_alive_tasks() == 0);
+    assert_eq!(rt.metrics().num_alive_tasks(), 0, "no task is alive");
+}
+
+/// Completions are counted per worker (and apart for other threads); the
+/// live count is spawns minus completions. Tasks that complete every way
+/// (joined, detached, aborted, panicking, spawned from outside, from
+/// tasks, from several threads at once, inside `block_in_place`) bring
+/// it back to exactly zero, and every spawn is counted once.
+#[test]
+fn num_alive_tasks_is_exact_over_every_way_of_completing() {
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 500;
+    let rt = Arc::new(runtime(2));
+    let children = Arc::new(AtomicUsize::new(0));
+    let spawners: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (rt, children) = (rt.clone(), children.clone());
+            thread::spawn(move || {
+                let mut joins = Vec::new();
+                for i in 0..PER_THREAD {
+                    let children = children.clone();
+                    let body = async move {
+                        match i % 5 {
+                            // Spawns a child from inside a task and joins it.
+                            0 => {
+                                children.fetch_add(1, SeqCst);
+                                weft::spawn(async {}).await.unwrap()
+                            }
+                            1 => weft::task::block_in_place(|| {}),
+                            2 => weft::task::yield_now().await,
+                            3 if t == 0 => panic!("deliberate panic in task {i}"),
+                            _ => {}
+                        }
+                    };
+                    let handle = rt.spawn(body);
+                    match i % 3 {
+                        0 => joins.push(handle),
+                        1 => drop(handle),
+                        _ => {
+                            handle.abort();
+                            joins.push(handle);
+                        }
+                    }
+                }
+                for h in joins {
+                    match rt.block_on(h) {
+                        Ok(()) => {}
+                        Err(e) => assert!(e.is_cancelled() || e.is_panic(), "{e:?}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in spawners {
+        s.join().unwrap();
+    }
+    let m = wait_for(&rt, "every detached task completed", |m| m.num_alive_tasks() == 0);
+    // Spawns: the top-level ones plus one child per task that got as far
+    // as spawning it (an aborted task may never run).
+    let expected = (THREADS * PER_THREAD + children.load(SeqCst)) as u64;
+    assert_eq!(m.spawned_tasks_count(), expected);
+    assert_eq!(rt.metrics().num_alive_tasks(), 0, "the count stays at zero");
 }
 
 #[test]

@@ -73,7 +73,7 @@ impl RuntimeMetrics {
             active_workers: shared.active_workers(),
             worker_threads: shared.base_workers,
             compensating_workers: shared.compensations(),
-            num_alive_tasks: shared.owned.len(),
+            num_alive_tasks: shared.num_alive_tasks(),
             spawned_tasks_count: shared.owned.spawned_count(),
             global_queue_depth: shared.injector.len(),
             workers,

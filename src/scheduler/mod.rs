@@ -22,7 +22,7 @@ pub(crate) mod worker;
 use crate::loom::deque::{Injector, Steal, Stealer};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::netpoll::{Driver, TimerHandoff};
-use crate::task::list::{MarkComplete, OwnedTasks};
+use crate::task::list::OwnedTasks;
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::time::{TimerHandle, TimerShards};
 use crate::topology::Topology;
@@ -116,6 +116,11 @@ pub(crate) struct Shared {
     /// `LocalSet`s first driven inside this runtime, for task dumps (a set
     /// adds itself on its first drive and removes itself when dropped).
     pub(crate) local_sets: Mutex<Vec<Arc<task::local::LocalShared>>>,
+    /// Tasks of this runtime that completed on a thread that is not one of
+    /// its workers (shutdown's cancellations, spawns refused at shutdown);
+    /// the workers count theirs in their `PollStamp`
+    /// (`count_completion`).
+    remote_completions: CachePadded<std::sync::atomic::AtomicU64>,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -181,11 +186,42 @@ impl Shared {
             defer_searcher_notify: false,
             cell_depot: None,
             local_sets: Mutex::new(Vec::new()),
+            remote_completions: CachePadded::new(std::sync::atomic::AtomicU64::new(0)),
         })
     }
 
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
+    }
+
+    /// Counts one completed task of this runtime (`Schedule::task_completing`):
+    /// in the worker's own counter when called on one of our workers' threads
+    /// (no shared write), else in `remote_completions`.
+    pub(crate) fn count_completion(&self) {
+        let index = worker::with_current(|cx| {
+            cx.filter(|cx| std::ptr::eq(&*cx.handle.shared, self)).map(|cx| cx.index)
+        });
+        match index {
+            Some(index) => self.stamps[index].count_completion(),
+            // Release: pairs with the Acquire load in `num_alive_tasks`, as
+            // `PollStamp::count_completion`'s store does.
+            None => {
+                self.remote_completions.fetch_add(1, std::sync::atomic::Ordering::Release);
+            }
+        }
+    }
+
+    /// Tasks spawned and not yet completed: spawns counted under the owned
+    /// list's shard locks minus completions counted per worker. The
+    /// completions are read first (Acquire): each counted task's bind
+    /// happened before its count, so the spawn count read after includes
+    /// it and the difference never goes below the truth's lower bound
+    /// (saturating all the same: a metric must not panic).
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        let completed: u64 = self.stamps.iter().map(|s| s.completions()).sum::<u64>()
+            // Acquire: pairs with `count_completion`'s Release.
+            + self.remote_completions.load(std::sync::atomic::Ordering::Acquire);
+        self.owned.spawned_count().saturating_sub(completed) as usize
     }
 
     /// Sets the number of workers that run tasks (the live CPU-quota
@@ -378,12 +414,14 @@ impl Schedule for Handle {
         self.shared.cell_depot.as_ref()
     }
 
-    /// Keeps the task listed, flagged complete, for task dumps until its
-    /// `JoinHandle` calls `release`.
-    fn complete_joinable(&self, task: RawTask) -> task::Completed {
-        match self.shared.owned.mark_complete(task) {
-            MarkComplete::Kept => task::Completed::Kept,
-            MarkComplete::NotListed => task::Completed::NotListed,
-        }
+    fn task_completing(&self) {
+        self.shared.count_completion();
+    }
+
+    /// Leaves the task listed, untouched, for task dumps (which read
+    /// COMPLETE from its state word) until its `JoinHandle` calls
+    /// `release`: no shard lock on the completing worker.
+    fn complete_joinable(&self, _task: RawTask) -> task::Completed {
+        task::Completed::Kept
     }
 }

@@ -156,6 +156,9 @@ pub(crate) struct PollStamp {
     task_id: StatAtomicU64,
     /// Stall events on this worker (written by the monitor only).
     pub(crate) stalls: StatAtomicU64,
+    /// Tasks of this runtime that completed on this worker's thread
+    /// (`Shared::count_completion`; written by that thread only).
+    completions: StatAtomicU64,
 }
 
 impl PollStamp {
@@ -178,6 +181,26 @@ impl PollStamp {
         if seq & 1 == 1 {
             self.seq.store(seq + 1, Relaxed);
         }
+    }
+
+    /// One more task completed on this worker's thread. Only that thread
+    /// calls this (one thread per worker index for the runtime's life), so
+    /// a load and a store do instead of an RMW.
+    pub(crate) fn count_completion(&self) {
+        // Relaxed load: single writer. Release store: pairs with the
+        // Acquire load in `completions`, so a reader that sees this count
+        // also sees the bind of the task it counts (the bind's unlock comes
+        // before the task's first poll, which comes before this), and it is
+        // program-ordered before the task's `transition_to_complete`, so a
+        // joiner that saw COMPLETE (Acquire) sees it too.
+        let n = self.completions.load(Relaxed);
+        self.completions.store(n + 1, Release);
+    }
+
+    /// Tasks completed on this worker's thread.
+    pub(crate) fn completions(&self) -> u64 {
+        // Acquire: pairs with the Release store in `count_completion`.
+        self.completions.load(Acquire)
     }
 
     /// The raw sequence number (odd while polling): changes with every

@@ -211,17 +211,26 @@ where
 
     /// The stage holds the result: publish it, notify the `JoinHandle`, and
     /// drop the running reference. The task leaves the owned list now (with
-    /// the list's reference) if nobody will join it; otherwise the list
-    /// keeps it, flagged complete, until the handle releases it (module doc,
+    /// the list's reference) if nobody will join it; otherwise it stays
+    /// listed, untouched, until the handle releases it (docs/design/task.md,
     /// "List membership").
     fn complete(self) {
+        // The completion count (`num_alive_tasks`): with a handle, before
+        // COMPLETE is published, so a joiner that sees COMPLETE sees the
+        // task gone from the count; without one, after the unreadable
+        // output is dropped, so a count that no longer includes the task
+        // means its output is gone. JOIN_INTEREST is only ever cleared, so
+        // a clear bit here stays clear; a handle dropped between this load
+        // and the transition makes the count come before the output's drop
+        // (docs/design/task.md, "List membership").
+        let counted_early = self.header().state.load().is_join_interested();
+        if counted_early {
+            self.core().scheduler.task_completing();
+        }
         let snapshot = self.header().state.transition_to_complete();
-        // Order: drop an unreadable output, leave (or be flagged complete
-        // in) the owned list, then wake the JoinHandle. So once
-        // `num_alive_tasks` no longer counts the task its unread output is
-        // gone, and a joiner whose await returned sees the task gone from
-        // `num_alive_tasks`. Neither the output's destructor nor the join
-        // waker may unwind into the worker.
+        // Order: drop an unreadable output, leave the owned list (or stay
+        // in it for the handle), then wake the JoinHandle. Neither the
+        // output's destructor nor the join waker may unwind into the worker.
         let listed = if snapshot.is_join_interested() {
             // The handle existed at COMPLETE, so it will call `release`
             // once it sees COMPLETE (possibly before we get here).
@@ -229,6 +238,9 @@ where
         } else {
             // The handle is gone: nobody will read the output.
             let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
+            if !counted_early {
+                self.core().scheduler.task_completing();
+            }
             match self.core().scheduler.release(self.raw()) {
                 Some(task) => Completed::Released(task),
                 None => Completed::NotListed,

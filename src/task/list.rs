@@ -9,11 +9,14 @@
 //! under the shard lock on insert, so a task spawned during shutdown is
 //! either drained or refused, never missed.
 //!
-//! A task whose `JoinHandle` still exists when it completes stays listed,
-//! flagged `completed`, until the handle reads the output or is dropped
-//! (`mark_complete`, then `remove` from the join side): task dumps show it
-//! as complete-but-unjoined. Each shard counts its completed tasks so that
-//! `len` still means "not yet completed". The reference argument is in
+//! A task whose `JoinHandle` still exists when it completes stays listed
+//! until the handle reads the output or is dropped (`remove` from the join
+//! side): task dumps show it as complete-but-unjoined (its state word says
+//! COMPLETE). The completer does not touch the list then, so a joined
+//! task costs one shard lock at spawn and one at join, as a detached one
+//! costs one at spawn and one at completion. `len` therefore counts listed
+//! tasks, complete or not; the scheduler counts "not yet completed" apart
+//! (`Shared::num_alive_tasks`). The reference argument is in
 //! docs/design/task.md ("List membership").
 
 use super::raw::{Header, RawTask};
@@ -25,22 +28,18 @@ use std::ptr::NonNull;
 
 /// A task's place in its shard. Guarded by the shard lock.
 ///
-/// Two words: the `linked` and `completed` flags ride in the low bits of
-/// the `prev` pointer (headers are at least 8-aligned), which keeps a small
-/// task's cell within glibc's 128-byte fast bins (docs/design/task.md,
-/// "Cell size").
+/// Two words: the `linked` flag rides in the low bit of the `prev` pointer
+/// (headers are at least 8-aligned), which keeps a small task's cell
+/// within glibc's 128-byte fast bins (docs/design/task.md, "Cell size").
 pub(crate) struct Links {
-    /// The previous task's header (null: none) | `LINKED` | `COMPLETED`.
+    /// The previous task's header (null: none) | `LINKED`.
     prev_and_flags: *mut Header,
     next: Option<NonNull<Header>>,
 }
 
 /// In the shard's list.
 const LINKED: usize = 1;
-/// Listed, but complete: kept for its `JoinHandle` (counted in
-/// `Shard::completed`). Only set while `LINKED`.
-const COMPLETED: usize = 2;
-const FLAGS: usize = LINKED | COMPLETED;
+const FLAGS: usize = LINKED;
 const _: () = assert!(std::mem::align_of::<Header>() > FLAGS);
 
 impl Default for Links {
@@ -64,35 +63,17 @@ impl Links {
         self.prev_and_flags.addr() & LINKED != 0
     }
 
-    fn completed(&self) -> bool {
-        self.prev_and_flags.addr() & COMPLETED != 0
-    }
-
-    fn set_flags(&mut self, linked: bool, completed: bool) {
-        let flags = if linked { LINKED } else { 0 } | if completed { COMPLETED } else { 0 };
+    fn set_linked(&mut self, linked: bool) {
+        let flags = if linked { LINKED } else { 0 };
         self.prev_and_flags = self.prev_and_flags.map_addr(|a| (a & !FLAGS) | flags);
     }
-}
-
-/// Result of [`OwnedTasks::mark_complete`].
-#[must_use]
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum MarkComplete {
-    /// Still listed, now flagged complete: the list keeps its reference
-    /// until the join side (`remove`) or shutdown takes it.
-    Kept,
-    /// No longer listed: the join side or shutdown already took the list's
-    /// reference.
-    NotListed,
 }
 
 struct Shard {
     head: Option<NonNull<Header>>,
     len: usize,
-    /// Listed tasks flagged `completed` (a subset of `len`).
-    completed: usize,
-    /// Tasks ever bound to this shard (counted here, under a lock we take
-    /// anyway, instead of in a shared atomic).
+    /// Tasks ever bound to this shard, refused ones included (counted
+    /// here, under a lock we take anyway, instead of in a shared atomic).
     spawned: u64,
 }
 
@@ -119,7 +100,7 @@ impl OwnedTasks {
         let n = num_shards.max(1).next_power_of_two();
         OwnedTasks {
             shards: (0..n)
-                .map(|_| CachePadded::new(Mutex::new(Shard { head: None, len: 0, completed: 0, spawned: 0 })))
+                .map(|_| CachePadded::new(Mutex::new(Shard { head: None, len: 0, spawned: 0 })))
                 .collect(),
             mask: n - 1,
             closed: AtomicBool::new(false),
@@ -136,6 +117,10 @@ impl OwnedTasks {
         let raw = task.raw();
         {
             let mut shard = self.shard(&raw).lock();
+            // A refused task is cancelled below, which counts as a
+            // completion (`Schedule::task_completing`): count it spawned
+            // too, so that spawned - completed stays the live count.
+            shard.spawned += 1;
             // Relaxed: `closed` is only written before a drain that takes
             // every shard lock; reading it under our shard's lock orders us
             // against that drain.
@@ -145,14 +130,13 @@ impl OwnedTasks {
                 with_links(ptr, |l| {
                     l.set_prev(None);
                     l.next = old_head;
-                    l.set_flags(true, false);
+                    l.set_linked(true);
                 });
                 if let Some(h) = old_head {
                     with_links(h, |l| l.set_prev(Some(ptr)));
                 }
                 shard.head = Some(ptr);
                 shard.len += 1;
-                shard.spawned += 1;
                 // The list keeps the Task reference.
                 std::mem::forget(task);
                 return Some(notified);
@@ -164,45 +148,20 @@ impl OwnedTasks {
         None
     }
 
-    /// Flags a completed task whose `JoinHandle` still exists, leaving it
-    /// listed. Caller holds a reference to the task (its running one).
-    pub(crate) fn mark_complete(&self, raw: RawTask) -> MarkComplete {
-        let mut shard = self.shard(&raw).lock();
-        let newly = with_links(raw.header_ptr(), |l| {
-            let (linked, completed) = (l.linked(), l.completed());
-            if linked {
-                l.set_flags(true, true);
-            }
-            (linked, linked && !completed)
-        });
-        match newly {
-            (true, newly) => {
-                if newly {
-                    shard.completed += 1;
-                }
-                MarkComplete::Kept
-            }
-            (false, _) => MarkComplete::NotListed,
-        }
-    }
-
     /// Unlinks a task (completed, or joined after completion); returns the
     /// list's reference if it was still linked (shutdown or an earlier
     /// `remove` may have taken it already). Caller holds a reference.
     pub(crate) fn remove(&self, raw: RawTask) -> Option<Task> {
         let mut shard = self.shard(&raw).lock();
         let ptr = raw.header_ptr();
-        let (linked, completed, prev, next) = with_links(ptr, |l| {
-            let out = (l.linked(), l.completed(), l.prev(), l.next.take());
+        let (linked, prev, next) = with_links(ptr, |l| {
+            let out = (l.linked(), l.prev(), l.next.take());
             l.set_prev(None);
-            l.set_flags(false, false);
+            l.set_linked(false);
             out
         });
         if !linked {
             return None;
-        }
-        if completed {
-            shard.completed -= 1;
         }
         match prev {
             Some(p) => with_links(p, |l| l.next = next),
@@ -226,7 +185,7 @@ impl OwnedTasks {
                 let mut out = Vec::with_capacity(shard.len);
                 while let Some(ptr) = shard.head {
                     let next = with_links(ptr, |l| {
-                        l.set_flags(false, false);
+                        l.set_linked(false);
                         l.set_prev(None);
                         l.next.take()
                     });
@@ -237,7 +196,6 @@ impl OwnedTasks {
                     out.push(Task::from_raw(RawTask::from_raw(ptr)));
                 }
                 shard.len = 0;
-                shard.completed = 0;
                 out
             };
             // Outside the lock: cancelling drops futures, whose destructors
@@ -248,17 +206,10 @@ impl OwnedTasks {
         }
     }
 
-    /// Number of live, not yet completed tasks: listed tasks minus those
-    /// kept only for their `JoinHandle` (locks each shard briefly; for
-    /// metrics).
+    /// Number of listed tasks, complete-but-unjoined ones included (locks
+    /// each shard briefly; for `LocalSet::len` and tests).
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                let s = s.lock();
-                s.len - s.completed
-            })
-            .sum()
+        self.shards.iter().map(|s| s.lock().len).sum()
     }
 
     /// Appends `copy(header)` to `out` for every listed task, shard by
@@ -304,7 +255,9 @@ impl OwnedTasks {
         None
     }
 
-    /// Tasks ever spawned (bound) onto this list.
+    /// Tasks ever spawned (bound, or refused at shutdown) onto this list.
+    /// Each shard's count is read under its lock, which orders it after
+    /// every bind that released that lock before.
     pub(crate) fn spawned_count(&self) -> u64 {
         self.shards.iter().map(|s| s.lock().spawned).sum()
     }

@@ -35,7 +35,7 @@
 //! A task is listed from spawn until it completes, or, if its
 //! `JoinHandle` still exists at completion (JOIN_INTEREST set in the
 //! completing transition), until that handle reads the output or is
-//! dropped: such a task stays listed, flagged complete, so task dumps show
+//! dropped: such a task stays listed (its state word says COMPLETE), so dumps show
 //! it as complete-but-unjoined. Whoever unlinks it (the completer in the
 //! first case; the handle, via `Schedule::release`, or shutdown's drain in
 //! the second) takes the list's reference. See docs/design/task.md.
@@ -132,11 +132,19 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
         None
     }
 
+    /// A task's future finished (or was cancelled) and the task is about
+    /// to be marked COMPLETE; called exactly once per task, before
+    /// `transition_to_complete`, on the completing thread. The scheduler
+    /// counts completions here for `num_alive_tasks`: whoever sees
+    /// COMPLETE afterwards (a joiner) also sees the count. Default: nothing.
+    fn task_completing(&self) {}
+
     /// A task completed while its `JoinHandle` still exists. A scheduler
-    /// that lists complete-but-unjoined tasks (for task dumps) keeps it
-    /// listed until the handle calls `release`, and returns
-    /// [`Completed::Kept`] or [`Completed::NotListed`]; the default leaves
-    /// the list at once, as `release` does.
+    /// that lists complete-but-unjoined tasks (for task dumps) leaves it
+    /// listed until the handle calls `release` and returns
+    /// [`Completed::Kept`] without touching the list (the task's state
+    /// word says COMPLETE; that is what dumps read); the default leaves the
+    /// list at once, as `release` does.
     fn complete_joinable(&self, task: RawTask) -> Completed {
         match self.release(task) {
             Some(task) => Completed::Released(task),

@@ -967,13 +967,13 @@ fn abort_racing_a_poll_drops_the_future_once() {
     toy.assert_all_freed();
 }
 
-/// The owned list's complete-but-unjoined bookkeeping: a flagged task stays
-/// listed but leaves `len` (so `num_alive_tasks` keeps meaning "not yet
-/// completed"); flagging is idempotent and a no-op once unlinked; the list's
-/// reference is handed out once; the drain resets the count.
+/// The owned list's membership: the list's reference is handed out once
+/// (a second `remove` is a no-op), `copy_all` sees every listed task, a
+/// spawn refused after close is counted as spawned (its cancellation
+/// counts as a completion), and the drain empties every shard.
 #[test]
-fn owned_list_counts_complete_unjoined_tasks_apart() {
-    use super::list::{MarkComplete, OwnedTasks};
+fn owned_list_hands_out_its_reference_once_and_counts_refused_spawns() {
+    use super::list::OwnedTasks;
     let toy = Toy::default();
     let list = OwnedTasks::new(1);
     let (t1, n1, j1) = toy.spawn(std::future::pending::<()>());
@@ -982,19 +982,17 @@ fn owned_list_counts_complete_unjoined_tasks_apart() {
     let n1 = list.bind(t1, n1).expect("open list");
     let n2 = list.bind(t2, n2).expect("open list");
     assert_eq!(list.len(), 2);
-    assert_eq!(list.mark_complete(raw1), MarkComplete::Kept);
-    assert_eq!(list.len(), 1, "a flagged task is not alive");
-    assert_eq!(list.mark_complete(raw1), MarkComplete::Kept);
-    assert_eq!(list.len(), 1, "flagging twice counts once");
     let mut seen = Vec::new();
     list.copy_all(&mut seen, |h| h.id);
-    assert_eq!(seen.len(), 2, "a flagged task stays listed");
+    assert_eq!(seen.len(), 2);
     drop(list.remove(raw1).expect("the list's reference, once"));
     assert!(list.remove(raw1).is_none());
-    assert_eq!(list.mark_complete(raw1), MarkComplete::NotListed, "a late flag is a no-op");
     assert_eq!(list.len(), 1);
     list.close_and_shutdown_all();
     assert_eq!(list.len(), 0);
-    drop((n1, n2, j1, j2));
+    let (t3, n3, j3) = toy.spawn(std::future::pending::<()>());
+    assert!(list.bind(t3, n3).is_none(), "a closed list refuses and cancels");
+    assert_eq!(list.spawned_count(), 3, "the refused spawn is counted");
+    drop((n1, n2, j1, j2, j3));
     toy.assert_all_freed();
 }
