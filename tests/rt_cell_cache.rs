@@ -1,4 +1,4 @@
-//! Task cells past 120 bytes are recycled (`Builder::task_cell_cache`,
+//! Task cells of up to 1,024 bytes are recycled (`Builder::task_cell_cache`,
 //! docs/design/task.md, "Cell cache"). These tests spawn tasks whose
 //! futures and outputs are big enough to be cached, from outside threads
 //! and from tasks, across runtimes and with the cache on and off, and check
@@ -97,6 +97,53 @@ fn remote_and_local_storm(rt: &Runtime, threads: usize, per_thread: usize) {
 fn big_tasks_from_four_outside_threads_each_run_and_drop_once() {
     let rt = runtime(2, true);
     remote_and_local_storm(&rt, 4, 20_000);
+}
+
+/// Small cells (within glibc's fast bins, cached since 2026-12-05) in
+/// bursts from several threads, spawned from outside and from tasks,
+/// detached and joined: each runs once and is dropped once, with its own
+/// bytes, across bursts that reuse the previous burst's cells.
+#[test]
+fn small_tasks_in_bursts_each_run_and_drop_once() {
+    let rt = runtime(2, true);
+    for burst in 0..4 {
+        let ran: Arc<Vec<AtomicU8>> = Arc::new((0..40_000).map(|_| AtomicU8::new(0)).collect());
+        let dropped = Arc::new(AtomicUsize::new(0));
+        thread::scope(|s| {
+            for t in 0..4 {
+                let (ran, dropped, rt) = (ran.clone(), dropped.clone(), &rt);
+                s.spawn(move || {
+                    let mut joins = Vec::new();
+                    for i in 0..10_000 {
+                        let tag = t * 10_000 + i;
+                        let (ran, guard) = (ran.clone(), DropCount(dropped.clone()));
+                        let bytes = payload::<8>(tag + burst);
+                        let h = rt.spawn(async move {
+                            let _guard = guard;
+                            check(&bytes, tag + burst);
+                            assert_eq!(ran[tag].fetch_add(1, Ordering::Relaxed), 0, "task {tag} ran twice");
+                            payload::<8>(tag)
+                        });
+                        if i % 2 == 0 {
+                            joins.push((tag, h));
+                        }
+                    }
+                    for (tag, h) in joins {
+                        check(&rt.block_on(h).unwrap(), tag);
+                    }
+                });
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while rt.metrics().num_alive_tasks() != 0 {
+            assert!(std::time::Instant::now() < deadline, "detached tasks never finished");
+            thread::yield_now();
+        }
+        for (tag, flag) in ran.iter().enumerate() {
+            assert_eq!(flag.load(Ordering::Relaxed), 1, "burst {burst}: task {tag} did not run exactly once");
+        }
+        assert_eq!(dropped.load(Ordering::Relaxed), 40_000, "burst {burst}");
+    }
 }
 
 #[test]

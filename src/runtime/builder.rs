@@ -227,16 +227,19 @@ impl Builder {
         self
     }
 
-    /// Whether task allocations of 121 to 1,024 bytes are recycled (default
+    /// Whether task allocations of up to 1,024 bytes are recycled (default
     /// on). A task is usually allocated on one thread and freed on another
     /// (spawned from outside the runtime, or stolen); with glibc's malloc
     /// such a free past 120 bytes takes the allocating thread's arena lock,
-    /// and a steady stream of them convoys the workers on it. With the
-    /// cache on, each thread keeps up to 64 free cells per 32-byte size
-    /// class and the runtime up to 512 more, moved between threads 32 at a
-    /// time (docs/design/task.md, "Cell cache"). Turn it off to leave every
-    /// task allocation to the global allocator, e.g. with an allocator that
-    /// already recycles across threads (jemalloc, mimalloc).
+    /// a steady stream of them convoys the workers on it, and a burst of
+    /// thousands of small tasks overflows malloc's per-thread caches. With
+    /// the cache on, each thread keeps up to 64 free cells per 32-byte size
+    /// class and the runtime up to 2 MiB more per class, moved between
+    /// threads 32 at a time, kept for the runtime's life
+    /// (docs/design/task.md, "Cell cache"). Turn it off to leave every task
+    /// allocation to the global allocator, e.g. with an allocator that
+    /// already recycles across threads (jemalloc, mimalloc), or where a
+    /// burst's memory must be returned at once.
     ///
     /// ```
     /// let rt = weft::Runtime::builder().worker_threads(1).task_cell_cache(false).build().unwrap();

@@ -1,5 +1,4 @@
-//! Recycling of task cells too big for glibc's fast bins
-//! (docs/design/task.md, "Cell cache").
+//! Recycling of task cells (docs/design/task.md, "Cell cache").
 //!
 //! A task cell is usually allocated on one thread and freed on another: a
 //! task spawned from `block_on` or any non-worker thread is freed by the
@@ -9,9 +8,12 @@
 //! arena's mutex, which the allocating thread's next `malloc` takes too.
 //! Under a steady stream of remote spawns the workers and the spawner
 //! convoy on that lock (measured: `ping_pong` 2.5-3x slower, sticky per
-//! process; docs/benchmarks.md).
+//! process; docs/benchmarks.md). Even the fast bins cost: a burst of
+//! 10,000 spawns overflows the tcache, and every cell then goes through
+//! `_int_malloc`, `_int_free` and `malloc_consolidate` (~400 instructions
+//! a task, a third of a remote spawn-and-join).
 //!
-//! So cells of 121..=1024 bytes (alignment up to 16) are rounded up to a
+//! So cells of up to 1,024 bytes (alignment up to 16) are rounded up to a
 //! size class (32-byte steps) and recycled instead of freed:
 //!
 //! - every thread keeps a **stash** per class: a loaded chain of up to
@@ -19,13 +21,17 @@
 //!   magazines). Freeing pushes onto the loaded chain, allocating pops from
 //!   it; neither touches shared memory.
 //! - a runtime keeps a **depot** per class: a bounded lock-free queue of
-//!   full chains. A thread whose stash is full hands a chain of [`BATCH`]
-//!   cells to the depot (one CAS per 32 frees); a thread whose stash is
-//!   empty takes one (one CAS per 32 allocations). That is how cells freed
-//!   on workers get back to a thread that spawns from outside.
+//!   full chains, holding up to [`DEPOT_BYTES`] of cells per class (so a
+//!   burst of ~16,000 small tasks is recycled whole: the next burst
+//!   allocates nothing). A thread whose stash is full hands a chain of
+//!   [`BATCH`] cells to the depot (one CAS per 32 frees); a thread whose
+//!   stash is empty takes one (one CAS per 32 allocations). That is how
+//!   cells freed on workers get back to a thread that spawns from outside.
 //! - a full depot frees the chain to the allocator; a thread's stash is
 //!   freed when the thread exits; a runtime's depot when the runtime's
-//!   shared state is dropped.
+//!   shared state is dropped. A depot is never trimmed while its runtime
+//!   lives: memory a burst used stays with the runtime, up to
+//!   [`DEPOT_BYTES`] per class (as memory stays in an allocator's bins).
 //!
 //! A free cell is plain memory of its class's layout, not tied to a
 //! runtime: a thread's stash serves every runtime it spawns on. Cells of
@@ -38,11 +44,9 @@ use std::alloc::Layout;
 use std::cell::RefCell;
 use std::ptr::{self, NonNull};
 
-/// Cells up to this many bytes are left to the allocator: glibc's fast
-/// bins already free them across threads with one CAS.
-pub(crate) const FAST_BIN_MAX: usize = 120;
-/// Size of the smallest class; classes grow by [`GRANULE`].
-const FIRST_CLASS_SIZE: usize = 128;
+/// Size of the smallest class; classes grow by [`GRANULE`]. (A task's
+/// header alone is 72 bytes.)
+const FIRST_CLASS_SIZE: usize = 64;
 /// Step between classes: at most 31 bytes of a cached cell are padding.
 const GRANULE: usize = 32;
 /// Largest cell that is cached (a future of about 900 bytes).
@@ -53,13 +57,19 @@ pub(crate) const NUM_CLASSES: usize = (MAX_CACHED - FIRST_CLASS_SIZE) / GRANULE 
 const ALIGN: usize = 16;
 /// Cells in one chain moved between a stash and a depot.
 pub(crate) const BATCH: usize = 32;
-/// Chains a depot holds per class (512 cells).
-pub(crate) const DEPOT_CHAINS: usize = 16;
+/// The most cell memory a depot holds per class: 2 MiB (16,384 cells of
+/// 128 bytes, 64 chains of 1,024-byte cells).
+pub(crate) const DEPOT_BYTES: usize = 2 << 20;
+
+/// Full chains a depot holds for `class` (at least 4).
+pub(crate) fn depot_chains(class: usize) -> usize {
+    (DEPOT_BYTES / (BATCH * class_layout(class).size())).max(4)
+}
 
 /// The class of a cell with `layout`, if it is cached.
 pub(crate) fn class_of(layout: Layout) -> Option<usize> {
     let size = layout.size();
-    if size <= FAST_BIN_MAX || size > MAX_CACHED || layout.align() > ALIGN {
+    if size > MAX_CACHED || layout.align() > ALIGN {
         return None;
     }
     Some((size.max(FIRST_CLASS_SIZE) - FIRST_CLASS_SIZE).div_ceil(GRANULE))
@@ -106,7 +116,9 @@ pub(crate) struct CellDepot {
 
 impl CellDepot {
     pub(crate) fn new() -> CellDepot {
-        CellDepot { classes: (0..NUM_CLASSES).map(|_| ArrayQueue::new(DEPOT_CHAINS)).collect() }
+        // The queues' slots are allocated now: 6,251 chain slots over all
+        // classes, 16 bytes each, about 100 KB per runtime.
+        CellDepot { classes: (0..NUM_CLASSES).map(|class| ArrayQueue::new(depot_chains(class))).collect() }
     }
 
     /// Full chains held for `class` (tests).
@@ -302,10 +314,12 @@ mod tests {
 
     #[test]
     fn only_sizes_past_the_fast_bins_and_up_to_the_limit_have_a_class() {
-        assert_eq!(class_of(layout(120)), None);
-        assert_eq!(class_of(layout(121)), Some(0));
-        assert_eq!(class_of(layout(128)), Some(0));
-        assert_eq!(class_of(layout(129)), Some(1));
+        assert_eq!(class_of(layout(1)), Some(0));
+        assert_eq!(class_of(layout(64)), Some(0));
+        assert_eq!(class_of(layout(65)), Some(1));
+        assert_eq!(class_of(layout(120)), Some(2), "fast-bin sizes are cached too");
+        assert_eq!(class_of(layout(128)), Some(2));
+        assert_eq!(class_of(layout(129)), Some(3));
         assert_eq!(class_of(layout(1024)), Some(NUM_CLASSES - 1));
         assert_eq!(class_of(layout(1025)), None);
         assert_eq!(class_of(Layout::from_size_align(256, 32).unwrap()), None);
