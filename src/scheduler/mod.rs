@@ -117,9 +117,9 @@ pub(crate) struct Shared {
     /// adds itself on its first drive and removes itself when dropped).
     pub(crate) local_sets: Mutex<Vec<Arc<task::local::LocalShared>>>,
     /// Tasks of this runtime that completed on a thread that is not one of
-    /// its workers (shutdown's cancellations, spawns refused at shutdown);
-    /// the workers count theirs in their `PollStamp`
-    /// (`count_completion`).
+    /// its workers (typically shutdown's cancellations, or a spawn from
+    /// outside refused at shutdown); the workers count theirs, wherever the
+    /// task came from, in their `PollStamp` (`count_completion`).
     remote_completions: CachePadded<std::sync::atomic::AtomicU64>,
 }
 
