@@ -9,12 +9,14 @@
 //! whole cheap poll, so the hot path avoids it: a worker keeps a cached
 //! reading (refreshed at timed polls, every 61 ticks and around parks) and
 //! times only one poll in `POLL_TIMING_SAMPLE` (`scheduler::stats`). It
-//! publishes the cached reading and "this poll is timed" in the `POLL`
-//! thread-local around each poll; the task harness stamps the task with the
-//! cached reading and, for a timed poll, reads the clock at the end and
-//! leaves that reading in `POLL_END` for the worker. Plain thread-locals
-//! outside any protocol (also under loom, where they are never part of a
-//! model's state).
+//! passes the cached reading and "this poll is timed" to the task harness
+//! as arguments of the poll (`RawTask::poll`); the harness stamps the task
+//! with the cached reading and, for a timed poll, reads the clock at the
+//! end and returns that reading to the worker. The worker also publishes
+//! both in the `POLL` thread-local around each poll, for what runs inside
+//! it: spawns (`coarse_now_ns`), a `LocalSet`'s polls, `block_in_place`
+//! (`untime_poll`). A plain thread-local outside any protocol (also under
+//! loom, where it is never part of a model's state).
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -97,7 +99,6 @@ thread_local! {
     /// The worker's cached clock for the poll in progress (0 outside a
     /// worker's poll) and whether this poll is timed.
     static POLL: Cell<(u64, bool)> = const { Cell::new((0, false)) };
-    static POLL_END: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Set by a worker just before it polls a task: `cached` is the worker's
@@ -135,17 +136,6 @@ pub(crate) fn poll_clock_and_timed() -> (u64, bool) {
 #[cfg(test)]
 pub(crate) fn poll_timed() -> bool {
     POLL.try_with(|c| c.get().1).unwrap_or(false)
-}
-
-/// Set by the task harness when a timed poll returns (the clock read the
-/// worker reuses for its own accounting).
-pub(crate) fn set_poll_end(ns: u64) {
-    let _ = POLL_END.try_with(|c| c.set(ns));
-}
-
-/// Takes the end stamp the harness left (0 if it left none).
-pub(crate) fn take_poll_end() -> u64 {
-    POLL_END.try_with(|c| c.replace(0)).unwrap_or(0)
 }
 
 /// A stamp for "now" that is free inside a worker's poll (the worker's
@@ -195,8 +185,5 @@ mod tests {
         leave_poll();
         let outside = coarse_now_ns();
         assert!((1..FAR).contains(&outside), "outside a poll: {outside}");
-        set_poll_end(7);
-        assert_eq!(take_poll_end(), 7);
-        assert_eq!(take_poll_end(), 0);
     }
 }

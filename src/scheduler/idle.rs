@@ -173,6 +173,7 @@ impl Idle {
     /// decides whether to bring in a second worker for parallelism. A stale
     /// read costs at worst that parallelism, never a task. This keeps a
     /// shared-line RMW off every local spawn, wake and yield.
+    #[inline]
     pub(crate) fn notify_local(&self) -> Option<usize> {
         // Relaxed: a heuristic read (see above); the slow path re-checks
         // under the lock.
@@ -184,6 +185,10 @@ impl Idle {
     }
 
     /// Pops a sleeper under the lock if the state still says one is needed.
+    /// Out of line and cold: the callers' fast path (nobody to wake) stays
+    /// a load and a few compares without this function's register saves.
+    #[cold]
+    #[inline(never)]
     fn wake_one(&self) -> Option<usize> {
         let mut sleepers = self.sleepers.lock();
         // Re-check under the lock: another notifier may have woken one.

@@ -83,7 +83,12 @@ pub(crate) fn run(handle: Handle, core: Box<Core>) {
     CURRENT.with(|c| c.set(&cx));
     let _reset = ResetCurrent;
     let shared = &cx.handle.shared;
-    let worker = Worker { cx: &cx, shared, stamp: &shared.stamps[cx.index] };
+    let worker = Worker {
+        cx: &cx,
+        shared,
+        stamp: &shared.stamps[cx.index],
+        timer_next: shared.timers.shard_next(cx.index),
+    };
     let mut core = core;
     worker.mark_clock(&mut core, false);
     let core = worker.run_loop(core);
@@ -95,6 +100,8 @@ struct Worker<'a> {
     shared: &'a Shared,
     /// This worker's poll stamp (`shared.stamps[index]`), looked up once.
     stamp: &'a super::stats::PollStamp,
+    /// Our timer shard's next expiration, looked up once (read every tick).
+    timer_next: crate::time::shards::ShardNext<'a>,
 }
 
 impl Worker<'_> {
@@ -163,7 +170,7 @@ impl Worker<'_> {
     /// the clock is read only when a timer is registered there.
     fn fire_own_timers(&self, core: Box<Core>) -> Box<Core> {
         let timers = &self.shared.timers;
-        let Some(next) = timers.shard_next_expiration(core.index) else { return core };
+        let Some(next) = self.timer_next.get() else { return core };
         let now = timers.clock().now_ms();
         if next > now {
             return core;
@@ -399,8 +406,8 @@ impl Worker<'_> {
         core.local_steal_failures = 0;
         let stamp = self.stamp;
         // One poll in POLL_TIMING_SAMPLE is timed: a clock read here and
-        // one in the harness at the end (src/clock.rs). The others run on
-        // the cached clock.
+        // one in the harness at the end, which it returns (src/clock.rs).
+        // The others run on the cached clock.
         let timed = core.stats.polls & (POLL_TIMING_SAMPLE - 1) == 0;
         if timed {
             core.now = crate::clock::now_ns();
@@ -409,7 +416,7 @@ impl Worker<'_> {
         stamp.begin(task.0.id().as_u64());
         crate::clock::enter_poll(start, timed);
         *self.cx.core.borrow_mut() = Some(core);
-        crate::coop::budget(|| task.run());
+        let end = crate::coop::budget(|| task.run_clocked(start, timed));
         let mut core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll");
         if core.notify_after_poll {
             self.notify_after_first_poll(&mut core);
@@ -418,7 +425,9 @@ impl Worker<'_> {
         let still_timed = crate::clock::leave_poll();
         stamp.end();
         if timed {
-            let end = match crate::clock::take_poll_end() {
+            // The harness's end reading, unless the poll did not run
+            // (a stale notification, or cancelled before it started).
+            let end = match end {
                 0 => crate::clock::now_ns(),
                 end => end,
             };

@@ -109,7 +109,8 @@ where
 
     // ----- polling --------------------------------------------------------
 
-    fn poll(self) {
+    fn poll(self, start: u64, timed: bool) -> u64 {
+        let mut end = 0;
         match self.header().state.transition_to_running() {
             TransitionToRunning::Success => {
                 // Statistics for dumps (src/clock.rs): on a worker, the
@@ -117,20 +118,19 @@ where
                 // timed poll; elsewhere (the blocking pool, tests) both
                 // readings.
                 let stats = &self.header().stats;
-                let (start, timed) = match crate::clock::poll_clock_and_timed() {
-                    (0, _) => (crate::clock::now_ns(), true),
-                    cached => cached,
+                let (start, timed) = match start {
+                    0 => (crate::clock::now_ns(), true),
+                    start => (start, timed),
                 };
                 stats.poll_started(start);
                 let done = self.poll_future();
                 if timed {
-                    let end = crate::clock::now_ns();
+                    end = crate::clock::now_ns();
                     stats.poll_ended(start, end);
-                    crate::clock::set_poll_end(end);
                 }
                 if done {
                     self.complete();
-                    return;
+                    return end;
                 }
                 match self.header().state.transition_to_idle() {
                     TransitionToIdle::Ok => {}
@@ -153,6 +153,7 @@ where
             TransitionToRunning::Failed => {}
             TransitionToRunning::Dealloc => self.dealloc(),
         }
+        end
     }
 
     /// Polls the future once, with RUNNING held. Returns true if the stage
@@ -393,14 +394,14 @@ where
     }
 }
 
-unsafe fn poll<F, S>(ptr: NonNull<Header>)
+unsafe fn poll<F, S>(ptr: NonNull<Header>, start: u64, timed: bool) -> u64
 where
     F: Future + 'static,
     F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the vtable is only stored in `Cell<F, S>` (see module doc).
-    unsafe { Harness::<F, S>::from_raw(ptr) }.poll();
+    unsafe { Harness::<F, S>::from_raw(ptr) }.poll(start, timed)
 }
 
 unsafe fn schedule<F, S>(ptr: NonNull<Header>)

@@ -229,12 +229,18 @@ impl Notified {
     }
 
     /// Polls the task (or cancels it, if it was aborted), consuming the
-    /// reference.
+    /// reference; the harness reads the clock for the task's statistics.
     pub(crate) fn run(self) {
+        self.run_clocked(0, true);
+    }
+
+    /// As `run`, on the caller's clock: see `RawTask::poll` for `start`,
+    /// `timed` and the returned end reading.
+    pub(crate) fn run_clocked(self, start: u64, timed: bool) -> u64 {
         let raw = self.0.raw;
         mem::forget(self);
         // SAFETY: we give up the Notified reference, as `poll` requires.
-        unsafe { raw.poll() };
+        unsafe { raw.poll(start, timed) }
     }
 }
 

@@ -41,6 +41,18 @@ pub(crate) const WAKE_BATCH: usize = 32;
 /// `next` of a shard with no timers.
 const NONE: u64 = u64::MAX;
 
+/// See `Timers::shard_next`.
+pub(crate) struct ShardNext<'a>(&'a AtomicU64);
+
+impl ShardNext<'_> {
+    /// As `Timers::shard_next_expiration` for this shard.
+    pub(crate) fn get(&self) -> Option<u64> {
+        // SeqCst: as in `Timers::next_expiration`.
+        let next = self.0.load(SeqCst);
+        (next != NONE).then_some(next)
+    }
+}
+
 /// Result of [`TimerShards::insert`].
 #[must_use]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,6 +259,12 @@ impl TimerShards {
         // earliest timer would wait for the parker's old timeout.
         let min = self.shards.iter().map(|s| s.shared.next.load(SeqCst)).min().unwrap_or(NONE);
         (min != NONE).then_some(min)
+    }
+
+    /// One shard's next expiration as a handle a worker keeps, for its
+    /// per-tick check without the index arithmetic (a division).
+    pub(crate) fn shard_next(&self, shard: usize) -> ShardNext<'_> {
+        ShardNext(&self.shards[shard % self.shards.len()].shared.next)
     }
 
     /// Next expiration of one shard (see `next_expiration`).

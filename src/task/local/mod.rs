@@ -187,8 +187,10 @@ impl LocalSet {
                     }
                 }
             };
-            // Each task poll gets the cooperative budget, as on a worker.
-            crate::coop::budget(|| task.run());
+            // Each task poll gets the cooperative budget, as on a worker,
+            // and inside a worker's poll its cached clock (src/clock.rs).
+            let (start, timed) = crate::clock::poll_clock_and_timed();
+            crate::coop::budget(|| task.run_clocked(start, timed));
         }
         true
     }
