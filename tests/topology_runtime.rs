@@ -253,7 +253,7 @@ fn quota_refresh_none_keeps_the_build_time_count() {
     let tree = TempTree::copy_of("v2");
     let rt = Runtime::builder().topology_fixture(&tree.0, cpus("0-7")).quota_refresh(None).build().unwrap();
     std::fs::write(tree.0.join(V2_LEAF_QUOTA), "50000 100000\n").unwrap();
-    // Nothing re-reads it (no monitor thread): five default-test intervals
+    // Nothing re-reads it (the monitor does not track the quota): five default-test intervals
     // later the count is still the build-time one.
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(rt.metrics().active_workers(), 3);

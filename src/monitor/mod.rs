@@ -10,6 +10,9 @@
 //!   worker's tasks or timers have nobody else to run them, compensated by
 //!   letting a spare worker in until the poll returns
 //!   (docs/design/stalls.md).
+//! - **Cell cache** (`task::cell_cache`): every 10 s it gives half of each
+//!   size class's surplus free task cells in the runtime's depot back to
+//!   the allocator (docs/design/task.md, "Cell cache").
 //!
 //! It sleeps on a condvar with a deadline, so `stop` ends it at once.
 //!
@@ -32,6 +35,9 @@ pub(crate) struct MonitorConfig {
     pub(crate) quota: Option<QuotaConfig>,
     /// Stall detection threshold, if on.
     pub(crate) stall_threshold: Option<Duration>,
+    /// How often to trim the runtime's task-cell depot, if it has one
+    /// (`CellDepot::trim`).
+    pub(crate) cell_trim_period: Option<Duration>,
 }
 
 #[cfg(not(all(test, loom)))]
@@ -115,8 +121,12 @@ mod thread {
         let mut idle_period = period;
         let mut next_sample = period.map(|p| start + p);
         let mut stalls = config.stall_threshold.map(|t| StallDetector::new(shared.num_workers(), t));
+        let trim_period = config.cell_trim_period.filter(|_| shared.cell_depot.is_some());
+        let mut next_trim = trim_period.map(|p| start + p);
         loop {
-            let Some(deadline) = [next_quota, next_sample].into_iter().flatten().min() else { return };
+            let Some(deadline) = [next_quota, next_sample, next_trim].into_iter().flatten().min() else {
+                return;
+            };
             {
                 let mut stopped = stop.stopped.lock();
                 while !*stopped {
@@ -157,6 +167,15 @@ mod thread {
                     };
                     idle_period = Some(wait);
                     next_sample = Some(now + wait);
+                }
+            }
+            if let (Some(at), Some(p), Some(depot)) = (next_trim, trim_period, shared.cell_depot.as_ref()) {
+                if at <= now {
+                    next_trim = Some(now + p);
+                    let freed = depot.trim();
+                    if freed > 0 {
+                        log::debug!("weft: gave {freed} chains of free task cells back to the allocator");
+                    }
                 }
             }
         }

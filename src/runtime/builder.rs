@@ -63,6 +63,9 @@ pub struct Builder {
     thread_keep_alive: Duration,
     /// Recycle task cells past glibc's fast bins (`task::cell_cache`).
     task_cell_cache: bool,
+    /// How often the monitor trims the cell depot (`cell_cache::TRIM_PERIOD`;
+    /// tests shorten it).
+    pub(crate) cell_trim_period: Duration,
 }
 
 impl fmt::Debug for Builder {
@@ -118,6 +121,7 @@ impl Builder {
             max_blocking_threads: crate::blocking::pool::DEFAULT_MAX_THREADS,
             thread_keep_alive: crate::blocking::pool::DEFAULT_KEEP_ALIVE,
             task_cell_cache: true,
+            cell_trim_period: crate::task::cell_cache::TRIM_PERIOD,
         }
     }
 
@@ -235,7 +239,9 @@ impl Builder {
     /// thousands of small tasks overflows malloc's per-thread caches. With
     /// the cache on, each thread keeps up to 64 free cells per 32-byte size
     /// class and the runtime up to 2 MiB more per class, moved between
-    /// threads 32 at a time, kept for the runtime's life
+    /// threads 32 at a time. The runtime's monitor thread gives half of
+    /// each class's surplus back to the allocator every 10 s, so an idle
+    /// runtime returns a burst's memory within a couple of minutes
     /// (docs/design/task.md, "Cell cache"). Turn it off to leave every task
     /// allocation to the global allocator, e.g. with an allocator that
     /// already recycles across threads (jemalloc, mimalloc), or where a
@@ -431,8 +437,11 @@ impl Builder {
             _ => None,
         };
         let stall_threshold = if crate::loom::IS_LOOM { None } else { self.stall_threshold };
-        let monitor_config = (quota.is_some() || stall_threshold.is_some())
-            .then_some(crate::monitor::MonitorConfig { quota, stall_threshold });
+        // The depot exists only with the cache on and not under loom (below).
+        let cell_trim_period =
+            (self.task_cell_cache && !crate::loom::IS_LOOM).then_some(self.cell_trim_period);
+        let monitor_config = (quota.is_some() || stall_threshold.is_some() || cell_trim_period.is_some())
+            .then_some(crate::monitor::MonitorConfig { quota, stall_threshold, cell_trim_period });
         let pins: Vec<Option<usize>> = if self.topology_fixture.is_some() {
             vec![None; n]
         } else {

@@ -40,7 +40,8 @@ pub struct Runtime {
     /// Set once `shutdown` has run, so `Drop` after `shutdown_timeout` does
     /// not wait again (without a deadline).
     shut_down: bool,
-    /// The monitor thread (CPU quota, stalls), if either is on.
+    /// The monitor thread (CPU quota, stalls, cell-cache trimming), if any
+    /// of them is on.
     #[cfg(not(all(test, loom)))]
     monitor: Option<crate::monitor::Monitor>,
 }
@@ -275,5 +276,90 @@ fn far_future() -> Instant {
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.shutdown(None);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod cell_trim_tests {
+    use crate::task::cell_cache::TRIM_FLOOR;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// Each task's future: counters of runs and drops, and some bytes.
+    struct Job {
+        ran: Arc<AtomicUsize>,
+        dropped: Arc<AtomicUsize>,
+        _pad: [u64; 8],
+    }
+
+    impl Drop for Job {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn the_monitor_gives_an_idle_runtimes_burst_back_to_the_allocator() {
+        const TASKS: usize = 20_000;
+        let mut builder = crate::Builder::new();
+        builder.worker_threads(2).stall_threshold(None);
+        builder.cell_trim_period = Duration::from_millis(20);
+        let rt = builder.build().unwrap();
+        let shared = rt.handle.inner.shared.clone();
+        let depot = shared.cell_depot.as_ref().expect("the cell cache is on by default");
+        let ran = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        rt.block_on(async {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let job = Job { ran: ran.clone(), dropped: dropped.clone(), _pad: [0; 8] };
+                    crate::spawn(async move {
+                        job.ran.fetch_add(1, Relaxed);
+                        drop(job);
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        assert_eq!(ran.load(Relaxed), TASKS);
+        assert_eq!(dropped.load(Relaxed), TASKS);
+        // Every class is trimmed to the floor once the runtime is idle: wait
+        // for it (the monitor's period is 20 ms here), at most 10 s.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let used = |class| depot.chains(class);
+        let classes = crate::task::cell_cache::NUM_CLASSES;
+        while (0..classes).any(|c| used(c) > TRIM_FLOOR) {
+            assert!(
+                Instant::now() < deadline,
+                "depot still above the floor: {:?}",
+                (0..classes).map(used).collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // The burst's cells did go through the depot and were trimmed: 20,000
+        // cells are 625 chains, more than the class's depot holds (2 MiB,
+        // a few hundred chains of these cells); all but the floor of what
+        // it held were freed.
+        assert!(depot.trimmed_chains() > 100, "trimmed only {} chains", depot.trimmed_chains());
+        // The trimmed depot still serves: a second burst runs as well.
+        rt.block_on(async {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let job = Job { ran: ran.clone(), dropped: dropped.clone(), _pad: [0; 8] };
+                    crate::spawn(async move {
+                        job.ran.fetch_add(1, Relaxed);
+                        drop(job);
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        assert_eq!(ran.load(Relaxed), 2 * TASKS);
+        assert_eq!(dropped.load(Relaxed), 2 * TASKS);
     }
 }

@@ -29,9 +29,14 @@
 //!   cells freed on workers get back to a thread that spawns from outside.
 //! - a full depot frees the chain to the allocator; a thread's stash is
 //!   freed when the thread exits; a runtime's depot when the runtime's
-//!   shared state is dropped. A depot is never trimmed while its runtime
-//!   lives: memory a burst used stays with the runtime, up to
-//!   [`DEPOT_BYTES`] per class (as memory stays in an allocator's bins).
+//!   shared state is dropped. While the runtime lives, its monitor trims
+//!   the depot every [`TRIM_PERIOD`] (`CellDepot::trim`): each class gives
+//!   half of its chains above [`TRIM_FLOOR`] back to the allocator. A
+//!   runtime that bursts more often than that keeps most of what it needs;
+//!   an idle one is back to the floor (4 chains a class: at most ~2.1 MiB
+//!   over all 31 classes, if every class was used) within ten passes (a
+//!   full 64-byte class, 1,024 chains), like Go's background scavenger
+//!   returning heap a program no longer uses.
 //!
 //! A free cell is plain memory of its class's layout, not tied to a
 //! runtime: a thread's stash serves every runtime it spawns on. Cells of
@@ -60,6 +65,11 @@ pub(crate) const BATCH: usize = 32;
 /// The most cell memory a depot holds per class: 2 MiB (16,384 cells of
 /// 128 bytes, 64 chains of 1,024-byte cells).
 pub(crate) const DEPOT_BYTES: usize = 2 << 20;
+
+/// How often the monitor trims a runtime's depot (`CellDepot::trim`).
+pub(crate) const TRIM_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+/// Full chains per class that trimming leaves in a depot.
+pub(crate) const TRIM_FLOOR: usize = 4;
 
 /// Full chains a depot holds for `class` (at least 4).
 pub(crate) fn depot_chains(class: usize) -> usize {
@@ -112,19 +122,55 @@ unsafe impl Send for FullChain {}
 /// A runtime's shared store of full chains, one bounded queue per class.
 pub(crate) struct CellDepot {
     classes: Box<[ArrayQueue<FullChain>]>,
+    /// Chains `trim` has freed (written by the monitor only).
+    trimmed: std::sync::atomic::AtomicUsize,
 }
 
 impl CellDepot {
     pub(crate) fn new() -> CellDepot {
         // The queues' slots are allocated now: 6,251 chain slots over all
         // classes, 16 bytes each, about 100 KB per runtime.
-        CellDepot { classes: (0..NUM_CLASSES).map(|class| ArrayQueue::new(depot_chains(class))).collect() }
+        CellDepot {
+            classes: (0..NUM_CLASSES).map(|class| ArrayQueue::new(depot_chains(class))).collect(),
+            trimmed: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
 
     /// Full chains held for `class` (tests).
     #[cfg(test)]
     pub(crate) fn chains(&self, class: usize) -> usize {
         self.classes[class].len()
+    }
+
+    /// Chains `trim` has freed so far.
+    #[cfg(test)]
+    pub(crate) fn trimmed_chains(&self) -> usize {
+        // Relaxed: a statistic.
+        self.trimmed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Gives half of each class's chains above [`TRIM_FLOOR`] (rounded up)
+    /// back to the allocator. Returns the number of chains freed. Safe to
+    /// run while threads push and pop: a chain popped here is owned here,
+    /// as one popped by a stash is (the queue is multi-producer,
+    /// multi-consumer); a concurrent pusher may refill what was taken,
+    /// which the next pass trims.
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom
+    pub(crate) fn trim(&self) -> usize {
+        let mut freed = 0;
+        for (class, queue) in self.classes.iter().enumerate() {
+            let excess = queue.len().saturating_sub(TRIM_FLOOR);
+            for _ in 0..excess.div_ceil(2) {
+                let Some(chain) = queue.pop() else { break };
+                // SAFETY: a depot chain holds BATCH free cells of `class`,
+                // owned by us alone once popped.
+                unsafe { free_chain(chain.0.as_ptr(), class) };
+                freed += 1;
+            }
+        }
+        // Relaxed: a statistic (tests read it).
+        self.trimmed.fetch_add(freed, std::sync::atomic::Ordering::Relaxed);
+        freed
     }
 }
 
@@ -369,6 +415,44 @@ mod tests {
         for c in &again {
             assert!(cells.contains(c), "a recycled cell comes from the freed ones");
         }
+        for c in again {
+            // SAFETY: as above.
+            unsafe { free(Some(&depot), NonNull::new(c as *mut u8).unwrap(), layout(200)) };
+        }
+    }
+
+    #[test]
+    fn trimming_halves_each_class_above_the_floor_and_keeps_the_floor() {
+        let depot = CellDepot::new();
+        let class = class_of(layout(200)).unwrap();
+        let chains = 21;
+        // Free `chains` full chains plus the two a thread keeps on another
+        // thread, whose exit frees those two: `chains` land in the depot.
+        let cells: Vec<usize> =
+            (0..(chains + 2) * BATCH).map(|_| alloc(Some(&depot), layout(200)) as usize).collect();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for &c in &cells {
+                    // SAFETY: allocated above with this layout and a depot;
+                    // nothing else touches them.
+                    unsafe { free(Some(&depot), NonNull::new(c as *mut u8).unwrap(), layout(200)) };
+                }
+            });
+        });
+        assert_eq!(depot.chains(class), chains);
+        // 21 -> 21 - ceil(17 / 2) = 12 -> 8 -> 6 -> 5 -> 4 -> 4.
+        let mut seen = vec![depot.chains(class)];
+        for _ in 0..6 {
+            depot.trim();
+            seen.push(depot.chains(class));
+        }
+        assert_eq!(seen, [21, 12, 8, 6, 5, 4, 4]);
+        assert_eq!(depot.trim(), 0, "nothing above the floor: nothing freed");
+        // The kept chains still serve allocations.
+        let again: Vec<usize> =
+            (0..TRIM_FLOOR * BATCH).map(|_| alloc(Some(&depot), layout(200)) as usize).collect();
+        assert_eq!(depot.chains(class), 0);
+        assert!(again.iter().all(|c| cells.contains(c)));
         for c in again {
             // SAFETY: as above.
             unsafe { free(Some(&depot), NonNull::new(c as *mut u8).unwrap(), layout(200)) };
