@@ -133,7 +133,7 @@ pub(crate) fn poll_clock_and_timed() -> (u64, bool) {
 }
 
 /// True if the poll in progress is timed.
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 pub(crate) fn poll_timed() -> bool {
     POLL.try_with(|c| c.get().1).unwrap_or(false)
 }

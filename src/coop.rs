@@ -52,7 +52,7 @@ pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Budget left in the current poll (`None`: unconstrained).
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 pub(crate) fn remaining() -> Option<u8> {
     CURRENT.try_with(Cell::get).unwrap_or(None)
 }
@@ -98,7 +98,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
 
 /// Was the budget of the current poll spent? (for tests and for futures
 /// that want to yield voluntarily).
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 pub(crate) fn has_budget_remaining() -> bool {
     remaining() != Some(0)
 }

@@ -191,6 +191,7 @@ impl Driver {
         self.shared.has_registrations()
     }
 
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the netpoller's; not built under loom
     pub(crate) fn is_shutdown(&self) -> bool {
         self.is_shutdown.load(SeqCst)
     }

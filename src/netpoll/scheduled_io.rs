@@ -76,6 +76,7 @@ pub(crate) struct ReadyEvent {
 }
 
 impl ReadyEvent {
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the netpoller's; not built under loom
     pub(crate) fn is_shutdown(&self) -> bool {
         self.ready & SHUTDOWN != 0
     }
@@ -170,6 +171,7 @@ impl ScheduledIo {
     }
 
     /// Marks the slot shut down and wakes both directions.
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the netpoller's; not built under loom
     pub(crate) fn shutdown(&self) {
         // AcqRel: publishes the flag to every later `poll_ready`.
         self.readiness.fetch_or(SHUTDOWN, AcqRel);

@@ -205,6 +205,7 @@ impl PollStamp {
 
     /// The raw sequence number (odd while polling): changes with every
     /// poll, so the monitor can tell an idle worker from a busy one.
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom
     pub(crate) fn seq(&self) -> u64 {
         // Relaxed: a heuristic read by the monitor.
         self.seq.load(Relaxed)
@@ -217,6 +218,7 @@ impl PollStamp {
     }
 
     /// The poll in progress as (seq, task id), if one is.
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom
     pub(crate) fn sample(&self) -> Option<(u64, u64)> {
         // Acquire: pairs with `begin`'s Release, so the id loaded next is
         // at least as new as this seq.

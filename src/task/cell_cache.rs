@@ -137,13 +137,13 @@ impl CellDepot {
     }
 
     /// Full chains held for `class` (tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn chains(&self, class: usize) -> usize {
         self.classes[class].len()
     }
 
     /// Chains `trim` has freed so far.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn trimmed_chains(&self) -> usize {
         // Relaxed: a statistic.
         self.trimmed.load(std::sync::atomic::Ordering::Relaxed)
