@@ -86,7 +86,8 @@ mod thread {
         }
 
         /// Stops the thread and waits for it (it never blocks for longer
-        /// than one re-read of a few small files or one sample).
+        /// than one re-read of a few small files, one sample, or one trim
+        /// pass of at most `cell_cache::TRIM_MAX_CHAINS` chains).
         pub(crate) fn stop(&mut self) {
             *self.stop.stopped.lock() = true;
             self.stop.cv.notify_all();

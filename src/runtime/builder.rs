@@ -241,7 +241,7 @@ impl Builder {
     /// class and the runtime up to 2 MiB more per class, moved between
     /// threads 32 at a time. The runtime's monitor thread gives half of
     /// each class's surplus back to the allocator every 10 s, so an idle
-    /// runtime returns a burst's memory within a couple of minutes
+    /// runtime returns a burst's memory within minutes
     /// (docs/design/task.md, "Cell cache"). Turn it off to leave every task
     /// allocation to the global allocator, e.g. with an allocator that
     /// already recycles across threads (jemalloc, mimalloc), or where a
@@ -510,7 +510,16 @@ impl Builder {
         }
         runtime.missing_workers = 0;
         if let Some(config) = monitor_config {
-            runtime.start_monitor(config)?;
+            // Only trimming asked for: a monitor that cannot start costs
+            // the trimming, not the runtime.
+            let only_trimming = config.quota.is_none() && config.stall_threshold.is_none();
+            match runtime.start_monitor(config) {
+                Ok(()) => {}
+                Err(e) if only_trimming => {
+                    log::warn!("{e}; the task-cell cache will not be trimmed");
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(runtime)
     }

@@ -34,8 +34,8 @@
 //!   half of its chains above [`TRIM_FLOOR`] back to the allocator. A
 //!   runtime that bursts more often than that keeps most of what it needs;
 //!   an idle one is back to the floor (4 chains a class: at most ~2.1 MiB
-//!   over all 31 classes, if every class was used) within ten passes (a
-//!   full 64-byte class, 1,024 chains), like Go's background scavenger
+//!   over all 31 classes, if every class was used), at most
+//!   [`TRIM_MAX_CHAINS`] chains a pass, like Go's background scavenger
 //!   returning heap a program no longer uses.
 //!
 //! A free cell is plain memory of its class's layout, not tied to a
@@ -70,6 +70,10 @@ pub(crate) const DEPOT_BYTES: usize = 2 << 20;
 pub(crate) const TRIM_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 /// Full chains per class that trimming leaves in a depot.
 pub(crate) const TRIM_FLOOR: usize = 4;
+/// The most chains one trim pass frees (4,096 cells: well under a
+/// millisecond of `free`s), so a pass delays the monitor's other duties
+/// (stall samples) only briefly; a bigger surplus takes more passes.
+pub(crate) const TRIM_MAX_CHAINS: usize = 128;
 
 /// Full chains a depot holds for `class` (at least 4).
 pub(crate) fn depot_chains(class: usize) -> usize {
@@ -150,7 +154,8 @@ impl CellDepot {
     }
 
     /// Gives half of each class's chains above [`TRIM_FLOOR`] (rounded up)
-    /// back to the allocator. Returns the number of chains freed. Safe to
+    /// back to the allocator, at most [`TRIM_MAX_CHAINS`] in all. Returns
+    /// the number of chains freed. Safe to
     /// run while threads push and pop: a chain popped here is owned here,
     /// as one popped by a stash is (the queue is multi-producer,
     /// multi-consumer); a concurrent pusher may refill what was taken,
@@ -160,7 +165,7 @@ impl CellDepot {
         let mut freed = 0;
         for (class, queue) in self.classes.iter().enumerate() {
             let excess = queue.len().saturating_sub(TRIM_FLOOR);
-            for _ in 0..excess.div_ceil(2) {
+            for _ in 0..excess.div_ceil(2).min(TRIM_MAX_CHAINS - freed) {
                 let Some(chain) = queue.pop() else { break };
                 // SAFETY: a depot chain holds BATCH free cells of `class`,
                 // owned by us alone once popped.
@@ -448,6 +453,22 @@ mod tests {
         }
         assert_eq!(seen, [21, 12, 8, 6, 5, 4, 4]);
         assert_eq!(depot.trim(), 0, "nothing above the floor: nothing freed");
+        // A big surplus is freed at most TRIM_MAX_CHAINS at a time.
+        let big = 2 * TRIM_MAX_CHAINS + 2 * TRIM_FLOOR + 2;
+        let more: Vec<usize> =
+            (0..(big + 2) * BATCH).map(|_| alloc(Some(&depot), layout(64)) as usize).collect();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for &c in &more {
+                    // SAFETY: as above.
+                    unsafe { free(Some(&depot), NonNull::new(c as *mut u8).unwrap(), layout(64)) };
+                }
+            });
+        });
+        let big_class = class_of(layout(64)).unwrap();
+        assert_eq!(depot.chains(big_class), big);
+        assert_eq!(depot.trim(), TRIM_MAX_CHAINS);
+        assert_eq!(depot.chains(big_class), big - TRIM_MAX_CHAINS);
         // The kept chains still serve allocations.
         let again: Vec<usize> =
             (0..TRIM_FLOOR * BATCH).map(|_| alloc(Some(&depot), layout(200)) as usize).collect();
