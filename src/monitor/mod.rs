@@ -53,6 +53,12 @@ mod thread {
     use std::io;
     use std::time::{Duration, Instant};
 
+    #[cfg(test)]
+    thread_local! {
+        /// See `Monitor::refuse_next_start`.
+        static REFUSE_NEXT_START: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
     /// A running monitor; `stop` (or drop) ends the thread and joins it.
     pub(crate) struct Monitor {
         stop: StdArc<Stop>,
@@ -76,6 +82,12 @@ mod thread {
         pub(crate) fn start(shared: Arc<Shared>, config: MonitorConfig) -> io::Result<Monitor> {
             let stop = StdArc::new(Stop::default());
             let stop2 = stop.clone();
+            #[cfg(test)]
+            if REFUSE_NEXT_START.with(|refuse| refuse.replace(false)) {
+                // As the OS would refuse it (EAGAIN: out of threads).
+                let e = io::Error::from(io::ErrorKind::WouldBlock);
+                return Err(io::Error::new(e.kind(), format!("weft: cannot spawn the monitor thread: {e}")));
+            }
             let thread = thread::Builder::new()
                 .name("weft-monitor".to_string())
                 .spawn(move || run(&shared, &config, &stop2))
@@ -83,6 +95,14 @@ mod thread {
                     io::Error::new(e.kind(), format!("weft: cannot spawn the monitor thread: {e}"))
                 })?;
             Ok(Monitor { stop, thread: Some(thread) })
+        }
+
+        /// Test hook: the next `start` on the calling thread fails as a
+        /// refused thread spawn would (a test cannot make the OS refuse
+        /// one thread and not another).
+        #[cfg(test)]
+        pub(crate) fn refuse_next_start() {
+            REFUSE_NEXT_START.with(|refuse| refuse.set(true));
         }
 
         /// Stops the thread and waits for it (it never blocks for longer

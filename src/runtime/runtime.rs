@@ -362,4 +362,51 @@ mod cell_trim_tests {
         assert_eq!(ran.load(Relaxed), 2 * TASKS);
         assert_eq!(dropped.load(Relaxed), 2 * TASKS);
     }
+
+    #[test]
+    fn a_runtime_that_wants_its_monitor_only_for_trimming_builds_without_it() {
+        crate::test_log::install();
+        let mut builder = crate::Builder::new();
+        // Explicit worker count (no quota tracking), no stall detection:
+        // the monitor would only trim the cell depot.
+        builder.worker_threads(2).stall_threshold(None);
+        crate::monitor::Monitor::refuse_next_start();
+        let rt = builder.build().expect("a refused monitor costs only the trimming");
+        assert!(rt.monitor.is_none());
+        assert_eq!(crate::test_log::count("cannot spawn the monitor thread"), 1);
+        assert_eq!(crate::test_log::count("will not be trimmed"), 1);
+        // The runtime itself works: every task runs once.
+        let ran = Arc::new(AtomicUsize::new(0));
+        let total = rt.block_on({
+            let ran = ran.clone();
+            async move {
+                let handles: Vec<_> = (0..100u64)
+                    .map(|i| {
+                        let ran = ran.clone();
+                        crate::spawn(async move {
+                            ran.fetch_add(1, Relaxed);
+                            i
+                        })
+                    })
+                    .collect();
+                let mut total = 0;
+                for h in handles {
+                    total += h.await.unwrap();
+                }
+                total
+            }
+        });
+        assert_eq!(total, (0..100).sum::<u64>());
+        assert_eq!(ran.load(Relaxed), 100);
+    }
+
+    #[test]
+    fn a_runtime_that_needs_its_monitor_for_stalls_fails_to_build_without_it() {
+        let mut builder = crate::Builder::new();
+        builder.worker_threads(2).stall_threshold(Some(Duration::from_millis(10)));
+        crate::monitor::Monitor::refuse_next_start();
+        let err = builder.build().expect_err("stall detection needs the monitor");
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(err.to_string().contains("cannot spawn the monitor thread"), "{err}");
+    }
 }

@@ -356,32 +356,15 @@ impl fmt::Display for Topology {
 #[cfg(all(test, not(loom)))]
 mod report_tests {
     use super::report_once;
-    use std::sync::Mutex;
-
-    /// Records every message; installed once for the lib test binary.
-    struct Capture(Mutex<Vec<String>>);
-
-    impl log::Log for Capture {
-        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-            true
-        }
-        fn log(&self, record: &log::Record<'_>) {
-            self.0.lock().unwrap().push(record.args().to_string());
-        }
-        fn flush(&self) {}
-    }
-
-    static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
 
     #[test]
     fn a_problem_is_logged_once_per_process() {
-        let _ = log::set_logger(&CAPTURE);
-        log::set_max_level(log::LevelFilter::Warn);
+        crate::test_log::install();
         let problem = "fixture: cpu.max holds \"12x 100000\" (report_once test)";
         for _ in 0..3 {
             report_once(problem);
         }
-        let seen = CAPTURE.0.lock().unwrap().iter().filter(|m| m.contains(problem)).count();
+        let seen = crate::test_log::count(problem);
         assert_eq!(seen, 1, "logged {seen} times");
     }
 }
