@@ -401,6 +401,142 @@ fn abort_races_pending_poll() {
     abort_races(None);
 }
 
+/// A future whose poll 2 always yields through `waker::yield_self` (the
+/// mark the harness turns into NOTIFIED, no wake); other polls are ready
+/// once `flag` is set. Poll 1 stores a waker clone in the probe's slot.
+struct Yielder {
+    probe: Probe,
+    _drop: DropCount,
+}
+
+impl Future for Yielder {
+    type Output = Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output> {
+        let p = &self.probe;
+        p.polls.incr();
+        let n = p.polls.get();
+        if n == 2 {
+            crate::task::waker::yield_self(cx.waker());
+            return Poll::Pending;
+        }
+        if p.flag.load(Relaxed) {
+            return Poll::Ready(Output::new(n, &p.outputs_created, &p.outputs_dropped));
+        }
+        if n == 1 {
+            *p.slot.lock() = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// A yield without a wake (`State::transition_to_idle_yielded`) races a
+/// wake (`abort` false) or an abort (`abort` true) from another thread;
+/// the worker runs the yielding poll 2 and then poll 3. The yield must
+/// re-schedule the task exactly once, whether or not the wake already set
+/// NOTIFIED, and never queue a second `Notified` (the toy asserts it); a
+/// wake merged into the yield must be published to poll 3 (the flag) and
+/// submit nothing; a later one re-schedules once; an abort must cancel the
+/// task whether it lands during the yielding poll (`to_idle` sees
+/// CANCELLED) or after it (the queued task is cancelled when popped).
+fn yield_races(abort: bool) {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model(move || {
+        let toy = Toy::new();
+        let probe = Probe::new();
+        let future = Yielder { probe: probe.clone(), _drop: DropCount(probe.future_drops.clone()) };
+        let join = toy.spawn(future);
+        assert!(toy.run_one());
+        let waker = probe.take_waker();
+        // Queue poll 2 (the yield), to race with the other thread.
+        waker.wake_by_ref();
+
+        let before = toy.0.schedules.get();
+        // The worker runs poll 2 (the yield) and whatever that queued:
+        // poll 3 must see the flag if the wake was merged into the yield.
+        let worker = {
+            let toy = toy.clone();
+            thread::spawn(move || {
+                assert!(toy.run_one());
+                let _ = toy.run_one();
+            })
+        };
+        let other = {
+            let flag = probe.flag.clone();
+            thread::spawn(move || {
+                if abort {
+                    join.abort();
+                } else {
+                    flag.store(true, Relaxed);
+                    waker.wake_by_ref();
+                }
+                drop(waker);
+                join
+            })
+        };
+        worker.join().unwrap();
+        let mut join = other.join().unwrap();
+        toy.drain();
+        if toy.0.yields.get() >= 1 {
+            seen.saw("re-scheduled by the yield");
+        }
+        if abort {
+            let e = expect_ready(&mut join).expect_err("aborted before the flag could be set");
+            assert!(e.is_cancelled(), "{e:?}");
+            assert_eq!(probe.outputs_created.get(), 0);
+            seen.saw(if probe.polls.get() == 2 {
+                "cancelled after the yield"
+            } else {
+                "cancelled before poll 2"
+            });
+        } else {
+            let out = expect_ready(&mut join).expect("not cancelled");
+            // Re-schedules after poll 1: the yield's, plus the wake's if
+            // it came too late for the yield to carry it.
+            let total = toy.0.yields.get() + (toy.0.schedules.get() - before);
+            match out.value {
+                // The wake came before poll 3 started (during the yielding
+                // poll, or while the yield's Notified was queued): it was
+                // merged, re-scheduled nothing, and poll 3 saw the flag.
+                3 => assert_eq!(total, 1, "a wake merged into the yield re-scheduled the task again"),
+                // Poll 3 missed the flag, so the wake came during or after
+                // it and re-scheduled the task exactly once more.
+                4 => assert_eq!(total, 2, "a wake after the yield must re-schedule exactly once"),
+                n => panic!("{n} polls: a wake was lost or a poll repeated"),
+            }
+            seen.saw(if out.value == 3 { "completed at poll 3" } else { "completed at poll 4" });
+        }
+        drop(join);
+        probe.clear_slot();
+        probe.assert_dropped_once();
+        toy.assert_freed();
+    });
+    if abort {
+        outcomes.assert_all_seen(&[
+            "cancelled after the yield",
+            "cancelled before poll 2",
+            "re-scheduled by the yield",
+        ]);
+    } else {
+        outcomes.assert_all_seen(&[
+            "completed at poll 3",
+            "completed at poll 4",
+            "re-scheduled by the yield",
+        ]);
+    }
+}
+
+#[test]
+fn yield_races_wake() {
+    yield_races(false);
+}
+
+#[test]
+fn yield_races_abort() {
+    yield_races(true);
+}
+
 /// The `JoinHandle` is dropped while the task completes on another thread.
 /// The output must be dropped exactly once: by the completer if
 /// JOIN_INTEREST was already clear, else by the handle. `with_waker`: the

@@ -86,7 +86,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
         Some(0) => {
             // Re-schedule: a wake during our own poll sends the task to the
             // back of the queue (harness: NOTIFIED while running = yield).
-            cx.waker().wake_by_ref();
+            crate::task::waker::yield_self(cx.waker());
             Poll::Pending
         }
         Some(n) => {

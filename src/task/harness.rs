@@ -123,7 +123,9 @@ where
                     start => (start, timed),
                 };
                 stats.poll_started(start);
+                let outer = waker::enter_poll(self.raw());
                 let done = self.poll_future();
+                let yielded = waker::leave_poll(self.raw(), outer);
                 if timed {
                     end = crate::clock::now_ns();
                     stats.poll_ended(start, end);
@@ -132,7 +134,12 @@ where
                     self.complete();
                     return end;
                 }
-                match self.header().state.transition_to_idle() {
+                let idle = if yielded {
+                    self.header().state.transition_to_idle_yielded()
+                } else {
+                    self.header().state.transition_to_idle()
+                };
+                match idle {
                     TransitionToIdle::Ok => {}
                     TransitionToIdle::OkNotified => {
                         // Woken during its own poll: to the back of the queue

@@ -58,7 +58,7 @@ mod meta;
 mod raw;
 mod ready_list;
 pub(crate) mod state;
-mod waker;
+pub(crate) mod waker;
 mod yield_now;
 
 pub use abort::AbortHandle;

@@ -196,13 +196,27 @@ impl State {
 
     /// The worker's poll returned `Pending`.
     pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
+        self.to_idle(false)
+    }
+
+    /// The worker's poll returned `Pending` after the future asked to run
+    /// again (`waker::yield_self`): the same as a `wake_by_ref` by the
+    /// RUNNING holder just before `transition_to_idle`, in one CAS. Nobody
+    /// can tell the two apart: while RUNNING is set, a wake only sets
+    /// NOTIFIED (no reference, no submission), and NOTIFIED is read only by
+    /// this transition (docs/design/task.md, "Yield without a wake").
+    pub(crate) fn transition_to_idle_yielded(&self) -> TransitionToIdle {
+        self.to_idle(true)
+    }
+
+    fn to_idle(&self, yielded: bool) -> TransitionToIdle {
         self.fetch_update(|curr| {
             debug_assert!(curr.is_running());
             if curr.is_cancelled() {
                 return (TransitionToIdle::Cancelled, None);
             }
-            let mut next = curr.0 & !RUNNING;
-            let action = if curr.is_notified() {
+            let mut next = (curr.0 & !RUNNING) | if yielded { NOTIFIED } else { 0 };
+            let action = if curr.is_notified() || yielded {
                 // The running reference becomes the Notified one.
                 TransitionToIdle::OkNotified
             } else {

@@ -436,6 +436,165 @@ fn wakes_during_own_poll_reschedule_once_through_yield_now() {
     toy.assert_all_freed();
 }
 
+/// The state word of the task that owns `waker` (a weft task waker).
+fn state_of_waker(waker: &Waker) -> Snapshot {
+    let header = std::ptr::NonNull::new(waker.data() as *mut super::raw::Header).expect("a task waker");
+    RawTask::from_raw(header).state().load()
+}
+
+#[test]
+fn a_yield_by_the_tasks_own_waker_reschedules_it_without_a_wake() {
+    let toy = Toy::default();
+    let (probe, fut) = probe_future(|probe, cx| {
+        if probe.polls() >= 2 {
+            return Poll::Ready(0);
+        }
+        super::waker::yield_self(cx.waker());
+        // No atomic wake: the task is still RUNNING and not NOTIFIED; the
+        // mark is read by the harness after the poll.
+        let s = state_of_waker(cx.waker());
+        assert!(s.is_running() && !s.is_notified(), "yield_self woke the task: {s:?}");
+        Poll::Pending
+    });
+    let (task, notified, mut join) = toy.spawn(fut);
+    notified.run();
+    assert_eq!(toy.queued(), 1, "the yield queues the task exactly once");
+    assert_eq!(toy.yields(), 1, "through Schedule::yield_now (the back of the queue)");
+    assert_eq!(toy.schedules(), 0);
+    let s = state(&task);
+    assert!(s.is_idle() && s.is_notified(), "{s:?}");
+    assert_eq!(s.ref_count(), 3, "list + JoinHandle + Notified (the former running reference): {s:?}");
+    assert!(toy.run_one());
+    assert_eq!(probe.polls(), 2);
+    assert!(join_ready(&mut join).is_ok());
+    drop((join, task));
+    toy.assert_all_freed();
+}
+
+#[test]
+fn a_yield_through_a_wrapping_waker_wakes_the_wrapper() {
+    // As a `FuturesUnordered` child: the yield must reach the wrapper, which
+    // is how the wrapper learns which child to poll again.
+    struct Forward {
+        wakes: AtomicUsize,
+        inner: Waker,
+    }
+    impl Wake for Forward {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.wakes.fetch_add(1, SeqCst);
+            self.inner.wake_by_ref();
+        }
+    }
+    let toy = Toy::default();
+    let forwarded = Arc::new(AtomicUsize::new(0));
+    let seen = forwarded.clone();
+    let (probe, fut) = probe_future(move |probe, cx| {
+        if probe.polls() >= 2 {
+            return Poll::Ready(0);
+        }
+        let wrapper = Arc::new(Forward { wakes: AtomicUsize::new(0), inner: cx.waker().clone() });
+        super::waker::yield_self(&Waker::from(wrapper.clone()));
+        seen.store(wrapper.wakes.load(SeqCst), SeqCst);
+        Poll::Pending
+    });
+    let (task, notified, mut join) = toy.spawn(fut);
+    notified.run();
+    assert_eq!(forwarded.load(SeqCst), 1, "the wrapping waker was not woken");
+    assert_eq!((toy.queued(), toy.yields(), toy.schedules()), (1, 1, 0));
+    assert!(toy.run_one());
+    assert_eq!(probe.polls(), 2);
+    assert!(join_ready(&mut join).is_ok());
+    drop((join, task));
+    toy.assert_all_freed();
+}
+
+#[test]
+fn a_yield_with_another_tasks_waker_wakes_that_task() {
+    let (toy_a, toy_b) = (Toy::default(), Toy::default());
+    let (probe_b, fut_b) = ready_on_poll(2);
+    let (task_b, notified_b, mut join_b) = toy_b.spawn(fut_b);
+    notified_b.run();
+    let waker_b = probe_b.take_waker();
+    let (probe_a, fut_a) = probe_future(move |_, _| {
+        super::waker::yield_self(&waker_b);
+        Poll::Ready(1)
+    });
+    let (task_a, notified_a, mut join_a) = toy_a.spawn(fut_a);
+    notified_a.run();
+    assert!(join_ready(&mut join_a).is_ok());
+    assert_eq!((toy_a.yields(), toy_a.schedules()), (0, 0), "the yielding task was re-scheduled");
+    assert_eq!((toy_b.schedules(), toy_b.queued()), (1, 1), "the waker's task was not woken");
+    assert!(toy_b.run_one());
+    assert_eq!(probe_b.polls(), 2);
+    assert!(join_ready(&mut join_b).is_ok());
+    assert_eq!(probe_a.polls(), 1);
+    drop((join_a, task_a, join_b, task_b));
+    toy_a.assert_all_freed();
+    toy_b.assert_all_freed();
+}
+
+#[test]
+fn a_yield_survives_a_nested_poll_of_another_task() {
+    // As a `LocalSet` driven inside a task's poll: the inner task's poll
+    // must neither take nor lose the outer task's mark.
+    let (toy_a, toy_b) = (Toy::default(), Toy::default());
+    let (probe_b, fut_b) = probe_future(|probe, cx| {
+        if probe.polls() >= 2 {
+            return Poll::Ready(2);
+        }
+        super::waker::yield_self(cx.waker());
+        Poll::Pending
+    });
+    let (task_b, notified_b, mut join_b) = toy_b.spawn(fut_b);
+    let inner = Mutex::new(Some(notified_b));
+    let (probe_a, fut_a) = probe_future(move |probe, cx| {
+        if probe.polls() >= 2 {
+            return Poll::Ready(1);
+        }
+        super::waker::yield_self(cx.waker());
+        if let Some(b) = inner.lock().unwrap().take() {
+            b.run();
+        }
+        Poll::Pending
+    });
+    let (task_a, notified_a, mut join_a) = toy_a.spawn(fut_a);
+    notified_a.run();
+    assert_eq!((toy_a.yields(), toy_a.queued()), (1, 1), "the outer task lost its yield");
+    assert_eq!((toy_b.yields(), toy_b.queued()), (1, 1), "the inner task lost its yield");
+    assert!(toy_a.run_one() && toy_b.run_one());
+    assert_eq!((probe_a.polls(), probe_b.polls()), (2, 2));
+    assert!(join_ready(&mut join_a).is_ok() && join_ready(&mut join_b).is_ok());
+    drop((join_a, task_a, join_b, task_b));
+    toy_a.assert_all_freed();
+    toy_b.assert_all_freed();
+}
+
+#[test]
+fn a_task_that_yields_then_completes_is_not_rescheduled() {
+    let toy = Toy::default();
+    let (probe, fut) = probe_future(|_, cx| {
+        super::waker::yield_self(cx.waker());
+        panic!("panics after yielding");
+    });
+    let (task, notified, mut join) = toy.spawn(fut);
+    notified.run();
+    assert!(join_ready(&mut join).unwrap_err().is_panic());
+    assert_eq!((toy.yields(), toy.schedules(), toy.queued()), (0, 0, 0));
+    // The thread's mark is gone with the poll: a later poll that does not
+    // yield is not re-scheduled.
+    let (_, fut2) = pending_forever();
+    let (task2, notified2, join2) = toy.spawn(fut2);
+    notified2.run();
+    assert_eq!(toy.queued(), 0, "a stale yield mark re-scheduled another task");
+    assert_eq!(probe.polls(), 1);
+    drop((join, task, join2));
+    task2.shutdown();
+    toy.assert_all_freed();
+}
+
 #[test]
 fn wake_from_another_thread_while_running_reschedules_once() {
     let toy = Toy::default();

@@ -3,6 +3,7 @@
 
 use super::raw::{Header, RawTask};
 use super::state::{TransitionToNotifiedByRef, TransitionToNotifiedByVal};
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
@@ -10,6 +11,61 @@ use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+crate::loom::thread_local! {
+    /// The task this thread is polling (its header address; 0 = none),
+    /// with bit 0 set once its future asked to run again after the tasks
+    /// queued behind it (`yield_self`). The harness sets it around each
+    /// poll and restores the previous value after, so a poll nested in
+    /// another (a `LocalSet` or `block_on` inside a task) sees its own
+    /// task. A plain thread-local, outside any protocol: only this thread
+    /// reads or writes it (loom's thread-local under loom).
+    static POLLING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Harness: the poll of `task` starts on this thread. Returns what to
+/// hand back to `leave_poll`.
+#[inline]
+pub(crate) fn enter_poll(task: RawTask) -> usize {
+    let addr = task.header_ptr().as_ptr() as usize;
+    // No thread-local (thread exit): `yield_self` falls back to a wake.
+    POLLING.try_with(|p| p.replace(addr)).unwrap_or(0)
+}
+
+/// Harness: the poll of `task` ended; `prev` is what `enter_poll`
+/// returned. True if the future asked to run again (`yield_self`).
+#[inline]
+pub(crate) fn leave_poll(task: RawTask, prev: usize) -> bool {
+    let addr = task.header_ptr().as_ptr() as usize;
+    POLLING.try_with(|p| p.replace(prev)).is_ok_and(|seen| seen == addr | 1)
+}
+
+/// Asks for the task that owns `waker` to run again after the tasks now
+/// queued behind it: what `waker.wake_by_ref()` does during that task's own
+/// poll (`yield_now`, a spent coop budget), without its atomic read-modify-
+/// write when `waker` is the polled task's own (not a wrapper such as a
+/// `FuturesUnordered` child's, and not another task's): the mark is left
+/// in `POLLING` and the harness makes the task NOTIFIED in the CAS that
+/// ends RUNNING (`State::transition_to_idle_yielded`). Otherwise a plain
+/// `wake_by_ref`.
+pub(crate) fn yield_self(waker: &Waker) {
+    let data = waker.data() as usize;
+    if std::ptr::eq(waker.vtable(), &VTABLE) {
+        let marked = POLLING
+            .try_with(|p| {
+                let own = p.get() == data;
+                if own {
+                    p.set(data | 1);
+                }
+                own
+            })
+            .unwrap_or(false);
+        if marked {
+            return;
+        }
+    }
+    waker.wake_by_ref();
+}
 
 fn raw_task(data: *const ()) -> RawTask {
     // SAFETY: every RawWaker built here carries a live task's header

@@ -9,7 +9,9 @@ use std::task::{Context, Poll};
 /// before it continues.
 ///
 /// Works because a task that wakes itself during its own poll is
-/// re-scheduled with `Schedule::yield_now` once the poll returns.
+/// re-scheduled with `Schedule::yield_now` once the poll returns; when the
+/// waker is the task's own, the "wake" is a mark the task's harness reads
+/// after the poll (`waker::yield_self`), with no atomic operation.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -40,7 +42,7 @@ pub async fn yield_now() {
                 return Poll::Ready(());
             }
             self.yielded = true;
-            cx.waker().wake_by_ref();
+            crate::task::waker::yield_self(cx.waker());
             Poll::Pending
         }
     }
