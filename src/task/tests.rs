@@ -536,13 +536,15 @@ fn a_yield_with_another_tasks_waker_wakes_that_task() {
     toy_b.assert_all_freed();
 }
 
-#[test]
-fn a_yield_survives_a_nested_poll_of_another_task() {
-    // As a `LocalSet` driven inside a task's poll: the inner task's poll
-    // must neither take nor lose the outer task's mark.
+/// Task A's poll runs task B's poll inside it, as a `LocalSet` driven in a
+/// task does. A yields before the nested poll, after it, or not at all; B
+/// yields or not. Each task is re-scheduled exactly when it yielded: the
+/// inner poll neither takes nor loses the outer task's mark, and its own
+/// mark does not leak outward.
+fn nested_yields(a_before: bool, a_after: bool, b_yields: bool) {
     let (toy_a, toy_b) = (Toy::default(), Toy::default());
-    let (probe_b, fut_b) = probe_future(|probe, cx| {
-        if probe.polls() >= 2 {
+    let (probe_b, fut_b) = probe_future(move |probe, cx| {
+        if probe.polls() >= 2 || !b_yields {
             return Poll::Ready(2);
         }
         super::waker::yield_self(cx.waker());
@@ -554,18 +556,30 @@ fn a_yield_survives_a_nested_poll_of_another_task() {
         if probe.polls() >= 2 {
             return Poll::Ready(1);
         }
-        super::waker::yield_self(cx.waker());
+        if a_before {
+            super::waker::yield_self(cx.waker());
+        }
         if let Some(b) = inner.lock().unwrap().take() {
             b.run();
         }
-        Poll::Pending
+        if a_after {
+            super::waker::yield_self(cx.waker());
+        }
+        if a_before || a_after {
+            Poll::Pending
+        } else {
+            Poll::Ready(1)
+        }
     });
     let (task_a, notified_a, mut join_a) = toy_a.spawn(fut_a);
     notified_a.run();
-    assert_eq!((toy_a.yields(), toy_a.queued()), (1, 1), "the outer task lost its yield");
-    assert_eq!((toy_b.yields(), toy_b.queued()), (1, 1), "the inner task lost its yield");
-    assert!(toy_a.run_one() && toy_b.run_one());
-    assert_eq!((probe_a.polls(), probe_b.polls()), (2, 2));
+    assert_eq!(super::waker::polling_mark(), 0, "the thread-local outlived the polls");
+    let a_yields = a_before || a_after;
+    assert_eq!((toy_a.yields(), toy_a.queued()), (a_yields as usize, a_yields as usize), "outer task");
+    assert_eq!((toy_b.yields(), toy_b.queued()), (b_yields as usize, b_yields as usize), "inner task");
+    toy_a.run_one();
+    toy_b.run_one();
+    assert_eq!((probe_a.polls(), probe_b.polls()), (1 + a_yields as usize, 1 + b_yields as usize));
     assert!(join_ready(&mut join_a).is_ok() && join_ready(&mut join_b).is_ok());
     drop((join_a, task_a, join_b, task_b));
     toy_a.assert_all_freed();
@@ -573,25 +587,97 @@ fn a_yield_survives_a_nested_poll_of_another_task() {
 }
 
 #[test]
+fn a_yield_survives_a_nested_poll_of_another_task() {
+    nested_yields(true, false, true);
+    nested_yields(false, true, true);
+    nested_yields(true, false, false);
+}
+
+#[test]
+fn a_nested_tasks_yield_does_not_leak_to_the_outer_task() {
+    nested_yields(false, false, true);
+}
+
+#[test]
 fn a_task_that_yields_then_completes_is_not_rescheduled() {
+    for panics in [false, true] {
+        let toy = Toy::default();
+        let (probe, fut) = probe_future(move |_, cx| {
+            super::waker::yield_self(cx.waker());
+            if panics {
+                panic!("panics after yielding");
+            }
+            Poll::Ready(3)
+        });
+        let (task, notified, mut join) = toy.spawn(fut);
+        notified.run();
+        assert_eq!(super::waker::polling_mark(), 0, "the mark outlived the poll");
+        match join_ready(&mut join) {
+            Ok(out) => assert!(!panics && out.value == 3),
+            Err(e) => assert!(panics && e.is_panic(), "{e:?}"),
+        }
+        assert_eq!((toy.yields(), toy.schedules(), toy.queued()), (0, 0, 0));
+        assert_eq!(probe.polls(), 1);
+        drop((join, task));
+        toy.assert_all_freed();
+    }
+}
+
+#[test]
+fn a_foreign_waker_with_the_tasks_address_is_woken_not_marked() {
+    // Only weft's own vtable may be taken for the task's waker: a waker of
+    // another kind whose data pointer happens to be the task's header
+    // address must be woken through its own vtable.
+    static FOREIGN_WAKES: AtomicUsize = AtomicUsize::new(0);
+    fn f_clone(data: *const ()) -> std::task::RawWaker {
+        std::task::RawWaker::new(data, &FOREIGN)
+    }
+    fn f_wake(_: *const ()) {
+        FOREIGN_WAKES.fetch_add(1, SeqCst);
+    }
+    fn f_drop(_: *const ()) {}
+    static FOREIGN: std::task::RawWakerVTable =
+        std::task::RawWakerVTable::new(f_clone, f_wake, f_wake, f_drop);
     let toy = Toy::default();
     let (probe, fut) = probe_future(|_, cx| {
-        super::waker::yield_self(cx.waker());
-        panic!("panics after yielding");
+        let data = cx.waker().data();
+        // SAFETY: FOREIGN's functions never dereference the data pointer.
+        let foreign = unsafe { Waker::from_raw(std::task::RawWaker::new(data, &FOREIGN)) };
+        super::waker::yield_self(&foreign);
+        assert_eq!(super::waker::polling_mark() & 1, 0, "a foreign waker was taken for the task's own");
+        Poll::Ready(4)
     });
     let (task, notified, mut join) = toy.spawn(fut);
     notified.run();
-    assert!(join_ready(&mut join).unwrap_err().is_panic());
-    assert_eq!((toy.yields(), toy.schedules(), toy.queued()), (0, 0, 0));
-    // The thread's mark is gone with the poll: a later poll that does not
-    // yield is not re-scheduled.
-    let (_, fut2) = pending_forever();
-    let (task2, notified2, join2) = toy.spawn(fut2);
-    notified2.run();
-    assert_eq!(toy.queued(), 0, "a stale yield mark re-scheduled another task");
+    assert_eq!(FOREIGN_WAKES.load(SeqCst), 1, "the foreign waker was not woken");
+    assert_eq!((toy.yields(), toy.queued()), (0, 0));
+    assert_eq!(join_ready(&mut join).unwrap().value, 4);
     assert_eq!(probe.polls(), 1);
-    drop((join, task, join2));
-    task2.shutdown();
+    drop((join, task));
+    toy.assert_all_freed();
+}
+
+#[test]
+fn every_yield_of_one_poll_is_a_mark() {
+    let toy = Toy::default();
+    let (probe, fut) = probe_future(|probe, cx| {
+        if probe.polls() >= 2 {
+            return Poll::Ready(0);
+        }
+        for _ in 0..3 {
+            super::waker::yield_self(cx.waker());
+            let s = state_of_waker(cx.waker());
+            assert!(!s.is_notified(), "a later yield of the same poll woke the task: {s:?}");
+        }
+        Poll::Pending
+    });
+    let (task, notified, mut join) = toy.spawn(fut);
+    notified.run();
+    assert_eq!((toy.yields(), toy.queued()), (1, 1));
+    assert!(toy.run_one());
+    assert_eq!(probe.polls(), 2);
+    assert!(join_ready(&mut join).is_ok());
+    drop((join, task));
     toy.assert_all_freed();
 }
 

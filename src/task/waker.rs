@@ -24,12 +24,23 @@ crate::loom::thread_local! {
 }
 
 /// Harness: the poll of `task` starts on this thread. Returns what to
-/// hand back to `leave_poll`.
+/// hand back to `leave_poll`, which must run after the poll on every path
+/// (the harness's `poll_future` catches panics, so it never unwinds past
+/// the pair).
 #[inline]
 pub(crate) fn enter_poll(task: RawTask) -> usize {
     let addr = task.header_ptr().as_ptr() as usize;
     // No thread-local (thread exit): `yield_self` falls back to a wake.
-    POLLING.try_with(|p| p.replace(addr)).unwrap_or(0)
+    let outer = POLLING.try_with(|p| p.replace(addr)).unwrap_or(0);
+    debug_assert_ne!(outer & !1, addr, "a task's poll nested in its own poll");
+    outer
+}
+
+/// What `POLLING` holds on this thread (tests: the polled task's address,
+/// with bit 0 once it yielded; 0 outside any poll).
+#[cfg(test)]
+pub(crate) fn polling_mark() -> usize {
+    POLLING.try_with(Cell::get).unwrap_or(0)
 }
 
 /// Harness: the poll of `task` ended; `prev` is what `enter_poll`
@@ -53,7 +64,10 @@ pub(crate) fn yield_self(waker: &Waker) {
     if std::ptr::eq(waker.vtable(), &VTABLE) {
         let marked = POLLING
             .try_with(|p| {
-                let own = p.get() == data;
+                // `& !1`: a second yield in the same poll (every leaf
+                // future of a `select!` once the budget is spent) finds
+                // the mark already set and keeps it.
+                let own = p.get() & !1 == data;
                 if own {
                     p.set(data | 1);
                 }
