@@ -323,3 +323,50 @@ fn join_set_spawn_local() {
     });
     assert_eq!(total, (0..100).sum::<i32>());
 }
+
+/// A set driven inside a task of another set: when its per-poll budget is
+/// spent it yields through the outer task's own waker (the harness's
+/// yield mark, no wake), so the outer set runs the outer task's siblings
+/// and then polls the inner set again until all of its tasks are done.
+#[test]
+fn a_set_nested_in_a_local_task_yields_to_its_siblings() {
+    const N: usize = 1_000;
+    let rt = runtime(1);
+    let outer = LocalSet::new();
+    let ran = Rc::new(Cell::new(0usize));
+    let sibling_ticks = Rc::new(Cell::new(0usize));
+    let ticks_while_inner_ran = outer.block_on(&rt, {
+        let (ran, sibling_ticks) = (ran.clone(), sibling_ticks.clone());
+        async move {
+            let done = Rc::new(Cell::new(false));
+            let sibling = spawn_local({
+                let (ticks, done) = (sibling_ticks.clone(), done.clone());
+                async move {
+                    while !done.get() {
+                        ticks.set(ticks.get() + 1);
+                        yield_now().await;
+                    }
+                }
+            });
+            let nested = spawn_local({
+                let (ran, ticks, done) = (ran.clone(), sibling_ticks.clone(), done.clone());
+                async move {
+                    let inner = LocalSet::new();
+                    for _ in 0..N {
+                        let ran = ran.clone();
+                        inner.spawn_local(async move { ran.set(ran.get() + 1) });
+                    }
+                    let before = ticks.get();
+                    inner.await;
+                    done.set(true);
+                    ticks.get() - before
+                }
+            });
+            let ticks = nested.await.unwrap();
+            sibling.await.unwrap();
+            ticks
+        }
+    });
+    assert_eq!(ran.get(), N, "every inner task runs exactly once");
+    assert!(ticks_while_inner_ran > 0, "the inner set never yielded to the outer set's other task");
+}

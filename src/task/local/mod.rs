@@ -211,7 +211,10 @@ impl LocalSet {
         // yield and come back (one tick per poll keeps the poll bounded
         // even if other threads keep waking tasks).
         if more || self.cx.shared.park(cx.waker()) == Park::Work {
-            cx.waker().wake_by_ref();
+            // Inside a task's poll with the task's own waker: a mark for
+            // the harness, no atomic wake (docs/design/task.md, "Yield
+            // without a wake"); under `block_on` or a wrapping waker: a wake.
+            crate::task::waker::yield_self(cx.waker());
         }
     }
 }
