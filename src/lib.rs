@@ -75,11 +75,12 @@ pub mod task;
 #[cfg(feature = "time")]
 pub mod time;
 // Without `time` the timer wheel stays: the workers run it (src/time/mod.rs).
-#[cfg(all(test, not(loom)))]
-mod test_log;
 #[cfg(not(feature = "time"))]
 pub(crate) mod time;
 pub mod topology;
+
+#[cfg(all(test, not(loom)))]
+mod test_log;
 
 pub use runtime::{spawn, Builder, Handle, Runtime};
 
