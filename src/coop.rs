@@ -84,8 +84,9 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     match cur {
         None => Poll::Ready(RestoreOnPending(Cell::new(None))),
         Some(0) => {
-            // Re-schedule: a wake during our own poll sends the task to the
-            // back of the queue (harness: NOTIFIED while running = yield).
+            // Re-schedule to the back of the queue: with the task's own
+            // waker a mark the harness reads after the poll, otherwise a
+            // wake (docs/design/task.md, "Yield without a wake").
             crate::task::waker::yield_self(cx.waker());
             Poll::Pending
         }
