@@ -346,10 +346,15 @@ where
         }
         // SAFETY: COMPLETE is set and we are the JoinHandle, which owns the
         // stage from then on (Acquire in `state.load` saw the stage writes).
+        let finished = self.core().stage.with(|ptr| matches!(unsafe { &*ptr }, Stage::Finished(_)));
+        // The check comes before any write: a second poll must leave
+        // `Released` in place, since it is what tells `drop_join_handle`
+        // that the handle holds the owned list's reference too.
+        assert!(finished, "JoinHandle polled after it returned Ready");
+        // SAFETY: as above.
         let stage = self.core().stage.with_mut(|ptr| unsafe { mem::replace(&mut *ptr, Stage::Consumed) });
-        match stage {
-            Stage::Finished(out) => *dst = Poll::Ready(out),
-            _ => panic!("JoinHandle polled after it returned Ready"),
+        if let Stage::Finished(out) = stage {
+            *dst = Poll::Ready(out);
         }
         // Joined: the task need not stay listed any longer. The list's
         // reference becomes the handle's, dropped with its own in one RMW
@@ -363,7 +368,21 @@ where
 
     fn drop_join_handle(self) {
         let mut holds_list_reference = false;
-        if self.header().state.unset_join_interested().is_err() {
+        if self.header().state.unset_join_interested().is_ok() {
+            // Not complete: clearing JOIN_WAKER with JOIN_INTEREST gave the
+            // waker slot back to the handle, and the completer, which now
+            // sees neither bit, never reads it. Drop the waker now rather
+            // than with the cell: it may keep another task (the one that
+            // awaited this handle and gave up) and its runtime alive for as
+            // long as this task lives, or for ever if that task holds this
+            // one in turn.
+            // SAFETY: the handle owns the slot (above); no other thread
+            // reads or writes it from here on.
+            let waker = self.trailer().waker.with_mut(|ptr| unsafe { (*ptr).take() });
+            // A waker's drop is foreign code; it must not unwind out of a
+            // handle's drop with the task's reference still held.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(waker)));
+        } else {
             // Complete: the output is ours to drop.
             // SAFETY: COMPLETE is set and we are the JoinHandle, which owns
             // the stage from then on.

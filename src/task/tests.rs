@@ -36,6 +36,9 @@ struct ToyInner {
     /// The longest the queue has been (tests with one task: at most one
     /// `Notified` may exist at a time).
     max_queued: AtomicUsize,
+    /// Tasks whose owned-list reference the toy holds (`Toy::list`), as a
+    /// real scheduler's owned list does: `release` hands it back.
+    listed: Mutex<Vec<Task>>,
 }
 
 #[derive(Clone, Default)]
@@ -52,9 +55,23 @@ impl Schedule for Toy {
         self.push(task);
     }
 
-    fn release(&self, _task: RawTask) -> Option<Task> {
+    /// A listed task stays listed until its handle is done with it, as on
+    /// the real scheduler; the others leave at once.
+    fn complete_joinable(&self, task: RawTask) -> super::Completed {
+        if self.0.listed.lock().unwrap().iter().any(|t| t.raw() == task) {
+            return super::Completed::Kept;
+        }
+        match self.release(task) {
+            Some(task) => super::Completed::Released(task),
+            None => super::Completed::NotListed,
+        }
+    }
+
+    fn release(&self, task: RawTask) -> Option<Task> {
         self.0.releases.fetch_add(1, SeqCst);
-        None
+        let mut listed = self.0.listed.lock().unwrap();
+        let at = listed.iter().position(|t| t.raw() == task)?;
+        Some(listed.swap_remove(at))
     }
 }
 
@@ -66,6 +83,11 @@ impl Toy {
         F::Output: Send + 'static,
     {
         new_task(future, self.clone(), Location::caller())
+    }
+
+    /// Keeps the owned list's reference, to give it back on `release`.
+    fn list(&self, task: Task) {
+        self.0.listed.lock().unwrap().push(task);
     }
 
     fn push(&self, task: Notified) {
@@ -868,6 +890,47 @@ fn join_handle_dropped_while_waker_registered() {
     drop(task);
     drop(jwaker);
     assert_eq!(Arc::strong_count(&count), 1, "the cell freed the join waker");
+    toy.assert_all_freed();
+}
+
+#[test]
+fn a_dropped_join_handle_frees_its_waker_before_the_task_completes() {
+    let toy = Toy::default();
+    let (probe, fut) = ready_on_poll(2);
+    let (task, notified, mut join) = toy.spawn(fut);
+    let (count, jwaker) = counting_waker();
+    assert!(poll_join(&mut join, &jwaker).is_pending());
+    assert_eq!(Arc::strong_count(&count), 3, "the test's two and the trailer's clone");
+    drop(join);
+    assert_eq!(Arc::strong_count(&count), 2, "the handle's drop took its waker out of the trailer");
+    notified.run();
+    probe.take_waker().wake();
+    assert!(toy.run_one());
+    assert_eq!(count.wakes.load(SeqCst), 0, "a dropped handle's waker is not woken");
+    assert_eq!((probe.future_drops(), probe.output_drops()), (1, 1));
+    drop(task);
+    toy.assert_all_freed();
+}
+
+#[test]
+fn a_join_handle_polled_again_after_ready_panics_and_frees_the_task() {
+    // The task is listed, as on a real scheduler: the read takes the list's
+    // reference, and the handle's drop must give back both.
+    let toy = Toy::default();
+    let (probe, fut) = ready_now();
+    let (task, notified, mut join) = toy.spawn(fut);
+    toy.list(task);
+    notified.run();
+    assert_eq!(join_ready(&mut join).map(|out| out.value).ok(), Some(7));
+    let again = catch_unwind(AssertUnwindSafe(|| {
+        let (_, waker) = counting_waker();
+        let _ = poll_join(&mut join, &waker);
+    }));
+    let payload = again.expect_err("a second poll after Ready panics");
+    assert_eq!(panic_message(&*payload), "JoinHandle polled after it returned Ready");
+    assert_eq!(toy.live_cells(), 1, "the handle still holds the task");
+    drop(join);
+    assert_eq!((probe.future_drops(), probe.output_drops()), (1, 1));
     toy.assert_all_freed();
 }
 

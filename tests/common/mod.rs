@@ -12,6 +12,9 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default()
 }
 
+/// Re-running one test in a child process; fd counting.
+pub mod child;
+
 /// Helpers for the networking tests.
 #[cfg(feature = "net")]
 pub mod net;
