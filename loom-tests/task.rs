@@ -602,6 +602,62 @@ fn join_drop_races_completion_with_waker() {
     join_drop_races_completion(true);
 }
 
+/// The join waker slot: the handle registers a waker and is then dropped
+/// while the task completes on another thread (on a scheduler that keeps a
+/// completed, joinable task listed, as the runtime does). A handle dropped
+/// before COMPLETE takes the slot back and drops the waker before its drop
+/// returns, and the completer never wakes it; after COMPLETE the waker
+/// stays, may be woken, and goes with the cell. Either way it is dropped
+/// exactly once and the cell is freed.
+#[test]
+fn join_waker_slot_register_and_drop_race_completion() {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model(move || {
+        let toy = Toy::with_keep_complete(true);
+        let probe = Probe::new();
+        let join = toy.spawn(probe.future(Some(1)));
+        let (waker, wakes, waker_dropped) = flag_waker();
+
+        let worker = {
+            let toy = toy.clone();
+            thread::spawn(move || assert!(toy.run_one()))
+        };
+        let mut join = join;
+        let registered = Pin::new(&mut join).poll(&mut Context::from_waker(&waker)).is_pending();
+        drop(waker);
+        let outputs_before = probe.outputs_dropped.get();
+        drop(join);
+        let handle_dropped_output = probe.outputs_dropped.get() > outputs_before;
+        if registered && !handle_dropped_output {
+            // Dropped before COMPLETE, or after the output was read? Not
+            // read: `registered` means Pending, so the handle was dropped
+            // before COMPLETE.
+            assert_eq!(waker_dropped.get(), 1, "the dropped handle left its waker in the trailer");
+            seen.saw("dropped before completion, waker freed by the handle");
+        }
+        worker.join().unwrap();
+        if registered && !handle_dropped_output {
+            assert_eq!(wakes.get(), 0, "a dropped handle's waker was woken");
+        } else if registered {
+            seen.saw("dropped after completion");
+        } else {
+            seen.saw("complete at the poll");
+        }
+        if let Some(task) = toy.0.owned.lock().take() {
+            drop(task);
+        }
+        probe.assert_dropped_once();
+        toy.assert_freed();
+        assert_eq!(waker_dropped.get(), 1, "the join waker was leaked or dropped twice");
+    });
+    outcomes.assert_all_seen(&[
+        "dropped before completion, waker freed by the handle",
+        "dropped after completion",
+        "complete at the poll",
+    ]);
+}
+
 /// The `JoinHandle` is polled (registering a join waker, then replacing it
 /// with a different one: `set_join_waker` and `unset_join_waker`) while the
 /// task completes. If the last poll returned `Pending`, the waker it

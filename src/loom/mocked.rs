@@ -88,7 +88,7 @@ pub(crate) mod sync {
 }
 
 pub(crate) mod thread {
-    pub(crate) use loom::thread::{Builder, JoinHandle};
+    pub(crate) use loom::thread::{current, Builder, JoinHandle};
 }
 
 pub(crate) mod cell {

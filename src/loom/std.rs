@@ -94,7 +94,7 @@ pub(crate) mod sync {
 }
 
 pub(crate) mod thread {
-    pub(crate) use std::thread::{Builder, JoinHandle};
+    pub(crate) use std::thread::{current, Builder, JoinHandle};
 }
 
 pub(crate) mod cell {

@@ -222,10 +222,15 @@ impl Runtime {
             monitor.stop();
         }
         let shared = &self.handle.inner.shared;
-        // A runtime dropped on one of its own workers cannot join itself.
+        // A runtime dropped on one of its own worker threads cannot wait for
+        // that thread: inside a task, and also in a thread hook
+        // (`on_thread_start` runs before the worker context is set, and
+        // `on_thread_stop` after it is cleared), hence the thread ids too.
         let on_own_worker =
             scheduler::worker::with_current(|cx| cx.is_some_and(|cx| cx.handle.ptr_eq(&self.handle.inner)));
-        let timeout = if on_own_worker { Some(Duration::ZERO) } else { timeout };
+        let me = crate::loom::thread::current().id();
+        let on_own_thread = on_own_worker || self.threads.iter().any(|t| t.thread().id() == me);
+        let timeout = if on_own_thread { Some(Duration::ZERO) } else { timeout };
         // One deadline for the workers and the blocking threads.
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
         // Blocking pool first: from here no queued `spawn_blocking` closure
@@ -250,7 +255,10 @@ impl Runtime {
             }
         };
         let threads = std::mem::take(&mut self.threads);
-        if all_exited {
+        // On one of its own threads, that thread has not exited (or, in
+        // `on_thread_stop`, has counted itself exited but cannot join
+        // itself): the others are left to exit on their own.
+        if all_exited && !on_own_thread {
             for t in threads {
                 // A worker thread only panics if an on_thread_stop hook did;
                 // the runtime is gone either way.
@@ -258,8 +266,14 @@ impl Runtime {
             }
         }
         // Whatever the workers did not get to: cancel the remaining tasks
-        // and drop queued references.
+        // and drop queued references. Then wait for the drains that exiting
+        // workers may still be running (they took some shards' tasks before
+        // we looked): when this returns, every task that was not running
+        // has been cancelled, its future dropped. A task running on a stuck
+        // worker is marked CANCELLED; that worker drops it when its poll
+        // returns.
         shared.owned.close_and_shutdown_all();
+        shared.owned.wait_for_drains();
         shared.drain_injector();
         // Closures already running on blocking threads: wait for them up to
         // the same deadline (without limit on a plain drop). Threads still

@@ -537,11 +537,19 @@ impl Worker<'_> {
     }
 
     /// Shutdown: cancel every task (any worker may; it is idempotent), drop
-    /// what is left in our queues, report.
+    /// what is left in our queues and in the injector, report.
+    ///
+    /// The injector drain is what makes the shutting-down thread's final
+    /// drain safe to run while workers still work: every push a worker
+    /// makes (overflow of its local queue, `hand_back` when it retires or
+    /// enters `block_in_place`) precedes its own exit on its own thread, so
+    /// a push that lands after the final drain is dropped here
+    /// (docs/design/shutdown.md, "Nothing left in the injector").
     #[allow(clippy::boxed_local)] // the worker loop owns its core as a Box and hands it over
     fn exit(&self, mut core: Box<Core>) {
         self.shared.owned.close_and_shutdown_all();
         core.drain();
+        self.shared.drain_injector();
         core.io_wakers.clear();
         self.shared.stats[core.index].publish(&core.stats);
         self.shared.worker_exited();

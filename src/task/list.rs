@@ -18,11 +18,19 @@
 //! tasks, complete or not; the scheduler counts "not yet completed" apart
 //! (`Shared::num_alive_tasks`). The reference argument is in
 //! docs/design/task.md ("List membership").
+//!
+//! Several threads may drain the list at shutdown (each exiting worker and
+//! the thread that shuts the runtime down). A drain that found a shard
+//! empty cannot tell whether another drain is still cancelling what it took
+//! from it, so every drain is counted from before its first shard lock to
+//! after its last cancellation, and `wait_for_drains` waits for the count
+//! to reach zero: the shutting-down thread returns only once every task
+//! that was idle is cancelled (docs/design/shutdown.md).
 
 use super::raw::{Header, RawTask};
 use super::{Notified, Task};
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
-use crate::loom::sync::Mutex;
+use crate::loom::sync::{Condvar, Mutex};
 use crossbeam_utils::CachePadded;
 use std::ptr::NonNull;
 
@@ -85,6 +93,24 @@ pub(crate) struct OwnedTasks {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
     mask: usize,
     closed: AtomicBool,
+    /// Drains in progress (`close_and_shutdown_all` calls that have not
+    /// finished cancelling what they took).
+    drains: Mutex<usize>,
+    /// Signalled when `drains` drops to zero.
+    drains_done: Condvar,
+}
+
+/// Counts one drain in progress; its drop (also on unwind) ends it.
+struct DrainInProgress<'a>(&'a OwnedTasks);
+
+impl Drop for DrainInProgress<'_> {
+    fn drop(&mut self) {
+        let mut drains = self.0.drains.lock();
+        *drains -= 1;
+        if *drains == 0 {
+            self.0.drains_done.notify_all();
+        }
+    }
 }
 
 /// Runs `f` on a task's links. Caller holds the lock of the task's shard.
@@ -104,6 +130,8 @@ impl OwnedTasks {
                 .collect(),
             mask: n - 1,
             closed: AtomicBool::new(false),
+            drains: Mutex::new(0),
+            drains_done: Condvar::new(),
         }
     }
 
@@ -177,6 +205,11 @@ impl OwnedTasks {
     /// Refuses new tasks from now on and cancels every task in the list.
     /// Idempotent; several threads may call it at once.
     pub(crate) fn close_and_shutdown_all(&self) {
+        // Counted before the first shard lock: a drain that later finds a
+        // shard empty because we emptied it takes that lock after us, and
+        // so (through the lock) sees this count in `wait_for_drains`.
+        *self.drains.lock() += 1;
+        let _in_progress = DrainInProgress(self);
         // Relaxed: see `bind`; the shard locks below order the flag.
         self.closed.store(true, Ordering::Relaxed);
         for shard in self.shards.iter() {
@@ -203,6 +236,19 @@ impl OwnedTasks {
             for task in drained {
                 task.shutdown();
             }
+        }
+    }
+
+    /// Waits until no drain is in progress on any thread. Called after the
+    /// caller's own `close_and_shutdown_all`: every task that was listed
+    /// then has been taken by some drain, and each of those drains was
+    /// counted before it took anything, so when the count is zero every
+    /// such task has been through `Task::shutdown` (cancelled if it was
+    /// idle; marked CANCELLED for the worker running it otherwise).
+    pub(crate) fn wait_for_drains(&self) {
+        let mut drains = self.drains.lock();
+        while *drains > 0 {
+            drains = self.drains_done.wait(drains);
         }
     }
 
