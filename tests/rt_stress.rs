@@ -120,6 +120,12 @@ struct Seen {
     cancelled: AtomicUsize,
     panicked: AtomicUsize,
     gave_up: AtomicUsize,
+    /// Rounds ended by `shutdown_timeout`/`shutdown_background` in which
+    /// futures were still alive when the call returned, and how many in
+    /// all (shown, not asserted: a task mid-poll is cancelled after the
+    /// call returns).
+    early_returns: AtomicUsize,
+    alive_at_return: AtomicUsize,
 }
 
 impl Seen {
@@ -129,6 +135,8 @@ impl Seen {
             (&self.cancelled, &other.cancelled),
             (&self.panicked, &other.panicked),
             (&self.gave_up, &other.gave_up),
+            (&self.early_returns, &other.early_returns),
+            (&self.alive_at_return, &other.alive_at_return),
         ] {
             a.fetch_add(b.load(Relaxed), Relaxed);
         }
@@ -959,8 +967,18 @@ fn run_round(seed: u64, round: usize, tasks: usize, gen: &Gen, rng: &mut Rng, se
                 t.error(format!("{live} task futures still alive after Runtime::drop returned"));
             }
         }
-        1 => rt.shutdown_timeout(Duration::from_millis(rng.below(3) * 5)),
-        _ => rt.shutdown_background(),
+        _ => {
+            if end == 1 {
+                rt.shutdown_timeout(Duration::from_millis(rng.below(3) * 5));
+            } else {
+                rt.shutdown_background();
+            }
+            let live = t.live_futures.load(Relaxed);
+            if live > 0 {
+                t.seen.early_returns.fetch_add(1, Relaxed);
+                t.seen.alive_at_return.fetch_add(live as usize, Relaxed);
+            }
+        }
     }
     let _ = firer_tx.send(Msg::Stop);
     let _ = joiner_tx.send(Msg::Stop);
@@ -1061,5 +1079,10 @@ fn every_task_lifecycle_ends_exactly_once_and_nothing_leaks() {
         seen.cancelled.load(Relaxed),
         seen.panicked.load(Relaxed),
         seen.gave_up.load(Relaxed)
+    );
+    println!(
+        "rt_stress: {} runtimes had {} task futures still alive when shutdown_timeout/shutdown_background returned",
+        seen.early_returns.load(Relaxed),
+        seen.alive_at_return.load(Relaxed)
     );
 }
