@@ -26,6 +26,8 @@
 //! (docs/testing.md). `WEFT_STRESS_JOIN_CYCLES=0` leaves out the pairs of
 //! tasks that poll each other's `JoinHandle` once (see `Step::MutualPair`).
 
+#![cfg(all(feature = "sync", feature = "time"))]
+
 use std::future::{pending, poll_fn, Future};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU8, AtomicUsize, Ordering::*};
