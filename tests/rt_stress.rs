@@ -163,8 +163,11 @@ impl Table {
 
     /// `n` fresh task ids, or `None` once the round's budget is spent.
     fn alloc(&self, n: usize) -> Option<usize> {
-        let first = self.next.fetch_add(n, Relaxed);
-        (first + n <= self.slots.len()).then_some(first)
+        // Only a request that fits takes ids: a refused one must not leave
+        // ids counted as used that no task will ever get.
+        self.next
+            .fetch_update(Relaxed, Relaxed, |first| (first + n <= self.slots.len()).then_some(first + n))
+            .ok()
     }
 
     fn used(&self) -> usize {
