@@ -49,7 +49,11 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
 }
 
 fn parse_mount_line(line: &str) -> Option<Mount> {
-    let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+    // The kernel separates fields with one space and escapes the space,
+    // tab, newline and backslash inside paths, but not the other ASCII
+    // whitespace: a mount point may hold a carriage return or a form feed,
+    // so only spaces separate (runs of them are tolerated).
+    let fields: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
     // Six fixed fields, then optional fields up to the "-" separator.
     let sep = fields.iter().skip(6).position(|&f| f == "-")? + 6;
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -69,7 +73,7 @@ fn parse_mount_line(line: &str) -> Option<Mount> {
 
 /// Decodes mountinfo's `\ooo` octal escapes (`\040` is a space). A
 /// backslash not followed by three octal digits is kept as is.
-fn unescape(field: &str) -> PathBuf {
+pub(super) fn unescape(field: &str) -> PathBuf {
     let bytes = field.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -220,6 +224,19 @@ mod tests {
         let mounts = parse_mountinfo(text);
         assert_eq!(mounts.len(), 1);
         assert_eq!(mounts[0].mount_point, Path::new("/ok"));
+    }
+
+    #[test]
+    fn other_whitespace_in_a_mount_point_is_part_of_it() {
+        // The shrunk case of the `mountinfo_line_round_trips` property: a
+        // mount point "/\r" is one field, not "/" and a shifted line.
+        let m = parse_mountinfo("36 25 0:31 / /\r rw,nosuid - cgroup none rw,cpu,cpuacct\n");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].mount_point, Path::new("/\r"));
+        let m = parse_mountinfo("36 25 0:31 /a\x0cb /x\x0b rw - cgroup2 none rw\n");
+        assert_eq!(m[0].root, Path::new("/a\x0cb"));
+        assert_eq!(m[0].mount_point, Path::new("/x\x0b"));
+        assert_eq!(m[0].super_opts, "rw");
     }
 
     #[test]
