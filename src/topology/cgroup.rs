@@ -17,7 +17,7 @@
 //! quota file means no limit at that level (the v2 root has no `cpu.max`);
 //! a malformed one is reported and that level ignored.
 
-use super::mountinfo::{self, excerpt, read_text, Mount};
+use super::mountinfo::{self, excerpt, read_bytes, read_text, Mount};
 use super::{CgroupVersion, CpuQuota, CpuSet, Sources};
 use std::path::{Component, Path, PathBuf};
 
@@ -134,8 +134,8 @@ impl Place {
 fn locate(src: &Sources, controller: &str, problems: &mut Vec<String>) -> Result<Place, String> {
     let cgroup_path = src.path("/proc/self/cgroup");
     let mountinfo_path = src.path("/proc/self/mountinfo");
-    let read = |path: &Path| match read_text(path) {
-        Ok(Some(text)) => Ok(text),
+    let read = |path: &Path| match read_bytes(path) {
+        Ok(Some(bytes)) => Ok(bytes),
         Ok(None) => Err(format!("{} is missing; no cgroup limits applied", path.display())),
         Err(e) => Err(format!("cannot read {} ({e}); no cgroup limits applied", path.display())),
     };

@@ -12,14 +12,13 @@
 
 use super::cgroup::{parse_cpu_max, parse_period, parse_v1_quota};
 use super::cpuset::MAX_CPU;
-use super::mountinfo::{parse_cgroup, parse_mountinfo, unescape};
+use super::mountinfo::{bytes_to_path, parse_cgroup, parse_mountinfo, unescape};
 use super::numa::distance_row;
 use super::placement::{plan, victim_tiers};
 use super::{worker_count, CpuSet, Detected, NumaNode, Pinning, Rounding};
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use std::path::{Path, PathBuf};
 
 /// proptest's defaults (256 cases, `PROPTEST_CASES` overrides), without
 /// writing regression files into the source tree.
@@ -202,36 +201,50 @@ const DISTANCES: &[&str] = &["10 21\n", "10 16 32 32\n", "10\n"];
 
 /// A path component for the round trips: letters, digits, the four
 /// characters mountinfo escapes, the other ASCII whitespace, a backslash
-/// before digits (to look like an escape) and a non-ASCII letter.
-fn component() -> impl Strategy<Value = String> {
-    vec(
-        select(
-            &[
-                "a", "Z", "0", "7", "4", " ", "\t", "\n", "\\", "\\040", "\r", "\x0b", "\x0c", ":", ",", "-",
-                "\u{e9}",
-            ][..],
-        ),
-        1..6,
-    )
-    .prop_map(|parts| parts.concat())
+/// before digits (to look like an escape), a non-ASCII letter and bytes
+/// that are not UTF-8 (paths are bytes).
+fn component() -> impl Strategy<Value = Vec<u8>> {
+    const PARTS: &[&[u8]] = &[
+        b"a",
+        b"Z",
+        b"0",
+        b"7",
+        b"4",
+        b" ",
+        b"\t",
+        b"\n",
+        b"\\",
+        b"\\040",
+        b"\r",
+        b"\x0b",
+        b"\x0c",
+        b":",
+        b",",
+        b"-",
+        "\u{e9}".as_bytes(),
+        b"\xff",
+        b"\xc3",
+        b"\x80",
+    ];
+    vec(select(PARTS), 1..6).prop_map(|parts| parts.concat())
 }
 
-fn abs_path(components: Vec<String>) -> String {
+fn abs_path(components: Vec<Vec<u8>>) -> Vec<u8> {
     if components.is_empty() {
-        "/".to_string()
+        b"/".to_vec()
     } else {
-        components.iter().map(|c| format!("/{c}")).collect()
+        components.iter().flat_map(|c| std::iter::once(b'/').chain(c.iter().copied())).collect()
     }
 }
 
 /// mountinfo's escaping (proc(5)): space, tab, newline and backslash as
 /// `\ooo` octal; every other byte as is.
-fn escape(path: &str) -> String {
-    let mut out = String::new();
-    for c in path.chars() {
-        match c {
-            ' ' | '\t' | '\n' | '\\' => out.push_str(&format!("\\{:03o}", c as u32)),
-            c => out.push(c),
+fn escape(path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &b in path {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\\' => out.extend(format!("\\{b:03o}").bytes()),
+            b => out.push(b),
         }
     }
     out
@@ -301,22 +314,25 @@ proptest! {
     ) {
         let (root, mount_point) = (abs_path(root), abs_path(mount_point));
         let optional: String = optional.iter().map(|o| format!(" {o}")).collect();
-        let line = format!(
-            "36 25 0:31 {} {} rw,nosuid{optional} - {fstype} none {super_opts}\n",
-            escape(&root),
-            escape(&mount_point)
-        );
+        let line = [
+            &b"36 25 0:31 "[..],
+            &escape(&root),
+            b" ",
+            &escape(&mount_point),
+            format!(" rw,nosuid{optional} - {fstype} none {super_opts}\n").as_bytes(),
+        ]
+        .concat();
         let mounts = parse_mountinfo(&line);
-        prop_assert_eq!(mounts.len(), 1, "{:?}", line);
-        prop_assert_eq!(&mounts[0].root, Path::new(&root));
-        prop_assert_eq!(&mounts[0].mount_point, Path::new(&mount_point));
+        prop_assert_eq!(mounts.len(), 1, "{:?}", lossy(&line));
+        prop_assert_eq!(&mounts[0].root, &bytes_to_path(root));
+        prop_assert_eq!(&mounts[0].mount_point, &bytes_to_path(mount_point));
         prop_assert_eq!(mounts[0].fstype.as_str(), fstype);
         prop_assert_eq!(mounts[0].super_opts.as_str(), super_opts);
     }
 
     #[test]
-    fn unescape_inverts_escape(path in any::<String>()) {
-        prop_assert_eq!(unescape(&escape(&path)), PathBuf::from(&path));
+    fn unescape_inverts_escape(path in vec(any::<u8>(), 0..40)) {
+        prop_assert_eq!(unescape(escape(&path)), bytes_to_path(path));
     }
 
     #[test]
@@ -331,17 +347,18 @@ proptest! {
     fn proc_cgroup_line_round_trips(
         hierarchy in any::<u32>(),
         controllers in vec(select(&["cpu", "cpuacct", "cpuset", "name=systemd", "memory"][..]), 0..3),
-        // Any character but the line break the kernel never puts in a path.
-        path in vec("[^\n\r]{1,8}", 0..4),
+        // Any byte but '/' within a name (UTF-8 or not), except the line
+        // break and a carriage return, which a line end may carry.
+        path in vec(vec(any::<u8>().prop_filter("a name byte", |b| !b"/\n\r".contains(b)), 1..8), 0..4),
     ) {
         let controllers = if hierarchy == 0 { Vec::new() } else { controllers };
-        let path = format!("/{}", path.join("/"));
-        let line = format!("{hierarchy}:{}:{path}\n", controllers.join(","));
+        let path = abs_path(path);
+        let line = [format!("{hierarchy}:{}:", controllers.join(",")).as_bytes(), &path, b"\n"].concat();
         let entries = parse_cgroup(&line);
-        prop_assert_eq!(entries.len(), 1, "{:?}", line);
+        prop_assert_eq!(entries.len(), 1, "{:?}", lossy(&line));
         prop_assert_eq!(entries[0].hierarchy, hierarchy);
         prop_assert_eq!(&entries[0].controllers, &controllers);
-        prop_assert_eq!(&entries[0].path, Path::new(&path));
+        prop_assert_eq!(&entries[0].path, &bytes_to_path(path));
     }
 
     #[test]
