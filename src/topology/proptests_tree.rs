@@ -59,36 +59,57 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
-/// A scratch directory removed on drop.
+/// Every fixture tree laid out once in a scratch directory (removed on
+/// drop); a case changes one file and puts it back afterwards, so a case
+/// writes two files, not a whole tree.
 struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(test: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("weft-proptest-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
+        for tree in trees() {
+            for (rel, bytes) in &tree.files {
+                let path = dir.join(&tree.name).join(rel);
+                std::fs::create_dir_all(path.parent().unwrap()).expect("fixture parent");
+                std::fs::write(&path, bytes).expect("fixture write");
+            }
+        }
         Scratch(dir)
     }
 
-    /// Lays `tree` out afresh with file `victim` changed by `change`
-    /// (`None`: removed).
-    fn lay_out(&self, tree: &Tree, victim: usize, change: Option<&Mutation>) -> PathBuf {
-        let root = self.0.join("root");
-        let _ = std::fs::remove_dir_all(&root);
-        for (i, (rel, bytes)) in tree.files.iter().enumerate() {
-            let content = if i == victim {
-                match change {
-                    Some(m) => m.apply(bytes),
-                    None => continue,
-                }
-            } else {
-                bytes.clone()
-            };
-            let path = root.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).expect("fixture parent");
-            std::fs::write(&path, content).expect("fixture write");
+    /// Runs `check` on the root of `tree` with its file `victim` changed
+    /// by `change` (`None`: removed), then restores the file.
+    fn with_broken<R>(
+        &self,
+        tree: &Tree,
+        victim: usize,
+        change: Option<&Mutation>,
+        check: impl FnOnce(PathBuf) -> R,
+    ) -> R {
+        let root = self.0.join(&tree.name);
+        let (rel, original) = &tree.files[victim];
+        let path = root.join(rel);
+        match change {
+            Some(m) => std::fs::write(&path, m.apply(original)).expect("fixture write"),
+            None => std::fs::remove_file(&path).expect("fixture remove"),
         }
-        root
+        // Restored on drop: also after a panic in `check`, which proptest
+        // catches and then shrinks on the same tree.
+        let _restore = Restore { path, original };
+        check(root)
+    }
+}
+
+/// Writes a fixture file's original content back when dropped.
+struct Restore<'a> {
+    path: PathBuf,
+    original: &'a [u8],
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.path, self.original);
     }
 }
 
@@ -110,67 +131,81 @@ fn case() -> impl Strategy<Value = (Index, Index, Option<Mutation>, CpuSet, bool
     )
 }
 
-proptest! {
-    #![proptest_config(config())]
+/// A runner with the shared configuration and `cases` cases.
+fn runner(cases: u32) -> proptest::test_runner::TestRunner {
+    proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..config() })
+}
 
-    #[test]
-    fn one_broken_file_never_yields_zero_or_too_many_workers(
-        (tree, file, change, affinity, up) in case(),
-    ) {
-        let scratch = Scratch::new("detect");
+#[test]
+fn one_broken_file_never_yields_zero_or_too_many_workers() {
+    let scratch = Scratch::new("detect");
+    let result = runner(config().cases).run(&case(), |(tree, file, change, affinity, up)| {
         let tree = &trees()[tree.index(trees().len())];
         let victim = file.index(tree.files.len());
-        let root = scratch.lay_out(tree, victim, change.as_ref());
-        let rounding = if up { Rounding::Up } else { Rounding::Down };
-        let most = affinity.len().max(1);
         let what = format!("{} with {:?} {:?}, affinity {affinity}", tree.name, tree.files[victim].0, change);
-
-        let sources = Sources::fixture(root, affinity.clone());
-        let detected = detect(&sources);
-        prop_assert!(!detected.allowed.is_empty(), "{what}: nothing allowed");
-        if !affinity.is_empty() {
-            prop_assert_eq!(detected.allowed.intersection(&affinity), detected.allowed.clone(), "{}", what);
-        }
-        prop_assert!(!detected.nodes.is_empty(), "{what}: no NUMA node");
-        // What `Builder::resolve_worker_threads` computes for a detected count.
-        let threads = detected.allowed.len().max(1);
-        let workers = worker_count(threads, detected.quota.as_ref().map(|q| q.cpus), rounding);
-        prop_assert!((1..=most).contains(&workers), "{what}: {workers} workers");
-        prop_assert!(threads <= most, "{what}: {threads} threads");
-        for pinning in [Pinning::Spread, Pinning::Compact] {
-            let placement = placement::plan(&pinning, &detected, threads).map_err(TestCaseError::fail)?;
-            prop_assert!(
-                placement.iter().all(|p| p.cpu.is_some_and(|c| detected.allowed.contains(c))),
-                "{what}: {pinning:?} placed outside the allowed CPUs: {placement:?}"
-            );
-        }
-        // The monitor's re-read of the same tree.
-        let live = quota_config(sources, rounding, threads, Duration::from_secs(1)).expect("topology on");
-        let target = recompute(&live);
-        prop_assert!((1..=most).contains(&target), "{what}: monitor target {target}");
+        let rounding = if up { Rounding::Up } else { Rounding::Down };
+        scratch.with_broken(tree, victim, change.as_ref(), |root| {
+            check_detection(root, &affinity, rounding, &what)
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
+}
+
+/// What `Builder::build` and the monitor compute from `root`, checked.
+fn check_detection(
+    root: PathBuf,
+    affinity: &CpuSet,
+    rounding: Rounding,
+    what: &str,
+) -> Result<(), TestCaseError> {
+    let most = affinity.len().max(1);
+    let sources = Sources::fixture(root, affinity.clone());
+    let detected = detect(&sources);
+    prop_assert!(!detected.allowed.is_empty(), "{what}: nothing allowed");
+    if !affinity.is_empty() {
+        prop_assert_eq!(detected.allowed.intersection(affinity), detected.allowed.clone(), "{}", what);
+    }
+    prop_assert!(!detected.nodes.is_empty(), "{what}: no NUMA node");
+    // What `Builder::resolve_worker_threads` computes for a detected count.
+    let threads = detected.allowed.len().max(1);
+    let workers = worker_count(threads, detected.quota.as_ref().map(|q| q.cpus), rounding);
+    prop_assert!((1..=most).contains(&workers), "{what}: {workers} workers");
+    prop_assert!(threads <= most, "{what}: {threads} threads");
+    for pinning in [Pinning::Spread, Pinning::Compact] {
+        let placement = placement::plan(&pinning, &detected, threads).map_err(TestCaseError::fail)?;
+        prop_assert!(
+            placement.iter().all(|p| p.cpu.is_some_and(|c| detected.allowed.contains(c))),
+            "{what}: {pinning:?} placed outside the allowed CPUs: {placement:?}"
+        );
+    }
+    // The monitor's re-read of the same tree.
+    let live = quota_config(sources, rounding, threads, Duration::from_secs(1)).expect("topology on");
+    let target = recompute(&live);
+    prop_assert!((1..=most).contains(&target), "{what}: monitor target {target}");
+    Ok(())
 }
 
 /// The same through the public builder (threads are started, so fewer
 /// cases): `Runtime::topology` reports a count between 1 and the mask.
 #[test]
 fn builder_on_a_broken_tree_starts_between_one_and_the_mask() {
-    let cases = (config().cases / 16).max(4);
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..config() });
     let scratch = Scratch::new("builder");
-    let result = runner.run(&case(), |(tree, file, change, affinity, _)| {
+    let result = runner((config().cases / 16).max(4)).run(&case(), |(tree, file, change, affinity, _)| {
         let tree = &trees()[tree.index(trees().len())];
         let victim = file.index(tree.files.len());
-        let root = scratch.lay_out(tree, victim, change.as_ref());
-        let rt = crate::Runtime::builder()
-            .topology_fixture(root, affinity.clone())
-            .build()
-            .map_err(|e| TestCaseError::fail(format!("build failed: {e}")))?;
-        let topo = rt.topology();
-        let most = affinity.len().max(1);
-        prop_assert!((1..=most).contains(&topo.num_workers()), "{} workers", topo.num_workers());
-        prop_assert!(topo.worker_threads() <= most, "{} threads", topo.worker_threads());
-        Ok(())
+        scratch.with_broken(tree, victim, change.as_ref(), |root| {
+            let rt = crate::Runtime::builder()
+                .topology_fixture(root, affinity.clone())
+                .build()
+                .map_err(|e| TestCaseError::fail(format!("build failed: {e}")))?;
+            let topo = rt.topology();
+            let most = affinity.len().max(1);
+            prop_assert!((1..=most).contains(&topo.num_workers()), "{} workers", topo.num_workers());
+            prop_assert!(topo.worker_threads() <= most, "{} threads", topo.worker_threads());
+            Ok(())
+        })
     });
     if let Err(e) = result {
         panic!("{e}");
