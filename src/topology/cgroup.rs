@@ -17,7 +17,7 @@
 //! quota file means no limit at that level (the v2 root has no `cpu.max`);
 //! a malformed one is reported and that level ignored.
 
-use super::mountinfo::{self, excerpt, read_text, Mount};
+use super::mountinfo::{self, excerpt, read_bytes, read_text, Mount};
 use super::{CgroupVersion, CpuQuota, CpuSet, Sources};
 use std::path::{Component, Path, PathBuf};
 
@@ -134,8 +134,8 @@ impl Place {
 fn locate(src: &Sources, controller: &str, problems: &mut Vec<String>) -> Result<Place, String> {
     let cgroup_path = src.path("/proc/self/cgroup");
     let mountinfo_path = src.path("/proc/self/mountinfo");
-    let read = |path: &Path| match read_text(path) {
-        Ok(Some(text)) => Ok(text),
+    let read = |path: &Path| match read_bytes(path) {
+        Ok(Some(bytes)) => Ok(bytes),
         Ok(None) => Err(format!("{} is missing; no cgroup limits applied", path.display())),
         Err(e) => Err(format!("cannot read {} ({e}); no cgroup limits applied", path.display())),
     };
@@ -243,7 +243,7 @@ fn malformed(path: &Path, content: &str) -> String {
 
 /// `cpu.cfs_quota_us`: `Some(None)` for -1 (no limit), `Some(Some(q))` for
 /// a positive quota, `None` if malformed (not a number, 0, other negative).
-fn parse_v1_quota(text: &str) -> Option<Option<u64>> {
+pub(super) fn parse_v1_quota(text: &str) -> Option<Option<u64>> {
     let quota: i64 = text.trim().parse().ok()?;
     match quota {
         -1 => Some(None),
@@ -253,7 +253,7 @@ fn parse_v1_quota(text: &str) -> Option<Option<u64>> {
 }
 
 /// A period in microseconds; `None` if malformed or 0.
-fn parse_period(text: &str) -> Option<u64> {
+pub(super) fn parse_period(text: &str) -> Option<u64> {
     let text = text.trim();
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -263,7 +263,7 @@ fn parse_period(text: &str) -> Option<u64> {
 
 /// `cpu.max`: `max [period]` or `quota [period]`. `Some(None)` for no
 /// limit, `Some(Some((quota, period)))`, `None` if malformed.
-fn parse_cpu_max(text: &str) -> Option<Option<(u64, u64)>> {
+pub(super) fn parse_cpu_max(text: &str) -> Option<Option<(u64, u64)>> {
     let mut fields = text.split_ascii_whitespace();
     let quota = fields.next()?;
     let period = match fields.next() {

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// The most CPU number accepted from a file (the kernel's NR_CPUS limit is
 /// 8192; anything above is treated as malformed input, not allocated).
-const MAX_CPU: usize = 1 << 16;
+pub(super) const MAX_CPU: usize = 1 << 16;
 
 /// A set of CPU numbers, kept sorted and without duplicates.
 ///
@@ -57,7 +57,9 @@ impl CpuSet {
     /// accepted.
     pub fn parse(input: &str) -> Result<CpuSet, ParseCpuSetError> {
         let err = |reason| ParseCpuSetError { input: input.chars().take(200).collect(), reason };
-        let mut cpus = Vec::new();
+        // Ranges first, merged below: the set then never holds more than
+        // MAX_CPU + 1 entries, however often a list repeats a wide range.
+        let mut ranges = Vec::new();
         for part in input.trim().split(',') {
             let part = part.trim();
             if part.is_empty() {
@@ -79,9 +81,21 @@ impl CpuSet {
             if hi > MAX_CPU {
                 return Err(err("CPU number out of range"));
             }
-            cpus.extend(lo..=hi);
+            ranges.push((lo, hi));
         }
-        Ok(CpuSet::from_iter(cpus))
+        ranges.sort_unstable();
+        let mut cpus = Vec::new();
+        // The lowest CPU not yet in `cpus`; `hi + 1` cannot overflow, as
+        // `hi <= MAX_CPU`.
+        let mut next = 0;
+        for (lo, hi) in ranges {
+            let from = lo.max(next);
+            if from <= hi {
+                cpus.extend(from..=hi);
+                next = hi + 1;
+            }
+        }
+        Ok(CpuSet { cpus })
     }
 
     /// Number of CPUs in the set.
@@ -184,6 +198,15 @@ mod tests {
         for bad in ["a", "1-", "-3", "3-1", "1,,x", "99999999", "0-70000", "1-2-3", "+1"] {
             assert!(CpuSet::parse(bad).is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn repeated_wide_ranges_stay_one_set() {
+        let text = vec!["0-65536"; 2000].join(",");
+        let set = CpuSet::parse(&text).unwrap();
+        assert_eq!(set.len(), 65537);
+        assert_eq!(set.to_string(), "0-65536");
+        assert_eq!(CpuSet::parse("5,0-3,2-6,6,9-9").unwrap().to_string(), "0-6,9");
     }
 
     #[test]

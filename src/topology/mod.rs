@@ -43,6 +43,11 @@ pub(crate) mod placement;
 // has no monitor thread).
 #[cfg_attr(any(not(feature = "topology"), all(test, loom)), path = "quota_off.rs")]
 pub(crate) mod quota;
+// Property tests of the readers: random and mutated files, end to end.
+#[cfg(all(test, not(loom), feature = "topology"))]
+mod proptests;
+#[cfg(all(test, not(loom), feature = "topology"))]
+mod proptests_tree;
 #[cfg(all(test, feature = "topology"))]
 mod sim;
 #[cfg(feature = "topology")]

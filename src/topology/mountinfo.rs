@@ -43,17 +43,28 @@ impl Mount {
     }
 }
 
-/// Every well-formed line of a mountinfo file, in file order.
-pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines().filter_map(parse_mount_line).collect()
+/// Every well-formed line of a mountinfo file, in file order. Bytes, not
+/// text: the kernel writes paths as they are (escaping only space, tab,
+/// newline and backslash), so a path need not be UTF-8.
+pub(crate) fn parse_mountinfo(text: impl AsRef<[u8]>) -> Vec<Mount> {
+    lines(text.as_ref()).filter_map(parse_mount_line).collect()
 }
 
-fn parse_mount_line(line: &str) -> Option<Mount> {
-    let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+/// The lines of `text`, each without its `\n` (and a `\r` before it).
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+}
+
+fn parse_mount_line(line: &[u8]) -> Option<Mount> {
+    // The kernel separates fields with one space and escapes the space,
+    // tab, newline and backslash inside paths, but not the other ASCII
+    // whitespace: a mount point may hold a carriage return or a form feed,
+    // so only spaces separate (runs of them are tolerated).
+    let fields: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|f| !f.is_empty()).collect();
     // Six fixed fields, then optional fields up to the "-" separator.
-    let sep = fields.iter().skip(6).position(|&f| f == "-")? + 6;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !numeric(fields[0]) || !numeric(fields[1]) || !fields[2].contains(':') {
+    let sep = fields.iter().skip(6).position(|&f| f == b"-")? + 6;
+    let numeric = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    if !numeric(fields[0]) || !numeric(fields[1]) || !fields[2].contains(&b':') {
         return None;
     }
     let root = unescape(fields[3]);
@@ -61,16 +72,16 @@ fn parse_mount_line(line: &str) -> Option<Mount> {
     if !mount_point.is_absolute() {
         return None;
     }
-    let fstype = (*fields.get(sep + 1)?).to_string();
+    let fstype = String::from_utf8_lossy(fields.get(sep + 1)?).into_owned();
     // The source may be missing in odd cases; the super options are last.
-    let super_opts = if fields.len() > sep + 2 { fields[fields.len() - 1] } else { "" };
-    Some(Mount { root, mount_point, fstype, super_opts: super_opts.to_string() })
+    let super_opts: &[u8] = if fields.len() > sep + 2 { fields[fields.len() - 1] } else { b"" };
+    Some(Mount { root, mount_point, fstype, super_opts: String::from_utf8_lossy(super_opts).into_owned() })
 }
 
 /// Decodes mountinfo's `\ooo` octal escapes (`\040` is a space). A
 /// backslash not followed by three octal digits is kept as is.
-fn unescape(field: &str) -> PathBuf {
-    let bytes = field.as_bytes();
+pub(super) fn unescape(field: impl AsRef<[u8]>) -> PathBuf {
+    let bytes = field.as_ref();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -92,13 +103,13 @@ fn unescape(field: &str) -> PathBuf {
 }
 
 #[cfg(unix)]
-fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
+pub(super) fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
     use std::os::unix::ffi::OsStringExt;
     PathBuf::from(std::ffi::OsString::from_vec(bytes))
 }
 
 #[cfg(not(unix))]
-fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
+pub(super) fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -127,40 +138,49 @@ impl CgroupEntry {
     }
 }
 
-/// Every well-formed line of /proc/self/cgroup, in file order.
-pub(crate) fn parse_cgroup(text: &str) -> Vec<CgroupEntry> {
-    text.lines().filter_map(parse_cgroup_line).collect()
+/// Every well-formed line of /proc/self/cgroup, in file order (bytes, as
+/// the kernel writes the path unescaped).
+pub(crate) fn parse_cgroup(text: impl AsRef<[u8]>) -> Vec<CgroupEntry> {
+    lines(text.as_ref()).filter_map(parse_cgroup_line).collect()
 }
 
-fn parse_cgroup_line(line: &str) -> Option<CgroupEntry> {
+fn parse_cgroup_line(line: &[u8]) -> Option<CgroupEntry> {
     // The path may itself contain ':', so split at the first two only.
-    let mut parts = line.trim_end_matches(['\n', '\r']).splitn(3, ':');
-    let id = parts.next()?.trim();
+    let mut parts = line.splitn(3, |&b| b == b':');
+    let id = parts.next()?.trim_ascii();
     let controllers = parts.next()?;
     let path = parts.next()?;
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || !path.starts_with('/') {
+    if id.is_empty() || !id.iter().all(u8::is_ascii_digit) || !path.starts_with(b"/") {
         return None;
     }
-    let hierarchy = id.parse().ok()?;
-    let controllers: Vec<String> =
-        controllers.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect();
+    let hierarchy = std::str::from_utf8(id).ok()?.parse().ok()?;
+    let controllers: Vec<String> = controllers
+        .split(|&b| b == b',')
+        .filter(|c| !c.is_empty())
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
     if hierarchy == 0 && !controllers.is_empty() {
         return None;
     }
-    Some(CgroupEntry { hierarchy, controllers, path: PathBuf::from(path) })
+    Some(CgroupEntry { hierarchy, controllers, path: bytes_to_path(path.to_vec()) })
+}
+
+/// Reads a small file: `Ok(None)` if it does not exist.
+pub(crate) fn read_bytes(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads a small text file: `Ok(None)` if it does not exist, its content
 /// otherwise (invalid UTF-8 replaced, so one odd byte does not hide the
 /// rest of the file).
 pub(crate) fn read_text(path: &Path) -> io::Result<Option<String>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(
-            String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(read_bytes(path)?.map(|bytes| {
+        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }))
 }
 
 /// File content for a problem message: trimmed and at most 80 characters.
@@ -220,6 +240,29 @@ mod tests {
         let mounts = parse_mountinfo(text);
         assert_eq!(mounts.len(), 1);
         assert_eq!(mounts[0].mount_point, Path::new("/ok"));
+    }
+
+    #[test]
+    fn other_whitespace_in_a_mount_point_is_part_of_it() {
+        // The shrunk case of the `mountinfo_line_round_trips` property: a
+        // mount point "/\r" is one field, not "/" and a shifted line.
+        let m = parse_mountinfo("36 25 0:31 / /\r rw,nosuid - cgroup none rw,cpu,cpuacct\n");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].mount_point, Path::new("/\r"));
+        let m = parse_mountinfo("36 25 0:31 /a\x0cb /x\x0b rw - cgroup2 none rw\n");
+        assert_eq!(m[0].root, Path::new("/a\x0cb"));
+        assert_eq!(m[0].mount_point, Path::new("/x\x0b"));
+        assert_eq!(m[0].super_opts, "rw");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn paths_need_not_be_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let m = parse_mountinfo(b"1 2 0:1 / /sys/fs/cg\xff\\040x rw - cgroup2 none rw\n");
+        assert_eq!(m[0].mount_point, Path::new(std::ffi::OsStr::from_bytes(b"/sys/fs/cg\xff x")));
+        let e = parse_cgroup(b"0::/app\xc3.slice\n");
+        assert_eq!(e[0].path, Path::new(std::ffi::OsStr::from_bytes(b"/app\xc3.slice")));
     }
 
     #[test]

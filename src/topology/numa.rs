@@ -124,7 +124,7 @@ fn node_ids(dir: &std::path::Path) -> io::Result<Vec<usize>> {
 }
 
 /// One `distance` file: exactly `nodes` numbers, or why not.
-fn distance_row(read: io::Result<Option<String>>, nodes: usize) -> Result<Vec<u32>, String> {
+pub(super) fn distance_row(read: io::Result<Option<String>>, nodes: usize) -> Result<Vec<u32>, String> {
     let text = match read {
         Ok(Some(text)) => text,
         Ok(None) => return Err("missing".to_string()),
