@@ -85,6 +85,9 @@ struct Charge {
     blocked_ns: u64,
     /// Runnable but not running (throttled or preempted), ns.
     waiting_ns: u64,
+    /// False where the thread could not be read: all the wall time is in
+    /// `cpu_ns` (the verdict falls back to wall time).
+    measured: bool,
 }
 
 impl Charge {
@@ -191,7 +194,7 @@ impl StallDetector {
         }
         let blocked_ns = watch.blocked_ns;
         let waiting_ns = span.saturating_sub(cpu_ns.saturating_add(blocked_ns));
-        Some(Charge { cpu_ns, blocked_ns, waiting_ns })
+        Some(Charge { cpu_ns, blocked_ns, waiting_ns, measured: true })
     }
 
     /// The monitor stops: give back every compensation it holds.
@@ -270,6 +273,9 @@ fn tell_descheduled(shared: &Shared, index: usize, charge: &Charge, first: bool)
 /// quota cgroup's throttling counters when the runtime has a quota.
 fn split(shared: &Shared, charge: &Charge) -> String {
     let ms = |ns: u64| ns / 1_000_000;
+    if !charge.measured {
+        return "the thread's CPU time cannot be read: judged by wall time".to_string();
+    }
     let mut text = format!(
         "on a CPU {} ms, blocked {} ms, waiting for a CPU {} ms",
         ms(charge.cpu_ns),
