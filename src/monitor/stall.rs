@@ -91,6 +91,23 @@ struct Charge {
 }
 
 impl Charge {
+    /// Splits `span` ns of wall time between two readings of one thread.
+    /// `blocked_before` is the blocked time the last blocked reading
+    /// found: only a thread asleep now has no wait for a CPU in progress
+    /// (which schedstat adds only when the wait ends), so only then do
+    /// wall − CPU − wait give its blocked time.
+    fn split(base: &ThreadSample, now: &ThreadSample, span: u64, blocked_before: u64) -> Charge {
+        let cpu_ns = now.cpu_ns.saturating_sub(base.cpu_ns);
+        let blocked_ns = if now.blocked {
+            let waited = now.wait_ns.saturating_sub(base.wait_ns);
+            span.saturating_sub(cpu_ns.saturating_add(waited))
+        } else {
+            blocked_before
+        };
+        let waiting_ns = span.saturating_sub(cpu_ns.saturating_add(blocked_ns));
+        Charge { cpu_ns, blocked_ns, waiting_ns, measured: true }
+    }
+
     /// The poll's own time: what a stall is judged by.
     fn own_ns(&self) -> u64 {
         self.cpu_ns.saturating_add(self.blocked_ns)
@@ -187,14 +204,9 @@ impl StallDetector {
         if stamp.sample() != watch.poll {
             return None;
         }
-        let cpu_ns = now.cpu_ns.saturating_sub(base.cpu_ns);
-        if now.blocked {
-            let waited = now.wait_ns.saturating_sub(base.wait_ns);
-            watch.blocked_ns = span.saturating_sub(cpu_ns.saturating_add(waited));
-        }
-        let blocked_ns = watch.blocked_ns;
-        let waiting_ns = span.saturating_sub(cpu_ns.saturating_add(blocked_ns));
-        Some(Charge { cpu_ns, blocked_ns, waiting_ns, measured: true })
+        let charge = Charge::split(&base, &now, span, watch.blocked_ns);
+        watch.blocked_ns = charge.blocked_ns;
+        Some(charge)
     }
 
     /// The monitor stops: give back every compensation it holds.
@@ -334,5 +346,49 @@ fn hand_off(shared: &Shared, index: usize, watch: &mut Watch) {
     } else if !watch.warned_no_spare {
         watch.warned_no_spare = true;
         log::warn!("weft: no spare worker left to compensate for a stall on worker {index}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    fn reading(cpu_ms: u64, wait_ms: u64, blocked: bool) -> ThreadSample {
+        ThreadSample { cpu_ns: cpu_ms * MS, wait_ns: wait_ms * MS, blocked }
+    }
+
+    #[test]
+    fn a_throttled_thread_is_waiting_not_stalled() {
+        // Runnable, 0.2 ms of CPU, a 48 ms throttled stretch still in
+        // progress (not in the wait figure yet): all waiting.
+        let c = Charge::split(&reading(10, 5, false), &reading(10, 5, false), 48 * MS, 0);
+        assert_eq!((c.cpu_ns, c.blocked_ns, c.waiting_ns), (0, 0, 48 * MS));
+        assert!(c.own_ns() < 10 * MS);
+        // After it ran again: the wait is counted, and still no blocked time.
+        let c = Charge::split(&reading(10, 5, false), &reading(11, 53, false), 50 * MS, 0);
+        assert_eq!((c.cpu_ns, c.blocked_ns, c.waiting_ns), (MS, 0, 49 * MS));
+    }
+
+    #[test]
+    fn a_sleeping_thread_is_blocked_and_keeps_it_while_runnable() {
+        // Asleep: 1 ms on a CPU, 2 ms waiting, the rest of 40 ms blocked.
+        let c = Charge::split(&reading(0, 0, false), &reading(1, 2, true), 40 * MS, 0);
+        assert_eq!((c.cpu_ns, c.blocked_ns, c.waiting_ns), (MS, 37 * MS, 2 * MS));
+        assert!(c.own_ns() >= 10 * MS);
+        // Woken and runnable (perhaps throttled): the blocked time found
+        // before stands; the new unexplained time is waiting.
+        let c = Charge::split(&reading(0, 0, false), &reading(1, 2, false), 90 * MS, 37 * MS);
+        assert_eq!((c.cpu_ns, c.blocked_ns, c.waiting_ns), (MS, 37 * MS, 52 * MS));
+    }
+
+    #[test]
+    fn a_cpu_bound_thread_is_charged_its_cpu_time() {
+        let c = Charge::split(&reading(0, 0, false), &reading(25, 25, false), 50 * MS, 0);
+        assert_eq!((c.cpu_ns, c.blocked_ns, c.waiting_ns), (25 * MS, 0, 25 * MS));
+        // Readings that do not add up never underflow.
+        let c = Charge::split(&reading(5, 5, false), &reading(1, 1, true), MS, 0);
+        assert_eq!((c.cpu_ns, c.blocked_ns, c.waiting_ns), (0, MS, 0));
     }
 }
