@@ -1,9 +1,9 @@
 //! The monitor's compensation hand-off (docs/design/stalls.md, "The
 //! compensation hand-off under loom"): a poll blocks its worker, the
 //! monitor moves the worker's runnext task to the injector and begins a
-//! compensation (a retired slot comes in and steals the blocked worker's
-//! queue), then ends it while the poll still blocks (the slot retires and
-//! hands whatever it holds back to the injector), then the poll returns.
+//! compensation (a retired slot comes in and runs it), then ends it while
+//! the poll still blocks (the slot retires and hands whatever it holds
+//! back to the injector), then the poll returns.
 //!
 //! Under loom the runtime has no spare slots, so the model lowers the quota
 //! part of the target to 1 on a 2-worker runtime: slot 1 is then exactly
@@ -21,7 +21,7 @@ use crate::Runtime;
 /// "monitor" (the main thread) wait for each other through them.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Step {
-    /// The parent spawned both children and now blocks its worker.
+    /// The parent spawned its child and now blocks its worker.
     Stalled,
     /// Child A ran (on the other worker: the parent's blocks).
     ChildRan,
@@ -55,49 +55,54 @@ impl Steps {
     }
 }
 
-/// The parent spawns child A (into its worker's runnext slot) and child B
-/// (which pushes A into the local queue and takes the slot), then blocks
-/// its worker until A has run and the monitor lets it go. The monitor
-/// does what `stall::hand_off` does for a stalled worker (runnext to the
-/// injector, `begin_compensation`), waits for A, and ends the compensation
-/// before the poll returns, so the slot that came in may retire holding B
-/// (taken from the injector into its own queue) and must hand it back.
-/// Both children must run exactly once and the parent must finish.
+/// Slot 1 retires before the model's race begins (the main thread waits
+/// for it, so the start-up race of `active.rs` stays out of this model).
+/// The parent, on slot 0, spawns child A (into slot 0's runnext slot) and
+/// blocks its worker until A has run and the monitor lets it go. The
+/// monitor does what `stall::hand_off` does for a stalled worker (runnext
+/// task to the injector, `begin_compensation`) and waits for A, which
+/// only the reactivated slot can run. A spawns grandchild C (into the
+/// reactivated slot's runnext slot) before it signals; the monitor then
+/// ends the compensation while the parent still blocks, so the slot may
+/// retire holding C and must hand it back. A and C must each run exactly
+/// once and the parent must finish.
 #[test]
-fn a_stalled_workers_queue_survives_compensation_begin_and_end() {
+fn a_stalled_workers_task_survives_compensation_begin_and_end() {
     model(|| {
         let rt = Runtime::builder().worker_threads(2).build().expect("loom runtime");
         let shared = rt.handle().inner.shared.clone();
-        // Slot 1 retires (it may take work first): the spare of this model.
+        // Slot 1 retires: the spare of this model.
         shared.set_quota_target(1);
+        while !shared.idle.is_retired(1) {
+            loom::thread::yield_now();
+        }
         let steps = Arc::new(Steps::new());
         let drops = [Counter::default(), Counter::default()];
         let guards = [DropCount(drops[0].clone()), DropCount(drops[1].clone())];
         let parent = {
             let steps = steps.clone();
             rt.spawn(async move {
-                let [guard_a, guard_b] = guards;
+                let [guard_a, guard_c] = guards;
                 let s2 = steps.clone();
                 let a = crate::spawn(async move {
                     let _guard = guard_a;
+                    let c = crate::spawn(async move {
+                        let _guard = guard_c;
+                    });
                     s2.set(Step::ChildRan);
-                });
-                let b = crate::spawn(async move {
-                    let _guard = guard_b;
+                    c
                 });
                 // The stalled poll: the worker thread blocks.
                 steps.set(Step::Stalled);
                 steps.wait(Step::Released);
-                a.await.expect("child A ran");
-                b.await.expect("child B ran");
+                let c = a.await.expect("child A ran");
+                c.await.expect("grandchild C ran");
             })
         };
         // The monitor.
         steps.wait(Step::Stalled);
-        for remote in shared.remotes.iter() {
-            if let Some(task) = remote.runnext.steal() {
-                shared.schedule_remote(task);
-            }
+        if let Some(task) = shared.remotes[0].runnext.steal() {
+            shared.schedule_remote(task);
         }
         assert!(shared.begin_compensation(), "a retired slot is free to come in");
         steps.wait(Step::ChildRan);
@@ -106,8 +111,8 @@ fn a_stalled_workers_queue_survives_compensation_begin_and_end() {
         steps.set(Step::Released);
         rt.block_on(parent).expect("parent ran");
         drop(rt);
-        for (d, name) in drops.iter().zip(["A", "B"]) {
-            assert_eq!(d.get(), 1, "child {name}'s future was not dropped exactly once");
+        for (d, name) in drops.iter().zip(["A", "C"]) {
+            assert_eq!(d.get(), 1, "task {name}'s future was not dropped exactly once");
         }
     });
 }
