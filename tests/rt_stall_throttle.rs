@@ -215,13 +215,23 @@ fn short_polls_frozen_by_cpu_throttling_are_not_stalls() {
 }
 
 /// On a one-worker runtime under the half-CPU quota (kept throttled by a
-/// burner thread), a task spawns a child (queued on the only worker) and
+/// burner thread, which has been throttled before the poll starts), a
+/// task spawns a child (queued on the only worker) and
 /// then blocks its worker until the child has run, with `block`. The child
 /// can only run on a compensating worker, so the stall must be seen and
 /// handed off; the test waits on the child, not on a clock.
 fn blocked_poll_is_handed_off(name: &'static str, block: fn(&AtomicBool)) {
     let _burner = Burner::start();
     let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    // The quota is throttling the process before the poll starts (a count:
+    // a busy machine only makes this wait longer).
+    let before = throttled_periods(&rt);
+    let began = Instant::now();
+    while throttled_periods(&rt) < before + 3 {
+        assert!(began.elapsed() < Duration::from_secs(120), "the quota never throttled the burner");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = throttled_periods(&rt);
     let ran = Arc::new(AtomicBool::new(false));
     let r2 = ran.clone();
     let parent = weft::task::Builder::new()
@@ -244,7 +254,10 @@ fn blocked_poll_is_handed_off(name: &'static str, block: fn(&AtomicBool)) {
     let m = rt.metrics();
     let spare_polls: u64 = m.workers()[m.worker_threads()..].iter().map(|w| w.polls()).sum();
     assert!(spare_polls >= 1, "the child ran on a spare slot");
-    println!("{ev}; quota throttled {:?}", m.cpu_throttling());
+    println!(
+        "{ev}; the quota throttled the process in {} periods meanwhile",
+        throttled_periods(&rt) - before
+    );
 }
 
 #[test]
