@@ -24,6 +24,10 @@
 //! - `park`: the worker parker's token.
 //! - `active`: the active-worker target lowered and raised while workers
 //!   run, search and park (live CPU-quota tracking).
+//! - `compensate`: the monitor's compensation for a stalled worker: its
+//!   runnext task to the injector, a retired slot let in to run it, and
+//!   retired again (handing back what it holds) while the poll still
+//!   blocks.
 //! - `joinset`: `JoinSet`'s notified list: completions on other threads
 //!   racing `join_next`'s registration, and racing the set's drop.
 //! - `localset`: `LocalSet`'s remote wakes racing its poller going idle,
@@ -57,6 +61,7 @@
 
 mod active;
 mod blocking;
+mod compensate;
 mod joinset;
 mod localset;
 mod netpoll;

@@ -6,15 +6,18 @@
 //! - `worker.rs`: one worker's counters.
 //! - `histogram.rs`: the poll-duration histogram.
 //! - `prometheus.rs`: the Prometheus text exposition (`to_prometheus`).
+//! - `throttling.rs`: the CPU quota cgroup's throttling counters.
 //!
 //! How the counters are kept off the hot path and how stale they may be:
 //! docs/design/metrics.md.
 
 mod histogram;
 mod prometheus;
+mod throttling;
 mod worker;
 
 pub use histogram::PollHistogram;
+pub use throttling::CpuThrottling;
 pub use worker::WorkerMetrics;
 
 use crate::scheduler::Shared;
@@ -56,6 +59,7 @@ pub struct RuntimeMetrics {
     blocking_threads: usize,
     idle_blocking_threads: usize,
     blocking_queue_depth: usize,
+    cpu_throttling: Option<CpuThrottling>,
 }
 
 impl RuntimeMetrics {
@@ -80,6 +84,7 @@ impl RuntimeMetrics {
             blocking_threads: blocking.threads,
             idle_blocking_threads: blocking.idle,
             blocking_queue_depth: blocking.queue_depth,
+            cpu_throttling: throttling::capture(shared.topology.quota.as_ref()),
         }
     }
 
@@ -163,6 +168,19 @@ impl RuntimeMetrics {
         self.workers.iter().map(|w| w.timers_fired).sum()
     }
 
+    /// Sum of all workers' descheduled polls (long in wall time only
+    /// because the thread waited for a CPU; not stalls).
+    pub fn total_descheduled_polls(&self) -> u64 {
+        self.workers.iter().map(|w| w.descheduled_polls).sum()
+    }
+
+    /// The throttling counters of the cgroup whose CPU quota the runtime
+    /// found at build time (`None` without a quota, or if its `cpu.stat`
+    /// cannot be read). Read when the snapshot is taken.
+    pub fn cpu_throttling(&self) -> Option<CpuThrottling> {
+        self.cpu_throttling
+    }
+
     /// Sum of all workers' stall events.
     pub fn total_stalls(&self) -> u64 {
         self.workers.iter().map(|w| w.stalls).sum()
@@ -194,10 +212,19 @@ impl fmt::Display for RuntimeMetrics {
             self.idle_blocking_threads,
             self.blocking_queue_depth
         )?;
+        if let Some(t) = self.cpu_throttling {
+            writeln!(
+                f,
+                "  cgroup CPU quota: throttled in {} of {} periods, {:?}",
+                t.throttled_periods,
+                t.periods,
+                t.throttled_time()
+            )?;
+        }
         for (i, w) in self.workers.iter().enumerate() {
             writeln!(
                 f,
-                "  worker {i}: polls={} steals={} ({} ops) parks={} runnext_hits={} overflows={} injector_pulls={} queue={} busy={:?} netpoll_events={} timers_fired={} stalls={}",
+                "  worker {i}: polls={} steals={} ({} ops) parks={} runnext_hits={} overflows={} injector_pulls={} queue={} busy={:?} netpoll_events={} timers_fired={} stalls={} descheduled_polls={} cpu_wait={:?}",
                 w.polls,
                 w.steals,
                 w.steal_operations,
@@ -209,7 +236,9 @@ impl fmt::Display for RuntimeMetrics {
                 w.busy_duration(),
                 w.netpoll_events,
                 w.timers_fired,
-                w.stalls
+                w.stalls,
+                w.descheduled_polls,
+                w.cpu_wait()
             )?;
         }
         Ok(())

@@ -162,7 +162,11 @@ impl RuntimeMetrics {
     ///   `weft_worker_retirements_total`, `weft_worker_runnext_hits_total`,
     ///   `weft_worker_overflows_total`, `weft_worker_injector_pulls_total`,
     ///   `weft_worker_netpoll_events_total`, `weft_worker_timers_fired_total`,
-    ///   `weft_worker_stalls_total`;
+    ///   `weft_worker_stalls_total`, `weft_worker_descheduled_polls_total`,
+    ///   `weft_worker_cpu_wait_seconds_total`, and with a cgroup CPU quota
+    ///   `weft_cgroup_cpu_periods_total`,
+    ///   `weft_cgroup_cpu_throttled_periods_total`,
+    ///   `weft_cgroup_cpu_throttled_seconds_total`;
     /// - histogram: `weft_poll_duration_seconds{worker}` (buckets 1 us to
     ///   1.048576 s by powers of two, then +Inf; `_sum` is the busy time).
     ///
@@ -307,6 +311,40 @@ impl RuntimeMetrics {
             "Polls on the worker that ran past the monitor's stall threshold.",
             |w| w.stalls,
         );
+        o.per_worker(
+            self,
+            "weft_worker_descheduled_polls_total",
+            "counter",
+            "Polls long in wall time only because the worker thread waited for a CPU (not stalls).",
+            |w| w.descheduled_polls,
+        );
+        o.per_worker(
+            self,
+            "weft_worker_cpu_wait_seconds_total",
+            "counter",
+            "Time the worker thread was runnable but waiting for a CPU (throttling included).",
+            |w| secs(w.cpu_wait()),
+        );
+        if let Some(t) = self.cpu_throttling() {
+            o.single(
+                "weft_cgroup_cpu_periods_total",
+                "counter",
+                "CPU quota enforcement periods of the runtime's quota cgroup.",
+                t.periods(),
+            );
+            o.single(
+                "weft_cgroup_cpu_throttled_periods_total",
+                "counter",
+                "Periods in which the quota cgroup used up its CPU quota and was throttled.",
+                t.throttled_periods(),
+            );
+            o.single(
+                "weft_cgroup_cpu_throttled_seconds_total",
+                "counter",
+                "Time the quota cgroup's threads spent throttled.",
+                secs(t.throttled_time()),
+            );
+        }
         self.write_poll_histogram(o);
         out.0
     }
@@ -335,7 +373,7 @@ impl RuntimeMetrics {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::metrics::PollHistogram;
+    use crate::metrics::{CpuThrottling, PollHistogram};
 
     #[test]
     fn floats_are_written_as_go_writes_them() {
@@ -368,6 +406,8 @@ mod tests {
             netpoll_events: 4,
             busy_ns: 2_500_000_000,
             poll_histogram: PollHistogram::new(counts, 2_500_000_000),
+            descheduled_polls: 7,
+            cpu_wait_ns: 1_500_000_000,
             ..WorkerMetrics::default()
         };
         RuntimeMetrics {
@@ -382,7 +422,28 @@ mod tests {
             idle_blocking_threads: 1,
             blocking_queue_depth: 0,
             workers: vec![w0, WorkerMetrics::default()],
+            cpu_throttling: Some(CpuThrottling {
+                periods: 30,
+                throttled_periods: 12,
+                throttled_ns: 600_000_000,
+            }),
         }
+    }
+
+    #[test]
+    fn throttling_and_descheduled_time_are_exposed() {
+        let text = snapshot().to_prometheus();
+        let lines: Vec<&str> = text.lines().collect();
+        let has = |l: &str| lines.contains(&l);
+        assert!(has("# TYPE weft_cgroup_cpu_throttled_periods_total counter"), "{text}");
+        assert!(has("weft_cgroup_cpu_periods_total 30"), "{text}");
+        assert!(has("weft_cgroup_cpu_throttled_periods_total 12"), "{text}");
+        assert!(has("weft_cgroup_cpu_throttled_seconds_total 0.6"), "{text}");
+        assert!(has(r#"weft_worker_descheduled_polls_total{worker="0"} 7"#), "{text}");
+        assert!(has(r#"weft_worker_cpu_wait_seconds_total{worker="0"} 1.5"#), "{text}");
+        let mut none = snapshot();
+        none.cpu_throttling = None;
+        assert!(!none.to_prometheus().contains("weft_cgroup_cpu"), "no quota, no throttling families");
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! published `WorkerStats` slot (`scheduler::stats`), which the worker
 //! refreshes every `GLOBAL_POLL_INTERVAL` (61) ticks and before it parks;
 //! `local_queue_depth` is read from the worker's queue at capture time and
-//! `stalls` from the monitor's counter in the worker's poll stamp.
+//! `stalls` and `descheduled_polls` from the monitor's counters in the
+//! worker's poll stamp; `cpu_wait` from the kernel's accounting of the
+//! worker thread (`/proc/self/task/<tid>/schedstat`, one small read per
+//! worker at capture time).
 
 use super::histogram::PollHistogram;
 use crate::loom::sync::atomic::Ordering::Relaxed;
@@ -50,6 +53,8 @@ pub struct WorkerMetrics {
     pub(super) netpoll_events: u64,
     pub(super) timers_fired: u64,
     pub(super) stalls: u64,
+    pub(super) descheduled_polls: u64,
+    pub(super) cpu_wait_ns: u64,
     pub(super) busy_ns: u64,
     pub(super) poll_histogram: PollHistogram,
 }
@@ -76,6 +81,9 @@ impl WorkerMetrics {
             // the snapshot needs an eventually fresh value, no ordering
             // with other memory.
             stalls: stamp.stalls.load(Relaxed),
+            // Relaxed: as `stalls`.
+            descheduled_polls: stamp.descheduled.load(Relaxed),
+            cpu_wait_ns: crate::monitor::read_schedstat(stamp.thread()).map_or(0, |(_, wait)| wait),
             busy_ns: s.busy_ns,
             poll_histogram: PollHistogram::new(s.poll_hist, s.poll_hist_sum_ns),
         }
@@ -144,6 +152,20 @@ impl WorkerMetrics {
     /// threshold (counted by the monitor, not by the worker).
     pub fn stalls(&self) -> u64 {
         self.stalls
+    }
+    /// Polls on this worker that the monitor saw run past its stall
+    /// threshold in wall time while the thread spent most of that time
+    /// waiting for a CPU (a cgroup CPU quota throttled the process, or the
+    /// machine was oversubscribed). Not stalls: not in `stalls()`, not
+    /// reported, no compensating worker.
+    pub fn descheduled_polls(&self) -> u64 {
+        self.descheduled_polls
+    }
+    /// Time the worker thread has been runnable but waiting for a CPU, as
+    /// the kernel accounts it (throttled time included) over the thread's
+    /// life; zero where the kernel does not say (not Linux).
+    pub fn cpu_wait(&self) -> Duration {
+        Duration::from_nanos(self.cpu_wait_ns)
     }
     /// Durations of this worker's polls; its `total_count()` equals
     /// `polls()` once the worker has published (both are published

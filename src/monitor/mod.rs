@@ -6,7 +6,9 @@
 //!   active-worker target (docs/design/topology.md).
 //! - **Stalls** (`stall.rs`): every few milliseconds it samples each
 //!   worker's "current poll started at" stamp. A poll longer than the
-//!   threshold is a stall: reported once, counted, and, if the stalled
+//!   threshold, counted in time its thread spent on a CPU or blocked (not
+//!   waiting for a CPU: `thread_clock.rs`), is a stall: reported once,
+//!   counted, and, if the stalled
 //!   worker's tasks or timers have nobody else to run them, compensated by
 //!   letting a spare worker in until the poll returns
 //!   (docs/design/stalls.md).
@@ -22,9 +24,11 @@
 mod event;
 #[cfg(not(all(test, loom)))]
 mod stall;
+mod thread_clock;
 
 pub use event::StallEvent;
 pub(crate) use event::StallLog;
+pub(crate) use thread_clock::{current_thread_id, read_schedstat};
 
 use crate::topology::quota::QuotaConfig;
 use std::time::Duration;

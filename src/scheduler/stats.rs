@@ -156,6 +156,14 @@ pub(crate) struct PollStamp {
     task_id: StatAtomicU64,
     /// Stall events on this worker (written by the monitor only).
     pub(crate) stalls: StatAtomicU64,
+    /// Polls the monitor saw for longer than the stall threshold in wall
+    /// time while the thread was waiting for a CPU, not running or blocked
+    /// (written by the monitor only; docs/design/stalls.md).
+    pub(crate) descheduled: StatAtomicU64,
+    /// The worker thread's kernel id, for the monitor's reads of its CPU
+    /// time (0 until the thread starts, and where there is none). Written
+    /// once by the worker thread as it starts.
+    thread: StatAtomicU64,
     /// Tasks of this runtime that completed on this worker's thread
     /// (`Shared::count_completion`; written by that thread only).
     completions: StatAtomicU64,
@@ -181,6 +189,18 @@ impl PollStamp {
         if seq & 1 == 1 {
             self.seq.store(seq + 1, Relaxed);
         }
+    }
+
+    /// Records the worker thread's kernel id (the worker, as it starts).
+    pub(crate) fn set_thread(&self, tid: u64) {
+        // Relaxed: the monitor reads it as a hint and copes with 0.
+        self.thread.store(tid, Relaxed);
+    }
+
+    /// The worker thread's kernel id (0 = not known).
+    pub(crate) fn thread(&self) -> u64 {
+        // Relaxed: see `set_thread`.
+        self.thread.load(Relaxed)
     }
 
     /// One more task completed on this worker's thread. Only that thread

@@ -89,6 +89,9 @@ pub(crate) fn run(handle: Handle, core: Box<Core>) {
         stamp: &shared.stamps[cx.index],
         timer_next: shared.timers.shard_next(cx.index),
     };
+    if !crate::loom::IS_LOOM {
+        worker.stamp.set_thread(crate::monitor::current_thread_id());
+    }
     let mut core = core;
     worker.mark_clock(&mut core, false);
     let core = worker.run_loop(core);

@@ -6,6 +6,7 @@
 //! - `mountinfo.rs`: /proc/self/mountinfo and /proc/self/cgroup parsing.
 //! - `cgroup.rs`: the CPU quota (v1, v2, hybrid; walked to the root) and
 //!   the cgroup cpuset.
+//! - `cpu_stat.rs`: the quota cgroup's throttling counters (`cpu.stat`).
 //! - `numa.rs`: NUMA nodes, distances and SMT siblings from /sys.
 //! - `affinity.rs`: sched_getaffinity / sched_setaffinity (libc).
 //! - `system.rs`: `detect`, which puts the readers together.
@@ -33,6 +34,7 @@
 pub(crate) mod affinity;
 #[cfg(feature = "topology")]
 pub(crate) mod cgroup;
+pub(crate) mod cpu_stat;
 mod cpuset;
 #[cfg(feature = "topology")]
 pub(crate) mod mountinfo;
