@@ -48,8 +48,11 @@ const MAX_OVERDUE_READS: u64 = (61 + 2) * 128;
 /// deadlines up to its 1 ms resolution.
 const WHEEL_SLACK: Duration = Duration::from_millis(2);
 
-/// What the hog and the interval's task share. Both run on the one worker,
-/// so they take turns; the counts are read only by the task holding it.
+/// What the hog and the interval's task share. Both run on the one worker
+/// and take turns, each turn handed over through the scheduler, which
+/// orders it after the last: Relaxed is enough. (A spare thread standing
+/// in for a stalled worker may run them side by side; then the counts are
+/// only ever smaller, since the interval's task runs sooner.)
 struct Overdue {
     base: Instant,
     /// When the pending tick is due, in ns since `base` (`u64::MAX`: none).

@@ -391,7 +391,9 @@ fn huge_durations_saturate_instead_of_panicking() {
 #[test]
 fn elapsed_sleeps_spend_the_coop_budget() {
     let _serial = serial();
-    let rt = runtime(1);
+    // No stall monitor: a spare thread standing in for a preempted worker
+    // could run the other task before the loop starts.
+    let rt = Runtime::builder().worker_threads(1).stall_threshold(None).build().unwrap();
     let iterations = rt.block_on(rt.spawn(async {
         let flag = Arc::new(AtomicBool::new(false));
         let f = flag.clone();
