@@ -30,6 +30,17 @@ impl Drop for DropCount {
     }
 }
 
+/// A drop count and a sender: the count is taken before the sender goes
+/// (a struct's `Drop::drop` runs before its fields are dropped), so a
+/// receiver that sees the channel close sees the count.
+struct CountThenRelease(Arc<AtomicUsize>, #[allow(dead_code)] mpsc::Sender<()>);
+
+impl Drop for CountThenRelease {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
 /// A one-shot gate the test opens by hand (no sleeps, no runtime channels).
 #[derive(Clone, Default)]
 struct Gate(Arc<Mutex<(bool, Vec<Waker>)>>);
@@ -201,11 +212,13 @@ fn dropping_the_set_aborts_its_tasks() {
     rt.block_on(async {
         let mut set = JoinSet::new();
         for _ in 0..N {
-            let guard = DropCount(dropped.clone());
-            let tx = tx.clone();
+            // One value holds both: its count is taken in `drop`, before its
+            // sender field is released, so the channel closes only after
+            // every count (an unpolled future drops its captures in an
+            // order the language leaves open).
+            let guard = CountThenRelease(dropped.clone(), tx.clone());
             set.spawn(async move {
                 let _guard = guard;
-                let _tx = tx; // dropped with the future
                 pending::<()>().await
             });
         }

@@ -72,7 +72,7 @@ fn spawn_failure_with_a_busy_thread_waits_for_it() {
     assert_eq!(p.metrics(), PoolMetrics { threads: 1, idle: 0, queue_depth: 1 });
     release.send(()).unwrap();
     // Job 2 runs on the first thread; wait for it through the log.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while log.lock().unwrap().len() < 2 {
         assert!(std::time::Instant::now() < deadline, "job 2 never ran");
         std::thread::yield_now();
