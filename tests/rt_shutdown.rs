@@ -5,8 +5,10 @@
 //! Leak checks: every future owns a `Guard` holding an `Arc` of the test's
 //! `Tracker`, so `Arc::strong_count(&tracker) == 1` proves every future is
 //! gone. Where a task's allocation itself could outlive its future, the test
-//! also polls the `JoinHandle` once with a sentinel waker: the task keeps
-//! that waker in its allocation until the allocation is freed.
+//! also polls the `JoinHandle` once with a sentinel waker: while the handle
+//! lives, the task keeps that waker in its allocation until the allocation
+//! is freed (a handle dropped before completion takes its waker back at
+//! once; `rt_join_leak` covers that).
 
 use std::future::{pending, Future};
 use std::pin::{pin, Pin};
@@ -184,7 +186,8 @@ fn drop_runtime_drops_every_future_exactly_once_and_frees_every_task() {
             }
         })
     }));
-    // Detached: handle polled once (sentinel waker stored), then dropped.
+    // Detached: handle polled once (sentinel waker stored), then dropped,
+    // which takes the waker back.
     for _ in 0..DETACHED {
         let g = tracker.guard();
         let mut h = rt.spawn(async move {
