@@ -11,8 +11,11 @@
 //!
 //! The child makes the assertions; the parent checks that it passed and
 //! printed its marker, and shows its output.
+//!
+//! Needs the `topology` feature: the runtime finds the quota (and the
+//! cgroup whose throttling counters it reports) through it.
 
-#![cfg(target_os = "linux")]
+#![cfg(all(target_os = "linux", feature = "topology"))]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
