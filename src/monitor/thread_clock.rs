@@ -9,12 +9,9 @@
 //!
 //! Linux: `/proc/self/task/<tid>/schedstat` ("on-CPU ns, run-queue wait
 //! ns, time slices") and the state letter of `/proc/self/task/<tid>/stat`.
-//! Both files stay open and are re-read with `pread` at offset 0 (the
-//! kernel regenerates them on every read from the start). Elsewhere, or
-//! where the files cannot be read, `read` returns `None` and the monitor
-//! falls back to wall time.
-
-use std::fs::File;
+//! Both are opened for each read (no fd stays open). Elsewhere, or where
+//! the files cannot be read, `read` returns `None` and the monitor falls
+//! back to wall time.
 
 /// One reading of a thread's scheduler accounting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,11 +54,15 @@ pub(crate) fn read_schedstat(tid: u64) -> Option<(u64, u64)> {
     parse_schedstat(&text)
 }
 
-/// Open handles on one thread's files, reopened when the thread changes.
+/// Reads one worker thread's scheduler accounting.
+///
+/// The files are opened for each read and closed after it, not kept open:
+/// a runtime whose fd count moves when a poll first runs long (the monitor
+/// would open its files then) breaks a user's own fd accounting, and the
+/// monitor reads at most once per sample period per worker.
 #[derive(Debug, Default)]
 pub(crate) struct ThreadClock {
-    tid: u64,
-    files: Option<(File, File)>,
+    _private: (),
 }
 
 impl ThreadClock {
@@ -69,45 +70,30 @@ impl ThreadClock {
     /// `state` false the blocked flag is not read (one file instead of
     /// two) and is false.
     pub(crate) fn read(&mut self, tid: u64, state: bool) -> Option<ThreadSample> {
-        if tid == 0 {
+        if tid == 0 || crate::loom::IS_LOOM {
             return None;
         }
-        if self.tid != tid {
-            self.tid = tid;
-            self.files = open(tid);
-        }
-        let (stat, schedstat) = self.files.as_ref()?;
         let mut buf = [0u8; 1024];
         // The state first: see `ThreadSample::blocked`.
-        let blocked = state && parse_stat_state(read_at_start(stat, &mut buf)?).is_some_and(is_blocked);
-        let (cpu_ns, wait_ns) = parse_schedstat(read_at_start(schedstat, &mut buf)?)?;
+        let blocked =
+            state && parse_stat_state(read_task_file(tid, "stat", &mut buf)?).is_some_and(is_blocked);
+        let (cpu_ns, wait_ns) = parse_schedstat(read_task_file(tid, "schedstat", &mut buf)?)?;
         Some(ThreadSample { cpu_ns, wait_ns, blocked })
     }
 }
 
+/// The whole of the small /proc file `name` of thread `tid`, read into
+/// `buf` (the kernel generates it in one read).
 #[cfg(target_os = "linux")]
-fn open(tid: u64) -> Option<(File, File)> {
-    let dir = format!("/proc/self/task/{tid}");
-    let stat = File::open(format!("{dir}/stat")).ok()?;
-    let schedstat = File::open(format!("{dir}/schedstat")).ok()?;
-    Some((stat, schedstat))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open(_tid: u64) -> Option<(File, File)> {
-    None
-}
-
-/// The whole of a small /proc file, read from its start into `buf`.
-#[cfg(unix)]
-fn read_at_start<'b>(file: &File, buf: &'b mut [u8]) -> Option<&'b str> {
-    use std::os::unix::fs::FileExt;
-    let n = file.read_at(buf, 0).ok()?;
+fn read_task_file<'b>(tid: u64, name: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(format!("/proc/self/task/{tid}/{name}")).ok()?;
+    let n = file.read(buf).ok()?;
     std::str::from_utf8(&buf[..n]).ok()
 }
 
-#[cfg(not(unix))]
-fn read_at_start<'b>(_file: &File, _buf: &'b mut [u8]) -> Option<&'b str> {
+#[cfg(not(target_os = "linux"))]
+fn read_task_file<'b>(_tid: u64, _name: &str, _buf: &'b mut [u8]) -> Option<&'b str> {
     None
 }
 
