@@ -7,8 +7,8 @@
 
 use super::{model, model_min_preemptions, Counter, DropCount};
 use crate::loom::sync::Arc;
-use crate::scheduler::idle::Idle;
-use crate::scheduler::park::Parker;
+use crate::rt::scheduler::idle::Idle;
+use crate::rt::scheduler::park::Parker;
 use crate::Runtime;
 
 fn runtime() -> Runtime {

@@ -1,4 +1,4 @@
-//! The blocking pool's protocol (`src/blocking/pool.rs`,
+//! The blocking pool's protocol (`src/rt/blocking/pool.rs`,
 //! docs/design/blocking.md), modelled directly with a toy job: a spawn
 //! racing an idle thread's wake-up, its keep-alive exit, and shutdown.
 //!
@@ -14,9 +14,9 @@
 //! covers a keep-alive ending before, during and after a spawn.
 
 use super::{model, model_min_preemptions, Counter, Outcomes};
-use crate::blocking::pool::{Config, Job, Pool};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
 use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::rt::blocking::pool::{Config, Job, Pool};
 use loom::thread;
 use std::time::Duration;
 

@@ -11,7 +11,8 @@
 
 use super::{flag_waker, model, Counter, DropCount, Outcomes, Output};
 use crate::loom::sync::{Arc, Mutex};
-use crate::task::{new_task, JoinSet, Notified, RawTask, Schedule, Task};
+use crate::rt::task::{new_task, Notified, RawTask, Schedule, Task};
+use crate::task::JoinSet;
 use loom::thread;
 use std::collections::VecDeque;
 use std::panic::Location;

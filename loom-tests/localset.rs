@@ -1,4 +1,4 @@
-//! `LocalSet`'s remote wakes (src/task/local/shared.rs): a local task woken
+//! `LocalSet`'s remote wakes (src/rt/local/shared.rs): a local task woken
 //! from another thread while the set's poller goes idle, and while the set
 //! is dropped.
 //!

@@ -1,4 +1,4 @@
-//! The netpoller's hand-offs (`src/netpoll/`, docs/design/netpoll.md):
+//! The netpoller's hand-offs (`src/rt/netpoll/`, docs/design/netpoll.md):
 //!
 //! - `ScheduledIo`: a task registering interest (`poll_ready`) against the
 //!   netpoller applying an event (`set_readiness` + `take_wakers`); the
@@ -10,7 +10,7 @@
 //!   (`DriverGuard::publish_timer_deadline`) and a thread inserting an
 //!   earlier timer (`Driver::timer_inserted`).
 //!
-//! Under loom the OS poller is the shell in `src/netpoll/sys_shell.rs`: a
+//! Under loom the OS poller is the shell in `src/rt/netpoll/sys_shell.rs`: a
 //! blocking poll returns only after `Driver::wake`, so a lost wake-up of
 //! the poller is a loom deadlock.
 //!
@@ -21,11 +21,11 @@
 use super::{flag_waker, model_min_preemptions, Outcomes};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::loom::sync::Arc;
-use crate::netpoll::scheduled_io::{ScheduledIo, READABLE};
-use crate::netpoll::{Direction, Driver, TimerHandoff};
-use crate::scheduler::park::Parker;
-use crate::time::timer::{Timer, TimerHandle};
-use crate::time::TimerShards;
+use crate::rt::netpoll::scheduled_io::{ScheduledIo, READABLE};
+use crate::rt::netpoll::{Direction, Driver, TimerHandoff};
+use crate::rt::scheduler::park::Parker;
+use crate::rt::time::timer::{Timer, TimerHandle};
+use crate::rt::time::TimerShards;
 use loom::thread;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};

@@ -1,4 +1,4 @@
-//! The worker parker (`src/scheduler/park.rs`): a token made available by
+//! The worker parker (`src/rt/scheduler/park.rs`): a token made available by
 //! `unpark` is never lost, whether it arrives before `park`, while the
 //! parker takes its lock, or while it waits; and `park` returning carries
 //! the unparker's earlier writes (the token's Release/Acquire pairing).
@@ -7,7 +7,7 @@
 use super::model;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::loom::sync::Arc;
-use crate::scheduler::park::Parker;
+use crate::rt::scheduler::park::Parker;
 use loom::thread;
 
 /// One `unpark` on another thread racing one `park`.

@@ -15,8 +15,8 @@
 use super::{model, model_min_preemptions, poll_once, Counter, DropCount, Outcomes, Output};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Condvar, Mutex};
-use crate::task::list::OwnedTasks;
-use crate::task::{new_task, JoinHandle, Notified, RawTask, Schedule, Task};
+use crate::rt::task::list::OwnedTasks;
+use crate::rt::task::{new_task, JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::Runtime;
 use loom::thread;
 use std::future::Future;

@@ -73,8 +73,8 @@ fn steal_races_pop() {
 /// other, and be dropped exactly once.
 #[test]
 fn monitor_takes_runnext_from_a_running_owner() {
-    use crate::scheduler::runnext::Runnext;
-    use crate::task::{new_task, Notified, RawTask, Schedule, Task};
+    use crate::rt::scheduler::runnext::Runnext;
+    use crate::rt::task::{new_task, Notified, RawTask, Schedule, Task};
     use std::panic::Location;
 
     #[derive(Clone)]

@@ -12,7 +12,7 @@
 use super::{flag_waker, model, poll_once, Counter, DropCount, Outcomes, Output};
 use crate::loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use crate::loom::sync::{Arc, Mutex};
-use crate::task::{new_task, Completed, JoinHandle, Notified, RawTask, Schedule, Task};
+use crate::rt::task::{new_task, Completed, JoinHandle, Notified, RawTask, Schedule, Task};
 use loom::thread;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -417,10 +417,10 @@ impl Future for Yielder {
         p.polls.incr();
         let n = p.polls.get();
         if n == 2 {
-            crate::task::waker::yield_self(cx.waker());
+            crate::rt::task::waker::yield_self(cx.waker());
             // The path under test: a mark, not a fallback wake.
             assert_eq!(
-                crate::task::waker::polling_mark(),
+                crate::rt::task::waker::polling_mark(),
                 cx.waker().data() as usize | 1,
                 "yield_self fell back to wake_by_ref"
             );

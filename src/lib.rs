@@ -58,25 +58,17 @@
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]
 
-pub(crate) mod blocking;
-pub(crate) mod clock;
-pub(crate) mod coop;
 pub(crate) mod loom;
 pub mod metrics;
-pub(crate) mod monitor;
 #[cfg(all(feature = "net", not(all(test, loom))))]
 pub mod net;
-pub(crate) mod netpoll;
+pub(crate) mod rt;
 pub mod runtime;
-pub(crate) mod scheduler;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod task;
 #[cfg(feature = "time")]
 pub mod time;
-// Without `time` the timer wheel stays: the workers run it (src/time/mod.rs).
-#[cfg(not(feature = "time"))]
-pub(crate) mod time;
 pub mod topology;
 
 #[cfg(all(test, not(loom)))]

@@ -8,7 +8,7 @@
 //! own counts in its core and publishes them with its other counters
 //! (docs/design/metrics.md); a runtime-wide histogram is their sum.
 
-use crate::scheduler::stats::{poll_bucket_bound_ns, POLL_BUCKETS};
+use crate::rt::scheduler::stats::{poll_bucket_bound_ns, POLL_BUCKETS};
 use std::time::Duration;
 
 /// Counts of polls by duration, from [`crate::metrics::WorkerMetrics::poll_histogram`]
@@ -77,7 +77,7 @@ impl PollHistogram {
 
     /// The bucket a poll of duration `d` is counted in.
     pub fn bucket_of(d: Duration) -> usize {
-        crate::scheduler::stats::poll_bucket(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        crate::rt::scheduler::stats::poll_bucket(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
     }
 
     /// Polls counted in each bucket (not cumulative), `BUCKETS` entries.

@@ -20,7 +20,7 @@ pub use histogram::PollHistogram;
 pub use throttling::CpuThrottling;
 pub use worker::WorkerMetrics;
 
-use crate::scheduler::Shared;
+use crate::rt::scheduler::Shared;
 use std::fmt;
 use std::time::Duration;
 

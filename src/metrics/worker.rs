@@ -11,8 +11,8 @@
 
 use super::histogram::PollHistogram;
 use crate::loom::sync::atomic::Ordering::Relaxed;
-use crate::scheduler::stats::{PollStamp, WorkerStats};
-use crate::scheduler::Remote;
+use crate::rt::scheduler::stats::{PollStamp, WorkerStats};
+use crate::rt::scheduler::Remote;
 use std::time::Duration;
 
 /// One worker's counters, from [`crate::metrics::RuntimeMetrics::workers`].
@@ -83,7 +83,7 @@ impl WorkerMetrics {
             stalls: stamp.stalls.load(Relaxed),
             // Relaxed: as `stalls`.
             descheduled_polls: stamp.descheduled.load(Relaxed),
-            cpu_wait_ns: crate::monitor::read_schedstat(stamp.thread()).map_or(0, |(_, wait)| wait),
+            cpu_wait_ns: crate::rt::monitor::read_schedstat(stamp.thread()).map_or(0, |(_, wait)| wait),
             busy_ns: s.busy_ns,
             poll_histogram: PollHistogram::new(s.poll_hist, s.poll_hist_sum_ns),
         }

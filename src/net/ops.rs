@@ -1,8 +1,8 @@
 //! Operations shared by the socket types: the read/write loops built on
 //! `PollEvented`, address resolution, and the connect hand-shake.
 
-use crate::netpoll::scheduled_io::{ERROR, READ_CLOSED, WRITE_CLOSED};
-use crate::netpoll::{Direction, PollEvented};
+use crate::rt::netpoll::scheduled_io::{ERROR, READ_CLOSED, WRITE_CLOSED};
+use crate::rt::netpoll::{Direction, PollEvented};
 use mio::event::Source;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};

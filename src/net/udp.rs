@@ -1,7 +1,7 @@
 //! `UdpSocket`: datagrams on the netpoller.
 
 use super::ops;
-use crate::netpoll::{Direction, PollEvented};
+use crate::rt::netpoll::{Direction, PollEvented};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;

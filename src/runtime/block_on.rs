@@ -2,7 +2,7 @@
 //! (no spinning) between polls.
 
 use crate::loom::sync::Arc;
-use crate::scheduler::park::Parker;
+use crate::rt::scheduler::park::Parker;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::pin;
@@ -50,7 +50,7 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     loop {
         // The same cooperative budget as a task poll: an always-ready
         // socket read in a loop yields here too (and wakes us at once).
-        if let Poll::Ready(out) = crate::coop::budget(|| future.as_mut().poll(&mut cx)) {
+        if let Poll::Ready(out) = crate::rt::coop::budget(|| future.as_mut().poll(&mut cx)) {
             return out;
         }
         parker.park();

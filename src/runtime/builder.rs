@@ -4,7 +4,7 @@ use super::Runtime;
 use crate::loom::deque::Worker;
 use crate::loom::sync::{Arc, StdArc};
 use crate::loom::thread;
-use crate::scheduler::{self, Remote, Shared, MAX_WORKERS};
+use crate::rt::scheduler::{self, Remote, Shared, MAX_WORKERS};
 use crate::topology::{self, CountSource, CpuSet, Detected, Pinning, Rounding, Sources, Topology};
 use std::fmt;
 use std::io;
@@ -118,10 +118,10 @@ impl Builder {
             topology_fixture: None,
             numa_aware_stealing: true,
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
-            max_blocking_threads: crate::blocking::pool::DEFAULT_MAX_THREADS,
-            thread_keep_alive: crate::blocking::pool::DEFAULT_KEEP_ALIVE,
+            max_blocking_threads: crate::rt::blocking::pool::DEFAULT_MAX_THREADS,
+            thread_keep_alive: crate::rt::blocking::pool::DEFAULT_KEEP_ALIVE,
             task_cell_cache: true,
-            cell_trim_period: crate::task::cell_cache::TRIM_PERIOD,
+            cell_trim_period: crate::rt::task::cell_cache::TRIM_PERIOD,
         }
     }
 
@@ -258,14 +258,14 @@ impl Builder {
 
     /// The blocking pool's configuration, or `InvalidInput` for a maximum
     /// of 0.
-    fn blocking_config(&self) -> io::Result<crate::blocking::Config> {
+    fn blocking_config(&self) -> io::Result<crate::rt::blocking::Config> {
         if self.max_blocking_threads == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "weft: max_blocking_threads(0) is invalid: spawn_blocking needs at least one thread",
             ));
         }
-        Ok(crate::blocking::Config {
+        Ok(crate::rt::blocking::Config {
             max_threads: self.max_blocking_threads,
             keep_alive: self.thread_keep_alive,
             stack_size: self.thread_stack_size,
@@ -441,7 +441,7 @@ impl Builder {
         let cell_trim_period =
             (self.task_cell_cache && !crate::loom::IS_LOOM).then_some(self.cell_trim_period);
         let monitor_config = (quota.is_some() || stall_threshold.is_some() || cell_trim_period.is_some())
-            .then_some(crate::monitor::MonitorConfig { quota, stall_threshold, cell_trim_period });
+            .then_some(crate::rt::monitor::MonitorConfig { quota, stall_threshold, cell_trim_period });
         let pins: Vec<Option<usize>> = if self.topology_fixture.is_some() {
             vec![None; n]
         } else {
@@ -460,11 +460,11 @@ impl Builder {
             .collect();
         let mut shared = Shared::new(remotes, timer_shards, topology)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
-        shared.blocking = crate::blocking::BlockingPool::new(blocking);
+        shared.blocking = crate::rt::blocking::BlockingPool::new(blocking);
         // Not under loom: the depot's queue is not a loom type, and the
         // models exercise the task protocol, not the allocator.
         shared.cell_depot =
-            (self.task_cell_cache && !crate::loom::IS_LOOM).then(crate::task::cell_cache::CellDepot::new);
+            (self.task_cell_cache && !crate::loom::IS_LOOM).then(crate::rt::task::cell_cache::CellDepot::new);
         // The configured threshold, before the loom override above: the loom
         // models run the deferred wake too (none of them blocks a worker
         // inside a poll, which is what the monitor covers). A work batch

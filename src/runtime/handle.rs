@@ -1,9 +1,9 @@
 //! `Handle`: a clonable reference to a runtime, usable from any thread.
 
-use super::context;
 use crate::metrics::RuntimeMetrics;
-use crate::scheduler;
-use crate::task::{JoinHandle, TaskDump};
+use crate::rt::context;
+use crate::rt::scheduler;
+use crate::rt::task::{JoinHandle, TaskDump};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -106,7 +106,7 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        crate::blocking::spawn_blocking_on(&self.inner, f, std::panic::Location::caller())
+        crate::rt::blocking::spawn_blocking_on(&self.inner, f, std::panic::Location::caller())
     }
 
     /// Makes this runtime current on this thread until the guard drops.
@@ -150,7 +150,7 @@ impl Handle {
     ///     println!("worker {} stalled {:?} at {:?}", stall.worker(), stall.duration(), stall.location());
     /// }
     /// ```
-    pub fn recent_stalls(&self) -> Vec<crate::monitor::StallEvent> {
+    pub fn recent_stalls(&self) -> Vec<crate::rt::monitor::StallEvent> {
         self.inner.shared.stall_log.lock().snapshot()
     }
 

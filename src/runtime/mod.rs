@@ -3,17 +3,17 @@
 
 mod block_on;
 mod builder;
-pub(crate) mod context;
 mod handle;
 #[allow(clippy::module_inception)]
 mod runtime;
 
-pub use crate::monitor::StallEvent;
+pub use crate::rt::monitor::StallEvent;
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use runtime::Runtime;
 
-use crate::task::JoinHandle;
+use crate::rt::context;
+use crate::rt::task::JoinHandle;
 use std::future::Future;
 
 /// Spawns a task onto the current runtime: from a task, from inside

@@ -1,13 +1,13 @@
 //! `Runtime`: owns the worker threads; `block_on`, `spawn`, shutdown.
 
 use super::block_on;
-use super::context;
 use super::Builder;
 use super::Handle;
 use crate::loom::thread::JoinHandle as ThreadHandle;
 use crate::metrics::RuntimeMetrics;
-use crate::scheduler;
-use crate::task::{JoinHandle, TaskDump};
+use crate::rt::context;
+use crate::rt::scheduler;
+use crate::rt::task::{JoinHandle, TaskDump};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -43,7 +43,7 @@ pub struct Runtime {
     /// The monitor thread (CPU quota, stalls, cell-cache trimming), if any
     /// of them is on.
     #[cfg(not(all(test, loom)))]
-    monitor: Option<crate::monitor::Monitor>,
+    monitor: Option<crate::rt::monitor::Monitor>,
 }
 
 impl fmt::Debug for Runtime {
@@ -82,14 +82,14 @@ impl Runtime {
     }
 
     #[cfg(not(all(test, loom)))]
-    pub(super) fn start_monitor(&mut self, config: crate::monitor::MonitorConfig) -> io::Result<()> {
+    pub(super) fn start_monitor(&mut self, config: crate::rt::monitor::MonitorConfig) -> io::Result<()> {
         let shared = self.handle.inner.shared.clone();
-        self.monitor = Some(crate::monitor::Monitor::start(shared, config)?);
+        self.monitor = Some(crate::rt::monitor::Monitor::start(shared, config)?);
         Ok(())
     }
 
     #[cfg(all(test, loom))]
-    pub(super) fn start_monitor(&mut self, _config: crate::monitor::MonitorConfig) -> io::Result<()> {
+    pub(super) fn start_monitor(&mut self, _config: crate::rt::monitor::MonitorConfig) -> io::Result<()> {
         Ok(())
     }
 
@@ -295,7 +295,7 @@ impl Drop for Runtime {
 
 #[cfg(all(test, not(loom)))]
 mod cell_trim_tests {
-    use crate::task::cell_cache::TRIM_FLOOR;
+    use crate::rt::task::cell_cache::TRIM_FLOOR;
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -345,7 +345,7 @@ mod cell_trim_tests {
         // hang guard, far above any monitor wake-up on a loaded machine).
         let deadline = Instant::now() + Duration::from_secs(60);
         let used = |class| depot.chains(class);
-        let classes = crate::task::cell_cache::NUM_CLASSES;
+        let classes = crate::rt::task::cell_cache::NUM_CLASSES;
         while (0..classes).any(|c| used(c) > TRIM_FLOOR) {
             assert!(
                 Instant::now() < deadline,
@@ -385,7 +385,7 @@ mod cell_trim_tests {
         // Explicit worker count (no quota tracking), no stall detection:
         // the monitor would only trim the cell depot.
         builder.worker_threads(2).stall_threshold(None);
-        crate::monitor::Monitor::refuse_next_start();
+        crate::rt::monitor::Monitor::refuse_next_start();
         let rt = builder.build().expect("a refused monitor costs only the trimming");
         assert!(rt.monitor.is_none());
         assert_eq!(crate::test_log::count("cannot spawn the monitor thread"), 1);
@@ -419,7 +419,7 @@ mod cell_trim_tests {
     fn a_runtime_that_needs_its_monitor_for_stalls_fails_to_build_without_it() {
         let mut builder = crate::Builder::new();
         builder.worker_threads(2).stall_threshold(Some(Duration::from_millis(10)));
-        crate::monitor::Monitor::refuse_next_start();
+        crate::rt::monitor::Monitor::refuse_next_start();
         let err = builder.build().expect_err("stall detection needs the monitor");
         assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
         assert!(err.to_string().contains("cannot spawn the monitor thread"), "{err}");

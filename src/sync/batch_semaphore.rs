@@ -33,13 +33,13 @@
 
 use super::list::{Links, List, Node};
 use super::wake_list::WakeList;
-use crate::coop;
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{
     AtomicUsize,
     Ordering::{AcqRel, Acquire as Acq, Relaxed, Release},
 };
 use crate::loom::sync::{Mutex, MutexGuard};
+use crate::rt::coop;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomPinned;

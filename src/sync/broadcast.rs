@@ -450,7 +450,7 @@ impl<T: Clone> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
+        let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
         let out = match this.rx.next(Some((&mut this.key, cx))) {
             Next::Empty => return Poll::Pending,
             Next::Value(v) => Ok(v),

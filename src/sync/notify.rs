@@ -27,13 +27,13 @@
 //! The argument is in `docs/design/sync.md` ("Notify").
 
 use super::list::{Links, List, Node};
-use crate::coop;
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{
     AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use crate::loom::sync::{Mutex, MutexGuard};
+use crate::rt::coop;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomPinned;

@@ -326,7 +326,7 @@ impl<T> Sender<T> {
     /// Polls for the receiver going away: `Ready` once it was dropped or
     /// closed. Only the waker of the latest poll is woken.
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
+        let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
         let inner = self.inner();
         if inner.register(&inner.tx_waker, TX_WAKER, RX_CLOSED, cx.waker()) {
             return Poll::Pending;
@@ -436,7 +436,7 @@ impl<T> Future for Receiver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
+        let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
         let inner = &*this.inner;
         // Acquire: pairs with the sender's Release (value slot).
         let mut state = inner.state.load(Acquire);

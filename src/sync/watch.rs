@@ -447,7 +447,7 @@ impl<T> Future for Wait<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<usize>> {
         let this = self.get_mut();
-        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
+        let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
         let done = match this.check() {
             Some(done) => Some(done),
             None => {

@@ -1,9 +1,10 @@
 //! `task::Builder`: spawn a task with a name (shown in task dumps).
 
-use super::raw::Meta;
 use super::JoinHandle;
 use crate::loom::sync::StdArc;
-use crate::runtime::{context, Handle};
+use crate::rt::context;
+use crate::rt::task::Meta;
+use crate::runtime::Handle;
 use std::future::Future;
 use std::io;
 use std::panic::Location;

@@ -157,7 +157,7 @@ impl<T> JoinSet<T> {
             return Poll::Ready(None);
         }
         // One budget unit per result (the leaf operation of a JoinSet).
-        let coop = ready!(crate::coop::poll_proceed(cx));
+        let coop = ready!(crate::rt::coop::poll_proceed(cx));
         let mut registered = false;
         loop {
             if let Some(out) = self.next_ready() {

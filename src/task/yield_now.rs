@@ -42,7 +42,7 @@ pub async fn yield_now() {
                 return Poll::Ready(());
             }
             self.yielded = true;
-            crate::task::waker::yield_self(cx.waker());
+            crate::rt::task::waker::yield_self(cx.waker());
             Poll::Pending
         }
     }

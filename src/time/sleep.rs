@@ -5,10 +5,10 @@
 //! created against the current runtime and registers lazily, on its first
 //! poll, in the timer shard of the worker polling it.
 
-use super::timer::Timer;
 use super::Instant;
-use crate::runtime::context;
-use crate::scheduler;
+use crate::rt::context;
+use crate::rt::scheduler;
+use crate::rt::time::timer::Timer;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -192,7 +192,7 @@ impl Future for Sleep {
         // Only a completion costs budget. Out of budget: `poll_proceed`
         // wakes us and we stay pending; the timer stays fired, so the next
         // poll completes at once.
-        let progress = ready!(crate::coop::poll_proceed(cx));
+        let progress = ready!(crate::rt::coop::poll_proceed(cx));
         progress.made_progress();
         Poll::Ready(())
     }

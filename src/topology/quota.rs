@@ -1,4 +1,4 @@
-//! The CPU-quota part of the monitor thread (`crate::monitor`): once per
+//! The CPU-quota part of the monitor thread (`crate::rt::monitor`): once per
 //! interval it re-reads the cgroup CPU quota and the allowed CPUs (affinity
 //! mask ∩ cpuset) and moves the quota part of the runtime's active-worker
 //! target, so a container whose quota is changed live gets the right number

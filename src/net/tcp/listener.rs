@@ -2,7 +2,7 @@
 
 use super::TcpStream;
 use crate::net::ops;
-use crate::netpoll::{Direction, PollEvented};
+use crate::rt::netpoll::{Direction, PollEvented};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;

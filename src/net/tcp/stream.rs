@@ -3,7 +3,7 @@
 use super::split::{ReadHalf, WriteHalf};
 use super::split_owned::{OwnedReadHalf, OwnedWriteHalf};
 use crate::net::ops;
-use crate::netpoll::{Direction, PollEvented};
+use crate::rt::netpoll::{Direction, PollEvented};
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};

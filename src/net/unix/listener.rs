@@ -1,7 +1,7 @@
 //! `UnixListener`: accepts Unix stream connections on the netpoller.
 
 use super::{SocketAddr, UnixStream};
-use crate::netpoll::{Direction, PollEvented};
+use crate::rt::netpoll::{Direction, PollEvented};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;

@@ -2,7 +2,7 @@
 
 use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, SocketAddr, WriteHalf};
 use crate::net::ops;
-use crate::netpoll::{Direction, PollEvented};
+use crate::rt::netpoll::{Direction, PollEvented};
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;

@@ -242,7 +242,7 @@ impl<T> std::future::Future for Closed<'_, T> {
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
+        let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
         std::task::ready!(this.chan.poll_rx_closed(&mut this.key, cx));
         coop.made_progress();
         this.key = None;

@@ -82,7 +82,7 @@ impl<T> RxCore<T> {
     }
 
     pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
+        let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
         if self.local.is_empty() {
             match self.refill(Some(cx)) {
                 Refill::Ready => {}
@@ -106,7 +106,7 @@ impl<T> RxCore<T> {
         if limit == 0 {
             return Poll::Ready(0);
         }
-        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
+        let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
         if self.local.is_empty() {
             match self.refill(Some(cx)) {
                 Refill::Ready => {}

@@ -1,0 +1,239 @@
+//! A worker's own run queue: a crossbeam `Worker` (FIFO; other workers steal
+//! from it through its `Stealer`) bounded at `LOCAL_QUEUE_CAPACITY`, plus the
+//! runnext slot, which only the owner sees.
+
+use super::runnext::Runnext;
+use super::stats::LocalStats;
+use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_INJECTOR_BATCH, MAX_RUNNEXT_STREAK};
+use crate::loom::deque::Steal;
+use crate::loom::deque::Worker;
+use crate::loom::sync::Arc;
+use crate::rt::task::Notified;
+
+/// A small xorshift generator for victim selection (no shared state).
+#[derive(Debug)]
+pub(crate) struct FastRand(u64);
+
+impl FastRand {
+    pub(crate) fn new(seed: u64) -> FastRand {
+        FastRand(seed | 1)
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        (((x >> 32) * n as u64) >> 32) as usize
+    }
+}
+
+/// The state a worker owns outright. Lives on the worker's stack, or in its
+/// thread-local context while a task is being polled (so that `spawn` and
+/// wakes from that task can reach the local queue).
+pub(crate) struct Core {
+    pub(crate) index: usize,
+    pub(crate) local: Worker<Notified>,
+    /// The task to run next (a task woken or spawned by the running task);
+    /// shared with `Remote::runnext` so the monitor can take it from a
+    /// stalled worker.
+    pub(crate) runnext: Arc<Runnext>,
+    /// Consecutive polls taken from runnext.
+    pub(crate) runnext_streak: u8,
+    pub(crate) tick: u32,
+    pub(crate) is_searching: bool,
+    /// This worker was the last searcher and found work: once the poll it
+    /// is starting returns, it wakes another worker if stealable work is
+    /// left (`Worker::run_task`).
+    pub(crate) notify_after_poll: bool,
+    pub(crate) rand: FastRand,
+    pub(crate) stats: LocalStats,
+    /// Wakers collected by a netpoll on this worker, woken with the core
+    /// installed (kept to reuse the allocation).
+    pub(crate) io_wakers: Vec<std::task::Waker>,
+    /// True while the worker wakes what a netpoll or a timer pass
+    /// collected: wakes then skip the per-push `notify_parked_local`, and
+    /// the worker notifies once afterwards (a batch of wakes costs at most
+    /// one unpark, not one per stealable push).
+    pub(crate) is_dispatching: bool,
+    /// Consecutive searches that found nothing on this worker's own NUMA
+    /// node; other nodes are searched once it reaches
+    /// `REMOTE_STEAL_AFTER` (docs/design/topology.md).
+    pub(crate) local_steal_failures: u32,
+    /// The worker's latest clock reading (`clock::now_ns`): exact at timed
+    /// polls, refreshed every maintenance tick and around parks; what
+    /// untimed polls stamp their task with.
+    pub(crate) now: u64,
+    /// When the busy time was last accounted (`Worker::mark_clock`).
+    pub(crate) busy_mark: u64,
+}
+
+impl Core {
+    pub(crate) fn new(index: usize, local: Worker<Notified>, runnext: Arc<Runnext>, seed: u64) -> Core {
+        Core {
+            index,
+            local,
+            runnext,
+            runnext_streak: 0,
+            tick: 0,
+            is_searching: false,
+            notify_after_poll: false,
+            rand: FastRand::new(seed),
+            stats: LocalStats::default(),
+            io_wakers: Vec::new(),
+            is_dispatching: false,
+            local_steal_failures: 0,
+            now: 0,
+            busy_mark: 0,
+        }
+    }
+
+    /// Pushes to the back of the local queue. When the queue is full, the
+    /// older half goes to the injector first (Go's `runqputslow`), so other
+    /// workers can take it and the owner's queue stays cache-sized.
+    pub(crate) fn push_back(&mut self, task: Notified, shared: &Shared) {
+        if self.local.len() >= LOCAL_QUEUE_CAPACITY {
+            for _ in 0..LOCAL_QUEUE_CAPACITY / 2 {
+                match self.local.pop() {
+                    Some(t) => shared.injector.push(t),
+                    None => break,
+                }
+            }
+            self.stats.overflows += 1;
+        }
+        self.local.push(task);
+    }
+
+    /// Schedules a task from the running task. Returns true if the task
+    /// landed where other workers can steal it (so one should be woken).
+    pub(crate) fn schedule(&mut self, task: Notified, is_yield: bool, shared: &Shared) -> bool {
+        if is_yield {
+            // Everything already runnable goes ahead of the yielder: the
+            // runnext task, and a batch of what waits in the injector (else,
+            // on a lone worker, remote work would wait up to 61 ticks while
+            // the yielder keeps coming back).
+            if let Some(prev) = self.runnext.take() {
+                self.push_back(prev, shared);
+            }
+            if !shared.injector.is_empty() {
+                self.pull_injector_batch(shared);
+            }
+            self.push_back(task, shared);
+            return true;
+        }
+        match self.runnext.replace(task) {
+            Some(prev) => {
+                self.push_back(prev, shared);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Moves a batch from the injector into the local queue: Go's
+    /// `globrunqget` size, `min(len / workers + 1, 128)`. crossbeam takes at
+    /// most half of a block per call, so this calls again until the batch is
+    /// complete or the injector is empty. Returns the first task of the
+    /// batch, which the caller runs, or `None` if the injector was empty.
+    pub(crate) fn pull_injector_and_pop(&mut self, shared: &Shared) -> Option<Notified> {
+        let injector = &shared.injector;
+        if injector.is_empty() {
+            return None;
+        }
+        let want = (injector.len() / shared.active_workers() + 1).min(MAX_INJECTOR_BATCH);
+        let before = self.local.len();
+        let first = loop {
+            match injector.steal_batch_with_limit_and_pop(&self.local, want) {
+                Steal::Success(task) => break task,
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        };
+        self.stats.injector_pulls += 1;
+        // Bounded: thieves may be draining our queue while we fill it, which
+        // would keep `taken` low; a few rounds are plenty (each moves up to
+        // half a block).
+        for _ in 0..8 {
+            let taken = 1 + self.local.len().saturating_sub(before);
+            if taken >= want {
+                break;
+            }
+            match injector.steal_batch_with_limit(&self.local, want - taken) {
+                Steal::Success(()) | Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+        Some(first)
+    }
+
+    /// As `pull_injector_and_pop`, keeping the whole batch queued.
+    fn pull_injector_batch(&mut self, shared: &Shared) {
+        if let Some(first) = self.pull_injector_and_pop(shared) {
+            self.push_back(first, shared);
+        }
+    }
+
+    /// The next local task: runnext (at most `MAX_RUNNEXT_STREAK` in a row,
+    /// then it yields to the queue), else the front of the local queue.
+    pub(crate) fn next_local(&mut self, shared: &Shared) -> Option<Notified> {
+        if let Some(task) = self.runnext.take() {
+            if self.runnext_streak < MAX_RUNNEXT_STREAK {
+                self.runnext_streak += 1;
+                self.stats.runnext_hits += 1;
+                return Some(task);
+            }
+            // Two tasks waking each other would starve the queue: send this
+            // one to the back.
+            self.push_back(task, shared);
+        }
+        self.runnext_streak = 0;
+        self.local.pop()
+    }
+
+    pub(crate) fn has_local_work(&self) -> bool {
+        !self.runnext.is_empty() || !self.local.is_empty()
+    }
+
+    /// Moves every queued task (runnext first, then the local queue in
+    /// order) to the injector, for a worker that retires. Returns how many.
+    pub(crate) fn hand_back(&mut self, shared: &Shared) -> usize {
+        let mut n = 0;
+        if let Some(task) = self.runnext.take() {
+            shared.injector.push(task);
+            n += 1;
+        }
+        while let Some(task) = self.local.pop() {
+            shared.injector.push(task);
+            n += 1;
+        }
+        self.runnext_streak = 0;
+        n
+    }
+
+    /// Drops every queued task (shutdown: the owned list cancels them).
+    pub(crate) fn drain(&mut self) {
+        drop(self.runnext.take());
+        while let Some(task) = self.local.pop() {
+            drop(task);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::FastRand;
+
+    #[test]
+    fn fastrand_stays_in_range_and_covers_it() {
+        let mut r = FastRand::new(42);
+        let mut seen = [false; 7];
+        for _ in 0..1000 {
+            let v = r.below(7);
+            assert!(v < 7);
+            seen[v] = true;
+        }
+        assert!(seen.iter().all(|s| *s));
+    }
+}

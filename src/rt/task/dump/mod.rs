@@ -1,0 +1,398 @@
+//! Task dumps: a copy of what the runtime knows about every live task,
+//! taken without stopping the world (docs/design/dump.md).
+//!
+//! `capture` walks the owned-tasks list one shard at a time. Under a
+//! shard's lock it only copies plain data out of each header (immutable
+//! fields, a Relaxed/Acquire load of each statistic and of the state word,
+//! an `Arc` increment for the name); it never touches a task's future,
+//! stage or waker and never waits for a worker, so a worker stuck in a long
+//! poll cannot hold it up (the poll holds RUNNING, not the shard lock).
+//! Durations are computed after the walk, against one clock reading.
+//!
+//! `report.rs` renders the grouped `Display`.
+
+mod report;
+
+use super::list::OwnedTasks;
+use super::raw::Header;
+use super::Id;
+use crate::loom::sync::atomic::Ordering::Relaxed;
+use crate::loom::sync::StdArc;
+use crate::rt::clock;
+use std::fmt;
+use std::panic::Location;
+use std::time::{Duration, SystemTime};
+
+/// A task's state at the moment a dump copied it.
+///
+/// ```
+/// use weft::task::TaskState;
+///
+/// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+/// let handles: Vec<_> = (0..10).map(|i| rt.spawn(async move { i })).collect();
+/// let dump = rt.dump();
+/// let mut counted = 0;
+/// for state in [TaskState::Idle, TaskState::Scheduled, TaskState::Running, TaskState::Complete] {
+///     let n = dump.with_state(state).len();
+///     println!("{state}: {n}"); // done tasks whose handle is unread are `Complete`
+///     counted += n;
+/// }
+/// assert_eq!(counted, dump.len());
+/// # drop(handles);
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskState {
+    /// Waiting for a wake-up: not queued, not running.
+    Idle,
+    /// Woken and waiting in a run queue for a worker.
+    Scheduled,
+    /// A worker is polling it right now.
+    Running,
+    /// Finished (with an output, a panic or a cancellation), but its
+    /// `JoinHandle` still exists and has not read the output.
+    Complete,
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            TaskState::Idle => "idle",
+            TaskState::Scheduled => "scheduled",
+            TaskState::Running => "running",
+            TaskState::Complete => "complete (unjoined)",
+        })
+    }
+}
+
+/// One task in a [`TaskDump`].
+///
+/// Each field is a value the task really had during the capture, but the
+/// fields were read one by one while the task kept running, so together
+/// they may mix two moments (for example a poll count that already includes
+/// a poll whose start stamp was not yet visible).
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let (polled_tx, polled) = std::sync::mpsc::channel();
+/// let waiting = weft::task::Builder::new()
+///     .name("waits-forever")
+///     .spawn_on(
+///         async move {
+///             polled_tx.send(()).unwrap();
+///             std::future::pending::<()>().await
+///         },
+///         rt.handle(),
+///     )
+///     .unwrap();
+/// polled.recv().unwrap(); // it has started its first poll
+/// let dump = rt.dump();
+/// let info = dump.tasks().iter().find(|t| t.id() == waiting.id()).unwrap();
+/// assert_eq!(info.name(), Some("waits-forever"));
+/// assert_eq!(info.location().file(), file!());
+/// assert!(info.age() >= info.since_last_poll().unwrap());
+/// // Idle once that poll has returned (Running if the dump caught it inside).
+/// println!("{} is {}", info.id(), info.state());
+/// println!("{} at {}: {} polls, last took {:?}", info.id(), info.location(), info.polls(), info.last_poll_duration());
+/// ```
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    id: Id,
+    name: Option<StdArc<str>>,
+    location: &'static Location<'static>,
+    state: TaskState,
+    polls: u64,
+    /// Clock stamps (`crate::rt::clock`; 0 = none) and the capture's own.
+    created_ns: u64,
+    last_poll_start_ns: u64,
+    last_poll_ns: u64,
+    captured_ns: u64,
+    local: bool,
+}
+
+impl TaskInfo {
+    /// Copies plain data out of a listed task's header (under its shard
+    /// lock: no allocation, no call into the task).
+    fn copy(header: &Header, local: bool) -> TaskInfo {
+        // `State::load` is Acquire (for the JoinHandle, which then reads
+        // the stage); the dump reads nothing through it, only reports the
+        // bits, so it needs no ordering of its own.
+        let snapshot = header.state.load();
+        let state = if snapshot.is_complete() {
+            TaskState::Complete
+        } else if snapshot.is_running() {
+            TaskState::Running
+        } else if snapshot.is_notified() {
+            TaskState::Scheduled
+        } else {
+            TaskState::Idle
+        };
+        let stats = &header.stats;
+        TaskInfo {
+            id: header.id,
+            name: header.meta.name().cloned(),
+            location: header.meta.location(),
+            state,
+            // Relaxed: statistics (see `TaskStats`); each value is one the
+            // field held, nothing else is inferred from them.
+            polls: stats.polls(),
+            created_ns: stats.created_ns,
+            last_poll_start_ns: stats.last_poll_start_ns.load(Relaxed),
+            last_poll_ns: stats.last_poll_ns(),
+            captured_ns: 0,
+            local,
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The name given with [`crate::task::Builder::name`], if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where the task was spawned (the caller of `spawn`).
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+
+    /// The task's state when it was copied.
+    pub fn state(&self) -> TaskState {
+        self.state
+    }
+
+    /// True for a task of a [`LocalSet`](crate::task::LocalSet) (spawned
+    /// with `spawn_local`): it runs on the thread that drives the set, not
+    /// on a worker. A local task leaves the dump when it completes (the set
+    /// does not keep complete-but-unjoined tasks listed).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let local = weft::task::LocalSet::new();
+    /// let (names, pending) = local.block_on(&rt, async {
+    ///     let pending = weft::task::spawn_local(std::future::pending::<()>());
+    ///     weft::task::yield_now().await; // let it start
+    ///     let dump = weft::Handle::current().dump();
+    ///     (dump.tasks().iter().filter(|t| t.is_local()).count(), pending)
+    /// });
+    /// assert_eq!(names, 1);
+    /// # drop(pending);
+    /// ```
+    pub fn is_local(&self) -> bool {
+        self.local
+    }
+
+    /// Time from the spawn to the capture.
+    pub fn age(&self) -> Duration {
+        ns_between(self.created_ns, self.captured_ns)
+    }
+
+    /// Polls started so far (including one running now).
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+
+    /// Length of the last finished poll; `None` if no poll has finished
+    /// (never polled, or the first poll is still running).
+    pub fn last_poll_duration(&self) -> Option<Duration> {
+        (self.last_poll_ns != 0).then(|| Duration::from_nanos(self.last_poll_ns))
+    }
+
+    /// Time from the start of the most recent poll to the capture; `None`
+    /// if the task was never polled. For a task in a long poll this is how
+    /// long that poll has been running.
+    pub fn since_last_poll(&self) -> Option<Duration> {
+        (self.last_poll_start_ns != 0).then(|| ns_between(self.last_poll_start_ns, self.captured_ns))
+    }
+
+    /// `since_last_poll`, or the age of a task never polled.
+    fn unpolled_for(&self) -> Duration {
+        self.since_last_poll().unwrap_or_else(|| self.age())
+    }
+}
+
+fn ns_between(from: u64, to: u64) -> Duration {
+    Duration::from_nanos(to.saturating_sub(from))
+}
+
+/// Every live task of a runtime at one moment: from
+/// [`Handle::dump`](crate::Handle::dump) or [`Runtime::dump`](crate::Runtime::dump).
+///
+/// A task is in the dump from its spawn until it completes, or, if its
+/// `JoinHandle` still exists then, until the handle reads the output or is
+/// dropped (state [`TaskState::Complete`]). The dump is taken while the
+/// runtime keeps running (see [`TaskInfo`] for what that means for
+/// consistency). `Display` prints a report grouped by spawn location, state
+/// and name, oldest group first.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let join = weft::task::Builder::new()
+///     .name("leaky")
+///     .spawn_on(std::future::pending::<()>(), rt.handle())
+///     .unwrap();
+/// let dump = rt.dump();
+/// let task = dump.tasks().iter().find(|t| t.id() == join.id()).unwrap();
+/// assert_eq!(task.name(), Some("leaky"));
+/// assert_eq!(task.location().file(), file!());
+/// // Filters return a new dump; here nothing is a day old yet.
+/// assert!(dump.older_than(Duration::from_secs(86400)).is_empty());
+/// println!("{dump}");
+/// ```
+#[derive(Clone, Debug)]
+pub struct TaskDump {
+    tasks: Vec<TaskInfo>,
+    captured_at: SystemTime,
+    took: Duration,
+}
+
+impl TaskDump {
+    /// Walks `owned` shard by shard (see the module doc).
+    /// Then walks each `LocalSet`'s list in `locals` the same way, marking
+    /// those tasks local.
+    pub(crate) fn capture<'a>(owned: &OwnedTasks, locals: impl Iterator<Item = &'a OwnedTasks>) -> TaskDump {
+        let captured_at = SystemTime::now();
+        let start = clock::now_ns();
+        let mut tasks: Vec<TaskInfo> = Vec::new();
+        owned.copy_all(&mut tasks, |h| TaskInfo::copy(h, false));
+        for list in locals {
+            list.copy_all(&mut tasks, |h| TaskInfo::copy(h, true));
+        }
+        let captured_ns = clock::now_ns();
+        for t in &mut tasks {
+            t.captured_ns = captured_ns;
+        }
+        TaskDump { tasks, captured_at, took: ns_between(start, captured_ns) }
+    }
+
+    /// The tasks, in no particular order.
+    pub fn tasks(&self) -> &[TaskInfo] {
+        &self.tasks
+    }
+
+    /// Number of tasks.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// True if the dump holds no task.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// Wall-clock time at which the capture started.
+    pub fn captured_at(&self) -> SystemTime {
+        self.captured_at
+    }
+
+    /// How long the capture (the walk of the task list) took.
+    pub fn capture_duration(&self) -> Duration {
+        self.took
+    }
+
+    /// The tasks for which `keep` is true, as a new dump.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let _a = weft::task::Builder::new().name("conn-1").spawn_on(std::future::pending::<()>(), rt.handle()).unwrap();
+    /// let _b = weft::task::Builder::new().name("timer").spawn_on(std::future::pending::<()>(), rt.handle()).unwrap();
+    /// let conns = rt.dump().filter(|t| t.name().is_some_and(|n| n.starts_with("conn-")));
+    /// assert_eq!(conns.len(), 1);
+    /// ```
+    pub fn filter(&self, mut keep: impl FnMut(&TaskInfo) -> bool) -> TaskDump {
+        TaskDump {
+            tasks: self.tasks.iter().filter(|t| keep(t)).cloned().collect(),
+            captured_at: self.captured_at,
+            took: self.took,
+        }
+    }
+
+    /// Tasks spawned more than `d` before the capture.
+    pub fn older_than(&self, d: Duration) -> TaskDump {
+        self.filter(|t| t.age() > d)
+    }
+
+    /// Tasks whose last poll started more than `d` before the capture;
+    /// a task never polled counts from its spawn. Finds leaked tasks (and
+    /// tasks stuck in one long poll, whose last poll started long ago).
+    pub fn not_polled_for(&self, d: Duration) -> TaskDump {
+        self.filter(|t| t.unpolled_for() > d)
+    }
+
+    /// Tasks in state `state`.
+    pub fn with_state(&self, state: TaskState) -> TaskDump {
+        self.filter(|t| t.state == state)
+    }
+}
+
+impl fmt::Display for TaskDump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        report::write(self, f)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// docs/design/dump.md, "Costs": the header with names, statistics and
+    /// the complete-but-unjoined flag.
+    #[test]
+    fn header_size() {
+        assert_eq!(std::mem::size_of::<Header>(), 72);
+    }
+
+    fn info(id: u64, state: TaskState, created: u64, last_start: u64, last_ns: u64) -> TaskInfo {
+        TaskInfo {
+            id: Id(id),
+            name: None,
+            location: Location::caller(),
+            state,
+            polls: u64::from(last_start != 0),
+            created_ns: created,
+            last_poll_start_ns: last_start,
+            last_poll_ns: last_ns,
+            captured_ns: 1_000_000_001,
+            local: false,
+        }
+    }
+
+    #[test]
+    fn durations_and_filters_follow_the_stamps() {
+        let ms = 1_000_000;
+        let dump = TaskDump {
+            tasks: vec![
+                // Spawned 900 ms before the capture, polled 100 ms later for 1 ms.
+                info(1, TaskState::Idle, 100 * ms + 1, 200 * ms + 1, ms),
+                // Spawned 50 ms before the capture, never polled.
+                info(2, TaskState::Scheduled, 950 * ms + 1, 0, 0),
+                // Spawned 900 ms before, in a poll that started 500 ms ago.
+                info(3, TaskState::Running, 100 * ms + 1, 500 * ms + 1, 0),
+                // A stamp after the capture's (read racily): saturates to 0.
+                info(4, TaskState::Idle, 1_001 * ms, 1_001 * ms, 10),
+            ],
+            captured_at: SystemTime::UNIX_EPOCH,
+            took: Duration::ZERO,
+        };
+        let t = &dump.tasks()[0];
+        assert_eq!(t.age(), Duration::from_millis(900));
+        assert_eq!(t.since_last_poll(), Some(Duration::from_millis(800)));
+        assert_eq!(t.last_poll_duration(), Some(Duration::from_millis(1)));
+        let t = &dump.tasks()[1];
+        assert_eq!((t.polls(), t.since_last_poll(), t.last_poll_duration()), (0, None, None));
+        assert_eq!(dump.tasks()[2].last_poll_duration(), None, "first poll still running");
+        assert_eq!(dump.tasks()[3].age(), Duration::ZERO);
+
+        let ids = |d: TaskDump| d.tasks().iter().map(|t| t.id().0).collect::<Vec<_>>();
+        assert_eq!(ids(dump.older_than(Duration::from_millis(100))), [1, 3]);
+        assert_eq!(ids(dump.not_polled_for(Duration::from_millis(600))), [1]);
+        // The never-polled task counts from its spawn (50 ms).
+        assert_eq!(ids(dump.not_polled_for(Duration::from_millis(40))), [1, 2, 3]);
+        assert_eq!(ids(dump.not_polled_for(Duration::from_millis(60))), [1, 3]);
+        assert_eq!(ids(dump.with_state(TaskState::Running)), [3]);
+    }
+}

@@ -1,0 +1,342 @@
+//! The task's single allocation (`Cell`: header | core | trailer), its
+//! type-erased vtable, and `RawTask`, the untyped pointer every handle holds.
+
+use super::harness;
+use super::id::Id;
+use super::list::Links;
+use super::meta::TaskMeta;
+use super::state::State;
+use super::{JoinError, Schedule};
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{Ordering::Relaxed, StatAtomicU64};
+use crate::loom::sync::StdArc;
+use std::future::Future;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+/// The type-erased operations on a task, monomorphised per (future,
+/// scheduler) pair in `harness`.
+pub(crate) struct Vtable {
+    /// Poll the future (the caller gives up one `Notified` reference),
+    /// timed by the caller's clock (see `RawTask::poll`).
+    pub(crate) poll: unsafe fn(NonNull<Header>, u64, bool) -> u64,
+    /// Hand one reference, as a `Notified`, to the task's scheduler.
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Free the allocation (reference count reached zero).
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// `JoinHandle::poll`: write `Poll<Result<T, JoinError>>` to the `*mut ()`.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// `JoinHandle::drop`: give up join interest and the handle's reference.
+    pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
+    /// Shutdown: cancel the task (the caller gives up the list reference).
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+}
+
+/// What a spawn says about the task besides its future: for dumps and
+/// stall reports.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// Shared (not boxed) so that a task dump copies it under the list
+    /// lock with a reference-count increment instead of an allocation.
+    pub(crate) name: Option<StdArc<str>>,
+}
+
+/// The part of a task that untyped code may touch. First field of `Cell`
+/// (`repr(C)`), so a `NonNull<Header>` is also a pointer to the cell.
+#[repr(C)]
+pub(crate) struct Header {
+    /// Lifecycle bits and reference count; see `state.rs`.
+    pub(crate) state: State,
+    pub(crate) vtable: &'static Vtable,
+    /// Links in the owned-tasks list; guarded by that list's shard lock.
+    pub(crate) links: UnsafeCell<Links>,
+    pub(crate) id: Id,
+    /// Where `spawn` was called and the task's name, if any (for task
+    /// dumps and stall reports), in one word.
+    pub(crate) meta: TaskMeta,
+    /// Poll statistics for task dumps (written by the holder of RUNNING,
+    /// read racily by dumps).
+    pub(crate) stats: TaskStats,
+}
+
+/// A task's poll statistics. Written only by the thread that holds RUNNING
+/// (plain Relaxed load + store, no RMW); dumps read them Relaxed from other
+/// threads and may see a poll's start without its duration, which they
+/// report as it is. No synchronisation hangs on them (std atomics, also
+/// under loom).
+///
+/// Three words, not four: the poll count and the last poll's length share
+/// one (`POLLS_SHIFT`), which keeps the cell of a small task within
+/// glibc's 128-byte fast bins (docs/design/task.md, "Cell size").
+#[derive(Debug)]
+pub(crate) struct TaskStats {
+    /// `clock` stamp of the spawn (see `clock::coarse_now_ns`).
+    pub(crate) created_ns: u64,
+    /// `clock` stamp of the last poll's start (the worker's cached clock,
+    /// exact for timed polls); 0 = never polled.
+    pub(crate) last_poll_start_ns: StatAtomicU64,
+    /// High 32 bits: polls started (saturating). Low 32 bits: length of the
+    /// last *timed* poll in microseconds, rounded up, saturating at about
+    /// 71 minutes (0 before one; a worker times one poll in
+    /// `POLL_TIMING_SAMPLE`).
+    pub(crate) polls_and_last_us: StatAtomicU64,
+}
+
+/// Where the poll count sits in `TaskStats::polls_and_last_us`.
+const POLLS_SHIFT: u32 = 32;
+const LAST_US_MASK: u64 = (1 << POLLS_SHIFT) - 1;
+
+impl TaskStats {
+    pub(crate) fn new(created_ns: u64) -> TaskStats {
+        TaskStats {
+            created_ns,
+            last_poll_start_ns: StatAtomicU64::new(0),
+            polls_and_last_us: StatAtomicU64::new(0),
+        }
+    }
+
+    /// A poll starts at `start` (holder of RUNNING only).
+    #[inline]
+    pub(crate) fn poll_started(&self, start: u64) {
+        // Relaxed: statistics; single writer (the RUNNING holder), racy readers.
+        let w = self.polls_and_last_us.load(Relaxed);
+        if w >> POLLS_SHIFT != u64::from(u32::MAX) {
+            self.polls_and_last_us.store(w + (1 << POLLS_SHIFT), Relaxed);
+        }
+        // The worker's cached clock may predate a spawn from outside (which
+        // read the clock fresh); no poll starts before its task exists.
+        self.last_poll_start_ns.store(start.max(self.created_ns), Relaxed);
+    }
+
+    /// The poll that started at `start` ended at `end`.
+    pub(crate) fn poll_ended(&self, start: u64, end: u64) {
+        let us = end.saturating_sub(start).div_ceil(1_000).clamp(1, LAST_US_MASK);
+        // Relaxed: as above.
+        let w = self.polls_and_last_us.load(Relaxed);
+        self.polls_and_last_us.store((w & !LAST_US_MASK) | us, Relaxed);
+    }
+
+    /// Polls started.
+    pub(crate) fn polls(&self) -> u64 {
+        // Relaxed: a statistic read racily by dumps.
+        self.polls_and_last_us.load(Relaxed) >> POLLS_SHIFT
+    }
+
+    /// Length of the last timed poll in ns (0 before one), to microsecond
+    /// precision.
+    pub(crate) fn last_poll_ns(&self) -> u64 {
+        // Relaxed: as above.
+        (self.polls_and_last_us.load(Relaxed) & LAST_US_MASK) * 1_000
+    }
+}
+
+// SAFETY: the header's interior mutability is the atomic state and the links,
+// which are only touched under the owned-list shard lock.
+unsafe impl Send for Header {}
+// SAFETY: as above; shared access goes through atomics or the shard lock.
+unsafe impl Sync for Header {}
+
+/// What the task's future becomes over its life. Owned by whoever holds
+/// RUNNING, then (after COMPLETE) by the `JoinHandle`.
+pub(crate) enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+    /// The `JoinHandle` read the output and took the task out of the owned
+    /// list, keeping the list's reference; it drops both references in one
+    /// RMW when it is dropped (`Harness::drop_join_handle`).
+    Released,
+}
+
+/// The typed middle of the cell.
+pub(crate) struct Core<F: Future, S> {
+    pub(crate) scheduler: S,
+    pub(crate) stage: UnsafeCell<Stage<F>>,
+}
+
+/// The join waker; see JOIN_WAKER in `state.rs` for who may touch it when.
+pub(crate) struct Trailer {
+    pub(crate) waker: UnsafeCell<Option<Waker>>,
+}
+
+/// The one heap allocation of a task.
+#[repr(C)]
+pub(crate) struct Cell<F: Future, S> {
+    pub(crate) header: Header,
+    pub(crate) core: Core<F, S>,
+    pub(crate) trailer: Trailer,
+}
+
+impl<F, S> Cell<F, S>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Schedule,
+{
+    fn allocate(future: F, scheduler: S, id: Id, meta: Meta) -> NonNull<Header> {
+        // Built in place: a `Box::new(Cell { .. })` assembles the cell on the
+        // stack and copies it (a `memmove` call once the cell passes ~128
+        // bytes, 4 % of a spawn-heavy profile); writing each part through
+        // the uninitialised box's pointer moves only the future.
+        let layout = std::alloc::Layout::new::<Cell<F, S>>();
+        // A recycled cell when the scheduler has a depot and the size is
+        // past glibc's fast bins (`cell_cache`); `harness::dealloc` gives it
+        // back the same way.
+        let p = super::cell_cache::alloc(scheduler.cell_depot(), layout).cast::<Cell<F, S>>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `p` points to an allocation sized and aligned for a
+        // `Cell<F, S>`; each write below initialises one field exactly once
+        // through `addr_of_mut!` (no reference to uninitialised memory is
+        // formed), and together they initialise every field.
+        unsafe {
+            std::ptr::addr_of_mut!((*p).header).write(Header {
+                state: State::new(),
+                vtable: harness::vtable::<F, S>(),
+                links: UnsafeCell::new(Links::default()),
+                id,
+                meta: TaskMeta::new(meta.spawned_at, meta.name),
+                stats: TaskStats::new(crate::rt::clock::coarse_now_ns()),
+            });
+            std::ptr::addr_of_mut!((*p).core.scheduler).write(scheduler);
+            std::ptr::addr_of_mut!((*p).core.stage).write(UnsafeCell::new(Stage::Running(future)));
+            std::ptr::addr_of_mut!((*p).trailer).write(Trailer { waker: UnsafeCell::new(None) });
+        }
+        // `Cell` is repr(C) with the header first: the cell pointer is the
+        // header pointer. The cell is freed by harness `dealloc`, through
+        // `cell_cache::free` with the same scheduler's depot choice.
+        // SAFETY: `p` is non-null (checked above).
+        unsafe { NonNull::new_unchecked(p) }.cast::<Header>()
+    }
+}
+
+/// An untyped pointer to a task. Owns nothing by itself; the handles built
+/// on it (`Task`, `Notified`, `JoinHandle`, wakers) each own one reference.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct RawTask {
+    ptr: NonNull<Header>,
+}
+
+impl RawTask {
+    pub(crate) fn new<F, S>(future: F, scheduler: S, id: Id, meta: Meta) -> RawTask
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+        S: Schedule,
+    {
+        RawTask { ptr: Cell::allocate(future, scheduler, id, meta) }
+    }
+
+    pub(crate) fn from_raw(ptr: NonNull<Header>) -> RawTask {
+        RawTask { ptr }
+    }
+
+    pub(crate) fn header_ptr(self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a RawTask is only built over a live allocation, and every
+        // holder of one also holds a reference that keeps it alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn state(&self) -> &State {
+        &self.header().state
+    }
+
+    /// Polls the task. `start` is the caller's cached clock for the
+    /// poll's start (`clock::now_ns` scale; 0: the harness reads the clock
+    /// itself and times the poll); `timed` asks the harness to read the
+    /// clock when the poll returns. Returns that end reading (0 if it took
+    /// none), for the worker's own accounting. Passed as arguments, not
+    /// through a thread-local, because they are read on every poll.
+    ///
+    /// # Safety
+    /// The caller gives up one `Notified` reference.
+    pub(crate) unsafe fn poll(self, start: u64, timed: bool) -> u64 {
+        // SAFETY: forwarded caller obligation; the vtable matches the cell.
+        unsafe { (self.header().vtable.poll)(self.ptr, start, timed) }
+    }
+
+    /// # Safety
+    /// The caller gives up one reference, which becomes the `Notified`.
+    pub(crate) unsafe fn schedule(self) {
+        // SAFETY: forwarded caller obligation.
+        unsafe { (self.header().vtable.schedule)(self.ptr) }
+    }
+
+    /// # Safety
+    /// The reference count is zero; nobody touches the task again.
+    pub(crate) unsafe fn dealloc(self) {
+        // SAFETY: forwarded caller obligation.
+        unsafe { (self.header().vtable.dealloc)(self.ptr) }
+    }
+
+    /// # Safety
+    /// `dst` points to a `Poll<Result<T, JoinError>>` where `T` is the
+    /// task's output type; the caller is the task's `JoinHandle`.
+    pub(crate) unsafe fn try_read_output(self, dst: *mut (), waker: &Waker) {
+        // SAFETY: forwarded caller obligations.
+        unsafe { (self.header().vtable.try_read_output)(self.ptr, dst, waker) }
+    }
+
+    /// # Safety
+    /// Called once, by the `JoinHandle`, giving up its reference.
+    pub(crate) unsafe fn drop_join_handle(self) {
+        // SAFETY: forwarded caller obligation.
+        unsafe { (self.header().vtable.drop_join_handle)(self.ptr) }
+    }
+
+    /// # Safety
+    /// The caller gives up the owned-list reference.
+    pub(crate) unsafe fn shutdown(self) {
+        // SAFETY: forwarded caller obligation.
+        unsafe { (self.header().vtable.shutdown)(self.ptr) }
+    }
+
+    /// Drops one reference, freeing the task if it was the last.
+    pub(crate) fn drop_reference(self) {
+        if self.state().ref_dec() {
+            // SAFETY: the count reached zero, so no other handle exists.
+            unsafe { self.dealloc() }
+        }
+    }
+}
+
+// SAFETY: a RawTask is a pointer to a Send + Sync header; the typed parts are
+// only reached through the vtable under the state protocol. The future may
+// be !Send only for local tasks (`new_local_task`), whose scheduler polls and
+// drops it on its owner thread alone; every other thread only moves
+// references and (Send) outputs.
+unsafe impl Send for RawTask {}
+// SAFETY: as above.
+unsafe impl Sync for RawTask {}
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn cell_size<F: Future + Send + 'static>(_: &F) -> usize
+    where
+        F::Output: Send + 'static,
+    {
+        std::mem::size_of::<Cell<F, crate::rt::scheduler::Handle>>()
+    }
+
+    /// A small task (a future holding one `Arc`) must fit a 120-byte
+    /// request, glibc's largest fast-bin chunk (128 bytes with its size
+    /// word): past it, a free from another worker takes the allocating
+    /// worker's arena lock, and spawn-heavy loads get 2-3x slower
+    /// (docs/design/task.md, "Cell size").
+    #[test]
+    fn a_small_task_cell_fits_a_malloc_fast_bin() {
+        let arc = std::sync::Arc::new(1u32);
+        let fut = async move {
+            let _keep = &arc;
+        };
+        assert!(cell_size(&fut) <= 120, "cell of a small task is {} bytes", cell_size(&fut));
+    }
+}
