@@ -108,7 +108,7 @@ impl WorkerMetrics {
         self.parks
     }
     /// Steal operations from a worker on another NUMA node (only counted
-    /// when workers are pinned; docs/design/topology.md).
+    /// when workers are pinned to NUMA nodes).
     pub fn remote_node_steals(&self) -> u64 {
         self.remote_node_steals
     }
