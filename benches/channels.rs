@@ -18,7 +18,7 @@
 //!   requests, one after another, each carrying a oneshot reply sender,
 //!   over an unbounded mpsc; the client (the `block_on` future) awaits
 //!   each reply before sending the next request. Every round trip wakes
-//!   the `block_on` thread through the OS (about 50 us here on both
+//!   the `block_on` thread through the OS (a futex wake on both
 //!   runtimes), which dominates.
 //! - `oneshot_1000_round_trips_in_task`: the same with the client in a
 //!   spawned task, so both ends run on workers and the figure is the

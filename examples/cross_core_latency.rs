@@ -2,13 +2,12 @@
 //! round trip of one cache line between two threads (one atomic counter
 //! bounced back and forth, both sides spinning), a few times a second.
 //!
-//! On the 2-vCPU VM the benchmarks in docs/benchmarks.md were run on, the
-//! round trip is about 90 ns most of the time and about 430 ns in phases
-//! of one to several seconds (the host placing the two vCPUs farther
-//! apart). Cross-thread workloads (`spawn_many_local`: every stolen task
-//! is freed on another core) run 3x slower during those phases, on any
-//! version of weft and on tokio. Run this before and after a benchmark to
-//! know which phase it ran in.
+//! On a virtual machine the round trip can change in phases of one to
+//! several seconds (the host placing the two vCPUs farther apart), and
+//! cross-thread workloads (`spawn_many_local`: every stolen task is freed
+//! on another core) slow down with it, on any runtime. Run this before
+//! and after a benchmark to know which phase it ran in; the figures seen
+//! on the benchmark machine are in docs/benchmarks.md.
 //!
 //! Run: `cargo run --release --example cross_core_latency [SECONDS]`
 //! (default 10). Prints one figure per 200 ms sample, then the share of

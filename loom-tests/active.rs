@@ -65,8 +65,8 @@ fn retiring_hands_back_the_runnext_task() {
 }
 
 /// The raise-vs-retire hand-off on the idle state and the parkers alone
-/// (the whole-runtime version of this race ran for over 14 minutes at
-/// LOOM_MAX_PREEMPTIONS=2 without finishing). Worker 1, running, sees the
+/// (a whole-runtime model of this race has too many interleavings to
+/// finish at LOOM_MAX_PREEMPTIONS=2). Worker 1, running, sees the
 /// target below it and retires as `Worker::retire` does (`Idle::retire`,
 /// then park until no longer retired) while the monitor lowers the target
 /// to 1 and raises it back to 2, unparking whom `set_active` names. Worker 1

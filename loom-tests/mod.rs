@@ -51,6 +51,8 @@
 //!   `closed()` racing the last receiver's drop.
 //! - `sync_broadcast`: sends (lagging a one-slot ring) and the last
 //!   sender's drop racing a receiver going to sleep.
+//! - `timer`: a timer firing racing its owner's poll, cancel, drop and
+//!   first registration.
 //!
 //! Bookkeeping (drop counters, "was this waker woken" flags) uses std
 //! atomics on purpose: they are not part of any protocol under test, are
@@ -76,6 +78,7 @@ mod sync_oneshot;
 mod sync_semaphore;
 mod sync_watch;
 mod task;
+mod timer;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Wake, Waker};

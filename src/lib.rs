@@ -46,9 +46,9 @@
 //!   (`Builder::rounding`, `pin_workers`, `quota_refresh`). Without it a
 //!   runtime runs `std::thread::available_parallelism()` workers, fixed,
 //!   unpinned, on one NUMA node; the [`topology`] types still report it.
-//!
-//! Design documents live in `docs/design/` (task state, scheduler, sleep
-//! protocol, shutdown, netpoll, timers, blocking pool, task dumps, stalls).
+
+// The design (layers, protocols and the arguments for them) is written
+// down in docs/design/, starting at docs/design/README.md.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 // The crate docs link `net`, `time` and `sync`, which a build without

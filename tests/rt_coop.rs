@@ -1,5 +1,5 @@
 //! The cooperative budget: a task that loops over an always-ready socket
-//! must not starve other tasks on its worker (issue 3). Each test runs on a
+//! must not starve other tasks on its worker. Each test runs on a
 //! single-worker runtime, so without the budget the looping task would
 //! never give the worker back.
 

@@ -86,6 +86,7 @@ fn num_workers_matches_the_builder() {
         let m = rt.metrics();
         assert_eq!(m.num_workers(), n);
         assert_eq!(m.workers().len(), 2 * n, "n workers and n spare slots");
+        assert_eq!(m.spare_slots(), n);
         assert_eq!(rt.handle().metrics().num_workers(), n);
         let _ = m.worker(n - 1);
     }
@@ -417,6 +418,38 @@ fn metrics_display_lists_every_worker() {
     }
 }
 
+#[test]
+fn metrics_display_labels_the_spare_slots() {
+    let rt = runtime(2);
+    let m = rt.metrics();
+    assert_eq!(m.spare_slots(), 2);
+    let text = m.to_string();
+    for i in 2..4 {
+        assert!(text.contains(&format!("  spare {i}:")), "{text}");
+        assert!(!text.contains(&format!("worker {i}:")), "slot {i} is a spare, not a worker:\n{text}");
+    }
+}
+
+#[test]
+fn a_two_worker_runtimes_spare_series_are_marked_spare() {
+    let rt = runtime(2);
+    rt.block_on(rt.spawn(async {})).unwrap();
+    let text = rt.metrics().to_prometheus();
+    let exp = prometheus::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(exp.value("weft_worker_threads", &[]), Some(2.0));
+    assert_eq!(exp.value("weft_spare_slots", &[]), Some(2.0));
+    for family in &exp.families {
+        for s in family.samples.iter().filter(|s| s.label("worker").is_some()) {
+            let index: usize = s.label("worker").unwrap().parse().unwrap();
+            let spare = if index < 2 { None } else { Some("true") };
+            assert_eq!(s.label("spare"), spare, "{} {:?}", s.name, s.labels);
+        }
+    }
+    let polls = exp.family("weft_worker_polls_total").unwrap();
+    let workers = polls.samples.iter().filter(|s| s.label("spare").is_none()).count();
+    assert_eq!(workers, 2, "two unmarked series, the worker threads'");
+}
+
 /// Workers time one poll in this many (the histogram is a sample).
 const TIMED_ONE_IN: u64 = 32;
 
@@ -651,6 +684,7 @@ mod over_http {
         assert_eq!(exp.value("weft_worker_threads", &[]), Some(2.0));
         let polls = exp.family("weft_worker_polls_total").unwrap();
         assert_eq!(polls.samples.len(), 4, "one series per worker slot (2 workers, 2 spares)");
+        assert_eq!(polls.samples.iter().filter(|s| s.label("spare") == Some("true")).count(), 2);
         assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
     }
 }

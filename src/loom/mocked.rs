@@ -167,7 +167,7 @@ pub(crate) mod deque {
     }
 
     impl<T> Stealer<T> {
-        #[allow(dead_code)] // crossbeam's API; weft only steals in batches today
+        #[allow(dead_code)] // crossbeam's API, kept whole; weft steals in batches
         pub(crate) fn steal(&self) -> Steal<T> {
             match self.inner.lock().pop_front() {
                 Some(v) => Steal::Success(v),

@@ -1,4 +1,4 @@
-//! The poll-duration histogram: how long each poll of a task took, in
+//! The poll-duration histogram: how long a sample of task polls took, in
 //! log-scaled buckets.
 //!
 //! The buckets are fixed (`scheduler::stats::poll_bucket`): bucket `k` of
@@ -18,12 +18,15 @@ use std::time::Duration;
 /// Counts are per bucket, not cumulative; [`PollHistogram::cumulative`]
 /// gives the running totals Prometheus expects.
 ///
-/// **A sample**: each worker times one poll in 32 (two clock reads cost as
-/// much as a cheap poll; Go's scheduler-latency histogram samples 1 in 8),
-/// so `total_count()` is about a 32nd of the polls and `sum()`
-/// the summed duration of the timed ones. The shape of the distribution is
-/// what it tells; stalls (polls over the stall threshold) are counted
-/// exactly, by the monitor (`WorkerMetrics::stalls`).
+/// **A sample**: each worker times one poll in 32, its 32nd, 64th, ...
+/// poll (timing a poll reads the clock twice, which costs as much as a
+/// cheap poll). So `total_count()` is a 32nd of the polls (less timed polls
+/// that called `task::block_in_place`, which are left out) and `sum()` the
+/// summed duration of the sampled polls, not the worker's busy time. The
+/// shape of the distribution is what it tells; a rare long poll may fall
+/// between samples, but stalls (polls over the stall threshold) are
+/// counted exactly, by the monitor
+/// ([`WorkerMetrics::stalls`](crate::metrics::WorkerMetrics::stalls)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -106,7 +109,7 @@ impl PollHistogram {
         self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c))
     }
 
-    /// The summed duration of the polls counted (the timed sample).
+    /// The summed duration of the polls counted (the sampled polls only).
     pub fn sum(&self) -> Duration {
         Duration::from_nanos(self.sum_ns)
     }

@@ -1,15 +1,17 @@
-//! Runtime metrics: a point-in-time snapshot of counters that workers keep
-//! per worker (cache-padded, written only by their owner, published with
-//! Relaxed stores) and of queue depths read at capture time.
-//!
-//! - `mod.rs`: the runtime-wide snapshot and its `Display`.
-//! - `worker.rs`: one worker's counters.
-//! - `histogram.rs`: the poll-duration histogram.
-//! - `prometheus.rs`: the Prometheus text exposition (`to_prometheus`).
-//! - `throttling.rs`: the CPU quota cgroup's throttling counters.
-//!
-//! How the counters are kept off the hot path and how stale they may be:
-//! docs/design/metrics.md.
+//! Runtime metrics: a point-in-time snapshot of the counters each worker
+//! keeps and of queue depths read when the snapshot is taken
+//! ([`RuntimeMetrics`], from [`Runtime::metrics`](crate::Runtime::metrics)),
+//! with a text summary and the Prometheus text exposition.
+
+// - `mod.rs`: the runtime-wide snapshot and its `Display`.
+// - `worker.rs`: one worker's counters.
+// - `histogram.rs`: the poll-duration histogram.
+// - `prometheus.rs`: the Prometheus text exposition (`to_prometheus`).
+// - `throttling.rs`: the CPU quota cgroup's throttling counters.
+//
+// Counters are cache-padded per worker, written only by their owner and
+// published with Relaxed stores. How the counters are kept off the hot
+// path and how stale they may be: docs/design/metrics.md.
 
 mod histogram;
 mod prometheus;
@@ -26,9 +28,18 @@ use std::time::Duration;
 
 /// A snapshot of a runtime's counters, from [`crate::Runtime::metrics`].
 ///
-/// Per-worker counters are published by each worker every
-/// `GLOBAL_POLL_INTERVAL` (61) polls and whenever it parks, so a busy
-/// worker's figures may trail by up to 61 polls.
+/// Per-worker counters are published by each worker every 61 polls and
+/// whenever it parks, so a busy worker's figures may trail by up to 61
+/// polls.
+///
+/// Besides its worker threads, a runtime keeps up to as many *spare slots*
+/// (threads that start retired), which run tasks only while another
+/// worker is stalled in a long poll or inside
+/// [`block_in_place`](crate::task::block_in_place). They have counters
+/// like any worker: [`workers`](RuntimeMetrics::workers) lists the worker
+/// threads first, then the spare slots; [`Display`](std::fmt::Display)
+/// prints their rows as `spare <index>` and the Prometheus text marks
+/// their series `spare="true"`.
 ///
 /// ```
 /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
@@ -40,7 +51,7 @@ use std::time::Duration;
 /// });
 /// let m = rt.metrics();
 /// assert_eq!(m.num_workers(), 2);
-/// assert!(m.workers().len() >= m.worker_threads()); // workers, then spare slots
+/// assert_eq!(m.workers().len(), m.worker_threads() + m.spare_slots()); // workers, then spares
 /// assert!(m.spawned_tasks_count() >= 100);
 /// println!("{} polls, {} steals, busy {:?}", m.total_polls(), m.total_steals(), m.total_busy_duration());
 /// println!("{m}"); // a multi-line summary
@@ -90,7 +101,9 @@ impl RuntimeMetrics {
 
     /// The worker count chosen at build time: `min(allowed CPUs, cgroup
     /// CPU quota rounded)`, or the `worker_threads` / `WEFT_WORKER_THREADS`
-    /// override.
+    /// override. Fixed for the runtime's life (the live figure is
+    /// [`active_workers`](RuntimeMetrics::active_workers)); spare slots are
+    /// not counted. At most [`worker_threads`](RuntimeMetrics::worker_threads).
     pub fn num_workers(&self) -> usize {
         self.num_workers
     }
@@ -102,16 +115,22 @@ impl RuntimeMetrics {
     }
 
     /// Worker threads that exist (one per allowed CPU, or the override);
-    /// those above `active_workers` sleep. The runtime also has as many
-    /// spare slots, which run only while compensating for a stalled or
-    /// blocking worker (docs/design/stalls.md); see `workers()`.
+    /// those above `active_workers` sleep. Spare slots are not counted
+    /// (see [`spare_slots`](RuntimeMetrics::spare_slots)).
     pub fn worker_threads(&self) -> usize {
         self.worker_threads
     }
 
-    /// Workers let in above the quota target to compensate for stalled
-    /// workers or workers inside `task::block_in_place`
-    /// (docs/design/stalls.md).
+    /// Spare worker slots: threads that run tasks only while compensating
+    /// for a worker stalled in a long poll or inside `task::block_in_place`.
+    /// Their counters follow the workers' in
+    /// [`workers`](RuntimeMetrics::workers).
+    pub fn spare_slots(&self) -> usize {
+        self.workers.len().saturating_sub(self.worker_threads)
+    }
+
+    /// Spare slots let in right now to compensate for stalled workers or
+    /// workers inside `task::block_in_place`.
     pub fn compensating_workers(&self) -> usize {
         self.compensating_workers
     }
@@ -131,14 +150,22 @@ impl RuntimeMetrics {
         self.global_queue_depth
     }
 
-    /// Per-worker counters, indexed by worker slot: the first
-    /// `worker_threads()` entries are the workers, the rest the spare slots
-    /// (they only count while compensating for a blocked worker).
+    /// Per-slot counters: the first [`worker_threads`](RuntimeMetrics::worker_threads)
+    /// entries are the worker threads, the next
+    /// [`spare_slots`](RuntimeMetrics::spare_slots) the spare slots (which
+    /// count only while compensating for a blocked worker, beyond the
+    /// retirement each records as it starts).
     pub fn workers(&self) -> &[WorkerMetrics] {
         &self.workers
     }
 
-    /// Counters of worker `index`. Panics if `index >= worker_threads()`.
+    /// Counters of slot `index`, as `workers()[index]`: worker threads
+    /// first, then spare slots.
+    ///
+    /// # Panics
+    ///
+    /// If `index >= workers().len()` (that is, `worker_threads() +
+    /// spare_slots()`). Use `workers().get(index)` to probe.
     pub fn worker(&self, index: usize) -> &WorkerMetrics {
         &self.workers[index]
     }
@@ -153,7 +180,9 @@ impl RuntimeMetrics {
         self.workers.iter().map(|w| w.steals).sum()
     }
 
-    /// Sum of all workers' busy time (time spent polling tasks).
+    /// Sum of all slots' busy time: time not parked (running tasks,
+    /// searching, firing timers, dispatching I/O), as
+    /// [`WorkerMetrics::busy_duration`].
     pub fn total_busy_duration(&self) -> Duration {
         self.workers.iter().map(WorkerMetrics::busy_duration).sum()
     }
@@ -186,7 +215,8 @@ impl RuntimeMetrics {
         self.workers.iter().map(|w| w.stalls).sum()
     }
 
-    /// All workers' poll-duration histograms merged.
+    /// All slots' poll-duration histograms merged (a sample of the polls,
+    /// see [`PollHistogram`]).
     pub fn poll_histogram(&self) -> PollHistogram {
         let mut h = PollHistogram::default();
         for w in &self.workers {
@@ -222,9 +252,10 @@ impl fmt::Display for RuntimeMetrics {
             )?;
         }
         for (i, w) in self.workers.iter().enumerate() {
+            let slot = if i < self.worker_threads { "worker" } else { "spare" };
             writeln!(
                 f,
-                "  worker {i}: polls={} steals={} ({} ops) parks={} runnext_hits={} overflows={} injector_pulls={} queue={} busy={:?} netpoll_events={} timers_fired={} stalls={} descheduled_polls={} cpu_wait={:?}",
+                "  {slot} {i}: polls={} steals={} ({} ops) parks={} runnext_hits={} overflows={} injector_pulls={} queue={} busy={:?} netpoll_events={} timers_fired={} stalls={} descheduled_polls={} cpu_wait={:?}",
                 w.polls,
                 w.steals,
                 w.steal_operations,

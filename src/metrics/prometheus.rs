@@ -3,8 +3,8 @@
 //!
 //! Every metric family is written as one contiguous block: a `# HELP` line,
 //! a `# TYPE` line, then its samples. Names start with `weft_`; counters end
-//! in `_total`; per-worker series carry a `worker` label (the worker's
-//! index); the poll-duration histogram has cumulative `_bucket{le=...}`
+//! in `_total`; per-worker series carry a `worker` label (the slot's
+//! index), and a spare slot's series also `spare="true"`; the poll-duration histogram has cumulative `_bucket{le=...}`
 //! series ending in `le="+Inf"`, then `_sum` (seconds) and `_count`.
 //! Durations are in seconds, as Prometheus's base unit.
 
@@ -77,7 +77,8 @@ impl Out {
         self.sample(name, &[], value.into());
     }
 
-    /// A family with one sample per worker, labelled `worker="<index>"`.
+    /// A family with one sample per worker slot, labelled `worker="<index>"`
+    /// and, for a spare slot, `spare="true"` (`worker_labels`).
     fn per_worker<V: Into<Value>>(
         &mut self,
         m: &RuntimeMetrics,
@@ -88,9 +89,22 @@ impl Out {
     ) {
         self.family(name, kind, help);
         for (i, w) in m.workers.iter().enumerate() {
-            self.sample(name, &[("worker", &i.to_string())], value(w).into());
+            let index = i.to_string();
+            self.sample(name, &worker_labels(m, i, &index), value(w).into());
         }
     }
+}
+
+/// The labels of slot `i`'s series (`index` is `i` as text). A spare slot
+/// is marked rather than left out until it first runs: its series then
+/// exist from the start, so a counter never appears mid-life with a value
+/// that `rate()` would miss, and `{spare!="true"}` selects the workers.
+fn worker_labels<'a>(m: &RuntimeMetrics, i: usize, index: &'a str) -> Vec<(&'static str, &'a str)> {
+    let mut labels = vec![("worker", index)];
+    if i >= m.worker_threads {
+        labels.push(("spare", "true"));
+    }
+    labels
 }
 
 /// Escapes a label value: backslash, double quote and line feed
@@ -148,10 +162,12 @@ impl RuntimeMetrics {
     /// `Content-Type: text/plain; version=0.0.4`.
     ///
     /// Families (all names prefixed `weft_`; `{worker}` marks a per-worker
-    /// family with a `worker="<index>"` label):
+    /// family with a `worker="<index>"` label, one series per worker thread
+    /// and one per spare slot, whose series also carry `spare="true"`; see
+    /// [`RuntimeMetrics::spare_slots`]):
     ///
     /// - gauges: `weft_workers`, `weft_active_workers`,
-    ///   `weft_worker_threads`, `weft_alive_tasks`,
+    ///   `weft_worker_threads`, `weft_spare_slots`, `weft_alive_tasks`,
     ///   `weft_global_queue_depth`, `weft_compensating_workers`,
     ///   `weft_blocking_threads`, `weft_idle_blocking_threads`,
     ///   `weft_blocking_queue_depth`, `weft_worker_local_queue_depth{worker}`;
@@ -167,8 +183,14 @@ impl RuntimeMetrics {
     ///   `weft_cgroup_cpu_periods_total`,
     ///   `weft_cgroup_cpu_throttled_periods_total`,
     ///   `weft_cgroup_cpu_throttled_seconds_total`;
-    /// - histogram: `weft_poll_duration_seconds{worker}` (buckets 1 us to
-    ///   1.048576 s by powers of two, then +Inf; `_sum` is the busy time).
+    /// - histogram: `weft_poll_duration_seconds{worker}`, buckets 1 µs to
+    ///   1.048576 s by powers of two, then +Inf. It is a sample: a worker
+    ///   times one poll in 32, so `_count` is the number of sampled polls
+    ///   (a 32nd of `weft_worker_polls_total`, less sampled polls that
+    ///   called `block_in_place`) and `_sum` their total duration in
+    ///   seconds. `_sum` is not the busy time
+    ///   (`weft_worker_busy_seconds_total`, which also counts unsampled
+    ///   polls, searching and I/O); see [`PollHistogram`](crate::metrics::PollHistogram).
     ///
     /// ```
     /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
@@ -187,7 +209,18 @@ impl RuntimeMetrics {
             "Workers currently allowed to run tasks.",
             self.active_workers,
         );
-        o.single("weft_worker_threads", "gauge", "Worker threads that exist.", self.worker_threads);
+        o.single(
+            "weft_worker_threads",
+            "gauge",
+            "Worker threads that exist (spare slots not counted).",
+            self.worker_threads,
+        );
+        o.single(
+            "weft_spare_slots",
+            "gauge",
+            "Spare worker slots, run only to compensate for a blocked worker.",
+            self.spare_slots(),
+        );
         o.single(
             "weft_compensating_workers",
             "gauge",
@@ -352,20 +385,23 @@ impl RuntimeMetrics {
     /// The `weft_poll_duration_seconds` histogram, one series per worker.
     fn write_poll_histogram(&self, o: &mut Out) {
         const NAME: &str = "weft_poll_duration_seconds";
-        o.family(NAME, "histogram", "Duration of task polls (a sample: one poll in 32 is timed).");
+        o.family(
+            NAME,
+            "histogram",
+            "Duration of a sample of task polls (one poll in 32 is timed; _sum is the sampled polls' time).",
+        );
         for (i, w) in self.workers.iter().enumerate() {
-            let worker = i.to_string();
+            let index = i.to_string();
+            let labels = worker_labels(self, i, &index);
             let h = w.poll_histogram();
             for (bound, count) in h.cumulative() {
                 let le = bound.map_or_else(|| "+Inf".to_string(), |b| format_float(secs(b)));
-                o.sample(
-                    "weft_poll_duration_seconds_bucket",
-                    &[("worker", &worker), ("le", &le)],
-                    count.into(),
-                );
+                let mut bucket = labels.clone();
+                bucket.push(("le", &le));
+                o.sample("weft_poll_duration_seconds_bucket", &bucket, count.into());
             }
-            o.sample("weft_poll_duration_seconds_sum", &[("worker", &worker)], secs(h.sum()).into());
-            o.sample("weft_poll_duration_seconds_count", &[("worker", &worker)], h.total_count().into());
+            o.sample("weft_poll_duration_seconds_sum", &labels, secs(h.sum()).into());
+            o.sample("weft_poll_duration_seconds_count", &labels, h.total_count().into());
         }
     }
 }
@@ -411,9 +447,9 @@ mod tests {
             ..WorkerMetrics::default()
         };
         RuntimeMetrics {
-            num_workers: 2,
-            active_workers: 2,
-            worker_threads: 2,
+            num_workers: 1,
+            active_workers: 1,
+            worker_threads: 1,
             compensating_workers: 0,
             num_alive_tasks: 1,
             spawned_tasks_count: 9,
@@ -459,11 +495,29 @@ mod tests {
         assert!(has(r#"weft_poll_duration_seconds_bucket{worker="0",le="+Inf"} 6"#), "{text}");
         assert!(has(r#"weft_poll_duration_seconds_sum{worker="0"} 2.5"#), "{text}");
         assert!(has(r#"weft_poll_duration_seconds_count{worker="0"} 6"#), "{text}");
-        assert!(has(r#"weft_poll_duration_seconds_count{worker="1"} 0"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_count{worker="1",spare="true"} 0"#), "{text}");
         assert!(has(r#"weft_worker_busy_seconds_total{worker="0"} 2.5"#), "{text}");
         assert!(has(r#"weft_worker_netpoll_events_total{worker="0"} 4"#), "{text}");
         assert!(has("weft_spawned_tasks_total 9"), "{text}");
         assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn spare_slots_series_carry_a_spare_label() {
+        // One worker thread and one spare slot (the second entry).
+        let text = snapshot().to_prometheus();
+        let lines: Vec<&str> = text.lines().collect();
+        let has = |l: &str| lines.contains(&l);
+        assert!(has(r#"weft_worker_polls_total{worker="0"} 6"#), "{text}");
+        assert!(has(r#"weft_worker_polls_total{worker="1",spare="true"} 0"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_bucket{worker="1",spare="true",le="+Inf"} 0"#), "{text}");
+        assert!(has(r#"weft_poll_duration_seconds_sum{worker="1",spare="true"} 0"#), "{text}");
+        for line in lines.iter().filter(|l| l.contains(r#"worker="0""#)) {
+            assert!(!line.contains("spare"), "a worker thread's series is not marked: {line}");
+        }
+        for line in lines.iter().filter(|l| l.contains(r#"worker="1""#)) {
+            assert!(line.contains(r#"spare="true""#), "a spare slot's series is marked: {line}");
+        }
     }
 
     #[test]

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 /// One worker's counters, from [`crate::metrics::RuntimeMetrics::workers`].
 ///
+/// The same counters for a worker thread and for a spare slot
+/// ([`RuntimeMetrics`](crate::metrics::RuntimeMetrics) says which is which).
 /// Counters are monotone over the runtime's life; a busy worker's figures
 /// may trail its true values by up to 61 polls.
 ///
@@ -106,7 +108,7 @@ impl WorkerMetrics {
         self.parks
     }
     /// Steal operations from a worker on another NUMA node (only counted
-    /// when workers are pinned; docs/design/topology.md).
+    /// when workers are pinned to NUMA nodes).
     pub fn remote_node_steals(&self) -> u64 {
         self.remote_node_steals
     }
@@ -133,8 +135,8 @@ impl WorkerMetrics {
     }
     /// Time this worker was not parked: running tasks, searching for
     /// work, firing timers and dispatching I/O (what tokio's worker busy
-    /// duration also measures). Accounted every 61 ticks and when the
-    /// worker parks or retires, so no clock is read per poll.
+    /// duration also measures). Accounted every 61 scheduler ticks and
+    /// when the worker parks or retires.
     pub fn busy_duration(&self) -> Duration {
         Duration::from_nanos(self.busy_ns)
     }
@@ -167,9 +169,15 @@ impl WorkerMetrics {
     pub fn cpu_wait(&self) -> Duration {
         Duration::from_nanos(self.cpu_wait_ns)
     }
-    /// Durations of this worker's polls; its `total_count()` equals
-    /// `polls()` once the worker has published (both are published
-    /// together), and its `sum()` is `busy_duration()`.
+    /// Durations of a sample of this worker's polls: the worker times one
+    /// poll in 32 (its 32nd, 64th, ... poll), so once it has published
+    /// (the histogram and `polls()` are published together)
+    /// `total_count()` is `polls() / 32`, less any timed poll that called
+    /// `task::block_in_place` (its blocking part is no poll, so it is left
+    /// out). `sum()` is the total duration of the sampled polls only: it is
+    /// not `busy_duration()`, which also covers the untimed polls, searching
+    /// and I/O. Polls of a `LocalSet`'s tasks are not in it. See
+    /// [`PollHistogram`].
     pub fn poll_histogram(&self) -> &PollHistogram {
         &self.poll_histogram
     }

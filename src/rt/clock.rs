@@ -3,9 +3,9 @@
 //!
 //! Stamps are `u64` nanoseconds since a process epoch (the first call), plus
 //! one, so that `0` can mean "no stamp" in atomics. Reading it is one
-//! `Instant::now()` (a vDSO `clock_gettime` on Linux, ~20-30 ns).
+//! `Instant::now()` (a vDSO `clock_gettime` on Linux).
 //!
-//! Reading the clock costs ~27 ns here (vDSO `clock_gettime`), as much as a
+//! Reading the clock (vDSO `clock_gettime`) costs about as much as a
 //! whole cheap poll, so the hot path avoids it: a worker keeps a cached
 //! reading (refreshed at timed polls, every 61 ticks and around parks) and
 //! times only one poll in `POLL_TIMING_SAMPLE` (`scheduler::stats`). It
@@ -71,8 +71,8 @@ fn raw_monotonic_ns(_: RawClock) -> u64 {
 /// A stamp on the `now_ns` scale that may be a few ms old, for task
 /// creation times (ages): `CLOCK_MONOTONIC_COARSE` where it exists, else
 /// `now_ns`. A spawn from outside any worker reads this instead of the
-/// precise clock, which costs 40-80 ns in this VM (a third of a remote
-/// spawn; docs/benchmarks.md).
+/// precise clock, whose cost is a sizeable part of a remote spawn
+/// (docs/benchmarks.md).
 fn coarse_clock_ns() -> u64 {
     match (raw_monotonic_ns(RawClock::Coarse), epoch_pair().1) {
         // No raw clock here (or it failed): the precise one.

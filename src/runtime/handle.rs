@@ -160,7 +160,7 @@ impl Handle {
     }
 
     /// Every live task: id, name, spawn location, state, age, polls (see
-    /// [`TaskDump`] for an example and docs/design/dump.md for the costs).
+    /// [`TaskDump`] for an example).
     ///
     /// Taken while the runtime keeps running: each shard of the task list
     /// is locked only while plain data is copied out of its tasks' headers,

@@ -341,7 +341,7 @@ mod cell_trim_tests {
         assert_eq!(ran.load(Relaxed), TASKS);
         assert_eq!(dropped.load(Relaxed), TASKS);
         // Every class is trimmed to the floor once the runtime is idle: wait
-        // for it (the monitor's period is 20 ms here), at most a minute (a
+        // for it (this test trims every 20 ms), at most a minute (a
         // hang guard, far above any monitor wake-up on a loaded machine).
         let deadline = Instant::now() + Duration::from_secs(60);
         let used = |class| depot.chains(class);

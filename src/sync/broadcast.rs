@@ -24,32 +24,32 @@
 //! });
 //! ```
 //!
-//! # Invariants
-//!
-//! - `Tail` (under its mutex) holds the next position to write, the
-//!   receiver count, the closed flag and the waiting receivers. A send
-//!   holds the tail lock while it writes a slot (under the slot's write
-//!   lock) and advances the position; locks are always taken tail first,
-//!   then a slot.
-//! - Each slot records the position it holds (its version): slot
-//!   `pos % capacity` holds position `pos` exactly when its recorded
-//!   position is `pos`. A receiver wanting position `next` reads its slot
-//!   under the slot's read lock (no tail lock on this fast path); if the
-//!   slot holds something else, it takes the tail lock: `next == tail`
-//!   means nothing new (register and wait), `tail - next > capacity`
-//!   means `next` was overwritten (lagged), otherwise the slot now holds
-//!   `next` (written since the first look).
-//! - No lost wake-up: a receiver registers under the tail lock after
-//!   seeing `next == tail` and not closed; a send advances `tail` and a
-//!   last sender's drop sets `closed` under the same lock, then wake
-//!   everyone registered.
-//! - A value stays in its slot until it is overwritten or the channel is
-//!   dropped (receivers clone it out).
-//!
 //! # Cancel safety
 //!
 //! [`Receiver::recv`] is cancel-safe: a position is consumed only in the
 //! poll that returns its value (or the `Lagged` error).
+
+// Invariants
+//
+// - `Tail` (under its mutex) holds the next position to write, the
+//   receiver count, the closed flag and the waiting receivers. A send
+//   holds the tail lock while it writes a slot (under the slot's write
+//   lock) and advances the position; locks are always taken tail first,
+//   then a slot.
+// - Each slot records the position it holds (its version): slot
+//   `pos % capacity` holds position `pos` exactly when its recorded
+//   position is `pos`. A receiver wanting position `next` reads its slot
+//   under the slot's read lock (no tail lock on this fast path); if the
+//   slot holds something else, it takes the tail lock: `next == tail`
+//   means nothing new (register and wait), `tail - next > capacity`
+//   means `next` was overwritten (lagged), otherwise the slot now holds
+//   `next` (written since the first look).
+// - No lost wake-up: a receiver registers under the tail lock after
+//   seeing `next == tail` and not closed; a send advances `tail` and a
+//   last sender's drop sets `closed` under the same lock, then wake
+//   everyone registered.
+// - A value stays in its slot until it is overwritten or the channel is
+//   dropped (receivers clone it out).
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::loom::sync::{Arc, Mutex, RwLock};

@@ -31,27 +31,14 @@
 //! });
 //! ```
 //!
-//! Shared pieces (crate-private):
-//! - `batch_semaphore`: permits in one atomic word plus an intrusive FIFO
-//!   list of waiters under a lock; `Semaphore`, `Mutex` and `RwLock` are
-//!   thin layers over it (and so is the bounded mpsc channel's
-//!   back-pressure).
-//! - `list`: the intrusive waiter list (nodes live inside the pinned
-//!   futures, so waiting allocates nothing).
-//! - `wake_list`: wakers collected under a lock, woken after it.
+//! # Guarantees
 //!
-//! Invariants every primitive here keeps:
-//! - a waiter node is linked only while its future exists: dropping a
-//!   future unlinks its node under the lock before the memory goes away;
-//! - no wake-up is lost: a waiter is registered (linked, waker stored) and
-//!   the resource re-checked under the same lock that a releaser or
-//!   notifier takes to serve it;
-//! - cancellation loses nothing: dropping an acquire future gives back the
-//!   permits it was assigned, dropping a `Notified` that was chosen by
-//!   `notify_one` passes the notification on.
-//!
-//! The argument is in `docs/design/sync.md`, with a table of which
-//! operations are cancel-safe.
+//! - No wake-up is lost: a task waiting on a primitive is woken once the
+//!   resource it waits for is released or notified.
+//! - Cancellation loses nothing: dropping an acquire or lock future gives
+//!   back the permits it was assigned, and dropping a `Notified` that
+//!   `notify_one` chose passes the notification on.
+//! - Waiting allocates nothing: a waiter lives inside its pinned future.
 //!
 //! # Channels
 //!
@@ -75,8 +62,28 @@
 //! | `watch::Receiver::changed` | nothing marked seen |
 //! | `watch::Sender::closed` | nothing lost |
 //! | `broadcast::Receiver::recv` | nothing lost: a position is consumed only in the poll that returns it |
-//!
-//! Channel design and wake-up arguments: `docs/design/channels.md`.
+
+// Shared pieces (crate-private):
+// - `batch_semaphore`: permits in one atomic word plus an intrusive FIFO
+//   list of waiters under a lock; `Semaphore`, `Mutex` and `RwLock` are
+//   thin layers over it (and so is the bounded mpsc channel's
+//   back-pressure).
+// - `list`: the intrusive waiter list (nodes live inside the pinned
+//   futures, so waiting allocates nothing).
+// - `wake_list`: wakers collected under a lock, woken after it.
+//
+// Invariants every primitive here keeps:
+// - a waiter node is linked only while its future exists: dropping a
+//   future unlinks its node under the lock before the memory goes away;
+// - no wake-up is lost: a waiter is registered (linked, waker stored) and
+//   the resource re-checked under the same lock that a releaser or
+//   notifier takes to serve it;
+// - cancellation loses nothing: dropping an acquire future gives back the
+//   permits it was assigned, dropping a `Notified` that was chosen by
+//   `notify_one` passes the notification on.
+//
+// The argument is in `docs/design/sync.md`, with a table of which
+// operations are cancel-safe.
 
 pub(crate) mod batch_semaphore;
 pub mod broadcast;

@@ -16,33 +16,33 @@
 //! });
 //! ```
 //!
-//! # Invariants (the state word, `STATE` bits below)
-//!
-//! - `VALUE_SET` and `TX_DONE` only ever go from 0 to 1, set by the sender;
-//!   `VALUE_SET` implies `TX_DONE`. `RX_CLOSED` only goes from 0 to 1, set
-//!   by the receiver.
-//! - The value slot belongs to the sender until it sets `VALUE_SET`, and to
-//!   the receiver from then on. The sender sets `VALUE_SET` only by a CAS
-//!   that fails if `RX_CLOSED` is set, so once the receiver closed, no value
-//!   can arrive; a sender that loses that race takes its value back.
-//! - The receiver's waker slot may be written by the receiver only while
-//!   `RX_WAKER` is clear; it clears `RX_WAKER` only by a CAS that fails if
-//!   `TX_DONE` is set. The sender reads the slot only if its own
-//!   `TX_DONE`-setting RMW saw `RX_WAKER`, so the two never overlap with a
-//!   write. The sender's waker slot (for [`Sender::closed`]) follows the
-//!   same rule with the roles swapped (`TX_WAKER` against `RX_CLOSED`).
-//! - Whatever is left in the slots when the last handle goes (a value the
-//!   receiver never took, the wakers) is dropped with the allocation, so the
-//!   value is dropped exactly once whichever side goes last.
-//!
-//! The wake-up argument is in `docs/design/channels.md` ("oneshot").
-//!
 //! # Cancel safety
 //!
 //! Dropping a pending `Receiver` drops the channel's receiving end (the
 //! value, if one arrives, is dropped, and [`Sender::send`] returns it if it
 //! had not been sent yet). Dropping a pending [`Sender::closed`] future
 //! loses nothing.
+
+// Invariants (the state word, `STATE` bits below)
+//
+// - `VALUE_SET` and `TX_DONE` only ever go from 0 to 1, set by the sender;
+//   `VALUE_SET` implies `TX_DONE`. `RX_CLOSED` only goes from 0 to 1, set
+//   by the receiver.
+// - The value slot belongs to the sender until it sets `VALUE_SET`, and to
+//   the receiver from then on. The sender sets `VALUE_SET` only by a CAS
+//   that fails if `RX_CLOSED` is set, so once the receiver closed, no value
+//   can arrive; a sender that loses that race takes its value back.
+// - The receiver's waker slot may be written by the receiver only while
+//   `RX_WAKER` is clear; it clears `RX_WAKER` only by a CAS that fails if
+//   `TX_DONE` is set. The sender reads the slot only if its own
+//   `TX_DONE`-setting RMW saw `RX_WAKER`, so the two never overlap with a
+//   write. The sender's waker slot (for [`Sender::closed`]) follows the
+//   same rule with the roles swapped (`TX_WAKER` against `RX_CLOSED`).
+// - Whatever is left in the slots when the last handle goes (a value the
+//   receiver never took, the wakers) is dropped with the allocation, so the
+//   value is dropped exactly once whichever side goes last.
+//
+// The wake-up argument is in `docs/design/channels.md` ("oneshot").
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{

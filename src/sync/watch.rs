@@ -22,22 +22,6 @@
 //! });
 //! ```
 //!
-//! # Invariants
-//!
-//! - The value lives in a reader-writer lock. `state` holds a version
-//!   (counting in steps of 2) and the `CLOSED` bit; the version is bumped
-//!   only while the write lock is held, so a reader that loads it under
-//!   the read lock gets the version of the value it sees.
-//! - A receiver remembers the version it saw last; "changed" means the
-//!   current version differs from it.
-//! - No lost wake-up: a sender bumps the version (or sets `CLOSED`)
-//!   *before* it takes the waiters' lock to wake them; a `changed` future
-//!   re-reads the state *under* that lock before registering. Either the
-//!   sender's lock comes after the registration and wakes it, or the
-//!   re-read comes after the sender's unlock and sees the new version
-//!   (docs/design/channels.md, "watch"). `Sender::closed` uses the same
-//!   scheme with the receiver count.
-//!
 //! # Cancel safety
 //!
 //! [`Receiver::changed`] and [`Sender::closed`] are cancel-safe: a dropped
@@ -48,6 +32,22 @@
 //!
 //! A [`Ref`] holds the read lock: drop it before `send` on the same
 //! thread, and do not hold it across an `.await`.
+
+// Invariants
+//
+// - The value lives in a reader-writer lock. `state` holds a version
+//   (counting in steps of 2) and the `CLOSED` bit; the version is bumped
+//   only while the write lock is held, so a reader that loads it under
+//   the read lock gets the version of the value it sees.
+// - A receiver remembers the version it saw last; "changed" means the
+//   current version differs from it.
+// - No lost wake-up: a sender bumps the version (or sets `CLOSED`)
+//   *before* it takes the waiters' lock to wake them; a `changed` future
+//   re-reads the state *under* that lock before registering. Either the
+//   sender's lock comes after the registration and wakes it, or the
+//   re-read comes after the sender's unlock and sees the new version
+//   (docs/design/channels.md, "watch"). `Sender::closed` uses the same
+//   scheme with the receiver count.
 
 use crate::loom::sync::atomic::{
     AtomicUsize,

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::io;
 use std::panic::Location;
 
-/// Configures a task before spawning it: for now, its name.
+/// Configures a task before spawning it: its name.
 ///
 /// A name shows up in [`Handle::dump`](crate::Handle::dump) reports next to
 /// the task's spawn location, which is recorded for every task (the caller

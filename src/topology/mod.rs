@@ -2,33 +2,39 @@
 //! process may use, the cgroup CPU quota, NUMA nodes and SMT siblings, and
 //! from those the worker count and where each worker is pinned.
 //!
-//! - `cpuset.rs`: `CpuSet` and the kernel's CPU list format (`0-3,8`).
-//! - `mountinfo.rs`: /proc/self/mountinfo and /proc/self/cgroup parsing.
-//! - `cgroup.rs`: the CPU quota (v1, v2, hybrid; walked to the root) and
-//!   the cgroup cpuset.
-//! - `cpu_stat.rs`: the quota cgroup's throttling counters (`cpu.stat`).
-//! - `numa.rs`: NUMA nodes, distances and SMT siblings from /sys.
-//! - `affinity.rs`: sched_getaffinity / sched_setaffinity (libc).
-//! - `system.rs`: `detect`, which puts the readers together.
-//! - `quota.rs`: the monitor's live re-read of the quota.
-//! - `placement.rs`: the pinning plan and the NUMA-aware victim order.
-//!
-//! Every reader takes a root directory (`Sources::root`), so the tests run
-//! them against fixture trees in `tests/fixtures/`. Nothing here panics on
-//! bad input: what cannot be read becomes a `problem` string, reported once
-//! through the `log` facade, and detection falls back to the allowed CPUs.
-//!
-//! The algorithm and its reasons: docs/design/topology.md.
+//! Nothing here panics on bad input: a /proc or /sys file that cannot be
+//! read or parsed is reported once through the `log` facade, and
+//! detection falls back to the allowed CPUs.
 //!
 //! # Feature `topology`
 //!
-//! The readers (`mountinfo`, `cgroup`, `numa`, `affinity`, `system`,
-//! `quota`) exist only with the `topology` feature (on by default).
-//! Without it `fallback.rs` and `quota_off.rs` take the place of `system.rs`
-//! and `quota.rs`: `std::thread::available_parallelism()` CPUs, one NUMA
-//! node, no quota, no pinning, no live quota tracking. The public types
-//! here ([`Topology`], [`CpuSet`], [`Pinning`], ...) exist either way, so
-//! [`crate::Runtime::topology`] reports what the runtime uses.
+//! Reading the cgroup quota, cpuset, NUMA nodes and SMT siblings, pinning
+//! and live quota tracking need the `topology` feature (on by default).
+//! Without it the runtime uses `std::thread::available_parallelism()`
+//! CPUs, one NUMA node, no quota, no pinning and no live quota tracking.
+//! The public types here ([`Topology`], [`CpuSet`], [`Pinning`], ...)
+//! exist either way, so [`crate::Runtime::topology`] reports what the
+//! runtime uses.
+
+// - `cpuset.rs`: `CpuSet` and the kernel's CPU list format (`0-3,8`).
+// - `mountinfo.rs`: /proc/self/mountinfo and /proc/self/cgroup parsing.
+// - `cgroup.rs`: the CPU quota (v1, v2, hybrid; walked to the root) and
+//   the cgroup cpuset.
+// - `cpu_stat.rs`: the quota cgroup's throttling counters (`cpu.stat`).
+// - `numa.rs`: NUMA nodes, distances and SMT siblings from /sys.
+// - `affinity.rs`: sched_getaffinity / sched_setaffinity (libc).
+// - `system.rs`: `detect`, which puts the readers together.
+// - `quota.rs`: the monitor's live re-read of the quota.
+// - `placement.rs`: the pinning plan, the NUMA-aware victim order and
+//   `REMOTE_STEAL_AFTER`.
+//
+// Every reader takes a root directory (`Sources::root`), so the tests run
+// them against fixture trees in `tests/fixtures/`; what cannot be read
+// becomes a `problem` string. Without the feature `fallback.rs` and
+// `quota_off.rs` take the place of `system.rs` and `quota.rs`. The
+// algorithm and its reasons: docs/design/topology.md. This module is a
+// leaf: it names no other part of the crate but `loom`
+// (scripts/import-graph.py).
 
 #[cfg(feature = "topology")]
 pub(crate) mod affinity;
@@ -117,8 +123,10 @@ pub struct NumaNode {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Rounding {
-    /// Round up (Go 1.25): 1.5 CPUs -> 2 workers. The default; see
-    /// docs/design/topology.md for why.
+    /// Round up (Go 1.25): 1.5 CPUs -> 2 workers. The default: idle workers
+    /// park and cost nothing, while rounding down leaves the fraction of
+    /// the quota unused even in bursts; the price is CFS throttling when
+    /// every worker is busy for a whole quota period.
     #[default]
     Up,
     /// Round down (Rust std, uber-go/automaxprocs): 1.5 CPUs -> 1 worker.

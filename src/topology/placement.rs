@@ -25,6 +25,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Detected, NumaNode, Pinning, WorkerPlacement};
 
+/// A worker pinned to a NUMA node steals from workers on other nodes (the
+/// later tiers of `victim_tiers`) only after this many consecutive searches
+/// found nothing on its own node: one empty pass is often a race with a
+/// neighbour that just took the work, and a cross-node steal moves the
+/// task's memory traffic to a remote node for the rest of its life
+/// (docs/design/topology.md). Part of the NUMA policy, so it lives here,
+/// below both the scheduler and the stealing simulation (`sim.rs`).
+pub(crate) const REMOTE_STEAL_AFTER: u32 = 2;
+
 /// The kernel's `LOCAL_DISTANCE`.
 const LOCAL_DISTANCE: u32 = 10;
 /// The kernel's `REMOTE_DISTANCE`, assumed when a distance is missing.

@@ -7,13 +7,12 @@
 
 use std::collections::VecDeque;
 
-use super::placement::{plan, victim_tiers};
+// `REMOTE_STEAL_AFTER`: consecutive rounds in which an idle worker finds
+// nothing on its own node before it also tries remote nodes, the rule the
+// scheduler follows. The remote attempt happens in the round of the R-th
+// failure.
+use super::placement::{plan, victim_tiers, REMOTE_STEAL_AFTER};
 use super::{CpuSet, Detected, Pinning};
-
-/// Consecutive rounds in which an idle worker finds nothing on its own node
-/// before it also tries remote nodes (the scheduler's "repeated failures"
-/// rule). The remote attempt happens in the round of the R-th failure.
-pub(crate) const LOCAL_FAILURES_BEFORE_REMOTE: u32 = 2;
 /// Most tasks one steal takes (crossbeam's batch limit).
 const STEAL_LIMIT: usize = 32;
 /// Chance, in percent, of each of a task's two child slots being used.
@@ -162,7 +161,7 @@ fn simulate(w: Workload, policy: Policy, seed: u64) -> Stats {
                         let remote = &mine[usize::from(local.is_some())..];
                         local.and_then(|t| pick(t, &queues, &mut rng)).or_else(|| {
                             failures[me] += 1;
-                            if failures[me] < LOCAL_FAILURES_BEFORE_REMOTE {
+                            if failures[me] < REMOTE_STEAL_AFTER {
                                 return None;
                             }
                             remote.iter().find_map(|t| pick(t, &queues, &mut rng))

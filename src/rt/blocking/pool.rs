@@ -49,7 +49,7 @@ impl Default for Config {
     }
 }
 
-/// Default maximum of blocking threads (tokio's and the figure).
+/// Default maximum of blocking threads (tokio's figure).
 pub(crate) const DEFAULT_MAX_THREADS: usize = 512;
 /// Default keep-alive of an idle blocking thread.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);

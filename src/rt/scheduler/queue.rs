@@ -10,6 +10,10 @@ use crate::loom::deque::Worker;
 use crate::loom::sync::Arc;
 use crate::rt::task::Notified;
 
+// The run loop's `REMOTE_STEAL_AFTER` is the NUMA policy's constant
+// (`topology::placement`), the one the stealing simulation checks.
+const _: () = assert!(super::REMOTE_STEAL_AFTER == crate::topology::placement::REMOTE_STEAL_AFTER);
+
 /// A small xorshift generator for victim selection (no shared state).
 #[derive(Debug)]
 pub(crate) struct FastRand(u64);
@@ -60,7 +64,7 @@ pub(crate) struct Core {
     pub(crate) is_dispatching: bool,
     /// Consecutive searches that found nothing on this worker's own NUMA
     /// node; other nodes are searched once it reaches
-    /// `REMOTE_STEAL_AFTER` (docs/design/topology.md).
+    /// `REMOTE_STEAL_AFTER` (`topology::placement`, docs/design/topology.md).
     pub(crate) local_steal_failures: u32,
     /// The worker's latest clock reading (`clock::now_ns`): exact at timed
     /// polls, refreshed every maintenance tick and around parks; what

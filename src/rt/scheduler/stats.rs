@@ -18,12 +18,13 @@ pub(crate) const POLL_BUCKETS: usize = 22;
 /// Upper bound of the first bucket (1 us).
 pub(crate) const POLL_BUCKET_FIRST_NS: u64 = 1_000;
 
-/// A worker times one poll in this many (two clock reads, ~55 ns here, as
-/// much as a cheap poll costs): the poll-duration histogram and the tasks'
-/// last poll durations are a 1-in-32 sample (Go's scheduler-latency
-/// histogram samples 1 goroutine transition in 8; at 8, `yield_many` spent
-/// ~5 % of its cycles in `clock_gettime` and ran 15-20 % slower than at
-/// 32, docs/benchmarks.md). A power of two.
+/// A worker times one poll in this many: timing a poll takes two clock
+/// reads, which cost as much as a cheap poll, so the poll-duration
+/// histogram and the tasks' last poll durations are a 1-in-32 sample.
+/// Go's scheduler-latency histogram samples 1 transition in 8; a denser
+/// sample puts the clock reads back on the profile of yield-heavy loads
+/// (docs/benchmarks.md, "Why the code is shaped this way"). A power of
+/// two, so the test is a mask.
 pub(crate) const POLL_TIMING_SAMPLE: u64 = if crate::loom::IS_LOOM { 1 } else { 32 };
 
 /// The histogram bucket of a poll that took `ns`.

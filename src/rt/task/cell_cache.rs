@@ -7,11 +7,11 @@
 //! bigger one freed by a thread whose tcache bin is full takes the owning
 //! arena's mutex, which the allocating thread's next `malloc` takes too.
 //! Under a steady stream of remote spawns the workers and the spawner
-//! convoy on that lock (measured: `ping_pong` 2.5-3x slower, sticky per
-//! process; docs/benchmarks.md). Even the fast bins cost: a burst of
+//! convoy on that lock, and a whole process stays in that slow mode
+//! (docs/benchmarks.md). Even the fast bins cost: a burst of
 //! 10,000 spawns overflows the tcache, and every cell then goes through
-//! `_int_malloc`, `_int_free` and `malloc_consolidate` (~400 instructions
-//! a task, a third of a remote spawn-and-join).
+//! `_int_malloc`, `_int_free` and `malloc_consolidate`, which cost as
+//! much as a good part of a remote spawn-and-join.
 //!
 //! So cells of up to 1,024 bytes (alignment up to 16) are rounded up to a
 //! size class (32-byte steps) and recycled instead of freed:

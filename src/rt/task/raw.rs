@@ -178,7 +178,7 @@ where
     fn allocate(future: F, scheduler: S, id: Id, meta: Meta) -> NonNull<Header> {
         // Built in place: a `Box::new(Cell { .. })` assembles the cell on the
         // stack and copies it (a `memmove` call once the cell passes ~128
-        // bytes, 4 % of a spawn-heavy profile); writing each part through
+        // bytes, paid on every spawn); writing each part through
         // the uninitialised box's pointer moves only the future.
         let layout = std::alloc::Layout::new::<Cell<F, S>>();
         // A recycled cell when the scheduler has a depot and the size is
@@ -329,7 +329,7 @@ mod tests {
     /// A small task (a future holding one `Arc`) must fit a 120-byte
     /// request, glibc's largest fast-bin chunk (128 bytes with its size
     /// word): past it, a free from another worker takes the allocating
-    /// worker's arena lock, and spawn-heavy loads get 2-3x slower
+    /// worker's arena lock, and spawn-heavy loads convoy on it
     /// (docs/design/task.md, "Cell size").
     #[test]
     fn a_small_task_cell_fits_a_malloc_fast_bin() {

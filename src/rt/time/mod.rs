@@ -35,8 +35,6 @@ pub(crate) mod source;
 pub(crate) mod timer;
 pub(crate) mod wheel;
 
-#[cfg(all(test, loom))]
-mod loom_model;
 #[cfg(all(test, not(loom)))]
 mod tests;
 

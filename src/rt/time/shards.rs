@@ -283,9 +283,8 @@ impl TimerShards {
         (0..self.shards.len()).map(|i| self.fire_pass(i, u64::MAX, true)).sum()
     }
 
-    /// Number of registered timers (locks each shard in turn; for tests and
-    /// metrics).
-    #[cfg_attr(any(not(test), loom), allow(dead_code))] // used by the unit tests
+    /// Number of registered timers (locks each shard in turn; for tests).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.wheel.lock().len()).sum()
     }

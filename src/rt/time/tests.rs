@@ -293,8 +293,7 @@ fn earliest_changed_fires_when_a_shard_gets_an_earlier_deadline() {
 
 #[test]
 fn a_sleep_future_built_on_timer_completes() {
-    // The shape the `sleep` issue will give `Sleep`: a pinned future
-    // embedding a `Timer`.
+    // The shape of `time::Sleep`: a pinned future embedding a `Timer`.
     struct Sleep<'a>(Timer<&'a TimerShards>);
     impl Future for Sleep<'_> {
         type Output = ();

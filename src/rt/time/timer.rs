@@ -168,7 +168,7 @@ impl<H: TimerHandle> Timer<H> {
     }
 
     /// Unregisters the timer. True if it was registered and had not fired.
-    #[cfg_attr(any(not(test), loom), allow(dead_code))] // used by the unit tests
+    #[cfg(test)]
     pub(crate) fn cancel(self: Pin<&mut Self>) -> bool {
         self.into_ref().get_ref().unregister()
     }

@@ -47,19 +47,19 @@
 //! | `Sender::closed`, `UnboundedSender::closed` | cancel-safe |
 //! | `UnboundedSender::send`, `try_send`, `try_recv` | not futures |
 //!
-//! # Design
-//!
-//! One lock around a ring buffer and the receiver's waker (Go's `hchan`),
-//! with two refinements: the receiver swaps the whole buffer into a
-//! private batch under one lock acquisition and then hands messages out
-//! without locking; and the bounded channel counts its free slots in a
-//! semaphore, so a full channel's senders queue FIFO outside the channel
-//! lock and each is woken exactly when a slot frees. Why this and not a
-//! lock-free block list, and why no wake-up is lost: see
-//! `docs/design/channels.md`.
-//!
 //! All receive and send futures take part in the cooperative budget, and
 //! work under any executor (they need only the `Waker`).
+
+// Design
+//
+// One lock around a ring buffer and the receiver's waker (Go's `hchan`),
+// with two refinements: the receiver swaps the whole buffer into a
+// private batch under one lock acquisition and then hands messages out
+// without locking; and the bounded channel counts its free slots in a
+// semaphore, so a full channel's senders queue FIFO outside the channel
+// lock and each is woken exactly when a slot frees. Why this and not a
+// lock-free block list, and why no wake-up is lost: see
+// `docs/design/channels.md`.
 
 mod bounded;
 mod chan;

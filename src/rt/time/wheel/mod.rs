@@ -52,7 +52,7 @@ use std::ptr::NonNull;
 pub(crate) const LEVELS: usize = 6;
 /// Milliseconds the top level spans: deadlines further than about this from
 /// `elapsed` are clamped and re-placed when the clamp time comes.
-#[cfg_attr(any(not(test), loom), allow(dead_code))] // used by the unit tests
+#[cfg(all(test, not(loom)))] // the unit tests' range checks
 pub(crate) const RANGE_MS: u64 = 1 << (SLOT_BITS as usize * LEVELS);
 
 /// `insert` refused the entry: its deadline is not after `elapsed`.
@@ -89,13 +89,13 @@ impl Wheel {
     }
 
     /// The wheel's time: every deadline up to it has been handed out.
-    #[cfg_attr(any(not(test), loom), allow(dead_code))] // used by the unit tests
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn elapsed(&self) -> u64 {
         self.elapsed
     }
 
     /// Number of linked entries.
-    #[cfg_attr(any(not(test), loom), allow(dead_code))] // used by the unit tests
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

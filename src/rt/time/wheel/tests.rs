@@ -12,7 +12,7 @@ const L3: u64 = 64 * 64 * 64;
 const L4: u64 = L3 * 64;
 const L5: u64 = L4 * 64;
 
-/// Scales a test's size down under Miri, which runs ~1000x slower.
+/// Scales a test's size down under Miri, which runs orders of magnitude slower.
 fn size(native: u64) -> u64 {
     if cfg!(miri) {
         (native / 50).max(1)

@@ -1,19 +1,17 @@
-//! loom models of the timer entry protocol: a firer on one thread against
-//! the owner's poll, cancel or drop on another. Each checks that the waker
-//! is woken at most once, exactly once when the owner's last poll was
-//! `Pending` and the timer fired, never after a successful cancel, and that
-//! the shard ends empty. loom also checks every access to the entry's
-//! node and waker cells against the happens-before order.
-//!
-//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
-//! --lib time::loom_model` (see `docs/design/timers.md`). These belong in
-//! `loom-tests/` once that directory is settled.
+//! The timer entry protocol (`src/rt/time/`, docs/design/timers.md): a
+//! firer on one thread against the owner's poll, cancel or drop on another.
+//! Each model checks that the waker is woken at most once, exactly once
+//! when the owner's last poll was `Pending` and the timer fired, never
+//! after a successful cancel, and that the shard ends empty. loom also
+//! checks every access to the entry's node and waker cells against the
+//! happens-before order.
 
-use super::shards::TimerShards;
-use super::timer::Timer;
-use super::Shutdown;
+use super::model;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
+use crate::rt::time::shards::TimerShards;
+use crate::rt::time::timer::Timer;
+use crate::rt::time::Shutdown;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -48,7 +46,7 @@ fn setup() -> (Arc<TimerShards>, u64, Pin<Box<ArcTimer>>, std::sync::Arc<Count>,
 
 #[test]
 fn fire_races_poll_then_drop() {
-    loom::model(|| {
+    model(|| {
         let (shards, d, mut t, count, waker) = setup();
         let firer = {
             let shards = shards.clone();
@@ -70,7 +68,7 @@ fn fire_races_poll_then_drop() {
 
 #[test]
 fn fire_races_cancel() {
-    loom::model(|| {
+    model(|| {
         let (shards, d, mut t, count, _waker) = setup();
         let firer = {
             let shards = shards.clone();
@@ -87,7 +85,7 @@ fn fire_races_cancel() {
 
 #[test]
 fn fire_races_first_registration() {
-    loom::model(|| {
+    model(|| {
         let shards = Arc::new(TimerShards::new(1));
         let d = shards.clock().now_ms() + 1_000_000;
         let (count, waker) = counting();
