@@ -8,7 +8,7 @@
 
 use crate::loom::sync::{Arc, Mutex};
 use crate::rt::blocking::{self, BlockingPool};
-use crate::rt::local::LocalShared;
+use crate::rt::local::LocalSetShared;
 use crate::rt::monitor::StallLog;
 use crate::rt::netpoll::Driver;
 use crate::rt::task::cell_cache::CellDepot;
@@ -38,7 +38,7 @@ pub(crate) struct Services {
     cell_depot: Option<CellDepot>,
     /// `LocalSet`s first driven inside this runtime, for task dumps (a set
     /// adds itself on its first drive and removes itself when dropped).
-    local_sets: Mutex<Vec<Arc<LocalShared>>>,
+    local_sets: Mutex<Vec<Arc<LocalSetShared>>>,
     /// Recent stall events (written by the monitor, read by
     /// `Handle::recent_stalls`).
     stall_log: Mutex<StallLog>,
@@ -80,18 +80,18 @@ impl Services {
     }
 
     /// Lists `set` for task dumps.
-    pub(crate) fn register_local_set(&self, set: Arc<LocalShared>) {
+    pub(crate) fn register_local_set(&self, set: Arc<LocalSetShared>) {
         self.local_sets.lock().push(set);
     }
 
     /// Unlists `set` (it is being dropped).
-    pub(crate) fn unregister_local_set(&self, set: &Arc<LocalShared>) {
+    pub(crate) fn unregister_local_set(&self, set: &Arc<LocalSetShared>) {
         self.local_sets.lock().retain(|s| !Arc::ptr_eq(s, set));
     }
 
     /// The listed sets, cloned out so that no lock is held while they are
     /// walked.
-    pub(crate) fn local_sets(&self) -> Vec<Arc<LocalShared>> {
+    pub(crate) fn local_sets(&self) -> Vec<Arc<LocalSetShared>> {
         self.local_sets.lock().clone()
     }
 

@@ -20,7 +20,7 @@
 
 use super::JoinHandle;
 use crate::rt::local::context::{self, Context as SetContext};
-use crate::rt::local::shared::{LocalScheduler, Park, Shared};
+use crate::rt::local::shared::{LocalScheduler, LocalSetShared, Park};
 use crate::rt::task::Meta;
 use crate::runtime::Runtime;
 use std::cell::RefCell;
@@ -89,7 +89,7 @@ impl LocalSet {
     pub fn new() -> LocalSet {
         LocalSet {
             cx: Rc::new(SetContext {
-                shared: Shared::new(),
+                shared: LocalSetShared::new(),
                 queue: RefCell::new(VecDeque::new()),
                 registered: RefCell::new(None),
             }),

@@ -106,7 +106,8 @@ pub(crate) struct Shared {
     pub(crate) synced: Mutex<Synced>,
     /// Signalled when a worker exits (shutdown waits on it).
     pub(crate) exited_cv: Condvar,
-    /// The I/O driver, timers, blocking pool, cell depot.
+    /// The I/O driver, timers, blocking pool, cell depot, `LocalSet`
+    /// registry and stall log.
     pub(crate) services: Services,
     /// For each worker, the others it steals from, in tiers: its own NUMA
     /// node first, then the other nodes nearest first (one flat tier when
