@@ -82,7 +82,7 @@ impl RuntimeMetrics {
             .zip(shared.stamps.iter())
             .map(|((stats, remote), stamp)| WorkerMetrics::capture(stats, remote, stamp))
             .collect();
-        let blocking = shared.blocking.metrics();
+        let blocking = shared.services.blocking().metrics();
         RuntimeMetrics {
             num_workers: shared.topology.num_workers(),
             active_workers: shared.active_workers(),

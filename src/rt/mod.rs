@@ -9,6 +9,8 @@
 //! - `netpoll`: the I/O driver the workers poll (no reactor thread).
 //! - `time`: the timer wheels, one shard per worker.
 //! - `monitor`: the sysmon thread (stall detection, quota tracking).
+//! - `services`: the runtime-wide services beside the scheduler (I/O
+//!   driver, timer shards, blocking pool, cell depot, `LocalSet` registry).
 //! - `context`: what the current thread is (worker, `block_on`, entered).
 //! - `coop`: the per-task operation budget; `clock`: cheap timestamps.
 //!
@@ -25,5 +27,6 @@ pub(crate) mod local;
 pub(crate) mod monitor;
 pub(crate) mod netpoll;
 pub(crate) mod scheduler;
+pub(crate) mod services;
 pub(crate) mod task;
 pub(crate) mod time;

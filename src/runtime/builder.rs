@@ -1,10 +1,9 @@
 //! `Builder`: configures and starts a runtime.
 
 use super::Runtime;
-use crate::loom::deque::Worker;
 use crate::loom::sync::{Arc, StdArc};
 use crate::loom::thread;
-use crate::rt::scheduler::{self, Remote, Shared, MAX_WORKERS};
+use crate::rt::scheduler::{self, Shared, MAX_WORKERS};
 use crate::topology::{self, CountSource, CpuSet, Detected, Pinning, Rounding, Sources, Topology};
 use std::fmt;
 use std::io;
@@ -93,8 +92,7 @@ impl Default for Builder {
 impl Builder {
     /// A builder with the defaults: workers = min(CPUs this process may run
     /// on, the cgroup CPU quota rounded up), tracked live once a second;
-    /// no pinning; threads named `weft-worker-N`. See
-    /// docs/design/topology.md.
+    /// no pinning; threads named `weft-worker-N`.
     ///
     /// Without the `topology` feature (on by default): workers =
     /// `std::thread::available_parallelism()`, fixed at build time, on one
@@ -145,8 +143,8 @@ impl Builder {
     /// name and spawn location, counts it in
     /// [`crate::metrics::WorkerMetrics::stalls`], and, if the stalled
     /// worker has queued tasks or timers and no other worker is free to
-    /// take them, lets a compensating worker in until the poll returns
-    /// (docs/design/stalls.md). Thresholds below 1 ms are raised to 1 ms.
+    /// take them, lets a compensating worker in until the poll returns.
+    /// Thresholds below 1 ms are raised to 1 ms.
     ///
     /// ```
     /// use std::time::Duration;
@@ -241,8 +239,7 @@ impl Builder {
     /// class and the runtime up to 2 MiB more per class, moved between
     /// threads 32 at a time. The runtime's monitor thread gives half of
     /// each class's surplus back to the allocator every 10 s, so an idle
-    /// runtime returns a burst's memory within minutes
-    /// (docs/design/task.md, "Cell cache"). Turn it off to leave every task
+    /// runtime returns a burst's memory within minutes. Turn it off to leave every task
     /// allocation to the global allocator, e.g. with an allocator that
     /// already recycles across threads (jemalloc, mimalloc), or where a
     /// burst's memory must be returned at once.
@@ -335,10 +332,10 @@ impl Builder {
         }
     }
 
-    /// Reads the machine (a fixed one-node, 2-CPU machine under loom).
-    fn detect(&self, sources: &Sources) -> Detected {
-        if crate::loom::IS_LOOM {
-            return topology::one_node((0..2).collect());
+    /// Reads the machine (or takes the fixed one of `settings`).
+    fn detect(&self, sources: &Sources, settings: &Settings) -> Detected {
+        if let Some(cpus) = settings.fixed_machine {
+            return topology::one_node((0..cpus).collect());
         }
         let detected = topology::detect(sources);
         // Say once per process what could not be read.
@@ -379,9 +376,9 @@ impl Builder {
     }
 
     /// Everything decided before a thread starts.
-    fn plan(&self) -> io::Result<(Topology, Sources)> {
+    fn plan(&self, settings: &Settings) -> io::Result<(Topology, Sources)> {
         let sources = self.sources();
-        let detected = self.detect(&sources);
+        let detected = self.detect(&sources, settings);
         let (threads, active, source) = self.resolve_worker_threads(&detected)?;
         let placement = topology::placement::plan(&self.pinning, &detected, threads)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("weft: {e}")))?;
@@ -418,28 +415,27 @@ impl Builder {
     /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
     /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let (topology, sources) = self.plan()?;
+        let settings = Settings::of(self).settled_for_loom();
+        let (topology, sources) = self.plan(&settings)?;
         let base = topology.worker_threads;
         // Spare slots for compensating workers (stalls, block_in_place):
-        // one per worker thread; none under loom (models stay small).
-        let spares = if crate::loom::IS_LOOM { 0 } else { base.min(MAX_WORKERS - base) };
+        // one per worker thread.
+        let spares = if settings.spares { base.min(MAX_WORKERS - base) } else { 0 };
         let n = base + spares;
         let timer_shards = self.resolve_timer_shards(n)?;
         let blocking = self.blocking_config()?;
-        let quota = match (topology.count_source(), self.quota_refresh) {
+        let quota = match (topology.count_source(), settings.quota_refresh) {
             // Off Linux there is no quota to follow (fixtures aside).
             (CountSource::Detected, Some(interval))
-                if !crate::loom::IS_LOOM
-                    && (cfg!(target_os = "linux") || self.topology_fixture.is_some()) =>
+                if cfg!(target_os = "linux") || self.topology_fixture.is_some() =>
             {
                 topology::quota::config(sources, self.rounding, base, interval)
             }
             _ => None,
         };
-        let stall_threshold = if crate::loom::IS_LOOM { None } else { self.stall_threshold };
-        // The depot exists only with the cache on and not under loom (below).
-        let cell_trim_period =
-            (self.task_cell_cache && !crate::loom::IS_LOOM).then_some(self.cell_trim_period);
+        let stall_threshold = settings.stall_threshold;
+        // The depot exists only with the cache on.
+        let cell_trim_period = settings.task_cell_cache.then_some(self.cell_trim_period);
         let monitor_config = (quota.is_some() || stall_threshold.is_some() || cell_trim_period.is_some())
             .then_some(crate::rt::monitor::MonitorConfig { quota, stall_threshold, cell_trim_period });
         let pins: Vec<Option<usize>> = if self.topology_fixture.is_some() {
@@ -449,39 +445,33 @@ impl Builder {
             pins.resize(n, None);
             pins
         };
-        let locals: Vec<Worker<_>> = (0..n).map(|_| Worker::new_fifo()).collect();
-        let remotes = locals
-            .iter()
-            .map(|w| Remote {
-                stealer: w.stealer(),
-                parker: scheduler::park::Parker::new(),
-                runnext: Arc::new(scheduler::runnext::Runnext::new()),
-            })
-            .collect();
-        let mut shared = Shared::new(remotes, timer_shards, topology)
+        let config = scheduler::Config {
+            topology,
+            spares,
+            // The configured threshold, not the one `settings` settled for
+            // loom: the loom models run the deferred wake too (none of them
+            // blocks a worker inside a poll, which is what the monitor
+            // covers). A work batch behind a first poll that blocks waits up
+            // to about the threshold, so a long threshold keeps the early
+            // wake.
+            defer_searcher_notify: self.stall_threshold.is_some_and(|t| t <= MAX_DEFERRED_WAKE_THRESHOLD),
+            fixed_seeds: settings.fixed_seeds,
+            services: crate::rt::services::Config {
+                timer_shards,
+                blocking,
+                task_cell_cache: settings.task_cell_cache,
+            },
+        };
+        let (shared, cores) = Shared::new(config)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
-        shared.blocking = crate::rt::blocking::BlockingPool::new(blocking);
-        // Not under loom: the depot's queue is not a loom type, and the
-        // models exercise the task protocol, not the allocator.
-        shared.cell_depot =
-            (self.task_cell_cache && !crate::loom::IS_LOOM).then(crate::rt::task::cell_cache::CellDepot::new);
-        // The configured threshold, before the loom override above: the loom
-        // models run the deferred wake too (none of them blocks a worker
-        // inside a poll, which is what the monitor covers). A work batch
-        // behind a first poll that blocks waits up to about the threshold,
-        // so a long threshold keeps the early wake.
-        shared.defer_searcher_notify = self.stall_threshold.is_some_and(|t| t <= MAX_DEFERRED_WAKE_THRESHOLD);
         let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
-        for (index, local) in locals.into_iter().enumerate() {
+        for (index, core) in cores.into_iter().enumerate() {
             // Until this worker's thread runs, it counts as missing, so that
             // dropping the half-built runtime (an early return below, or a
             // panic) does not wait for it.
             runtime.missing_workers = n - index;
             let name = self.worker_name(index)?;
-            let seed = if crate::loom::IS_LOOM { index as u64 + 1 } else { seed_for(index) };
-            let runnext = handle.shared.remotes[index].runnext.clone();
-            let core = Box::new(scheduler::queue::Core::new(index, local, runnext, seed));
             let handle = handle.clone();
             let start = self.on_thread_start.clone();
             let stop = self.on_thread_stop.clone();
@@ -495,7 +485,7 @@ impl Builder {
                     pin_worker(index, cpu);
                 }
                 run_hook(start.as_deref(), "on_thread_start", index);
-                scheduler::worker::run(handle, core);
+                scheduler::worker::run(handle, Box::new(core));
                 run_hook(stop.as_deref(), "on_thread_stop", index);
             });
             match spawned {
@@ -522,6 +512,57 @@ impl Builder {
             }
         }
         Ok(runtime)
+    }
+}
+
+/// The builder's options that loom models pin down, settled once
+/// (`settled_for_loom`) so that `build` reads without loom checks.
+struct Settings {
+    /// Detect nothing: a one-node machine with this many CPUs.
+    fixed_machine: Option<usize>,
+    /// Spare worker slots for compensation.
+    spares: bool,
+    /// `Builder::quota_refresh`.
+    quota_refresh: Option<Duration>,
+    /// `Builder::stall_threshold`: what the monitor watches for.
+    stall_threshold: Option<Duration>,
+    /// `Builder::task_cell_cache`.
+    task_cell_cache: bool,
+    /// Seed the workers' victim choice with fixed numbers.
+    fixed_seeds: bool,
+}
+
+impl Settings {
+    /// What the builder asks for.
+    fn of(builder: &Builder) -> Settings {
+        Settings {
+            fixed_machine: None,
+            spares: true,
+            quota_refresh: builder.quota_refresh,
+            stall_threshold: builder.stall_threshold,
+            task_cell_cache: builder.task_cell_cache,
+            fixed_seeds: false,
+        }
+    }
+
+    /// Under loom: a fixed one-node, 2-CPU machine (no /proc or /sys
+    /// reads); no spare slots (models stay small); no monitor (no quota
+    /// tracking, no stall detection: loom runs no monitor thread); no cell
+    /// depot (its queue is not a loom type, and the models exercise the
+    /// task protocol, not the allocator); fixed seeds (executions replay).
+    /// Elsewhere, unchanged.
+    fn settled_for_loom(self) -> Settings {
+        if !crate::loom::IS_LOOM {
+            return self;
+        }
+        Settings {
+            fixed_machine: Some(2),
+            spares: false,
+            quota_refresh: None,
+            stall_threshold: None,
+            task_cell_cache: false,
+            fixed_seeds: true,
+        }
     }
 }
 
@@ -575,11 +616,4 @@ fn worker_threads_from_env() -> io::Result<Option<usize>> {
             format!("weft: {WORKER_THREADS_ENV}={text:?} is not a positive integer (unset it to detect the CPU count)"),
         )),
     }
-}
-
-fn seed_for(index: usize) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_usize(index);
-    h.finish()
 }

@@ -151,7 +151,7 @@ impl Handle {
     /// }
     /// ```
     pub fn recent_stalls(&self) -> Vec<crate::rt::monitor::StallEvent> {
-        self.inner.shared.stall_log.lock().snapshot()
+        self.inner.shared.services.stall_log().lock().snapshot()
     }
 
     /// A snapshot of the runtime's counters.
@@ -170,7 +170,7 @@ impl Handle {
     pub fn dump(&self) -> TaskDump {
         // The sets are cloned out of the registry so that no lock is held
         // across two walks.
-        let locals: Vec<_> = self.inner.shared.local_sets.lock().clone();
+        let locals = self.inner.shared.services.local_sets();
         TaskDump::capture(&self.inner.shared.owned, locals.iter().map(|s| s.owned()))
     }
 }

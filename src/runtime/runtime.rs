@@ -235,7 +235,7 @@ impl Runtime {
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
         // Blocking pool first: from here no queued `spawn_blocking` closure
         // starts; they are cancelled now (docs/design/blocking.md).
-        shared.blocking.begin_shutdown();
+        shared.services.blocking().begin_shutdown();
         shared.begin_shutdown();
         let all_exited = {
             let mut synced = shared.synced.lock();
@@ -279,7 +279,7 @@ impl Runtime {
         // the same deadline (without limit on a plain drop). Threads still
         // busy after it are left to finish on their own; they hold no
         // borrowed state.
-        shared.blocking.wait_threads(deadline);
+        shared.services.blocking().wait_threads(deadline);
     }
 }
 
@@ -321,7 +321,7 @@ mod cell_trim_tests {
         builder.cell_trim_period = Duration::from_millis(20);
         let rt = builder.build().unwrap();
         let shared = rt.handle.inner.shared.clone();
-        let depot = shared.cell_depot.as_ref().expect("the cell cache is on by default");
+        let depot = shared.services.cell_depot().expect("the cell cache is on by default");
         let ran = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
         rt.block_on(async {

@@ -19,9 +19,8 @@
 //! docs/design/joinset.md ("LocalSet") has the argument.
 
 use super::JoinHandle;
-use crate::loom::sync::Arc;
 use crate::rt::local::context::{self, Context as SetContext};
-use crate::rt::local::shared::{LocalScheduler, Park, Shared};
+use crate::rt::local::shared::{LocalScheduler, LocalSetShared, Park};
 use crate::rt::task::Meta;
 use crate::runtime::Runtime;
 use std::cell::RefCell;
@@ -90,7 +89,7 @@ impl LocalSet {
     pub fn new() -> LocalSet {
         LocalSet {
             cx: Rc::new(SetContext {
-                shared: Shared::new(),
+                shared: LocalSetShared::new(),
                 queue: RefCell::new(VecDeque::new()),
                 registered: RefCell::new(None),
             }),
@@ -158,7 +157,7 @@ impl LocalSet {
             return;
         }
         if let Some(handle) = crate::rt::context::current_handle() {
-            handle.shared.local_sets.lock().push(self.cx.shared.clone());
+            handle.shared.services.register_local_set(self.cx.shared.clone());
             *self.cx.registered.borrow_mut() = Some(handle);
         }
     }
@@ -296,7 +295,7 @@ impl Drop for LocalSet {
         }
         // Out of the runtime's dumps (its tasks are gone).
         if let Some(handle) = self.cx.registered.borrow_mut().take() {
-            handle.shared.local_sets.lock().retain(|s| !Arc::ptr_eq(s, &self.cx.shared));
+            handle.shared.services.unregister_local_set(&self.cx.shared);
         }
         // Then refuse remote pushes and drop what is queued: only
         // references now.

@@ -9,7 +9,7 @@
 //! - The local queue is borrowed only for a push or a pop, never across a
 //!   task's poll (which may wake or spawn and push again).
 
-use super::shared::Shared;
+use super::shared::LocalSetShared;
 use crate::loom::sync::Arc;
 use crate::rt::task::Notified;
 use std::cell::RefCell;
@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 pub(crate) struct Context {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<LocalSetShared>,
     pub(crate) queue: RefCell<VecDeque<Notified>>,
     /// The runtime whose task dumps list this set's tasks: the first one
     /// the set was driven under (`LocalSet::drive`); the set leaves its
@@ -56,13 +56,13 @@ pub(crate) fn current() -> Option<Rc<Context>> {
 }
 
 /// True if `shared`'s set is the one being polled on this thread.
-pub(crate) fn is_current(shared: &Arc<Shared>) -> bool {
+pub(crate) fn is_current(shared: &Arc<LocalSetShared>) -> bool {
     CURRENT.try_with(|c| c.borrow().last().is_some_and(|cx| Arc::ptr_eq(&cx.shared, shared))).unwrap_or(false)
 }
 
 /// Pushes `task` to the local queue if its set is the one being polled on
 /// this thread; gives it back otherwise.
-pub(crate) fn push_if_current(shared: &Arc<Shared>, task: Notified) -> Result<(), Notified> {
+pub(crate) fn push_if_current(shared: &Arc<LocalSetShared>, task: Notified) -> Result<(), Notified> {
     let mut task = Some(task);
     let pushed = CURRENT.try_with(|c| match c.borrow().last() {
         Some(cx) if Arc::ptr_eq(&cx.shared, shared) => {

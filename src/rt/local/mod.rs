@@ -5,4 +5,4 @@
 pub(crate) mod context;
 pub(crate) mod shared;
 
-pub(crate) use self::shared::Shared as LocalShared;
+pub(crate) use self::shared::LocalSetShared;

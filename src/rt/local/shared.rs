@@ -6,7 +6,7 @@
 //! flag ([`Remote`]). A wake from another thread pushes its `Notified` and
 //! takes the waker under the lock, then wakes it after unlocking. The
 //! poller, going idle, stores its waker under the same lock only after
-//! seeing the remote queue empty under it ([`Shared::park`]). So either
+//! seeing the remote queue empty under it ([`LocalSetShared::park`]). So either
 //! the push comes first (the poller sees it and does not go idle) or the
 //! registration does (the pusher takes the waker): no wake-up is lost
 //! (docs/design/joinset.md, "LocalSet"; loom-tests/localset.rs).
@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 use std::mem;
 use std::task::Waker;
 
-/// Guarded by `Shared::remote`.
+/// Guarded by `LocalSetShared::remote`.
 pub(crate) struct Remote {
     /// Tasks woken from other threads (or from this thread outside the
     /// set's polls), oldest first.
@@ -35,14 +35,14 @@ pub(crate) struct Remote {
     closed: bool,
 }
 
-pub(crate) struct Shared {
+pub(crate) struct LocalSetShared {
     remote: Mutex<Remote>,
     /// Every task of the set until it completes (one shard: the set's tasks
     /// complete on one thread).
     pub(crate) owned: OwnedTasks,
 }
 
-/// What [`Shared::park`] found.
+/// What [`LocalSetShared::park`] found.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Park {
@@ -52,14 +52,14 @@ pub(crate) enum Park {
     Work,
 }
 
-impl Shared {
+impl LocalSetShared {
     /// The set's owned list (for runtime task dumps).
     pub(crate) fn owned(&self) -> &OwnedTasks {
         &self.owned
     }
 
-    pub(crate) fn new() -> Arc<Shared> {
-        Arc::new(Shared {
+    pub(crate) fn new() -> Arc<LocalSetShared> {
+        Arc::new(LocalSetShared {
             remote: Mutex::new(Remote { queue: VecDeque::new(), waker: None, closed: false }),
             owned: OwnedTasks::new(1),
         })
@@ -127,7 +127,7 @@ impl Shared {
 /// A local task's scheduler: a wake on the set's own thread, inside one of
 /// its polls, goes to the local queue; any other wake to the remote queue.
 #[derive(Clone)]
-pub(crate) struct LocalScheduler(pub(crate) Arc<Shared>);
+pub(crate) struct LocalScheduler(pub(crate) Arc<LocalSetShared>);
 
 impl Schedule for LocalScheduler {
     fn schedule(&self, task: Notified) {

@@ -22,12 +22,13 @@
 //! - the first time it is seen: counted in the worker's `stalls`, recorded
 //!   in the runtime's stall log with the task's id, name and spawn
 //!   location, and reported once through `log::warn!`;
-//! - every sample while it lasts: the stalled worker's own timer shard is
-//!   announced to the rest of the runtime (nobody else fires it otherwise),
-//!   and if the worker has queued work (local queue, timers, or the
-//!   injector; its runnext task is moved to the injector first) and no
-//!   other worker is parked or searching, the monitor
-//!   raises the active-worker target by one (`begin_compensation`): a
+//! - every sample while it lasts: the monitor asks the scheduler to
+//!   announce the stalled worker's own timer shard to the rest of the
+//!   runtime (`announce_shard`: nobody else fires it otherwise) and to
+//!   rescue its work (`rescue_stalled`): if the worker has queued work
+//!   (local queue, timers, or the injector; its runnext task is moved to
+//!   the injector first) and no other worker is parked or searching, the
+//!   scheduler raises the active-worker target by one (`begin_compensation`): a
 //!   spare worker comes in searching and steals the stalled worker's queue;
 //!   if a worker is parked, it is woken instead;
 //! - when the poll returns (the stamp is cleared or belongs to a new poll):
@@ -39,7 +40,7 @@
 
 use super::thread_clock::{ThreadClock, ThreadSample};
 use super::StallEvent;
-use crate::rt::netpoll::TimerHandoff;
+use crate::rt::scheduler::compensate::Rescue;
 use crate::rt::scheduler::Shared;
 use crate::rt::task::Id;
 use std::sync::atomic::Ordering::Relaxed;
@@ -181,7 +182,11 @@ impl StallDetector {
                 }
                 watch.event = Some(report(shared, index, start, Id(id), elapsed, &charge));
             } else if let Some(seq) = watch.event {
-                shared.stall_log.lock().update(seq, |e| e.duration = Duration::from_nanos(elapsed));
+                shared
+                    .services
+                    .stall_log()
+                    .lock()
+                    .update(seq, |e| e.duration = Duration::from_nanos(elapsed));
             }
             hand_off(shared, index, &mut self.workers[index]);
         }
@@ -230,7 +235,7 @@ fn end_stall(shared: &Shared, index: usize, watch: &mut Watch, now: u64) {
     }
     if let (Some(seq), Some(_)) = (watch.event, watch.poll) {
         let length = Duration::from_nanos(now.saturating_sub(watch.first_seen));
-        shared.stall_log.lock().update(seq, |e| {
+        shared.services.stall_log().lock().update(seq, |e| {
             e.ongoing = false;
             e.duration = length.max(e.duration);
         });
@@ -265,7 +270,7 @@ fn report(shared: &Shared, worker: usize, start: u64, id: Id, elapsed: u64, char
         "weft: stall: {event} ({}); blocking calls belong in task::spawn_blocking or task::block_in_place",
         split(shared, charge)
     );
-    shared.stall_log.lock().push(event)
+    shared.services.stall_log().lock().push(event)
 }
 
 /// Logs a poll that ran past the threshold in wall time while its thread
@@ -305,47 +310,28 @@ fn split(shared: &Shared, charge: &Charge) -> String {
     text
 }
 
-/// Makes sure the stalled worker's work has somewhere to go.
+/// Makes sure the stalled worker's work has somewhere to go: the
+/// scheduler announces its timer shard (once per expiration) and rescues
+/// its queue; the monitor records what came of it.
 fn hand_off(shared: &Shared, index: usize, watch: &mut Watch) {
-    // Its timer shard: announced like a foreign insert, so a parked worker
-    // (the netpoller's owner) wakes for it.
-    let next_timer = shared.timers.shard_next_expiration(index);
-    if let Some(next) = next_timer {
-        if watch.announced != Some(next) {
-            watch.announced = Some(next);
-            if shared.driver.timer_inserted(next) == TimerHandoff::NotPolling {
-                let _ = shared.notify_parked();
+    let next_timer = shared.announce_shard(index, watch.announced);
+    if next_timer.is_some() {
+        watch.announced = next_timer;
+    }
+    match shared.rescue_stalled(index, next_timer.is_some(), watch.compensated) {
+        Rescue::Nothing | Rescue::Woken => {}
+        Rescue::Compensated => {
+            watch.compensated = true;
+            if let Some(seq) = watch.event {
+                shared.services.stall_log().lock().update(seq, |e| e.compensated = true);
             }
         }
-    }
-    // Its runnext slot: only the owner and we take from it, and the owner
-    // is inside the stalled poll. To the injector (with a notify), where
-    // any worker finds it.
-    if let Some(task) = shared.remotes[index].runnext.steal() {
-        shared.schedule_remote(task);
-    }
-    let has_work =
-        !shared.remotes[index].stealer.is_empty() || next_timer.is_some() || !shared.injector.is_empty();
-    if !has_work || watch.compensated {
-        return;
-    }
-    let idle = shared.idle.load();
-    let someone_free =
-        idle.num_searching() > 0 || idle.num_unparked() + idle.num_retired() < shared.num_workers();
-    if someone_free {
-        // A parked or searching worker will take the queue (stealers work
-        // from any thread); make sure one is awake.
-        let _ = shared.notify_parked();
-        return;
-    }
-    if shared.begin_compensation() {
-        watch.compensated = true;
-        if let Some(seq) = watch.event {
-            shared.stall_log.lock().update(seq, |e| e.compensated = true);
+        Rescue::NoSpare => {
+            if !watch.warned_no_spare {
+                watch.warned_no_spare = true;
+                log::warn!("weft: no spare worker left to compensate for a stall on worker {index}");
+            }
         }
-    } else if !watch.warned_no_spare {
-        watch.warned_no_spare = true;
-        log::warn!("weft: no spare worker left to compensate for a stall on worker {index}");
     }
 }
 

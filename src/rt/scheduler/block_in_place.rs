@@ -16,7 +16,6 @@
 
 use super::worker::{with_current, WorkerContext};
 use super::Shared;
-use crate::rt::netpoll::TimerHandoff;
 
 /// See [`crate::rt::task::block_in_place`].
 pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
@@ -36,11 +35,7 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
         let compensated = shared.begin_compensation();
         let _ = shared.notify_parked();
         // Our timer shard is nobody else's to fire while we block.
-        if let Some(next) = shared.timers.shard_next_expiration(index) {
-            if shared.driver.timer_inserted(next) == TimerHandoff::NotPolling {
-                let _ = shared.notify_parked();
-            }
-        }
+        let _ = shared.announce_shard(index, None);
         let stamp = &shared.stamps[index];
         let task_id = stamp.task_id();
         // Not a stall: the blocking part is announced, not hidden; nor a
@@ -55,7 +50,7 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
 /// Takes the worker role back when `f` returns or unwinds.
 struct Restore<'a> {
     cx: &'a WorkerContext,
-    core: Option<Box<super::queue::Core>>,
+    core: Option<Box<super::core::Core>>,
     compensated: bool,
     task_id: u64,
 }

@@ -53,7 +53,7 @@ impl IdleState {
 /// What a producer of work must do after publishing it.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Notify {
+pub(crate) enum NotifyAction {
     /// Unpark this worker (it is already counted as unparked and searching).
     Wake(usize),
     /// A worker is searching, or none is parked: nothing to do.
@@ -152,17 +152,17 @@ impl Idle {
     /// such guarantee (it is the store-buffering pattern). The same argument
     /// orders the push against `set_shutdown`: a pusher that reads
     /// `Shutdown` must drain what it pushed itself.
-    pub(crate) fn notify(&self) -> Notify {
+    pub(crate) fn notify(&self) -> NotifyAction {
         let state = IdleState(self.state.fetch_add(0, AcqRel));
         if state.is_shutdown() {
-            return Notify::Shutdown;
+            return NotifyAction::Shutdown;
         }
         if !self.should_wake(state) {
-            return Notify::Nobody;
+            return NotifyAction::Nobody;
         }
         match self.wake_one() {
-            Some(index) => Notify::Wake(index),
-            None => Notify::Nobody,
+            Some(index) => NotifyAction::Wake(index),
+            None => NotifyAction::Nobody,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The multi-thread work-stealing scheduler.
 //!
 //! - `worker.rs`: the run loop (pick a task, run it, search, park).
+//! - `core.rs`: the state a worker owns outright (`Core`).
 //! - `queue.rs`: a worker's local queue and runnext slot.
 //! - `idle.rs`: the sleep protocol's shared counters (docs/design/sleep.md).
 //! - `park.rs`: a worker's private parker.
@@ -8,10 +9,13 @@
 //!
 //! `Shared` holds what every worker and every handle may touch without a
 //! lock (injector, stealers, parkers, counters, the idle word); the few
-//! fields that need a lock live in `Synced`.
+//! fields that need a lock live in `Synced`. The runtime-wide services
+//! (I/O driver, timers, blocking pool, cell depot) sit beside them in
+//! `rt::services::Services`.
 
 pub(crate) mod block_in_place;
 pub(crate) mod compensate;
+pub(crate) mod core;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod queue;
@@ -19,15 +23,17 @@ pub(crate) mod runnext;
 pub(crate) mod stats;
 pub(crate) mod worker;
 
+use crate::loom::deque::Worker;
 use crate::loom::deque::{Injector, Steal, Stealer};
 use crate::loom::sync::{Arc, Condvar, Mutex};
-use crate::rt::netpoll::{Driver, TimerHandoff};
+use crate::rt::netpoll::TimerHandoff;
+use crate::rt::services::{self, Services};
 use crate::rt::task::list::OwnedTasks;
 use crate::rt::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::rt::time::{TimerHandle, TimerShards};
 use crate::topology::Topology;
 use crossbeam_utils::CachePadded;
-use idle::{Idle, Notify};
+use idle::{Idle, NotifyAction};
 use park::Parker;
 use stats::{PollStamp, WorkerStats};
 use std::future::Future;
@@ -45,10 +51,9 @@ pub(crate) const LOCAL_QUEUE_CAPACITY: usize = if crate::loom::IS_LOOM { 4 } els
 /// Upper bound on one batch taken from the injector (crossbeam caps any
 /// batch at 32 on top of this).
 pub(crate) const MAX_INJECTOR_BATCH: usize = 128;
-/// A worker pinned to a NUMA node steals from workers on other nodes only
-/// after this many consecutive searches found nothing on its own node
-/// (docs/design/topology.md).
-pub(crate) const REMOTE_STEAL_AFTER: u32 = 2;
+// The NUMA policy's patience before a cross-node steal: the one constant
+// the run loop and the stealing simulation (`topology::sim`) share.
+pub(crate) use crate::topology::placement::REMOTE_STEAL_AFTER;
 
 /// One worker's steal victims, tier by tier (nearest NUMA node first).
 pub(crate) type VictimTiers = Box<[Box<[usize]>]>;
@@ -66,6 +71,26 @@ pub(crate) struct Remote {
 pub(crate) struct Synced {
     /// Workers whose run loop has returned.
     pub(crate) exited: usize,
+    /// The active-worker target's inputs: quota and compensations
+    /// (`compensate.rs`).
+    pub(crate) target: compensate::Target,
+}
+
+/// What a scheduler is built from (`Shared::new`).
+pub(crate) struct Config {
+    /// What was detected and where the workers go; its `worker_threads`
+    /// slots have a thread from the start, `num_workers` of them active.
+    pub(crate) topology: Topology,
+    /// Worker slots above `topology.worker_threads` for compensation (they
+    /// start retired).
+    pub(crate) spares: usize,
+    /// See `Shared::defer_searcher_notify`.
+    pub(crate) defer_searcher_notify: bool,
+    /// Seed every worker's victim choice with `index + 1` instead of a
+    /// random number (loom models replay their executions).
+    pub(crate) fixed_seeds: bool,
+    /// The runtime-wide services.
+    pub(crate) services: services::Config,
 }
 
 /// Everything the workers and handles share.
@@ -80,10 +105,9 @@ pub(crate) struct Shared {
     pub(crate) synced: Mutex<Synced>,
     /// Signalled when a worker exits (shutdown waits on it).
     pub(crate) exited_cv: Condvar,
-    /// The netpoller (shared with every I/O object, which keeps it alive).
-    pub(crate) driver: Arc<Driver>,
-    /// One timer wheel per worker (docs/design/timers.md).
-    pub(crate) timers: TimerShards,
+    /// The I/O driver, timers, blocking pool, cell depot, `LocalSet`
+    /// registry and stall log.
+    pub(crate) services: Services,
     /// For each worker, the others it steals from, in tiers: its own NUMA
     /// node first, then the other nodes nearest first (one flat tier when
     /// workers are not pinned). From `topology::placement::victim_tiers`.
@@ -92,30 +116,15 @@ pub(crate) struct Shared {
     pub(crate) worker_nodes: Box<[Option<usize>]>,
     /// What was detected at build time and where workers were placed.
     pub(crate) topology: Topology,
-    /// The active-worker target's inputs: quota and compensations
-    /// (`compensate.rs`).
-    pub(crate) target: Mutex<compensate::Target>,
     /// Worker slots with a thread of their own from the start; the slots
     /// above are spares for compensation (they start retired).
     pub(crate) base_workers: usize,
-    /// Recent stall events (written by the monitor).
-    pub(crate) stall_log: Mutex<crate::rt::monitor::StallLog>,
-    /// The blocking pool (`spawn_blocking`; docs/design/blocking.md). The
-    /// builder replaces the default with its configuration.
-    pub(crate) blocking: crate::rt::blocking::BlockingPool,
     /// The last searcher to find work wakes another worker after its first
-    /// poll instead of before it (`Worker::run_task`). Set by the builder
-    /// when the monitor watches for stalls: a first poll that blocks its
+    /// poll instead of before it (`Worker::run_task`). On when the monitor
+    /// watches for stalls: a first poll that blocks its
     /// thread is then seen as a stall and a parked worker is woken for the
     /// queue it holds (docs/design/sleep.md).
     pub(crate) defer_searcher_notify: bool,
-    /// Where task cells past glibc's fast bins are recycled (`None`: off,
-    /// `Builder::task_cell_cache(false)`, and under loom). Set once by the
-    /// builder, before any task exists.
-    pub(crate) cell_depot: Option<task::cell_cache::CellDepot>,
-    /// `LocalSet`s first driven inside this runtime, for task dumps (a set
-    /// adds itself on its first drive and removes itself when dropped).
-    pub(crate) local_sets: Mutex<Vec<Arc<crate::rt::local::LocalShared>>>,
     /// Tasks of this runtime that completed on a thread that is not one of
     /// its workers (typically shutdown's cancellations, or a spawn from
     /// outside refused at shutdown); the workers count theirs, wherever the
@@ -131,19 +140,16 @@ pub(crate) struct Handle {
 }
 
 impl Shared {
-    /// A scheduler for the workers in `remotes` placed as `topology` says
-    /// (its `num_workers` are active at first; victims in NUMA tiers), with
-    /// `timer_shards` timer wheels (normally one per worker).
+    /// A complete scheduler from `config`, and the core of each of its
+    /// worker slots (index order) for the threads the caller starts. Its
+    /// `topology.num_workers` are active at first; victims in NUMA tiers.
     ///
-    /// `remotes` may hold more slots than `topology.worker_threads`: the
-    /// extra ones are spares for compensation; they steal from everyone
-    /// (one flat tier) and everyone steals from them last.
-    pub(crate) fn new(
-        remotes: Box<[Remote]>,
-        timer_shards: usize,
-        topology: Topology,
-    ) -> std::io::Result<Shared> {
-        let n = remotes.len();
+    /// The slots are `topology.worker_threads` plus `config.spares`: the
+    /// spares are for compensation; they steal from everyone (one flat
+    /// tier) and everyone steals from them last.
+    pub(crate) fn new(config: Config) -> std::io::Result<(Shared, Vec<core::Core>)> {
+        let Config { topology, spares, defer_searcher_notify, fixed_seeds, services } = config;
+        let n = topology.worker_threads + spares;
         let base = topology.worker_threads.clamp(1, n);
         let mut victims = crate::topology::placement::victim_tiers(&topology.placement, &topology.nodes);
         if victims.len() != base || !topology.numa_aware_stealing {
@@ -165,29 +171,41 @@ impl Shared {
         let active = topology.num_workers;
         let mut worker_nodes: Vec<Option<usize>> = topology.placement.iter().map(|p| p.node).collect();
         worker_nodes.resize(n, None);
-        Ok(Shared {
+        let locals: Vec<Worker<Notified>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let remotes: Box<[Remote]> = locals
+            .iter()
+            .map(|w| Remote {
+                stealer: w.stealer(),
+                parker: park::Parker::new(),
+                runnext: Arc::new(runnext::Runnext::new()),
+            })
+            .collect();
+        let cores = locals
+            .into_iter()
+            .enumerate()
+            .map(|(index, local)| {
+                let seed = if fixed_seeds { index as u64 + 1 } else { core::random_seed(index) };
+                core::Core::new(index, local, remotes[index].runnext.clone(), seed)
+            })
+            .collect();
+        let shared = Shared {
             injector: CachePadded::new(Injector::new()),
             stats: (0..n).map(|_| CachePadded::new(WorkerStats::default())).collect(),
             stamps: (0..n).map(|_| CachePadded::new(PollStamp::default())).collect(),
             remotes,
             idle: Idle::new(n, active),
             owned: OwnedTasks::new(n * 4),
-            synced: Mutex::new(Synced { exited: 0 }),
+            synced: Mutex::new(Synced { exited: 0, target: compensate::Target::new(active) }),
             exited_cv: Condvar::new(),
-            driver: Arc::new(Driver::new()?),
-            timers: TimerShards::new(timer_shards),
+            services: Services::new(services)?,
             victims,
             worker_nodes: worker_nodes.into_boxed_slice(),
-            target: compensate::Target::new(active),
             base_workers: base,
-            stall_log: Mutex::new(crate::rt::monitor::StallLog::default()),
             topology,
-            blocking: crate::rt::blocking::BlockingPool::new(crate::rt::blocking::Config::default()),
-            defer_searcher_notify: false,
-            cell_depot: None,
-            local_sets: Mutex::new(Vec::new()),
+            defer_searcher_notify,
             remote_completions: CachePadded::new(std::sync::atomic::AtomicU64::new(0)),
-        })
+        };
+        Ok((shared, cores))
     }
 
     pub(crate) fn num_workers(&self) -> usize {
@@ -231,7 +249,7 @@ impl Shared {
         let before = self.idle.active();
         let change = self.idle.set_active(n);
         for &index in change.reactivated.iter().chain(&change.to_retire) {
-            self.remotes[index].parker.unpark_worker(&self.driver);
+            self.remotes[index].parker.unpark_worker(self.services.driver());
         }
         before
     }
@@ -250,12 +268,12 @@ impl Shared {
     /// down (the caller must then not leave the work behind).
     pub(crate) fn notify_parked(&self) -> bool {
         match self.idle.notify() {
-            Notify::Wake(index) => {
-                self.remotes[index].parker.unpark_worker(&self.driver);
+            NotifyAction::Wake(index) => {
+                self.remotes[index].parker.unpark_worker(self.services.driver());
                 true
             }
-            Notify::Nobody => true,
-            Notify::Shutdown => false,
+            NotifyAction::Nobody => true,
+            NotifyAction::Shutdown => false,
         }
     }
 
@@ -263,7 +281,7 @@ impl Shared {
     /// its overflow into the injector); see `Idle::notify_local`.
     pub(crate) fn notify_parked_local(&self) {
         if let Some(index) = self.idle.notify_local() {
-            self.remotes[index].parker.unpark_worker(&self.driver);
+            self.remotes[index].parker.unpark_worker(self.services.driver());
         }
     }
 
@@ -301,12 +319,29 @@ impl Shared {
         }
         // Timers and I/O first: a task or `block_on` future waiting on them
         // is woken and sees the shutdown.
-        self.timers.shutdown();
-        self.driver.shutdown();
+        self.services.shutdown();
         for remote in self.remotes.iter() {
-            remote.parker.unpark_worker(&self.driver);
+            remote.parker.unpark_worker(self.services.driver());
         }
         true
+    }
+
+    /// Announces worker `index`'s timer shard to the rest of the runtime
+    /// for a worker that will not fire it for a while (it retires, blocks
+    /// in `block_in_place`, or is stalled): its next expiration, as a
+    /// foreign insert would (`timer_earliest_changed` without the
+    /// own-shard shortcut), so a parked worker (the netpoller's owner)
+    /// wakes for it. An expiration equal to `announced` (the caller told
+    /// the runtime about it already) is not announced again. Returns the
+    /// shard's next expiration.
+    pub(crate) fn announce_shard(&self, index: usize, announced: Option<u64>) -> Option<u64> {
+        let next = self.services.timers().shard_next_expiration(index);
+        if let Some(next) = next.filter(|&next| announced != Some(next)) {
+            if self.services.driver().timer_inserted(next) == TimerHandoff::NotPolling {
+                let _ = self.notify_parked();
+            }
+        }
+        next
     }
 
     /// Called by each worker as its thread finishes.
@@ -337,7 +372,7 @@ impl Shared {
             // else needs to hear about this timer.
             return;
         }
-        if self.driver.timer_inserted(deadline) == TimerHandoff::NotPolling {
+        if self.services.driver().timer_inserted(deadline) == TimerHandoff::NotPolling {
             let _ = self.notify_parked();
         }
     }
@@ -348,7 +383,7 @@ impl Shared {
     /// True if this thread is this runtime's worker that owns timer shard
     /// `shard` (one shard per worker, shard i = worker i).
     fn is_own_shard_of_current_worker(&self, shard: usize) -> bool {
-        let n = self.timers.num_shards();
+        let n = self.services.timers().num_shards();
         n == self.num_workers()
             && worker::with_current(|cx| {
                 cx.is_some_and(|cx| std::ptr::eq(&*cx.handle.shared, self) && cx.index == shard % n)
@@ -357,10 +392,10 @@ impl Shared {
 }
 
 // SAFETY: `shards` is always the same `TimerShards` (a field of the
-// `Shared` this handle's `Arc` keeps alive).
+// `Services` of the `Shared` this handle's `Arc` keeps alive).
 unsafe impl TimerHandle for Handle {
     fn shards(&self) -> &TimerShards {
-        &self.shared.timers
+        self.shared.services.timers()
     }
 
     fn earliest_changed(&self, shard: usize, deadline: u64) {
@@ -411,7 +446,7 @@ impl Schedule for Handle {
     }
 
     fn cell_depot(&self) -> Option<&task::cell_cache::CellDepot> {
-        self.shared.cell_depot.as_ref()
+        self.shared.services.cell_depot()
     }
 
     fn task_completing(&self) {

@@ -2,98 +2,12 @@
 //! from it through its `Stealer`) bounded at `LOCAL_QUEUE_CAPACITY`, plus the
 //! runnext slot, which only the owner sees.
 
-use super::runnext::Runnext;
-use super::stats::LocalStats;
+use super::core::Core;
 use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_INJECTOR_BATCH, MAX_RUNNEXT_STREAK};
 use crate::loom::deque::Steal;
-use crate::loom::deque::Worker;
-use crate::loom::sync::Arc;
 use crate::rt::task::Notified;
 
-// The run loop's `REMOTE_STEAL_AFTER` is the NUMA policy's constant
-// (`topology::placement`), the one the stealing simulation checks.
-const _: () = assert!(super::REMOTE_STEAL_AFTER == crate::topology::placement::REMOTE_STEAL_AFTER);
-
-/// A small xorshift generator for victim selection (no shared state).
-#[derive(Debug)]
-pub(crate) struct FastRand(u64);
-
-impl FastRand {
-    pub(crate) fn new(seed: u64) -> FastRand {
-        FastRand(seed | 1)
-    }
-
-    /// A number in `0..n` (n > 0).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (((x >> 32) * n as u64) >> 32) as usize
-    }
-}
-
-/// The state a worker owns outright. Lives on the worker's stack, or in its
-/// thread-local context while a task is being polled (so that `spawn` and
-/// wakes from that task can reach the local queue).
-pub(crate) struct Core {
-    pub(crate) index: usize,
-    pub(crate) local: Worker<Notified>,
-    /// The task to run next (a task woken or spawned by the running task);
-    /// shared with `Remote::runnext` so the monitor can take it from a
-    /// stalled worker.
-    pub(crate) runnext: Arc<Runnext>,
-    /// Consecutive polls taken from runnext.
-    pub(crate) runnext_streak: u8,
-    pub(crate) tick: u32,
-    pub(crate) is_searching: bool,
-    /// This worker was the last searcher and found work: once the poll it
-    /// is starting returns, it wakes another worker if stealable work is
-    /// left (`Worker::run_task`).
-    pub(crate) notify_after_poll: bool,
-    pub(crate) rand: FastRand,
-    pub(crate) stats: LocalStats,
-    /// Wakers collected by a netpoll on this worker, woken with the core
-    /// installed (kept to reuse the allocation).
-    pub(crate) io_wakers: Vec<std::task::Waker>,
-    /// True while the worker wakes what a netpoll or a timer pass
-    /// collected: wakes then skip the per-push `notify_parked_local`, and
-    /// the worker notifies once afterwards (a batch of wakes costs at most
-    /// one unpark, not one per stealable push).
-    pub(crate) is_dispatching: bool,
-    /// Consecutive searches that found nothing on this worker's own NUMA
-    /// node; other nodes are searched once it reaches
-    /// `REMOTE_STEAL_AFTER` (`topology::placement`, docs/design/topology.md).
-    pub(crate) local_steal_failures: u32,
-    /// The worker's latest clock reading (`clock::now_ns`): exact at timed
-    /// polls, refreshed every maintenance tick and around parks; what
-    /// untimed polls stamp their task with.
-    pub(crate) now: u64,
-    /// When the busy time was last accounted (`Worker::mark_clock`).
-    pub(crate) busy_mark: u64,
-}
-
 impl Core {
-    pub(crate) fn new(index: usize, local: Worker<Notified>, runnext: Arc<Runnext>, seed: u64) -> Core {
-        Core {
-            index,
-            local,
-            runnext,
-            runnext_streak: 0,
-            tick: 0,
-            is_searching: false,
-            notify_after_poll: false,
-            rand: FastRand::new(seed),
-            stats: LocalStats::default(),
-            io_wakers: Vec::new(),
-            is_dispatching: false,
-            local_steal_failures: 0,
-            now: 0,
-            busy_mark: 0,
-        }
-    }
-
     /// Pushes to the back of the local queue. When the queue is full, the
     /// older half goes to the injector first (Go's `runqputslow`), so other
     /// workers can take it and the owner's queue stays cache-sized.
@@ -222,22 +136,5 @@ impl Core {
         while let Some(task) = self.local.pop() {
             drop(task);
         }
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::FastRand;
-
-    #[test]
-    fn fastrand_stays_in_range_and_covers_it() {
-        let mut r = FastRand::new(42);
-        let mut seen = [false; 7];
-        for _ in 0..1000 {
-            let v = r.below(7);
-            assert!(v < 7);
-            seen[v] = true;
-        }
-        assert!(seen.iter().all(|s| *s));
     }
 }

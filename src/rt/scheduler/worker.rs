@@ -11,12 +11,12 @@
 //!    the injector again;
 //! 5. park (docs/design/sleep.md).
 
+use super::core::Core;
 use super::idle::Parked;
-use super::queue::Core;
 use super::stats::POLL_TIMING_SAMPLE;
 use super::{Handle, Shared, GLOBAL_POLL_INTERVAL, REMOTE_STEAL_AFTER};
 use crate::loom::deque::Steal;
-use crate::rt::netpoll::{DriverGuard, TimerHandoff};
+use crate::rt::netpoll::DriverGuard;
 use crate::rt::task::Notified;
 use std::cell::{Cell, RefCell};
 use std::ptr;
@@ -87,7 +87,7 @@ pub(crate) fn run(handle: Handle, core: Box<Core>) {
         cx: &cx,
         shared,
         stamp: &shared.stamps[cx.index],
-        timer_next: shared.timers.shard_next(cx.index),
+        timer_next: shared.services.timers().shard_next(cx.index),
     };
     if !crate::loom::IS_LOOM {
         worker.stamp.set_thread(crate::rt::monitor::current_thread_id());
@@ -172,7 +172,7 @@ impl Worker<'_> {
     /// The per-tick timer check: one load of our shard's next expiration;
     /// the clock is read only when a timer is registered there.
     fn fire_own_timers(&self, core: Box<Core>) -> Box<Core> {
-        let timers = &self.shared.timers;
+        let timers = self.shared.services.timers();
         let Some(next) = self.timer_next.get() else { return core };
         let now = timers.clock().now_ms();
         if next > now {
@@ -188,7 +188,7 @@ impl Worker<'_> {
     /// registered) and expired timers of every shard. Returns true if
     /// anything was woken.
     fn poll_io_and_timers(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
-        let driver = &self.shared.driver;
+        let driver = self.shared.services.driver();
         let mut events = 0;
         if driver.has_registrations() {
             if let Some(mut guard) = driver.try_acquire() {
@@ -196,7 +196,7 @@ impl Worker<'_> {
                 core.stats.netpoll_events += events as u64;
             }
         }
-        let timers = &self.shared.timers;
+        let timers = self.shared.services.timers();
         let now = timers.next_expiration().map(|next| (next, timers.clock().now_ms()));
         let timers_due = matches!(now, Some((next, now)) if next <= now);
         if events == 0 && !timers_due {
@@ -211,7 +211,7 @@ impl Worker<'_> {
     fn dispatch(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
         let mut wakers = std::mem::take(&mut core.io_wakers);
         let index = core.index;
-        let timers = &self.shared.timers;
+        let timers = self.shared.services.timers();
         core.is_dispatching = true;
         let (mut core, fired) = self.with_core_installed(core, || {
             let woken = wakers.len();
@@ -344,11 +344,7 @@ impl Worker<'_> {
         // Our timer shard is no longer fired by us: announce its next
         // expiration as a foreign insert would (`timer_earliest_changed`
         // without the own-shard shortcut).
-        if let Some(next) = self.shared.timers.shard_next_expiration(index) {
-            if self.shared.driver.timer_inserted(next) == TimerHandoff::NotPolling {
-                let _ = self.shared.notify_parked();
-            }
-        }
+        let _ = self.shared.announce_shard(index, None);
         // The tasks we handed back, and the netpoller we may have owned
         // last: make sure an active worker is awake to take them (a woken
         // worker with nothing to do parks in the netpoller). The RMW in
@@ -476,7 +472,7 @@ impl Worker<'_> {
             }
             // One parked worker owns the netpoller and blocks in it until
             // the earliest timer; the others sleep on their own parkers.
-            if let Some(mut guard) = self.shared.driver.try_acquire() {
+            if let Some(mut guard) = self.shared.services.driver().try_acquire() {
                 let (c, woke) = self.park_on_driver(core, &mut guard);
                 core = c;
                 drop(guard);
@@ -491,7 +487,7 @@ impl Worker<'_> {
                 // Not the poller's owner: sleep until woken, or until the
                 // earliest timer of our own shard, which is ours to fire
                 // (`Shared::timer_earliest_changed` relies on this).
-                let timers = &self.shared.timers;
+                let timers = self.shared.services.timers();
                 let deadline = timers.shard_next_expiration(index).map(|ms| timers.clock().ms_to_instant(ms));
                 let notified = parker.park_until(deadline);
                 if !notified && self.own_timers_due(index) {
@@ -514,7 +510,7 @@ impl Worker<'_> {
     }
 
     fn own_timers_due(&self, index: usize) -> bool {
-        let timers = &self.shared.timers;
+        let timers = self.shared.services.timers();
         timers.shard_next_expiration(index).is_some_and(|next| next <= timers.clock().now_ms())
     }
 
@@ -529,7 +525,7 @@ impl Worker<'_> {
     /// live in `netpoll` (`publish_timer_deadline`, `timer_inserted`), where
     /// the loom model calls them.
     fn park_on_driver(&self, mut core: Box<Core>, guard: &mut DriverGuard<'_>) -> (Box<Core>, bool) {
-        let timers = &self.shared.timers;
+        let timers = self.shared.services.timers();
         let next = guard.publish_timer_deadline(|| timers.next_expiration());
         let timeout = next.map(|ms| timers.clock().timeout_until(ms, Instant::now()));
         let parker = &self.shared.remotes[core.index].parker;
