@@ -30,6 +30,19 @@ fn runtime(workers: usize) -> Runtime {
     Runtime::builder().worker_threads(workers).thread_name("metrics-test-worker").build().unwrap()
 }
 
+/// A runtime whose worker a `Blocker` may hold for as long as the test
+/// needs: with stall detection on, a blocker held past the threshold (a
+/// test thread descheduled on a busy machine is enough) is a stall, and
+/// a compensating worker takes the queued tasks these tests count.
+fn runtime_for_blockers(workers: usize) -> Runtime {
+    Runtime::builder()
+        .worker_threads(workers)
+        .thread_name("metrics-test-worker")
+        .stall_threshold(None)
+        .build()
+        .unwrap()
+}
+
 /// Waits (bounded) until the runtime's metrics satisfy `cond`; returns them.
 #[track_caller]
 fn wait_for(rt: &Runtime, what: &str, cond: impl Fn(&RuntimeMetrics) -> bool) -> RuntimeMetrics {
@@ -202,7 +215,7 @@ fn num_alive_tasks_is_exact_over_every_way_of_completing() {
 
 #[test]
 fn detached_tasks_are_alive_until_they_complete() {
-    let rt = runtime(1);
+    let rt = runtime_for_blockers(1);
     let blocker = Blocker::start(&rt, || {});
     for _ in 0..20 {
         drop(rt.spawn(async {}));
@@ -214,7 +227,7 @@ fn detached_tasks_are_alive_until_they_complete() {
 
 #[test]
 fn global_queue_depth_counts_remote_spawns_while_the_worker_is_busy() {
-    let rt = runtime(1);
+    let rt = runtime_for_blockers(1);
     assert_eq!(rt.metrics().global_queue_depth(), 0);
     let blocker = Blocker::start(&rt, || {});
     let hs: Vec<_> = (0..40).map(|i| rt.spawn(async move { i })).collect();
@@ -226,7 +239,7 @@ fn global_queue_depth_counts_remote_spawns_while_the_worker_is_busy() {
 
 #[test]
 fn local_queue_depth_counts_tasks_spawned_by_a_running_task() {
-    let rt = runtime(1);
+    let rt = runtime_for_blockers(1);
     let (hs_tx, hs_rx) = mpsc::channel();
     // Inside the blocker's poll, spawn 30 tasks: one goes to the runnext
     // slot, the other 29 to the worker's local queue.

@@ -502,7 +502,10 @@ fn yield_now_runs_tasks_queued_from_outside_first_on_one_worker() {
     // Tasks spawned from another thread while A runs are queued (in the
     // global queue) before A yields: with one worker they must run before
     // A resumes.
-    let rt = runtime(1);
+    // A holds the worker in a blocking wait: with stall detection on, a
+    // wait stretched past the threshold (a busy machine) would let a
+    // compensating worker run the queued tasks before they are counted.
+    let rt = Runtime::builder().worker_threads(1).stall_threshold(None).build().unwrap();
     let ran = Arc::new(AtomicUsize::new(0));
     let (started_tx, started_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel::<()>();
