@@ -87,7 +87,7 @@ pub(crate) struct Driver {
     /// The OS poller and its event buffer, touched only by the owner.
     poller: UnsafeCell<sys::Poller>,
     /// What any thread may touch: registry, slab, waker.
-    shared: sys::Shared,
+    registrar: sys::Registrar,
     /// The wheel millisecond the owner's blocking poll will time out at
     /// (`NO_DEADLINE` if none), or `NOT_POLLING`. SeqCst, with the timer
     /// shards' SeqCst `next` words: the store-buffering hand-off between
@@ -100,7 +100,7 @@ pub(crate) struct Driver {
 // SAFETY: `poller` is only reached through a `DriverGuard`, of which at most
 // one exists at a time (the `owned` flag); everything else is Sync.
 unsafe impl Sync for Driver {}
-// SAFETY: the poller and the shared half are Send; no thread-bound state.
+// SAFETY: the poller and the registrar are Send; no thread-bound state.
 unsafe impl Send for Driver {}
 
 impl fmt::Debug for Driver {
@@ -119,11 +119,11 @@ pub(crate) struct DriverGuard<'a> {
 
 impl Driver {
     pub(crate) fn new() -> io::Result<Driver> {
-        let (poller, shared) = sys::new(EVENTS_CAPACITY)?;
+        let (poller, registrar) = sys::new(EVENTS_CAPACITY)?;
         Ok(Driver {
             owned: AtomicBool::new(false),
             poller: UnsafeCell::new(poller),
-            shared,
+            registrar,
             poll_deadline: AtomicU64::new(NOT_POLLING),
             is_shutdown: AtomicBool::new(false),
         })
@@ -143,7 +143,7 @@ impl Driver {
 
     /// Interrupts a blocking poll (or makes the next one return at once).
     pub(crate) fn wake(&self) {
-        self.shared.wake();
+        self.registrar.wake();
     }
 
     /// The owner's published timeout (see the field).
@@ -181,14 +181,14 @@ impl Driver {
         if self.is_shutdown.swap(true, SeqCst) {
             return;
         }
-        self.shared.shutdown();
+        self.registrar.shutdown();
         self.wake();
     }
 
     /// True if any I/O object is registered (a non-blocking poll is then
     /// worth its system call).
     pub(crate) fn has_registrations(&self) -> bool {
-        self.shared.has_registrations()
+        self.registrar.has_registrations()
     }
 
     #[cfg_attr(all(test, loom), allow(dead_code))] // the netpoller's; not built under loom
@@ -197,8 +197,8 @@ impl Driver {
     }
 
     #[cfg(not(all(test, loom)))]
-    pub(crate) fn shared(&self) -> &sys::Shared {
-        &self.shared
+    pub(crate) fn registrar(&self) -> &sys::Registrar {
+        &self.registrar
     }
 }
 
@@ -248,7 +248,7 @@ impl DriverGuard<'_> {
             // SAFETY: we hold the ownership flag (this guard exists), so no
             // other thread touches the poller until we release it.
             let poller = unsafe { &mut *poller };
-            sys::poll(poller, &driver.shared, timeout, wakers)
+            sys::poll(poller, &driver.registrar, timeout, wakers)
         })
     }
 }

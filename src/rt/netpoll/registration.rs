@@ -61,19 +61,19 @@ impl Registration {
         if driver.is_shutdown() {
             return Err(shutdown_error());
         }
-        let (index, _gen) = driver.shared().register(source, interest, assume_ready)?;
+        let (index, _gen) = driver.registrar().register(source, interest, assume_ready)?;
         // Check again: a shutdown that ran between the check above and the
         // allocation marked every slot SHUTDOWN before ours was reset by
         // `allocate`, so nothing would ever end this registration's waits.
         if driver.is_shutdown() {
-            let _ = driver.shared().deregister(source, index);
+            let _ = driver.registrar().deregister(source, index);
             return Err(shutdown_error());
         }
         Ok(Registration { driver, index })
     }
 
     fn io(&self) -> &ScheduledIo {
-        self.driver.shared().slab.get(self.index).expect("weft: registered slot has a page")
+        self.driver.registrar().slab.get(self.index).expect("weft: registered slot has a page")
     }
 
     /// Waits until `dir` is ready. Consumes one unit of coop budget when
@@ -131,7 +131,7 @@ impl Registration {
 
     /// Deregisters `source` and frees the slot.
     fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
-        self.driver.shared().deregister(source, self.index)
+        self.driver.registrar().deregister(source, self.index)
     }
 }
 

@@ -17,7 +17,10 @@ pub(crate) struct Poller {
     events: Events,
 }
 
-pub(crate) struct Shared {
+/// The half of the poller any thread may use: it registers and deregisters
+/// sources (through mio's registry and the slab) and wakes the thread
+/// blocked in `poll`. The `Poller` half belongs to whoever polls.
+pub(crate) struct Registrar {
     registry: Registry,
     waker: MioWaker,
     pub(crate) slab: Slab,
@@ -25,17 +28,17 @@ pub(crate) struct Shared {
     reported: AtomicBool,
 }
 
-pub(crate) fn new(capacity: usize) -> io::Result<(Poller, Shared)> {
+pub(crate) fn new(capacity: usize) -> io::Result<(Poller, Registrar)> {
     let poll = Poll::new()?;
     let registry = poll.registry().try_clone()?;
     let waker = MioWaker::new(&registry, WAKER_TOKEN)?;
     Ok((
         Poller { poll, events: Events::with_capacity(capacity) },
-        Shared { registry, waker, slab: Slab::new(), reported: AtomicBool::new(false) },
+        Registrar { registry, waker, slab: Slab::new(), reported: AtomicBool::new(false) },
     ))
 }
 
-impl Shared {
+impl Registrar {
     pub(crate) fn wake(&self) {
         if let Err(e) = self.waker.wake() {
             // An eventfd write fails only if the counter would overflow,
@@ -99,12 +102,12 @@ fn readiness(event: &mio::event::Event) -> usize {
 
 pub(crate) fn poll(
     poller: &mut Poller,
-    shared: &Shared,
+    registrar: &Registrar,
     timeout: Option<Duration>,
     wakers: &mut Vec<Waker>,
 ) -> usize {
     if let Err(e) = poller.poll.poll(&mut poller.events, timeout) {
-        if e.kind() != io::ErrorKind::Interrupted && !shared.reported.swap(true, Relaxed) {
+        if e.kind() != io::ErrorKind::Interrupted && !registrar.reported.swap(true, Relaxed) {
             eprintln!("weft: netpoll failed: {e}");
         }
         return 0;
@@ -115,7 +118,7 @@ pub(crate) fn poll(
             continue;
         }
         let (index, gen) = slab::untoken(event.token().0);
-        let Some(io) = shared.slab.get(index) else { continue };
+        let Some(io) = registrar.slab.get(index) else { continue };
         let ready = readiness(event);
         if io.set_readiness(gen, ready) {
             io.take_wakers(ready, wakers);

@@ -11,17 +11,19 @@ use std::time::Duration;
 
 pub(crate) struct Poller;
 
-pub(crate) struct Shared {
+/// Loom's stand-in for the registrar: no sources, only a wake flag the
+/// parked poller waits on.
+pub(crate) struct Registrar {
     woken: AtomicBool,
     lock: Mutex<()>,
     cvar: Condvar,
 }
 
-pub(crate) fn new(_capacity: usize) -> io::Result<(Poller, Shared)> {
-    Ok((Poller, Shared { woken: AtomicBool::new(false), lock: Mutex::new(()), cvar: Condvar::new() }))
+pub(crate) fn new(_capacity: usize) -> io::Result<(Poller, Registrar)> {
+    Ok((Poller, Registrar { woken: AtomicBool::new(false), lock: Mutex::new(()), cvar: Condvar::new() }))
 }
 
-impl Shared {
+impl Registrar {
     pub(crate) fn wake(&self) {
         // SeqCst, like an eventfd write: the poll below reads it under the
         // lock, and the lock keeps the notify from slipping past its check.
@@ -44,18 +46,18 @@ impl Shared {
 
 pub(crate) fn poll(
     _poller: &mut Poller,
-    shared: &Shared,
+    registrar: &Registrar,
     timeout: Option<Duration>,
     _wakers: &mut Vec<Waker>,
 ) -> usize {
     if timeout == Some(Duration::ZERO) {
-        // A swap for the reason given in `Shared::wake`.
-        let _ = shared.woken.swap(false, SeqCst);
+        // A swap for the reason given in `Registrar::wake`.
+        let _ = registrar.woken.swap(false, SeqCst);
         return 0;
     }
-    let mut guard = shared.lock.lock();
-    while !shared.woken.swap(false, SeqCst) {
-        guard = shared.cvar.wait(guard);
+    let mut guard = registrar.lock.lock();
+    while !registrar.woken.swap(false, SeqCst) {
+        guard = registrar.cvar.wait(guard);
     }
     drop(guard);
     0
