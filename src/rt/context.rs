@@ -38,6 +38,10 @@ pub(crate) struct Context {
     /// `Shared` (`Arc::into_raw`); `enter` sets it, and its guard puts back
     /// the previous value when dropped.
     entered: Cell<*const Shared>,
+    /// This module: how many `EnterGuard`s of this thread are alive. The
+    /// last one to drop leaves nothing entered, whatever order the guards
+    /// were dropped in.
+    enter_guards: Cell<usize>,
     /// This module: true while this thread is inside `block_on`. Set by
     /// `enter_block_on`, cleared by its guard.
     in_block_on: Cell<bool>,
@@ -79,6 +83,7 @@ impl Context {
         Context {
             worker: Cell::new(ptr::null()),
             entered: Cell::new(ptr::null()),
+            enter_guards: Cell::new(0),
             in_block_on: Cell::new(false),
             budget: Cell::new(None),
             poll_clock: Cell::new((0, false)),
@@ -124,43 +129,52 @@ pub(crate) fn is_worker_thread() -> bool {
 }
 
 /// Guard returned by `enter`: makes the runtime entered before it current
-/// again on drop. Guards dropped out of order leave current what the
-/// guard dropped last had found entered; every reference is still given
-/// back once.
+/// again on drop. Guards dropped out of order restore each other's outer
+/// runtimes in the wrong order, but the last one dropped leaves nothing
+/// entered, and every reference is given back once.
 #[derive(Debug)]
 pub(crate) struct EnterGuard {
-    /// The value of `entered` before this guard, with the reference it owns.
-    outer: *const Shared,
+    /// The value of `entered` before this guard, with the reference it
+    /// owns; `None`: nothing was entered (no context: loom thread teardown).
+    outer: Option<*const Shared>,
 }
 
 pub(crate) fn enter(handle: scheduler::Handle) -> EnterGuard {
     let this = Arc::into_raw(handle.shared);
-    let outer = match with(|cx| cx.entered.replace(this)) {
-        Some(outer) => outer,
-        None => {
-            // No context (loom thread teardown): nothing entered.
-            // SAFETY: from `into_raw` just above, taken back once.
-            drop(unsafe { Arc::from_raw(this) });
-            // A guard that restores "nothing" and owns nothing.
-            return EnterGuard { outer: ptr::null() };
-        }
-    };
+    let outer = with(|cx| {
+        cx.enter_guards.set(cx.enter_guards.get() + 1);
+        cx.entered.replace(this)
+    });
+    if outer.is_none() {
+        // SAFETY: from `into_raw` just above, not stored, taken back once.
+        drop(unsafe { Arc::from_raw(this) });
+    }
     EnterGuard { outer }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        let outer = std::mem::replace(&mut self.outer, ptr::null());
-        let inner = match with(|cx| cx.entered.replace(outer)) {
-            Some(inner) => inner,
-            // No context (loom thread teardown): give back ours only.
-            None => outer,
-        };
-        if !inner.is_null() {
-            // SAFETY: the value taken out of `entered` owns one reference
-            // from `Arc::into_raw` (as does a guard's `outer`), given back
-            // exactly once here.
-            drop(unsafe { Arc::from_raw(inner) });
+        let Some(outer) = self.outer.take() else { return };
+        let released = with(|cx| {
+            let guards = cx.enter_guards.get() - 1;
+            cx.enter_guards.set(guards);
+            let inner = cx.entered.replace(outer);
+            if guards == 0 {
+                // The last guard: nothing stays entered, also what
+                // out-of-order drops put back.
+                [inner, cx.entered.replace(ptr::null())]
+            } else {
+                [inner, ptr::null()]
+            }
+        });
+        // No context (loom thread teardown): give back ours only.
+        for shared in released.unwrap_or([outer, ptr::null()]) {
+            if !shared.is_null() {
+                // SAFETY: a value taken out of `entered` owns one reference
+                // from `Arc::into_raw` (as does a guard's `outer` while the
+                // guard holds it), given back exactly once here.
+                drop(unsafe { Arc::from_raw(shared) });
+            }
         }
     }
 }
