@@ -9,16 +9,17 @@
 //! whole cheap poll, so the hot path avoids it: a worker keeps a cached
 //! reading (refreshed at timed polls, every 61 ticks and around parks) and
 //! times only one poll in `POLL_TIMING_SAMPLE` (`scheduler::stats`). It
-//! passes the cached reading and "this poll is timed" to the task harness
-//! as arguments of the poll (`RawTask::poll`); the harness stamps the task
-//! with the cached reading and, for a timed poll, reads the clock at the
-//! end and returns that reading to the worker. The worker also publishes
-//! both in the `POLL` thread-local around each poll, for what runs inside
-//! it: spawns (`coarse_now_ns`), a `LocalSet`'s polls, `block_in_place`
-//! (`untime_poll`). A plain thread-local outside any protocol (also under
-//! loom, where it is never part of a model's state).
+//! publishes the cached reading and "this poll is timed" in the thread's
+//! context (`rt::context`, field `poll_clock`) around each poll, for what
+//! runs inside it: the task harness (which stamps the task with the cached
+//! reading), spawns (`coarse_now_ns`), `block_in_place` (`untime_poll`).
+//! For a timed poll the harness reads the clock when the poll returns, for
+//! the task's own statistics, and leaves that reading in the context
+//! (`refresh`): the worker takes it as its new cached clock and the end of
+//! its timing, and a `LocalSet`'s next task as its start, so nobody reads
+//! the clock twice. Per-thread state outside any protocol.
 
-use std::cell::Cell;
+use crate::rt::context;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -95,47 +96,50 @@ pub(crate) fn instant_of(ns: u64) -> Instant {
     epoch() + Duration::from_nanos(ns.saturating_sub(1))
 }
 
-thread_local! {
-    /// The worker's cached clock for the poll in progress (0 outside a
-    /// worker's poll) and whether this poll is timed.
-    static POLL: Cell<(u64, bool)> = const { Cell::new((0, false)) };
-}
-
 /// Set by a worker just before it polls a task: `cached` is the worker's
 /// latest clock reading (exact when `timed`), `timed` asks the task harness
 /// to read the clock when the poll returns.
 pub(crate) fn enter_poll(cached: u64, timed: bool) {
-    let _ = POLL.try_with(|c| c.set((cached, timed)));
+    let _ = context::with(|c| c.poll_clock.set((cached, timed)));
 }
 
 /// The poll is over (or the worker is leaving it, as `block_in_place`).
-/// Returns whether it was still timed (`untime_poll` clears that).
-pub(crate) fn leave_poll() -> bool {
-    POLL.try_with(|c| c.replace((0, false)).1).unwrap_or(false)
+/// Returns the cached clock as the poll left it (a timed poll's end
+/// reading, if the harness took one: `refresh`) and whether the poll was
+/// still timed (`untime_poll` clears that).
+pub(crate) fn leave_poll() -> (u64, bool) {
+    context::with(|c| c.poll_clock.replace((0, false))).unwrap_or((0, false))
 }
 
 /// `block_in_place`: the rest of this poll is not timed (it blocks by
 /// design); the cached clock stays.
 pub(crate) fn untime_poll() {
-    let _ = POLL.try_with(|c| c.set((c.get().0, false)));
+    let _ = context::with(|c| c.poll_clock.set((c.poll_clock.get().0, false)));
+}
+
+/// A task poll inside a worker's poll read the clock at its end (`now`):
+/// that becomes the cached clock, for what runs next on this thread.
+pub(crate) fn refresh(now: u64) {
+    let _ = context::with(|c| c.poll_clock.set((now, c.poll_clock.get().1)));
 }
 
 /// The cached clock of the poll this thread is in, or 0 outside a worker's
 /// poll.
 pub(crate) fn poll_clock() -> u64 {
-    POLL.try_with(|c| c.get().0).unwrap_or(0)
+    poll_clock_and_timed().0
 }
 
 /// The cached clock of the poll this thread is in and whether that poll
-/// is timed, in one thread-local read; `(0, _)` outside a worker's poll.
+/// is timed, in one read; `(0, _)` outside a worker's poll.
+#[inline]
 pub(crate) fn poll_clock_and_timed() -> (u64, bool) {
-    POLL.try_with(|c| c.get()).unwrap_or((0, false))
+    context::with(|c| c.poll_clock.get()).unwrap_or((0, false))
 }
 
 /// True if the poll in progress is timed.
 #[cfg(all(test, not(loom)))]
 pub(crate) fn poll_timed() -> bool {
-    POLL.try_with(|c| c.get().1).unwrap_or(false)
+    poll_clock_and_timed().1
 }
 
 /// A stamp for "now" that is free inside a worker's poll (the worker's
@@ -182,8 +186,17 @@ mod tests {
         untime_poll();
         assert!(!poll_timed());
         assert_eq!(poll_clock(), FAR);
-        leave_poll();
+        let _ = leave_poll();
         let outside = coarse_now_ns();
         assert!((1..FAR).contains(&outside), "outside a poll: {outside}");
+    }
+
+    #[test]
+    fn an_end_reading_left_by_a_poll_is_what_the_worker_takes_back() {
+        enter_poll(10, true);
+        refresh(25);
+        assert_eq!(poll_clock_and_timed(), (25, true), "the next poll on this thread starts from it");
+        assert_eq!(leave_poll(), (25, true));
+        assert_eq!(poll_clock_and_timed(), (0, false), "outside a poll again");
     }
 }

@@ -5,21 +5,18 @@
 //! queue and one task looping over an always-ready socket cannot starve
 //! the others (tokio's coop, Go's preemption by other means).
 //!
-//! The budget lives in a thread-local, set around each task poll by the
-//! worker (and around each poll of a `block_on` future). Outside a budgeted
+//! The budget lives in the thread's context (`rt::context`, field
+//! `budget`), set around each task poll by the worker (and around each
+//! poll of a `block_on` future). Outside a budgeted
 //! poll (plain `futures::executor` code, a foreign runtime), operations are
 //! unconstrained.
 
+use crate::rt::context;
 use std::cell::Cell;
 use std::task::{Context, Poll};
 
 /// Leaf operations per task poll.
 pub(crate) const BUDGET: u8 = 128;
-
-thread_local! {
-    /// `None`: unconstrained. `Some(n)`: n operations left in this poll.
-    static CURRENT: Cell<Option<u8>> = const { Cell::new(None) };
-}
 
 /// Runs `f` (one task poll) with a fresh budget, restoring the previous
 /// one afterwards (polls may nest: `block_on` inside a non-worker thread
@@ -28,10 +25,10 @@ pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(Option<u8>);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let _ = CURRENT.try_with(|c| c.set(self.0));
+            let _ = context::with(|c| c.budget.set(self.0));
         }
     }
-    let prev = CURRENT.try_with(|c| c.replace(Some(BUDGET))).unwrap_or(None);
+    let prev = context::with(|c| c.budget.replace(Some(BUDGET))).flatten();
     let _reset = Reset(prev);
     f()
 }
@@ -43,10 +40,10 @@ pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(Option<u8>);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let _ = CURRENT.try_with(|c| c.set(self.0));
+            let _ = context::with(|c| c.budget.set(self.0));
         }
     }
-    let prev = CURRENT.try_with(|c| c.replace(None)).unwrap_or(None);
+    let prev = context::with(|c| c.budget.replace(None)).flatten();
     let _reset = Reset(prev);
     f()
 }
@@ -54,7 +51,7 @@ pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
 /// Budget left in the current poll (`None`: unconstrained).
 #[cfg(all(test, not(loom)))]
 pub(crate) fn remaining() -> Option<u8> {
-    CURRENT.try_with(Cell::get).unwrap_or(None)
+    context::with(|c| c.budget.get()).flatten()
 }
 
 /// Charged on a leaf operation: returns it to the budget if the operation
@@ -72,7 +69,7 @@ impl RestoreOnPending {
 impl Drop for RestoreOnPending {
     fn drop(&mut self) {
         if let Some(prev) = self.0.get() {
-            let _ = CURRENT.try_with(|c| c.set(Some(prev)));
+            let _ = context::with(|c| c.budget.set(Some(prev)));
         }
     }
 }
@@ -80,7 +77,7 @@ impl Drop for RestoreOnPending {
 /// Takes one unit of budget, or (budget spent) wakes the task and returns
 /// `Pending`.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
-    let cur = CURRENT.try_with(Cell::get).unwrap_or(None);
+    let cur = context::with(|c| c.budget.get()).flatten();
     match cur {
         None => Poll::Ready(RestoreOnPending(Cell::new(None))),
         Some(0) => {
@@ -91,7 +88,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
             Poll::Pending
         }
         Some(n) => {
-            let _ = CURRENT.try_with(|c| c.set(Some(n - 1)));
+            let _ = context::with(|c| c.budget.set(Some(n - 1)));
             Poll::Ready(RestoreOnPending(Cell::new(Some(n))))
         }
     }

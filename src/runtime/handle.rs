@@ -174,3 +174,39 @@ impl Handle {
         TaskDump::capture(&self.inner.shared.owned, locals.iter().map(|s| s.owned()))
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod enter_tests {
+    use crate::Runtime;
+    use std::sync::Arc;
+
+    fn references(rt: &Runtime) -> usize {
+        Arc::strong_count(&rt.handle().inner.shared)
+    }
+
+    #[test]
+    fn guards_dropped_out_of_order_leave_nothing_entered_and_give_every_reference_back() {
+        let a = Runtime::builder().worker_threads(1).build().unwrap();
+        let b = Runtime::builder().worker_threads(1).build().unwrap();
+        let (ra, rb) = (references(&a), references(&b));
+        let ga = a.enter();
+        let gb = b.enter();
+        assert!(super::Handle::current().inner.ptr_eq(&b.handle().inner));
+        drop(ga);
+        drop(gb);
+        assert!(super::Handle::try_current().is_err(), "a runtime is still entered");
+        assert_eq!((references(&a), references(&b)), (ra, rb));
+    }
+
+    #[test]
+    fn nested_guards_give_every_reference_back() {
+        let a = Runtime::builder().worker_threads(1).build().unwrap();
+        let ra = references(&a);
+        {
+            let _outer = a.enter();
+            let _inner = a.enter();
+            assert_eq!(references(&a), ra + 2, "each guard's entry holds the runtime");
+        }
+        assert_eq!(references(&a), ra);
+    }
+}

@@ -113,11 +113,6 @@ pub(crate) struct PoolMetrics {
     pub(crate) queue_depth: usize,
 }
 
-crate::loom::thread_local! {
-    /// The pool (its `Inner` address) whose thread this is; 0 elsewhere.
-    static CURRENT_POOL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
 impl<J: Job> Pool<J> {
     pub(crate) fn new(config: Config) -> Pool<J> {
         assert!(config.max_threads > 0, "the builder rejects max_blocking_threads(0)");
@@ -258,7 +253,9 @@ impl<J: Job> Pool<J> {
     /// True on one of this pool's threads.
     pub(crate) fn is_current_thread(&self) -> bool {
         let me = Arc::as_ptr(&self.inner) as usize;
-        CURRENT_POOL.try_with(|c| c.get() == me).unwrap_or(false)
+        // The context's `blocking_pool`: the pool (its `Inner` address)
+        // whose thread this is; 0 elsewhere.
+        crate::rt::context::with(|c| c.blocking_pool.get() == me).unwrap_or(false)
     }
 
     pub(crate) fn metrics(&self) -> PoolMetrics {
@@ -287,7 +284,7 @@ impl<J: Job> Inner<J> {
     /// push claims it, its keep-alive passes, or shutdown.
     fn run(this: Arc<Self>, id: usize) {
         let inner = &*this;
-        let _ = CURRENT_POOL.try_with(|c| c.set(Arc::as_ptr(&this) as usize));
+        let _ = crate::rt::context::with(|c| c.blocking_pool.set(Arc::as_ptr(&this) as usize));
         let mut synced = inner.synced.lock();
         'work: loop {
             while !synced.shutdown {
@@ -388,6 +385,7 @@ impl KeepAlive {
 pub(crate) mod fail_spawn {
     use std::cell::Cell;
 
+    // A test hook, not engine state: kept out of the thread's context.
     crate::loom::thread_local! {
         static FAIL_NEXT: Cell<bool> = const { Cell::new(false) };
     }

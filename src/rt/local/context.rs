@@ -1,19 +1,26 @@
 //! The owner-thread half of a `LocalSet` (its local run queue) and the
-//! thread-local "current set" that `spawn_local` and local wakes use.
+//! "current set" that `spawn_local` and local wakes use (the thread
+//! context's `local_set`).
 //!
 //! # Invariants
 //! - A `Context` lives in an `Rc`: it never leaves its thread.
-//! - `CURRENT` holds a context only while that set is being polled on this
-//!   thread (`enter`), so a wake that finds its own set there is on the
-//!   owner thread, inside a poll that will run the local queue.
+//! - The current set is a context only while that set is being polled on
+//!   this thread (`enter`), so a wake that finds its own set there is on
+//!   the owner thread, inside a poll that will run the local queue. The
+//!   pointer owns nothing: the guard of `enter` borrows the set's `Rc`
+//!   while it is current and puts back the outer set when dropped, so a
+//!   non-null pointer always refers to a live context of this thread.
 //! - The local queue is borrowed only for a push or a pop, never across a
 //!   task's poll (which may wake or spawn and push again).
 
 use super::shared::LocalSetShared;
 use crate::loom::sync::Arc;
+use crate::rt::context as thread_context;
 use crate::rt::task::Notified;
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::ptr;
 use std::rc::Rc;
 
 pub(crate) struct Context {
@@ -25,55 +32,67 @@ pub(crate) struct Context {
     pub(crate) registered: RefCell<Option<crate::rt::scheduler::Handle>>,
 }
 
-crate::loom::thread_local! {
-    /// The set being polled on this thread, innermost last.
-    static CURRENT: RefCell<Vec<Rc<Context>>> = const { RefCell::new(Vec::new()) };
-}
-
 /// Makes `cx` current until the guard drops.
-pub(crate) fn enter(cx: &Rc<Context>) -> EnterGuard {
-    // Fails only while the thread's locals are being destroyed; then the
-    // set is simply not current (wakes go remote, spawn_local panics).
-    let entered = CURRENT.try_with(|c| c.borrow_mut().push(cx.clone())).is_ok();
-    EnterGuard { entered }
+pub(crate) fn enter(cx: &Rc<Context>) -> EnterGuard<'_> {
+    // No context only while a loom thread ends; then the set is simply not
+    // current (wakes go remote, spawn_local panics).
+    let outer = thread_context::with(|c| c.local_set.replace(Rc::as_ptr(cx)));
+    EnterGuard { outer, _set: PhantomData }
 }
 
-pub(crate) struct EnterGuard {
-    entered: bool,
+/// Keeps a set current while it lives; borrows the set's `Rc`, which keeps
+/// the pointer in the thread's context valid.
+pub(crate) struct EnterGuard<'a> {
+    /// The set current before `enter` (`None`: nothing was entered).
+    outer: Option<*const Context>,
+    _set: PhantomData<&'a Rc<Context>>,
 }
 
-impl Drop for EnterGuard {
+impl Drop for EnterGuard<'_> {
     fn drop(&mut self) {
-        if self.entered {
-            let _ = CURRENT.try_with(|c| c.borrow_mut().pop());
+        if let Some(outer) = self.outer {
+            let _ = thread_context::with(|c| c.local_set.set(outer));
         }
     }
 }
 
+/// Runs `f` with the set being polled on this thread, if any.
+fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    let ptr = thread_context::with(|c| c.local_set.get()).unwrap_or(ptr::null());
+    // SAFETY: a non-null pointer was set by `enter` from a live `Rc`, which
+    // its guard borrows until it puts back the outer value (see the module
+    // invariants), so it refers to a live context of this thread.
+    f(unsafe { ptr.as_ref() })
+}
+
 /// The set being polled on this thread, if any.
 pub(crate) fn current() -> Option<Rc<Context>> {
-    CURRENT.try_with(|c| c.borrow().last().cloned()).ok().flatten()
+    let ptr = thread_context::with(|c| c.local_set.get()).unwrap_or(ptr::null());
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` came from `Rc::as_ptr` of an `Rc` that is alive while
+    // it is current (see `with_current`); the count is raised before
+    // `from_raw` takes one, so the new `Rc` owns its own reference.
+    unsafe {
+        Rc::increment_strong_count(ptr);
+        Some(Rc::from_raw(ptr))
+    }
 }
 
 /// True if `shared`'s set is the one being polled on this thread.
 pub(crate) fn is_current(shared: &Arc<LocalSetShared>) -> bool {
-    CURRENT.try_with(|c| c.borrow().last().is_some_and(|cx| Arc::ptr_eq(&cx.shared, shared))).unwrap_or(false)
+    with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, shared)))
 }
 
 /// Pushes `task` to the local queue if its set is the one being polled on
 /// this thread; gives it back otherwise.
 pub(crate) fn push_if_current(shared: &Arc<LocalSetShared>, task: Notified) -> Result<(), Notified> {
-    let mut task = Some(task);
-    let pushed = CURRENT.try_with(|c| match c.borrow().last() {
+    with_current(|cx| match cx {
         Some(cx) if Arc::ptr_eq(&cx.shared, shared) => {
-            cx.queue.borrow_mut().push_back(task.take().expect("pushed once"));
-            true
+            cx.queue.borrow_mut().push_back(task);
+            Ok(())
         }
-        _ => false,
-    });
-    match (pushed, task) {
-        (Ok(true), _) => Ok(()),
-        (_, Some(task)) => Err(task),
-        (_, None) => unreachable!("the task was pushed"),
-    }
+        _ => Err(task),
+    })
 }

@@ -57,6 +57,7 @@ mod thread {
     use std::io;
     use std::time::{Duration, Instant};
 
+    // A test hook, not engine state: kept out of the thread's context.
     #[cfg(test)]
     thread_local! {
         /// See `Monitor::refuse_next_start`.

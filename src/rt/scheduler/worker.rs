@@ -16,9 +16,10 @@ use super::idle::Parked;
 use super::stats::POLL_TIMING_SAMPLE;
 use super::{Handle, Shared, GLOBAL_POLL_INTERVAL, REMOTE_STEAL_AFTER};
 use crate::loom::deque::Steal;
+use crate::rt::context;
 use crate::rt::netpoll::DriverGuard;
 use crate::rt::task::Notified;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ptr;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -33,16 +34,13 @@ pub(crate) struct WorkerContext {
     pub(crate) core: RefCell<Option<Box<Core>>>,
 }
 
-crate::loom::thread_local! {
-    static CURRENT: Cell<*const WorkerContext> = const { Cell::new(ptr::null()) };
-}
-
 /// Runs `f` with the current thread's worker context, if it is a worker.
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R {
-    let ptr = CURRENT.try_with(|c| c.get()).unwrap_or(ptr::null());
-    // SAFETY: CURRENT is set only by `run` to a WorkerContext on its stack
-    // and reset before that frame returns (also on unwind, by the guard), so
-    // a non-null pointer refers to a live context of this thread.
+    let ptr = context::with(|c| c.worker.get()).unwrap_or(ptr::null());
+    // SAFETY: the context's `worker` is set only by `run` to a
+    // WorkerContext on its stack and reset before that frame returns (also
+    // on unwind, by the guard), so a non-null pointer refers to a live
+    // context of this thread.
     f(unsafe { ptr.as_ref() })
 }
 
@@ -68,19 +66,20 @@ impl Handle {
     }
 }
 
-/// Resets CURRENT when the worker's frame ends, even by unwinding.
+/// Resets the context's `worker` when the worker's frame ends, even by
+/// unwinding.
 struct ResetCurrent;
 
 impl Drop for ResetCurrent {
     fn drop(&mut self) {
-        let _ = CURRENT.try_with(|c| c.set(ptr::null()));
+        let _ = context::with(|c| c.worker.set(ptr::null()));
     }
 }
 
 /// The body of a worker thread.
 pub(crate) fn run(handle: Handle, core: Box<Core>) {
     let cx = WorkerContext { handle, index: core.index, core: RefCell::new(None) };
-    CURRENT.with(|c| c.set(&cx));
+    let _ = context::with(|c| c.worker.set(&cx));
     let _reset = ResetCurrent;
     let shared = &cx.handle.shared;
     let worker = Worker {
@@ -405,8 +404,8 @@ impl Worker<'_> {
         core.local_steal_failures = 0;
         let stamp = self.stamp;
         // One poll in POLL_TIMING_SAMPLE is timed: a clock read here and
-        // one in the harness at the end, which it returns (src/rt/clock.rs).
-        // The others run on the cached clock.
+        // one in the harness at the end, which it leaves in the thread's
+        // context (src/rt/clock.rs). The others run on the cached clock.
         let timed = core.stats.polls & (POLL_TIMING_SAMPLE - 1) == 0;
         if timed {
             core.now = crate::rt::clock::now_ns();
@@ -415,21 +414,19 @@ impl Worker<'_> {
         stamp.begin(task.0.id().as_u64());
         crate::rt::clock::enter_poll(start, timed);
         *self.cx.core.borrow_mut() = Some(core);
-        let end = crate::rt::coop::budget(|| task.run_clocked(start, timed));
+        crate::rt::coop::budget(|| task.run());
         let mut core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll");
         if core.notify_after_poll {
             self.notify_after_first_poll(&mut core);
         }
         // `block_in_place` un-times a poll (its blocking part is no poll).
-        let still_timed = crate::rt::clock::leave_poll();
+        let (end, still_timed) = crate::rt::clock::leave_poll();
         stamp.end();
         if timed {
-            // The harness's end reading, unless the poll did not run
-            // (a stale notification, or cancelled before it started).
-            let end = match end {
-                0 => crate::rt::clock::now_ns(),
-                end => end,
-            };
+            // The harness's end reading, unless the poll did not run (a
+            // stale notification, or cancelled before it started): then
+            // the cached clock is still `start`.
+            let end = if end == start { crate::rt::clock::now_ns() } else { end };
             if still_timed {
                 core.stats.record_poll(end.saturating_sub(start));
             }

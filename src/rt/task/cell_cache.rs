@@ -268,6 +268,12 @@ impl Drop for Stash {
     }
 }
 
+// Not part of the thread's context (`rt::context`): the stash owns cells
+// that its destructor frees when the thread exits, and a destructor on the
+// context would put a liveness check in front of every access to it. Once
+// this destructor has run (thread teardown), `alloc` and `free` find the
+// stash gone and use the allocator directly. std's thread-local also under
+// loom: the cache is off there.
 std::thread_local! {
     static STASH: RefCell<Stash> = const { RefCell::new(Stash::new()) };
 }

@@ -109,30 +109,34 @@ where
 
     // ----- polling --------------------------------------------------------
 
-    fn poll(self, start: u64, timed: bool) -> u64 {
-        let mut end = 0;
+    fn poll(self) {
         match self.header().state.transition_to_running() {
             TransitionToRunning::Success => {
-                // Statistics for dumps (src/rt/clock.rs): on a worker, the
-                // worker's cached clock, and an end reading only for a
-                // timed poll; elsewhere (the blocking pool, tests) both
-                // readings.
+                // Statistics for dumps (src/rt/clock.rs): inside a worker's
+                // poll, its cached clock, and an end reading only for a
+                // timed poll, left as the new cached clock for what runs
+                // next on this thread; elsewhere (the blocking pool, tests)
+                // both readings.
                 let stats = &self.header().stats;
-                let (start, timed) = match start {
+                let (cached, timed) = crate::rt::clock::poll_clock_and_timed();
+                let (start, timed) = match cached {
                     0 => (crate::rt::clock::now_ns(), true),
-                    start => (start, timed),
+                    cached => (cached, timed),
                 };
                 stats.poll_started(start);
                 let outer = waker::enter_poll(self.raw());
                 let done = self.poll_future();
                 let yielded = waker::leave_poll(self.raw(), outer);
                 if timed {
-                    end = crate::rt::clock::now_ns();
+                    let end = crate::rt::clock::now_ns();
                     stats.poll_ended(start, end);
+                    if cached != 0 {
+                        crate::rt::clock::refresh(end);
+                    }
                 }
                 if done {
                     self.complete();
-                    return end;
+                    return;
                 }
                 let idle = if yielded {
                     self.header().state.transition_to_idle_yielded()
@@ -160,7 +164,6 @@ where
             TransitionToRunning::Failed => {}
             TransitionToRunning::Dealloc => self.dealloc(),
         }
-        end
     }
 
     /// Polls the future once, with RUNNING held. Returns true if the stage
@@ -420,14 +423,14 @@ where
     }
 }
 
-unsafe fn poll<F, S>(ptr: NonNull<Header>, start: u64, timed: bool) -> u64
+unsafe fn poll<F, S>(ptr: NonNull<Header>)
 where
     F: Future + 'static,
     F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the vtable is only stored in `Cell<F, S>` (see module doc).
-    unsafe { Harness::<F, S>::from_raw(ptr) }.poll(start, timed)
+    unsafe { Harness::<F, S>::from_raw(ptr) }.poll()
 }
 
 unsafe fn schedule<F, S>(ptr: NonNull<Header>)

@@ -2,7 +2,7 @@
 //! write per spawn (each thread reserves a block of ids at a time).
 
 use crate::loom::sync::atomic::{Ordering, StaticAtomicU64};
-use std::cell::Cell;
+use crate::rt::context;
 use std::fmt;
 
 /// A task's id, unique among all tasks of the process.
@@ -25,26 +25,22 @@ impl fmt::Display for Id {
 const BLOCK: u64 = 1024;
 static NEXT_BLOCK: StaticAtomicU64 = StaticAtomicU64::new(1);
 
-crate::loom::thread_local! {
-    /// (next id, end of the reserved block)
-    static LOCAL: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-}
-
 impl Id {
     pub(crate) fn next() -> Id {
-        LOCAL
-            .try_with(|cell| {
-                let (mut next, mut end) = cell.get();
-                if next == end {
-                    // Relaxed: only uniqueness matters, which the RMW gives.
-                    next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
-                    end = next + BLOCK;
-                }
-                cell.set((next + 1, end));
-                Id(next)
-            })
-            // During thread-local destruction: take a single id.
-            .unwrap_or_else(|_| Id(NEXT_BLOCK.fetch_add(1, Ordering::Relaxed)))
+        // The thread's reserved block: the context's `task_ids`.
+        context::with(|cx| {
+            let cell = &cx.task_ids;
+            let (mut next, mut end) = cell.get();
+            if next == end {
+                // Relaxed: only uniqueness matters, which the RMW gives.
+                next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+                end = next + BLOCK;
+            }
+            cell.set((next + 1, end));
+            Id(next)
+        })
+        // No context (loom thread teardown): take a single id.
+        .unwrap_or_else(|| Id(NEXT_BLOCK.fetch_add(1, Ordering::Relaxed)))
     }
 
     /// The id as a number.

@@ -191,18 +191,14 @@ impl Notified {
     }
 
     /// Polls the task (or cancels it, if it was aborted), consuming the
-    /// reference; the harness reads the clock for the task's statistics.
+    /// reference. The harness stamps the task's statistics with the
+    /// worker's cached clock inside a worker's poll, else reads the clock
+    /// (src/rt/clock.rs).
     pub(crate) fn run(self) {
-        self.run_clocked(0, true);
-    }
-
-    /// As `run`, on the caller's clock: see `RawTask::poll` for `start`,
-    /// `timed` and the returned end reading.
-    pub(crate) fn run_clocked(self, start: u64, timed: bool) -> u64 {
         let raw = self.0.raw;
         mem::forget(self);
         // SAFETY: we give up the Notified reference, as `poll` requires.
-        unsafe { raw.poll(start, timed) }
+        unsafe { raw.poll() }
     }
 }
 

@@ -18,9 +18,8 @@ use std::task::Waker;
 /// The type-erased operations on a task, monomorphised per (future,
 /// scheduler) pair in `harness`.
 pub(crate) struct Vtable {
-    /// Poll the future (the caller gives up one `Notified` reference),
-    /// timed by the caller's clock (see `RawTask::poll`).
-    pub(crate) poll: unsafe fn(NonNull<Header>, u64, bool) -> u64,
+    /// Poll the future (the caller gives up one `Notified` reference).
+    pub(crate) poll: unsafe fn(NonNull<Header>),
     /// Hand one reference, as a `Notified`, to the task's scheduler.
     pub(crate) schedule: unsafe fn(NonNull<Header>),
     /// Free the allocation (reference count reached zero).
@@ -248,18 +247,13 @@ impl RawTask {
         &self.header().state
     }
 
-    /// Polls the task. `start` is the caller's cached clock for the
-    /// poll's start (`clock::now_ns` scale; 0: the harness reads the clock
-    /// itself and times the poll); `timed` asks the harness to read the
-    /// clock when the poll returns. Returns that end reading (0 if it took
-    /// none), for the worker's own accounting. Passed as arguments, not
-    /// through a thread-local, because they are read on every poll.
+    /// Polls the task (or cancels it, if it was aborted).
     ///
     /// # Safety
     /// The caller gives up one `Notified` reference.
-    pub(crate) unsafe fn poll(self, start: u64, timed: bool) -> u64 {
+    pub(crate) unsafe fn poll(self) {
         // SAFETY: forwarded caller obligation; the vtable matches the cell.
-        unsafe { (self.header().vtable.poll)(self.ptr, start, timed) }
+        unsafe { (self.header().vtable.poll)(self.ptr) }
     }
 
     /// # Safety

@@ -3,7 +3,7 @@
 
 use super::raw::{Header, RawTask};
 use super::state::{TransitionToNotifiedByRef, TransitionToNotifiedByVal};
-use std::cell::Cell;
+use crate::rt::context;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
@@ -12,16 +12,12 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
-crate::loom::thread_local! {
-    /// The task this thread is polling (its header address; 0 = none),
-    /// with bit 0 set once its future asked to run again after the tasks
-    /// queued behind it (`yield_self`). The harness sets it around each
-    /// poll and restores the previous value after, so a poll nested in
-    /// another (a `LocalSet` or `block_on` inside a task) sees its own
-    /// task. A plain thread-local, outside any protocol: only this thread
-    /// reads or writes it (loom's thread-local under loom).
-    static POLLING: Cell<usize> = const { Cell::new(0) };
-}
+// The task this thread is polling lives in the thread's context
+// (`rt::context`, field `polling`): its header address (0 = none), with
+// bit 0 set once its future asked to run again after the tasks queued
+// behind it (`yield_self`). The harness sets it around each poll and
+// restores the previous value after, so a poll nested in another (a
+// `LocalSet` or `block_on` inside a task) sees its own task.
 
 /// Harness: the poll of `task` starts on this thread. Returns what to
 /// hand back to `leave_poll`, which must run after the poll on every path
@@ -31,16 +27,16 @@ crate::loom::thread_local! {
 pub(crate) fn enter_poll(task: RawTask) -> usize {
     let addr = task.header_ptr().as_ptr() as usize;
     // No thread-local (thread exit): `yield_self` falls back to a wake.
-    let outer = POLLING.try_with(|p| p.replace(addr)).unwrap_or(0);
+    let outer = context::with(|c| c.polling.replace(addr)).unwrap_or(0);
     debug_assert_ne!(outer & !1, addr, "a task's poll nested in its own poll");
     outer
 }
 
-/// What `POLLING` holds on this thread (tests: the polled task's address,
+/// What the context's `polling` holds on this thread (tests: the polled task's address,
 /// with bit 0 once it yielded; 0 outside any poll).
 #[cfg(test)]
 pub(crate) fn polling_mark() -> usize {
-    POLLING.try_with(Cell::get).unwrap_or(0)
+    context::with(|c| c.polling.get()).unwrap_or(0)
 }
 
 /// Harness: the poll of `task` ended; `prev` is what `enter_poll`
@@ -48,7 +44,7 @@ pub(crate) fn polling_mark() -> usize {
 #[inline]
 pub(crate) fn leave_poll(task: RawTask, prev: usize) -> bool {
     let addr = task.header_ptr().as_ptr() as usize;
-    POLLING.try_with(|p| p.replace(prev)).is_ok_and(|seen| seen == addr | 1)
+    context::with(|c| c.polling.replace(prev)).is_some_and(|seen| seen == addr | 1)
 }
 
 /// Asks for the task that owns `waker` to run again after the tasks now
@@ -56,24 +52,23 @@ pub(crate) fn leave_poll(task: RawTask, prev: usize) -> bool {
 /// poll (`yield_now`, a spent coop budget), without its atomic read-modify-
 /// write when `waker` is the polled task's own (not a wrapper such as a
 /// `FuturesUnordered` child's, and not another task's): the mark is left
-/// in `POLLING` and the harness makes the task NOTIFIED in the CAS that
+/// in the context's `polling` and the harness makes the task NOTIFIED in the CAS that
 /// ends RUNNING (`State::transition_to_idle_yielded`). Otherwise a plain
 /// `wake_by_ref`.
 pub(crate) fn yield_self(waker: &Waker) {
     let data = waker.data() as usize;
     if std::ptr::eq(waker.vtable(), &VTABLE) {
-        let marked = POLLING
-            .try_with(|p| {
-                // `& !1`: a second yield in the same poll (every leaf
-                // future of a `select!` once the budget is spent) finds
-                // the mark already set and keeps it.
-                let own = p.get() & !1 == data;
-                if own {
-                    p.set(data | 1);
-                }
-                own
-            })
-            .unwrap_or(false);
+        let marked = context::with(|c| {
+            // `& !1`: a second yield in the same poll (every leaf future
+            // of a `select!` once the budget is spent) finds the mark
+            // already set and keeps it.
+            let own = c.polling.get() & !1 == data;
+            if own {
+                c.polling.set(data | 1);
+            }
+            own
+        })
+        .unwrap_or(false);
         if marked {
             return;
         }
