@@ -78,7 +78,7 @@ fn a_compensating_slot_runs_the_stalled_workers_runnext_task() {
         let rt = Runtime::builder().worker_threads(2).build().expect("loom runtime");
         let shared = rt.handle().inner.shared.clone();
         shared.set_quota_target(1);
-        while !shared.idle.is_retired(1) {
+        while !shared.is_retired(1) {
             loom::thread::yield_now();
         }
         let steps = Arc::new(Steps::new());
@@ -98,7 +98,7 @@ fn a_compensating_slot_runs_the_stalled_workers_runnext_task() {
             })
         };
         steps.wait(Step::Stalled);
-        if let Some(task) = shared.remotes[0].runnext.steal() {
+        if let Some(task) = shared.remotes()[0].runnext.steal() {
             shared.schedule_remote(task);
         }
         assert!(shared.begin_compensation(), "a retired slot is free to come in");
@@ -131,7 +131,7 @@ fn a_stalled_workers_task_survives_compensation_begin_and_end() {
         let shared = rt.handle().inner.shared.clone();
         // Slot 1 retires: the spare of this model.
         shared.set_quota_target(1);
-        while !shared.idle.is_retired(1) {
+        while !shared.is_retired(1) {
             loom::thread::yield_now();
         }
         let steps = Arc::new(Steps::new());
@@ -159,7 +159,7 @@ fn a_stalled_workers_task_survives_compensation_begin_and_end() {
         };
         // The monitor.
         steps.wait(Step::Stalled);
-        if let Some(task) = shared.remotes[0].runnext.steal() {
+        if let Some(task) = shared.remotes()[0].runnext.steal() {
             shared.schedule_remote(task);
         }
         assert!(shared.begin_compensation(), "a retired slot is free to come in");

@@ -76,26 +76,26 @@ pub struct RuntimeMetrics {
 impl RuntimeMetrics {
     pub(crate) fn capture(shared: &Shared) -> RuntimeMetrics {
         let workers = shared
-            .stats
+            .stats()
             .iter()
-            .zip(shared.remotes.iter())
-            .zip(shared.stamps.iter())
+            .zip(shared.remotes().iter())
+            .zip(shared.stamps().iter())
             .map(|((stats, remote), stamp)| WorkerMetrics::capture(stats, remote, stamp))
             .collect();
-        let blocking = shared.services.blocking().metrics();
+        let blocking = shared.services().blocking().metrics();
         RuntimeMetrics {
-            num_workers: shared.topology.num_workers(),
+            num_workers: shared.topology().num_workers(),
             active_workers: shared.active_workers(),
-            worker_threads: shared.base_workers,
+            worker_threads: shared.base_workers(),
             compensating_workers: shared.compensations(),
             num_alive_tasks: shared.num_alive_tasks(),
-            spawned_tasks_count: shared.owned.spawned_count(),
-            global_queue_depth: shared.injector.len(),
+            spawned_tasks_count: shared.owned().spawned_count(),
+            global_queue_depth: shared.injector_len(),
             workers,
             blocking_threads: blocking.threads,
             idle_blocking_threads: blocking.idle,
             blocking_queue_depth: blocking.queue_depth,
-            cpu_throttling: throttling::capture(shared.topology.quota.as_ref()),
+            cpu_throttling: throttling::capture(shared.topology().quota.as_ref()),
         }
     }
 

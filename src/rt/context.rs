@@ -214,7 +214,7 @@ impl Drop for BlockOnGuard {
 #[cfg(feature = "net")]
 #[cfg_attr(all(test, loom), allow(dead_code))] // I/O objects are not built under loom
 pub(crate) fn current_io_driver() -> Option<crate::loom::sync::Arc<crate::rt::netpoll::Driver>> {
-    with_current(|h| h.map(|h| h.shared.services.driver().clone()))
+    with_current(|h| h.map(|h| h.shared.services().driver().clone()))
 }
 
 /// The current runtime's scheduler handle (timers hold it).

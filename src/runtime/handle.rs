@@ -129,7 +129,7 @@ impl Handle {
     /// What the runtime detected about the machine (CPUs, quota, NUMA
     /// nodes) and how it placed its workers; see [`crate::topology::Topology`].
     pub fn topology(&self) -> &crate::topology::Topology {
-        &self.inner.shared.topology
+        self.inner.shared.topology()
     }
 
     /// The most recent stall events (up to 64, oldest first): polls that
@@ -151,7 +151,7 @@ impl Handle {
     /// }
     /// ```
     pub fn recent_stalls(&self) -> Vec<crate::rt::monitor::StallEvent> {
-        self.inner.shared.services.stall_log().lock().snapshot()
+        self.inner.shared.services().stall_log().lock().snapshot()
     }
 
     /// A snapshot of the runtime's counters.
@@ -170,8 +170,8 @@ impl Handle {
     pub fn dump(&self) -> TaskDump {
         // The sets are cloned out of the registry so that no lock is held
         // across two walks.
-        let locals = self.inner.shared.services.local_sets();
-        TaskDump::capture(&self.inner.shared.owned, locals.iter().map(|s| s.owned()))
+        let locals = self.inner.shared.services().local_sets();
+        TaskDump::capture(self.inner.shared.owned(), locals.iter().map(|s| s.owned()))
     }
 }
 

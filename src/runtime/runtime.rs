@@ -96,7 +96,7 @@ impl Runtime {
     /// What the runtime detected about the machine (CPUs, quota, NUMA
     /// nodes) and how it placed its workers.
     pub fn topology(&self) -> &crate::topology::Topology {
-        &self.handle.inner.shared.topology
+        self.handle.inner.shared.topology()
     }
 
     /// A handle to this runtime, to spawn from other threads.
@@ -235,25 +235,9 @@ impl Runtime {
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
         // Blocking pool first: from here no queued `spawn_blocking` closure
         // starts; they are cancelled now (docs/design/blocking.md).
-        shared.services.blocking().begin_shutdown();
+        shared.services().blocking().begin_shutdown();
         shared.begin_shutdown();
-        let all_exited = {
-            let mut synced = shared.synced.lock();
-            loop {
-                if synced.exited + self.missing_workers >= self.num_workers {
-                    break true;
-                }
-                match deadline {
-                    None => synced = shared.exited_cv.wait(synced),
-                    Some(deadline) => {
-                        if Instant::now() >= deadline {
-                            break false;
-                        }
-                        synced = shared.exited_cv.wait_until(synced, deadline).0;
-                    }
-                }
-            }
-        };
+        let all_exited = shared.wait_for_exits(self.num_workers, self.missing_workers, deadline);
         let threads = std::mem::take(&mut self.threads);
         // On one of its own threads, that thread has not exited (or, in
         // `on_thread_stop`, has counted itself exited but cannot join
@@ -272,14 +256,12 @@ impl Runtime {
         // has been cancelled, its future dropped. A task running on a stuck
         // worker is marked CANCELLED; that worker drops it when its poll
         // returns.
-        shared.owned.close_and_shutdown_all();
-        shared.owned.wait_for_drains();
-        shared.drain_injector();
+        shared.cancel_all_tasks();
         // Closures already running on blocking threads: wait for them up to
         // the same deadline (without limit on a plain drop). Threads still
         // busy after it are left to finish on their own; they hold no
         // borrowed state.
-        shared.services.blocking().wait_threads(deadline);
+        shared.services().blocking().wait_threads(deadline);
     }
 }
 
@@ -321,7 +303,7 @@ mod cell_trim_tests {
         builder.cell_trim_period = Duration::from_millis(20);
         let rt = builder.build().unwrap();
         let shared = rt.handle.inner.shared.clone();
-        let depot = shared.services.cell_depot().expect("the cell cache is on by default");
+        let depot = shared.services().cell_depot().expect("the cell cache is on by default");
         let ran = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
         rt.block_on(async {

@@ -140,7 +140,7 @@ impl LocalSet {
 
     /// Tasks of the set that have not completed yet.
     pub fn len(&self) -> usize {
-        self.cx.shared.owned.len()
+        self.cx.shared.owned().len()
     }
 
     /// True once every task of the set has completed.
@@ -157,7 +157,7 @@ impl LocalSet {
             return;
         }
         if let Some(handle) = crate::rt::context::current_handle() {
-            handle.shared.services.register_local_set(self.cx.shared.clone());
+            handle.shared.services().register_local_set(self.cx.shared.clone());
             *self.cx.registered.borrow_mut() = Some(handle);
         }
     }
@@ -245,7 +245,7 @@ where
     // same thread; `JoinHandle<T>` is `Send` only if `T` is.
     let (task, notified, join) =
         unsafe { crate::rt::task::new_local_task(future, scheduler, Meta { spawned_at, name: None }) };
-    if let Some(notified) = cx.shared.owned.bind(task, notified) {
+    if let Some(notified) = cx.shared.owned().bind(task, notified) {
         cx.queue.borrow_mut().push_back(notified);
         if !context::is_current(&cx.shared) {
             // Spawned from outside the set's polls: whoever drives the set
@@ -286,11 +286,11 @@ impl Drop for LocalSet {
         // list then cancels that task at once).
         {
             let _enter = context::enter(&self.cx);
-            self.cx.shared.owned.close_and_shutdown_all();
+            self.cx.shared.owned().close_and_shutdown_all();
         }
         // Out of the runtime's dumps (its tasks are gone).
         if let Some(handle) = self.cx.registered.borrow_mut().take() {
-            handle.shared.services.unregister_local_set(&self.cx.shared);
+            handle.shared.services().unregister_local_set(&self.cx.shared);
         }
         // Then refuse remote pushes and drop what is queued: only
         // references now.

@@ -93,5 +93,5 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    task::spawn(handle.shared.services.blocking(), Some(handle.clone()), f, at)
+    task::spawn(handle.shared.services().blocking(), Some(handle.clone()), f, at)
 }

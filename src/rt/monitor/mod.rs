@@ -147,7 +147,7 @@ mod thread {
         let mut idle_period = period;
         let mut next_sample = period.map(|p| start + p);
         let mut stalls = config.stall_threshold.map(|t| StallDetector::new(shared.num_workers(), t));
-        let trim_period = config.cell_trim_period.filter(|_| shared.services.cell_depot().is_some());
+        let trim_period = config.cell_trim_period.filter(|_| shared.services().cell_depot().is_some());
         let mut next_trim = trim_period.map(|p| start + p);
         loop {
             let Some(deadline) = [next_quota, next_sample, next_trim].into_iter().flatten().min() else {
@@ -195,7 +195,8 @@ mod thread {
                     next_sample = Some(now + wait);
                 }
             }
-            if let (Some(at), Some(p), Some(depot)) = (next_trim, trim_period, shared.services.cell_depot()) {
+            if let (Some(at), Some(p), Some(depot)) = (next_trim, trim_period, shared.services().cell_depot())
+            {
                 if at <= now {
                     next_trim = Some(now + p);
                     let freed = depot.trim();

@@ -144,10 +144,10 @@ impl StallDetector {
         let now = crate::rt::clock::now_ns();
         let mut active = false;
         for index in 0..self.workers.len() {
-            let seq = shared.stamps[index].seq();
+            let seq = shared.stamps()[index].seq();
             active |= seq != self.last_seq[index] || seq & 1 == 1;
             self.last_seq[index] = seq;
-            let stamp = shared.stamps[index].sample();
+            let stamp = shared.stamps()[index].sample();
             let watch = &mut self.workers[index];
             if watch.poll.is_some() && watch.poll != stamp {
                 end_stall(shared, index, watch, now);
@@ -156,7 +156,7 @@ impl StallDetector {
                 watch.first_seen = now;
                 // One small read per poll the monitor sees; the state
                 // letter is read only for polls past the threshold.
-                let base = self.clocks[index].read(shared.stamps[index].thread(), false);
+                let base = self.clocks[index].read(shared.stamps()[index].thread(), false);
                 watch.base = base.map(|b| (b, crate::rt::clock::now_ns()));
             }
             watch.poll = stamp;
@@ -183,7 +183,7 @@ impl StallDetector {
                 watch.event = Some(report(shared, index, start, Id(id), elapsed, &charge));
             } else if let Some(seq) = watch.event {
                 shared
-                    .services
+                    .services()
                     .stall_log()
                     .lock()
                     .update(seq, |e| e.duration = Duration::from_nanos(elapsed));
@@ -198,7 +198,7 @@ impl StallDetector {
     /// was read. Wall time counts as the poll's own where the thread
     /// cannot be read.
     fn charge(&mut self, shared: &Shared, index: usize, elapsed: u64) -> Option<Charge> {
-        let stamp = &shared.stamps[index];
+        let stamp = &shared.stamps()[index];
         let watch = &mut self.workers[index];
         let wall = Charge { cpu_ns: elapsed, ..Charge::default() };
         let Some((base, base_at)) = watch.base else { return Some(wall) };
@@ -229,13 +229,13 @@ impl StallDetector {
 /// monitor stops).
 fn end_stall(shared: &Shared, index: usize, watch: &mut Watch, now: u64) {
     if watch.event.is_none() && watch.descheduled {
-        let n = &shared.stamps[index].descheduled;
+        let n = &shared.stamps()[index].descheduled;
         // Relaxed: the monitor is the only writer; readers want a count.
         n.store(n.load(Relaxed) + 1, Relaxed);
     }
     if let (Some(seq), Some(_)) = (watch.event, watch.poll) {
         let length = Duration::from_nanos(now.saturating_sub(watch.first_seen));
-        shared.services.stall_log().lock().update(seq, |e| {
+        shared.services().stall_log().lock().update(seq, |e| {
             e.ongoing = false;
             e.duration = length.max(e.duration);
         });
@@ -249,10 +249,10 @@ fn end_stall(shared: &Shared, index: usize, watch: &mut Watch, now: u64) {
 
 /// Counts, records and logs a new stall. Returns its stall-log sequence.
 fn report(shared: &Shared, worker: usize, start: u64, id: Id, elapsed: u64, charge: &Charge) -> u64 {
-    let stalls = &shared.stamps[worker].stalls;
+    let stalls = &shared.stamps()[worker].stalls;
     // Relaxed: the monitor is the only writer; readers want a count.
     stalls.store(stalls.load(Relaxed) + 1, Relaxed);
-    let (name, location) = match shared.owned.describe(id) {
+    let (name, location) = match shared.owned().describe(id) {
         Some((name, location)) => (name, Some(location)),
         None => (None, None),
     };
@@ -270,7 +270,7 @@ fn report(shared: &Shared, worker: usize, start: u64, id: Id, elapsed: u64, char
         "weft: stall: {event} ({}); blocking calls belong in task::spawn_blocking or task::block_in_place",
         split(shared, charge)
     );
-    shared.services.stall_log().lock().push(event)
+    shared.services().stall_log().lock().push(event)
 }
 
 /// Logs a poll that ran past the threshold in wall time while its thread
@@ -299,7 +299,7 @@ fn split(shared: &Shared, charge: &Charge) -> String {
         ms(charge.blocked_ns),
         ms(charge.waiting_ns)
     );
-    if let Some(stat) = crate::topology::cpu_stat::read_for(shared.topology.quota.as_ref()) {
+    if let Some(stat) = crate::topology::cpu_stat::read_for(shared.topology().quota.as_ref()) {
         text.push_str(&format!(
             "; the cgroup CPU quota has throttled the process in {} of {} periods, {} ms in all",
             stat.throttled_periods,
@@ -323,7 +323,7 @@ fn hand_off(shared: &Shared, index: usize, watch: &mut Watch) {
         Rescue::Compensated => {
             watch.compensated = true;
             if let Some(seq) = watch.event {
-                shared.services.stall_log().lock().update(seq, |e| e.compensated = true);
+                shared.services().stall_log().lock().update(seq, |e| e.compensated = true);
             }
         }
         Rescue::NoSpare => {

@@ -38,6 +38,7 @@ use park::Parker;
 use stats::{PollStamp, WorkerStats};
 use std::future::Future;
 use std::panic::Location;
+use std::time::Instant;
 
 pub(crate) use idle::MAX_WORKERS;
 
@@ -93,38 +94,40 @@ pub(crate) struct Config {
     pub(crate) services: services::Config,
 }
 
-/// Everything the workers and handles share.
+/// Everything the workers and handles share. Its fields are private to
+/// the scheduler (the run loop, queues and parker are its submodules);
+/// the rest of the engine and the faces use its methods.
 pub(crate) struct Shared {
-    pub(crate) injector: CachePadded<Injector<Notified>>,
-    pub(crate) remotes: Box<[Remote]>,
-    pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
+    injector: CachePadded<Injector<Notified>>,
+    remotes: Box<[Remote]>,
+    stats: Box<[CachePadded<WorkerStats>]>,
     /// Each worker's current-poll stamp, sampled by the monitor.
-    pub(crate) stamps: Box<[CachePadded<PollStamp>]>,
-    pub(crate) idle: Idle,
-    pub(crate) owned: OwnedTasks,
-    pub(crate) synced: Mutex<Synced>,
+    stamps: Box<[CachePadded<PollStamp>]>,
+    idle: Idle,
+    owned: OwnedTasks,
+    synced: Mutex<Synced>,
     /// Signalled when a worker exits (shutdown waits on it).
-    pub(crate) exited_cv: Condvar,
+    exited_cv: Condvar,
     /// The I/O driver, timers, blocking pool, cell depot, `LocalSet`
     /// registry and stall log.
-    pub(crate) services: Services,
+    services: Services,
     /// For each worker, the others it steals from, in tiers: its own NUMA
     /// node first, then the other nodes nearest first (one flat tier when
     /// workers are not pinned). From `topology::placement::victim_tiers`.
-    pub(crate) victims: Box<[VictimTiers]>,
+    victims: Box<[VictimTiers]>,
     /// Each worker's NUMA node when pinned (to count cross-node steals).
-    pub(crate) worker_nodes: Box<[Option<usize>]>,
+    worker_nodes: Box<[Option<usize>]>,
     /// What was detected at build time and where workers were placed.
-    pub(crate) topology: Topology,
+    topology: Topology,
     /// Worker slots with a thread of their own from the start; the slots
     /// above are spares for compensation (they start retired).
-    pub(crate) base_workers: usize,
+    base_workers: usize,
     /// The last searcher to find work wakes another worker after its first
     /// poll instead of before it (`Worker::run_task`). On when the monitor
     /// watches for stalls: a first poll that blocks its
     /// thread is then seen as a stall and a parked worker is woken for the
     /// queue it holds (docs/design/sleep.md).
-    pub(crate) defer_searcher_notify: bool,
+    defer_searcher_notify: bool,
     /// Tasks of this runtime that completed on a thread that is not one of
     /// its workers (typically shutdown's cancellations, or a spawn from
     /// outside refused at shutdown); the workers count theirs, wherever the
@@ -350,6 +353,85 @@ impl Shared {
         synced.exited += 1;
         drop(synced);
         self.exited_cv.notify_all();
+    }
+
+    /// Waits until `expected` workers have exited (counting `missing`
+    /// slots whose thread never started as exited), up to `deadline` if
+    /// one is given. Returns whether they all did.
+    pub(crate) fn wait_for_exits(&self, expected: usize, missing: usize, deadline: Option<Instant>) -> bool {
+        let mut synced = self.synced.lock();
+        loop {
+            if synced.exited + missing >= expected {
+                return true;
+            }
+            match deadline {
+                None => synced = self.exited_cv.wait(synced),
+                Some(deadline) => {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    synced = self.exited_cv.wait_until(synced, deadline).0;
+                }
+            }
+        }
+    }
+
+    /// Shutdown's last word on tasks: cancels every task still in the
+    /// owned list, waits for drains other threads started (a worker's exit
+    /// path) to finish, and drops what is left in the injector, so every
+    /// idle task's future has been dropped when this returns
+    /// (docs/design/shutdown.md).
+    pub(crate) fn cancel_all_tasks(&self) {
+        self.owned.close_and_shutdown_all();
+        self.owned.wait_for_drains();
+        self.drain_injector();
+    }
+
+    /// The runtime-wide services beside the scheduler.
+    pub(crate) fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Every task of the runtime, for dumps, metrics and stall reports.
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.owned
+    }
+
+    /// What was detected at build time and where workers were placed.
+    pub(crate) fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// Each worker slot's current-poll stamp (the monitor samples them).
+    pub(crate) fn stamps(&self) -> &[CachePadded<PollStamp>] {
+        &self.stamps
+    }
+
+    /// Each worker slot's counters.
+    pub(crate) fn stats(&self) -> &[CachePadded<WorkerStats>] {
+        &self.stats
+    }
+
+    /// What other threads can reach of each worker slot.
+    pub(crate) fn remotes(&self) -> &[Remote] {
+        &self.remotes
+    }
+
+    /// Tasks waiting in the injector (global queue).
+    pub(crate) fn injector_len(&self) -> usize {
+        self.injector.len()
+    }
+
+    /// Worker slots with a thread of their own from the start; the slots
+    /// above are spares.
+    pub(crate) fn base_workers(&self) -> usize {
+        self.base_workers
+    }
+
+    /// Whether worker slot `index` is retired (the loom models wait for it).
+    #[cfg(all(test, loom))]
+    pub(crate) fn is_retired(&self, index: usize) -> bool {
+        self.idle.is_retired(index)
     }
 }
 
