@@ -90,7 +90,12 @@ impl Job for ToyJob {
 }
 
 fn pool(max_threads: usize) -> Pool<ToyJob> {
-    Pool::new(Config { max_threads, keep_alive: Duration::from_secs(1), stack_size: None })
+    Pool::new(Config {
+        max_threads,
+        keep_alive: Duration::from_secs(1),
+        stack_size: None,
+        tokio_context: false,
+    })
 }
 
 /// One thread; the first job runs, the thread goes idle, and the second

@@ -31,7 +31,7 @@
 //!
 //! # Features
 //!
-//! All on by default; with `default-features = false` an embedder picks
+//! The first five are on by default; with `default-features = false` an embedder picks
 //! what it uses. The scheduler, tasks, `JoinSet`, `LocalSet`,
 //! `spawn_blocking`, dumps, metrics and stall detection are always there.
 //!
@@ -46,6 +46,13 @@
 //!   (`Builder::rounding`, `pin_workers`, `quota_refresh`). Without it a
 //!   runtime runs `std::thread::available_parallelism()` workers, fixed,
 //!   unpinned, on one NUMA node; the [`topology`] types still report it.
+//!
+//! Off by default:
+//!
+//! - `tokio-context`: `Builder::tokio_context`, under which every thread of
+//!   the runtime runs inside the context of a process-wide tokio runtime,
+//!   so crates that call `tokio::spawn`, `tokio::time` or `tokio::net`
+//!   work inside weft tasks.
 
 // The design (layers, protocols and the arguments for them) is written
 // down in docs/design/, starting at docs/design/README.md.

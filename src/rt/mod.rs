@@ -13,6 +13,8 @@
 //!   driver, timer shards, blocking pool, cell depot, `LocalSet` registry).
 //! - `context`: what the current thread is (worker, `block_on`, entered).
 //! - `coop`: the per-task operation budget; `clock`: cheap timestamps.
+//! - `tokio_context`: tokio's runtime context on weft's threads (feature
+//!   `tokio-context`).
 //!
 //! The rule: nothing here names a public module (`runtime`, `task`,
 //! `time`, `net`, `sync`, `metrics`); they name the engine. Only the
@@ -30,3 +32,4 @@ pub(crate) mod scheduler;
 pub(crate) mod services;
 pub(crate) mod task;
 pub(crate) mod time;
+pub(crate) mod tokio_context;

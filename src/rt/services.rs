@@ -23,6 +23,9 @@ pub(crate) struct Config {
     pub(crate) blocking: blocking::Config,
     /// Recycle task cells in a depot (`Builder::task_cell_cache`).
     pub(crate) task_cell_cache: bool,
+    /// Every thread of the runtime enters tokio's context
+    /// (`Builder::tokio_context`, `rt::tokio_context`).
+    pub(crate) tokio_context: bool,
 }
 
 /// The runtime-wide services (see the module doc).
@@ -42,6 +45,8 @@ pub(crate) struct Services {
     /// Recent stall events (written by the monitor, read by
     /// `Handle::recent_stalls`).
     stall_log: Mutex<StallLog>,
+    /// See `Config::tokio_context`.
+    tokio_context: bool,
 }
 
 impl Services {
@@ -55,6 +60,7 @@ impl Services {
             cell_depot: config.task_cell_cache.then(CellDepot::new),
             local_sets: Mutex::new(Vec::new()),
             stall_log: Mutex::new(StallLog::default()),
+            tokio_context: config.tokio_context,
         })
     }
 
@@ -72,6 +78,11 @@ impl Services {
 
     pub(crate) fn cell_depot(&self) -> Option<&CellDepot> {
         self.cell_depot.as_ref()
+    }
+
+    /// Whether the runtime's threads enter tokio's context.
+    pub(crate) fn tokio_context(&self) -> bool {
+        self.tokio_context
     }
 
     /// The monitor's stall log.

@@ -44,6 +44,8 @@ pub struct Builder {
     thread_stack_size: Option<usize>,
     on_thread_start: Option<Callback>,
     on_thread_stop: Option<Callback>,
+    /// Every thread enters tokio's context (feature `tokio-context`).
+    tokio_context: bool,
     /// Timer wheels; `None`: one per worker.
     timer_shards: Option<usize>,
     rounding: Rounding,
@@ -109,6 +111,7 @@ impl Builder {
             thread_stack_size: None,
             on_thread_start: None,
             on_thread_stop: None,
+            tokio_context: false,
             timer_shards: None,
             rounding: Rounding::default(),
             pinning: Pinning::None,
@@ -253,6 +256,39 @@ impl Builder {
         self
     }
 
+    /// Runs every thread of the runtime (workers, blocking threads, and
+    /// the caller inside `Runtime::block_on`) inside the context of a
+    /// tokio runtime (default off; feature `tokio-context`), so crates that
+    /// call `tokio::spawn`, `tokio::time::sleep` or `tokio::net` from a
+    /// weft task work instead of panicking with "there is no reactor
+    /// running".
+    ///
+    /// That tokio runtime is one per process, started by the first
+    /// `build()` that asks for it, with a single thread of its own: it
+    /// drives tokio's sockets and timers and runs what `tokio::spawn`
+    /// is given. weft's own tasks, sockets and timers are not affected
+    /// and stay the fast path; a tokio socket or timer costs one
+    /// cross-thread wake per event, and `tokio::spawn`ed tasks share that
+    /// one thread. Use it for the crates that need it (HTTP clients,
+    /// database drivers), not for code you can write against weft.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(2).tokio_context(true).build().unwrap();
+    /// let n = rt.block_on(rt.spawn(async {
+    ///     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     tokio::spawn(async { 21 * 2 }).await.unwrap()
+    /// }));
+    /// assert_eq!(n.unwrap(), 42);
+    /// ```
+    ///
+    /// Errors: `build()` returns the error if the tokio runtime cannot be
+    /// started (e.g. no thread can be spawned).
+    #[cfg(feature = "tokio-context")]
+    pub fn tokio_context(&mut self, enabled: bool) -> &mut Self {
+        self.tokio_context = enabled;
+        self
+    }
+
     /// The blocking pool's configuration, or `InvalidInput` for a maximum
     /// of 0.
     fn blocking_config(&self) -> io::Result<crate::rt::blocking::Config> {
@@ -266,6 +302,7 @@ impl Builder {
             max_threads: self.max_blocking_threads,
             keep_alive: self.thread_keep_alive,
             stack_size: self.thread_stack_size,
+            tokio_context: self.tokio_context,
         })
     }
 
@@ -415,6 +452,10 @@ impl Builder {
     /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
     /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
+        #[cfg(all(feature = "tokio-context", not(all(test, loom))))]
+        if self.tokio_context {
+            crate::rt::tokio_context::handle()?;
+        }
         let settings = Settings::of(self).settled_for_loom();
         let (topology, sources) = self.plan(&settings)?;
         let base = topology.worker_threads;
@@ -460,6 +501,7 @@ impl Builder {
                 timer_shards,
                 blocking,
                 task_cell_cache: settings.task_cell_cache,
+                tokio_context: self.tokio_context,
             },
         };
         let (shared, cores) = Shared::new(config)
@@ -480,7 +522,10 @@ impl Builder {
                 b = b.stack_size(size);
             }
             let pin = pins[index];
+            let tokio_context = self.tokio_context;
             let spawned = b.spawn(move || {
+                // First, so the thread hooks can use tokio's context too.
+                let _tokio = crate::rt::tokio_context::enter(tokio_context);
                 if let Some(cpu) = pin {
                     pin_worker(index, cpu);
                 }

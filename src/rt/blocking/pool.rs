@@ -41,11 +41,18 @@ pub(crate) struct Config {
     pub(crate) keep_alive: Duration,
     /// Stack size of each thread (the workers' setting).
     pub(crate) stack_size: Option<usize>,
+    /// Each thread enters tokio's context (`rt::tokio_context`).
+    pub(crate) tokio_context: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { max_threads: DEFAULT_MAX_THREADS, keep_alive: DEFAULT_KEEP_ALIVE, stack_size: None }
+        Config {
+            max_threads: DEFAULT_MAX_THREADS,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            stack_size: None,
+            tokio_context: false,
+        }
     }
 }
 
@@ -284,6 +291,7 @@ impl<J: Job> Inner<J> {
     /// push claims it, its keep-alive passes, or shutdown.
     fn run(this: Arc<Self>, id: usize) {
         let inner = &*this;
+        let _tokio = crate::rt::tokio_context::enter(inner.config.tokio_context);
         let _ = crate::rt::context::with(|c| c.blocking_pool.set(Arc::as_ptr(&this) as usize));
         let mut synced = inner.synced.lock();
         'work: loop {

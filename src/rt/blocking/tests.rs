@@ -36,7 +36,12 @@ fn probe(id: usize, log: &Arc<Mutex<Vec<(usize, &'static str)>>>) -> Probe {
 }
 
 fn pool(max: usize) -> Pool<Probe> {
-    Pool::new(Config { max_threads: max, keep_alive: Duration::from_secs(30), stack_size: None })
+    Pool::new(Config {
+        max_threads: max,
+        keep_alive: Duration::from_secs(30),
+        stack_size: None,
+        tokio_context: false,
+    })
 }
 
 /// No thread alive and the spawn fails: the job is cancelled, not lost.
