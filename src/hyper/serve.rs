@@ -55,6 +55,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// use hyper::body::{Bytes, Incoming};
 /// use hyper::{Request, Response};
 /// use std::convert::Infallible;
+/// use std::future::IntoFuture;
 ///
 /// async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
 ///     Ok(Response::new(Full::new(Bytes::from("hello"))))
