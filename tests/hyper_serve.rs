@@ -132,6 +132,7 @@ async fn get_h2(
     path: &str,
 ) -> hyper::Result<(StatusCode, http::Version, String)> {
     let req = Request::get(format!("http://weft{path}")).body(Empty::new()).unwrap();
+    send.ready().await?;
     let res = send.send_request(req).await?;
     let (status, version) = (res.status(), res.version());
     Ok((status, version, body_text(res).await))
@@ -389,6 +390,9 @@ fn axum_router_with_json_and_state() {
                 .header("content-type", "application/json")
                 .body(Full::new(Bytes::from(format!("{{\"n\":{n}}}"))))
                 .unwrap();
+            // The previous response's end reaches the connection driver
+            // asynchronously: wait until it takes the next request.
+            send.ready().await.unwrap();
             let res = send.send_request(req).await.unwrap();
             assert_eq!(res.status(), StatusCode::OK);
             let total: Total = serde_json::from_str(&body_text(res).await).unwrap();
@@ -400,6 +404,7 @@ fn axum_router_with_json_and_state() {
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from_static(b"{nope")))
             .unwrap();
+        send.ready().await.unwrap();
         assert!(send.send_request(req).await.unwrap().status().is_client_error());
         assert_eq!(counter.0.load(SeqCst), 42);
         stop.send(()).unwrap();
