@@ -47,8 +47,15 @@
 //!   runtime runs `std::thread::available_parallelism()` workers, fixed,
 //!   unpinned, on one NUMA node; the [`topology`] types still report it.
 //!
-//! Off by default:
+//! Off by default, for integration with the tokio-based ecosystem:
 //!
+//! - `tokio-io`: `tokio::io::AsyncRead`/`AsyncWrite` on the stream sockets
+//!   and their halves (besides `futures_io`'s), for tokio-util codecs,
+//!   hyper-util's `TokioIo`, tokio-rustls. Adds tokio with no features.
+//! - `hyper`: the `hyper` module: hyper's executor, timer and I/O traits
+//!   on weft, and `serve` (HTTP/1 and HTTP/2, graceful shutdown) for a
+//!   hyper or tower service such as an axum `Router`. Turns on `net`,
+//!   `time`, `sync` and `tokio-io`.
 //! - `tokio-context`: `Builder::tokio_context`, under which every thread of
 //!   the runtime runs inside the context of a process-wide tokio runtime,
 //!   so crates that call `tokio::spawn`, `tokio::time` or `tokio::net`
@@ -65,6 +72,8 @@
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]
 
+#[cfg(all(feature = "hyper", not(all(test, loom))))]
+pub mod hyper;
 pub(crate) mod loom;
 pub mod metrics;
 #[cfg(all(feature = "net", not(all(test, loom))))]

@@ -1,34 +1,25 @@
-//! Ecosystem proof: crates written against `futures`/`futures-io`/hyper's
-//! runtime traits run on weft unchanged. Everything below runs on a weft
-//! runtime with two workers: the `futures` combinators (`join!`,
-//! `select!`, `FuturesUnordered`, `StreamExt`), `async-channel`, a
-//! futures-io codec (`asynchronous-codec`) over weft's `TcpStream`, and an
-//! HTTP/1.1 server and client from hyper 1.x through the adapters in
-//! `common/hyper_rt.rs`.
+//! Ecosystem proof: crates written against `futures`/`futures-io` run on
+//! weft unchanged. Everything below runs on a weft runtime with two
+//! workers: the `futures` combinators (`join!`, `select!`,
+//! `FuturesUnordered`, `StreamExt`), `async-channel`, and a futures-io
+//! codec (`asynchronous-codec`) over weft's `TcpStream`. hyper on weft's
+//! own adapters is in `hyper_adapters.rs` and `hyper_serve.rs`.
 
 // Nearly every test here awaits weft timers, and the codecs and hyper run on weft sockets.
 #![cfg(all(feature = "net", feature = "time"))]
-
-#[path = "common/hyper_rt.rs"]
-mod hyper_rt;
 
 use asynchronous_codec::{Framed, LengthCodec, LinesCodec};
 use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::stream::{self, FuturesUnordered};
 use futures::{FutureExt, SinkExt, StreamExt};
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::rt::Executor;
-use hyper_rt::{WeftExecutor, WeftIo, WeftTimer};
 use std::future::ready;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 use weft::net::{TcpListener, TcpStream};
-use weft::time::{interval, sleep, timeout};
+use weft::time::{interval, sleep};
 
 fn rt() -> weft::Runtime {
     weft::Runtime::builder().worker_threads(2).build().expect("build runtime")
@@ -266,191 +257,5 @@ fn length_codec_echo_1000_round_trips() {
         framed.close().await.unwrap();
         assert!(framed.next().await.is_none());
         server.await.unwrap();
-    });
-}
-
-// ---- hyper 1.x HTTP/1.1 server and client ----------------------------------
-
-/// GET /hello/N -> "hello N"; POST /echo -> the body back; else 404.
-async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    let path = req.uri().path().to_owned();
-    match (req.method().clone(), path.strip_prefix("/hello/")) {
-        (Method::GET, Some(n)) => Ok(Response::new(Full::new(Bytes::from(format!("hello {n}"))))),
-        (Method::POST, _) if path == "/echo" => {
-            let body = req.into_body().collect().await?.to_bytes();
-            Ok(Response::new(Full::new(body)))
-        }
-        _ => {
-            let mut resp = Response::new(Full::new(Bytes::from_static(b"not found")));
-            *resp.status_mut() = StatusCode::NOT_FOUND;
-            Ok(resp)
-        }
-    }
-}
-
-/// A hyper server on weft: every accepted connection is served by a task
-/// spawned through [`WeftExecutor`], with [`WeftTimer`] as hyper's timer.
-/// Each connection's result is sent on the returned channel.
-struct Server {
-    addr: SocketAddr,
-    served: Arc<AtomicUsize>,
-    done: mpsc::UnboundedReceiver<Result<(), hyper::Error>>,
-}
-
-async fn start_server(header_timeout: Duration) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let served = Arc::new(AtomicUsize::new(0));
-    let (done_tx, done) = mpsc::unbounded();
-    let counter = served.clone();
-    weft::spawn(async move {
-        loop {
-            let (sock, _) = listener.accept().await.unwrap();
-            sock.set_nodelay(true).unwrap();
-            let counter = counter.clone();
-            let service = hyper::service::service_fn(move |req| {
-                counter.fetch_add(1, SeqCst);
-                handle(req)
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(WeftTimer)
-                .header_read_timeout(header_timeout)
-                .keep_alive(true)
-                .serve_connection(WeftIo(sock), service);
-            let done_tx = done_tx.clone();
-            WeftExecutor.execute(async move {
-                let _ = done_tx.unbounded_send(conn.await);
-            });
-        }
-    });
-    Server { addr, served, done }
-}
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-/// A client connection: the handshake over a weft `TcpStream`, its
-/// connection driver spawned on weft.
-async fn connect(addr: SocketAddr) -> (Sender, weft::JoinHandle<hyper::Result<()>>) {
-    let sock = TcpStream::connect(addr).await.unwrap();
-    sock.set_nodelay(true).unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(WeftIo(sock)).await.unwrap();
-    (sender, weft::spawn(conn))
-}
-
-/// Sends request `i` (a GET, an echoed POST body, or a 404) and asserts the
-/// response's status and body.
-async fn exchange(sender: &mut Sender, i: usize) {
-    let (req, status, want) = if i % 50 == 49 {
-        let req = Request::get(format!("/missing/{i}")).body(Full::default()).unwrap();
-        (req, StatusCode::NOT_FOUND, Bytes::from_static(b"not found"))
-    } else if i % 5 == 0 {
-        let body: Bytes = (0..(i * 13) % 3_000).map(|j| (i ^ j) as u8).collect();
-        let req = Request::post("/echo").body(Full::new(body.clone())).unwrap();
-        (req, StatusCode::OK, body)
-    } else {
-        let req = Request::get(format!("/hello/{i}")).body(Full::default()).unwrap();
-        (req, StatusCode::OK, Bytes::from(format!("hello {i}")))
-    };
-    sender.ready().await.unwrap();
-    let resp = sender.send_request(req).await.unwrap();
-    assert_eq!(resp.status(), status, "request {i}");
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(body, want, "request {i}");
-}
-
-/// Waits for a client connection's driver; it ends once the sender is gone.
-async fn close(sender: Sender, driver: weft::JoinHandle<hyper::Result<()>>) {
-    drop(sender);
-    driver.await.unwrap().expect("client connection driver");
-}
-
-/// Checks that `conns` server connections ended cleanly (after their
-/// clients closed) and that the server answered `requests`.
-async fn finish(mut server: Server, conns: usize, requests: usize) {
-    for _ in 0..conns {
-        server.done.next().await.unwrap().expect("server connection");
-    }
-    assert_eq!(server.served.load(SeqCst), requests);
-}
-
-#[test]
-fn hyper_http1_1000_requests_keep_alive_on_weft() {
-    const CONNS: usize = 4;
-    const REQUESTS: usize = 1_000;
-    rt().block_on(async {
-        let server = start_server(Duration::from_secs(30)).await;
-        let start = std::time::Instant::now();
-        let mut senders = Vec::new();
-        let mut drivers = Vec::new();
-        for _ in 0..CONNS {
-            let (s, d) = connect(server.addr).await;
-            senders.push(s);
-            drivers.push(d);
-        }
-        for i in 0..REQUESTS {
-            exchange(&mut senders[i % CONNS], i).await;
-        }
-        let elapsed = start.elapsed();
-        for (s, d) in senders.into_iter().zip(drivers) {
-            close(s, d).await;
-        }
-        finish(server, CONNS, REQUESTS).await;
-        eprintln!("hyper: {REQUESTS} requests on {CONNS} keep-alive connections in {elapsed:?}");
-    });
-    // hyper arms a header-read timer through `WeftTimer` before each request
-    // head (the counter is process-wide, hence >=).
-    assert!(hyper_rt::SLEEPS_CREATED.load(SeqCst) >= REQUESTS);
-}
-
-#[test]
-fn hyper_adapters_from_concurrent_weft_tasks() {
-    const CLIENTS: usize = 4;
-    const PER: usize = 250;
-    rt().block_on(async {
-        let server = start_server(Duration::from_secs(30)).await;
-        let start = std::time::Instant::now();
-        let addr = server.addr;
-        let clients: Vec<_> = (0..CLIENTS)
-            .map(|c| {
-                weft::spawn(async move {
-                    let (mut sender, driver) = connect(addr).await;
-                    for k in 0..PER {
-                        exchange(&mut sender, c * PER + k).await;
-                    }
-                    close(sender, driver).await;
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
-        }
-        let elapsed = start.elapsed();
-        finish(server, CLIENTS, CLIENTS * PER).await;
-        eprintln!("hyper: {CLIENTS} concurrent tasks x {PER} requests in {elapsed:?}");
-    });
-}
-
-#[test]
-fn hyper_header_read_timeout_fires_on_the_weft_timer() {
-    rt().block_on(async {
-        let mut server = start_server(Duration::from_millis(50)).await;
-        // Connect and send nothing: the server's header-read sleep expires.
-        let _idle = TcpStream::connect(server.addr).await.unwrap();
-        let res = timeout(Duration::from_secs(60), server.done.next()).await;
-        let err = res.expect("hyper's timer never fired").unwrap().unwrap_err();
-        assert!(err.is_timeout(), "expected a header-read timeout, got {err}");
-        assert_eq!(server.served.load(SeqCst), 0);
-    });
-}
-
-#[test]
-fn hyper_timer_reset_moves_the_weft_sleep_in_place() {
-    use hyper::rt::Timer;
-    rt().block_on(async {
-        let mut sleep = WeftTimer.sleep(Duration::from_secs(60));
-        let before = hyper_rt::SLEEPS_RESET.load(SeqCst);
-        WeftTimer.reset(&mut sleep, std::time::Instant::now() + Duration::from_millis(5));
-        assert!(hyper_rt::SLEEPS_RESET.load(SeqCst) > before, "reset took the in-place path");
-        timeout(Duration::from_secs(60), sleep).await.expect("the reset deadline was used");
     });
 }

@@ -17,6 +17,10 @@
 //! - Address arguments accept anything `std::net::ToSocketAddrs` accepts.
 //!   Resolving a host name calls the system resolver and blocks the worker
 //!   while it runs; pass IP addresses on latency-sensitive paths.
+//! - With the `tokio-io` feature, the stream types and their halves also
+//!   implement `tokio::io::AsyncRead` and `AsyncWrite` (besides
+//!   `futures_io`'s), so crates written against tokio's I/O traits take
+//!   them as they are.
 //! - Every ready operation spends one unit of the task's cooperative budget,
 //!   so a task looping over an always-ready socket still lets others run.
 //!
@@ -44,6 +48,8 @@
 
 mod ops;
 pub mod tcp;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 mod udp;
 #[cfg(unix)]
 pub mod unix;
