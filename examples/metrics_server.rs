@@ -1,77 +1,52 @@
-//! Serves the runtime's own metrics to Prometheus: `GET /metrics` over
-//! HTTP/1.1 on a weft `TcpListener`, answered with
-//! `RuntimeMetrics::to_prometheus()` (text format 0.0.4). A few background
-//! tasks make load (timers, a loopback TCP ping-pong, short CPU bursts) so
-//! the numbers move between scrapes.
+//! Serves the runtime's own metrics to Prometheus: `GET /metrics` answered
+//! with `RuntimeMetrics::to_prometheus()` (text format 0.0.4) by a plain
+//! hyper service on `weft::hyper::serve` (HTTP/1.1 with keep-alive, and
+//! HTTP/2). A few background tasks make load (timers, a loopback TCP
+//! ping-pong, short CPU bursts) so the numbers move between scrapes.
+//! Needs the `hyper` feature.
 //!
-//! Run: `cargo run --example metrics_server -- [ADDR] [--once]`
+//! Run: `cargo run --example metrics_server --features hyper -- [ADDR] [--once]`
 //! (default `127.0.0.1:9100`), then `curl http://127.0.0.1:9100/metrics`,
 //! or point a Prometheus scrape job at it.
 //!
-//! `--once` (or `WEFT_METRICS_ONCE=1`) serves a single request that the
-//! program makes to itself with a weft `TcpStream` after letting the load
-//! run for a moment, prints the response and exits; without an ADDR it
-//! binds an ephemeral port, so it can run anywhere (CI, a smoke test).
+//! `--once` (or `WEFT_METRICS_ONCE=1`) makes a single request to itself
+//! with a hyper client on weft after letting the load run for a moment,
+//! prints the response (status line, headers, body), shuts the server
+//! down gracefully and exits; without an ADDR it binds an ephemeral port,
+//! so it can run anywhere (CI, a smoke test).
 //!
-//! Every response closes its connection. Other paths get 404, other
-//! methods 405, request heads over 8 KiB 431.
+//! Other paths get 404, other methods than GET and HEAD on `/metrics` 405;
+//! malformed or oversized requests get hyper's answers (400, 431).
 
+use bytes::Bytes;
+use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::future::IntoFuture;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 use weft::net::{TcpListener, TcpStream};
 
-const MAX_HEAD: usize = 8 * 1024;
-
-/// Reads a request head and answers it; then closes the connection.
-async fn serve(mut stream: TcpStream) -> io::Result<()> {
-    let mut head = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    let response = loop {
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            break respond(&head[..end]);
-        }
-        if head.len() > MAX_HEAD {
-            break status("431 Request Header Fields Too Large");
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(()); // the client left before sending a whole head
-        }
-        head.extend_from_slice(&chunk[..n]);
-    };
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown(std::net::Shutdown::Write)
-}
-
-/// The response to a request head (without its final blank line).
-fn respond(head: &[u8]) -> String {
-    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
-        return status("400 Bad Request");
-    };
-    if !version.starts_with("HTTP/1.") {
-        return status("400 Bad Request");
-    }
-    let path = target.split('?').next().unwrap_or(target);
-    match (method, path) {
-        ("GET", "/metrics") => {
+/// The response to one request.
+async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    match (req.method(), req.uri().path()) {
+        // hyper leaves the body out of the answer to HEAD.
+        (&Method::GET | &Method::HEAD, "/metrics") => {
             let body = weft::Handle::current().metrics().to_prometheus();
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
+            *res.body_mut() = Full::new(Bytes::from(body));
+            res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
         }
-        (_, "/metrics") => status("405 Method Not Allowed"),
-        _ => status("404 Not Found"),
+        (_, "/metrics") => {
+            *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            res.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        }
+        _ => *res.status_mut() = StatusCode::NOT_FOUND,
     }
-}
-
-/// An empty response with `code` ("404 Not Found").
-fn status(code: &str) -> String {
-    format!("HTTP/1.1 {code}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    Ok(res)
 }
 
 /// Background load: a 10 ms ticker, short CPU bursts, and a TCP ping-pong
@@ -118,20 +93,22 @@ async fn start_load() -> io::Result<()> {
     Ok(())
 }
 
-/// `GET /metrics` from `addr`; returns the whole response.
-async fn fetch(addr: SocketAddr) -> io::Result<String> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match stream.read(&mut chunk).await? {
-            0 => break,
-            n => response.extend_from_slice(&chunk[..n]),
-        }
+/// `GET /metrics` from `addr` with a hyper client; returns the response
+/// as text: status line, headers, blank line, body.
+async fn fetch(addr: SocketAddr) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let stream = TcpStream::connect(addr).await?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(stream).await?;
+    weft::spawn(conn);
+    let req = Request::get("/metrics").header("host", addr.to_string()).body(Empty::<Bytes>::new())?;
+    let res = send.send_request(req).await?;
+    let mut text = format!("{:?} {}\r\n", res.version(), res.status());
+    for (name, value) in res.headers() {
+        text.push_str(&format!("{name}: {}\r\n", String::from_utf8_lossy(value.as_bytes())));
     }
-    String::from_utf8(response).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    text.push_str("\r\n");
+    let body = res.into_body().collect().await?.to_bytes();
+    text.push_str(&String::from_utf8_lossy(&body));
+    Ok(text)
 }
 
 fn main() -> io::Result<()> {
@@ -157,30 +134,24 @@ fn main() -> io::Result<()> {
         let local = listener.local_addr()?;
         println!("metrics on http://{local}/metrics");
         start_load().await?;
-        let server = weft::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, _)) => {
-                        weft::spawn(async move {
-                            if let Err(e) = serve(stream).await {
-                                eprintln!("metrics_server: connection failed: {e}");
-                            }
-                        });
-                    }
-                    Err(e) => {
-                        // Out of fds, say: back off before retrying.
-                        eprintln!("metrics_server: accept failed: {e}");
-                        weft::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            }
-        });
+        let service = hyper::service::service_fn(handle);
         if !once {
-            return server.await.map_err(|e| io::Error::other(e.to_string()));
+            return weft::hyper::serve(listener, service).await;
         }
+        let (stop, stopped) = weft::sync::oneshot::channel::<()>();
+        let server = weft::spawn(
+            weft::hyper::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .into_future(),
+        );
         // Let the load run so the numbers are not all zero.
         weft::time::sleep(Duration::from_millis(200)).await;
-        print!("{}", fetch(local).await?);
+        let fetched = fetch(local).await;
+        let _ = stop.send(());
+        server.await.map_err(|e| io::Error::other(e.to_string()))??;
+        print!("{}", fetched.map_err(io::Error::other)?);
         Ok(())
     })
 }
