@@ -17,6 +17,15 @@
 //!   a dropped handshake then hung the run), set SO_LINGER 0 so closing
 //!   sends a reset and leaves no TIME_WAIT behind, and drop.
 //!
+//! - `io_traits` (with `--features tokio-io`; weft only): the
+//!   `tcp_echo_throughput` shape with the server reading through each of
+//!   the I/O trait paths a weft socket offers: `futures_io` (futures'
+//!   `AsyncReadExt::read` into a reused buffer), `tokio_io` (tokio's
+//!   `AsyncReadExt::read`, same buffer), `tokio_io_read_buf` (tokio's
+//!   `read_buf` into a cleared [`READ_BUF_CAPACITY`] `BytesMut`, which hands
+//!   the socket uninitialized spare capacity on every read, as tokio-util
+//!   codecs and hyper do).
+//!
 //! Worker counts as in `benches/scheduler.rs` (`WEFT_BENCH_WORKERS`,
 //! default 2,4). Run: `cargo bench --bench net`; smoke test: `cargo bench
 //! --bench net -- --test`.
@@ -33,6 +42,8 @@ const ACCEPTS: usize = 10_000;
 const ACCEPT_CONCURRENCY: usize = 50;
 const _: () = assert!(ACCEPTS % ACCEPT_CONCURRENCY == 0, "every accept needs a connect");
 const DEFAULT_WORKERS: &[usize] = &[2, 4];
+#[cfg(feature = "tokio-io")]
+const READ_BUF_CAPACITY: usize = 8 * 1024;
 
 fn worker_counts() -> Vec<usize> {
     match std::env::var("WEFT_BENCH_WORKERS") {
@@ -130,6 +141,98 @@ mod on_weft {
                             let mut s = TcpStream::connect(addr).await.unwrap();
                             s.read_exact(&mut byte).await.unwrap();
                             linger_zero(&s);
+                        }
+                    })
+                })
+                .collect();
+            for c in clients {
+                c.await.unwrap();
+            }
+            server.await.unwrap();
+        });
+    }
+}
+
+/// The `io_traits` server variants: how the echo server reads.
+#[cfg(feature = "tokio-io")]
+mod io_traits {
+    use super::*;
+    use weft::net::{TcpListener, TcpStream};
+
+    #[derive(Clone, Copy)]
+    pub(super) enum Path {
+        FuturesIo,
+        TokioIo,
+        TokioIoReadBuf,
+    }
+
+    impl Path {
+        pub(super) const ALL: [(Path, &'static str); 3] = [
+            (Path::FuturesIo, "futures_io"),
+            (Path::TokioIo, "tokio_io"),
+            (Path::TokioIoReadBuf, "tokio_io_read_buf"),
+        ];
+    }
+
+    async fn serve_futures_io(mut s: TcpStream, size: usize) {
+        use futures::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = vec![0u8; size];
+        loop {
+            match AsyncReadExt::read(&mut s, &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => AsyncWriteExt::write_all(&mut s, &buf[..n]).await.unwrap(),
+            }
+        }
+    }
+
+    async fn serve_tokio_io(mut s: TcpStream, size: usize) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = vec![0u8; size];
+        loop {
+            match AsyncReadExt::read(&mut s, &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => AsyncWriteExt::write_all(&mut s, &buf[..n]).await.unwrap(),
+            }
+        }
+    }
+
+    async fn serve_tokio_io_read_buf(mut s: TcpStream) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = bytes::BytesMut::with_capacity(READ_BUF_CAPACITY);
+        loop {
+            buf.clear();
+            match AsyncReadExt::read_buf(&mut s, &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => AsyncWriteExt::write_all(&mut s, &buf).await.unwrap(),
+            }
+        }
+    }
+
+    pub(super) fn echo(rt: &weft::Runtime, path: Path, conns: usize, rounds: usize, size: usize) {
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = weft::spawn(async move {
+                for _ in 0..conns {
+                    let (s, _) = listener.accept().await.unwrap();
+                    s.set_nodelay(true).unwrap();
+                    match path {
+                        Path::FuturesIo => drop(weft::spawn(serve_futures_io(s, size))),
+                        Path::TokioIo => drop(weft::spawn(serve_tokio_io(s, size))),
+                        Path::TokioIoReadBuf => drop(weft::spawn(serve_tokio_io_read_buf(s))),
+                    }
+                }
+            });
+            let clients: Vec<_> = (0..conns)
+                .map(|_| {
+                    weft::spawn(async move {
+                        let mut s = TcpStream::connect(addr).await.unwrap();
+                        s.set_nodelay(true).unwrap();
+                        let msg = vec![7u8; size];
+                        let mut back = vec![0u8; size];
+                        for _ in 0..rounds {
+                            s.write_all(&msg).await.unwrap();
+                            s.read_exact(&mut back).await.unwrap();
                         }
                     })
                 })
@@ -265,6 +368,18 @@ fn net(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("tokio", n), |b| b.iter(|| on_tokio::accept(t)));
     }
     g.finish();
+    #[cfg(feature = "tokio-io")]
+    {
+        let mut g = group(c, "io_traits");
+        for (n, w, _) in &runtimes {
+            for (path, name) in io_traits::Path::ALL {
+                g.bench_function(BenchmarkId::new(name, n), |b| {
+                    b.iter(|| io_traits::echo(w, path, TP_CONNS, TP_ROUNDS, TP_SIZE))
+                });
+            }
+        }
+        g.finish();
+    }
 }
 
 criterion_group!(benches, net);

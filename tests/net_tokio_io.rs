@@ -109,3 +109,45 @@ fn poll_shutdown_half_closes_the_write_side_only() {
         assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
     });
 }
+
+/// Reads through `tokio::io::AsyncRead` go into uninitialized memory as it
+/// is: the `ReadBuf` ends with exactly the bytes read marked initialized
+/// (no zeroing of the rest), for a stream, a borrowed and an owned half,
+/// and across a read that first finds nothing and waits.
+#[test]
+fn reads_fill_uninitialized_memory_without_zeroing_it() {
+    use std::mem::MaybeUninit;
+    use std::pin::Pin;
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    async fn read_once<R: AsyncRead + Unpin>(r: &mut R) -> (Vec<u8>, usize) {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 4096];
+        let mut buf = ReadBuf::uninit(&mut mem);
+        std::future::poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, &mut buf)).await.unwrap();
+        (buf.filled().to_vec(), buf.initialized().len())
+    }
+
+    rt().block_on(async {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        AsyncWriteExt::write_all(&mut a, b"one").await.unwrap();
+        assert_eq!(read_once(&mut b).await, (b"one".to_vec(), 3));
+
+        // The data may arrive after the read found nothing and waited.
+        let writer = weft::spawn(async move {
+            weft::task::yield_now().await;
+            AsyncWriteExt::write_all(&mut a, b"two").await.unwrap();
+            a
+        });
+        let (mut rd, _wr) = b.split();
+        assert_eq!(read_once(&mut rd).await, (b"two".to_vec(), 3));
+        let mut a = writer.await.unwrap();
+
+        AsyncWriteExt::write_all(&mut a, b"three").await.unwrap();
+        let (mut rd, _wr) = b.into_split();
+        assert_eq!(read_once(&mut rd).await, (b"three".to_vec(), 5));
+
+        // End of stream: nothing filled, nothing marked initialized.
+        drop(a);
+        assert_eq!(read_once(&mut rd).await, (Vec::new(), 0));
+    });
+}

@@ -3,10 +3,11 @@
 //! `UnixStream` as it is.
 //!
 //! A read goes through the socket's `tokio::io::AsyncRead` (feature
-//! `tokio-io`, on with `hyper`). hyper's `ReadBufCursor` only exposes its
-//! spare memory through `unsafe` accessors, so one `unsafe` block lends that
-//! memory to a `tokio::io::ReadBuf` (which initializes it safely before
-//! the read) and then tells hyper how much was filled.
+//! `tokio-io`, on with `hyper`), which reads into uninitialized memory
+//! without zeroing it first. hyper's `ReadBufCursor` only exposes its spare
+//! memory through `unsafe` accessors, so one `unsafe` block lends that
+//! memory to a `tokio::io::ReadBuf` and then tells hyper how much was
+//! filled.
 
 use crate::net::TcpStream;
 #[cfg(unix)]
@@ -24,8 +25,8 @@ fn read_cursor<T: AsyncRead + Unpin>(
 ) -> Poll<io::Result<()>> {
     // SAFETY: `as_mut`'s obligation is never to de-initialize a byte that
     // is initialized: the `ReadBuf` over the spare memory starts with
-    // nothing marked initialized and only ever writes bytes (zeros, then
-    // the data `poll_read` receives), never uninitialized values.
+    // nothing marked initialized and only ever writes the bytes
+    // `poll_read` receives, never uninitialized values.
     // `advance(n)`'s obligation is that the next `n` bytes are initialized:
     // `n` is the `ReadBuf`'s filled length, and a `ReadBuf` guarantees its
     // filled part is initialized (filled <= initialized, checked by the

@@ -61,6 +61,17 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
+    /// Reads into possibly uninitialized memory (the `tokio-io`
+    /// `AsyncRead` path; see `PollEvented::poll_read_uninit`).
+    #[cfg(feature = "tokio-io")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf)
+    }
+
     /// Opens a connection to `addr`, trying each address it resolves to
     /// until one connects (the last error otherwise).
     ///

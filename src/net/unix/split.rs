@@ -198,6 +198,30 @@ impl Drop for OwnedWriteHalf {
     }
 }
 
+impl AsRef<UnixStream> for ReadHalf<'_> {
+    fn as_ref(&self) -> &UnixStream {
+        self.0
+    }
+}
+
+impl AsRef<UnixStream> for WriteHalf<'_> {
+    fn as_ref(&self) -> &UnixStream {
+        self.0
+    }
+}
+
+impl AsRef<UnixStream> for OwnedReadHalf {
+    fn as_ref(&self) -> &UnixStream {
+        &self.inner
+    }
+}
+
+impl AsRef<UnixStream> for OwnedWriteHalf {
+    fn as_ref(&self) -> &UnixStream {
+        &self.inner
+    }
+}
+
 impl_async_read!(ReadHalf<'_>, |h| h.0);
 impl_async_write!(WriteHalf<'_>, |h| h.0);
 impl_async_read!(OwnedReadHalf, |h| h.inner);

@@ -35,6 +35,17 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
+    /// Reads into possibly uninitialized memory (the `tokio-io`
+    /// `AsyncRead` path; see `PollEvented::poll_read_uninit`).
+    #[cfg(feature = "tokio-io")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf)
+    }
+
     /// Connects to the socket file `path`. Errors if nobody listens there
     /// (`NotFound` or `ConnectionRefused`), or if called outside a runtime.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {

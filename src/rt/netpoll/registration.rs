@@ -288,6 +288,41 @@ where
     }
 }
 
+#[cfg(all(unix, feature = "tokio-io"))]
+impl<E: Source + std::os::fd::AsRawFd> PollEvented<E>
+where
+    for<'a> &'a E: Read + Write,
+{
+    /// Reads into memory that need not be initialized: `read(2)` is given
+    /// a raw pointer, so no reference to uninitialized bytes is ever made.
+    /// Returns how many bytes the kernel wrote at the start of `buf`.
+    ///
+    /// This is the path for callers that hand in fresh spare capacity on
+    /// every read (hyper's read buffer, tokio's `ReadBuf` over a
+    /// `BytesMut`): the safe path would zero that capacity before each
+    /// read, including the reads that find nothing.
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        // `read(2)` takes at most `isize::MAX` bytes.
+        let len = buf.len().min(isize::MAX as usize);
+        let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
+        self.poll_stream_io(cx, Direction::Read, len, |io| {
+            // SAFETY: `ptr` points to `len` writable bytes of `buf`, which
+            // the caller's `&mut` borrow keeps alive and unaliased for
+            // this call; the kernel only writes into them (never reads),
+            // so their being uninitialized is fine. The fd is the
+            // source's own, open while `io` is borrowed.
+            let n = unsafe { libc::read(io.as_raw_fd(), ptr, len) };
+            // A negative return is the only failure; any other value is a
+            // count no larger than `len`.
+            usize::try_from(n).map_err(|_| io::Error::last_os_error())
+        })
+    }
+}
+
 impl<E: Source> Drop for PollEvented<E> {
     fn drop(&mut self) {
         if let Some(mut io) = self.io.take() {
