@@ -7,12 +7,12 @@
 //! handler future is gone. Cancelling makes each task drop its future at
 //! its next poll; the signal wakes them all.
 
-use crate::sync::Notify;
+use crate::sync::{Notified, Notify};
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 
 /// A flag that is set once and can be waited for.
 #[derive(Debug, Default)]
@@ -34,17 +34,54 @@ impl Signal {
     }
 
     /// Completes once the signal has fired.
-    pub(super) async fn wait(&self) {
+    ///
+    /// Every connection task polls two of these (drain and cancel) on
+    /// each of its polls, from whichever worker runs it. Only a poll with
+    /// a new waker touches the `Notify` (whose lock every connection of
+    /// the server shares); the others read the flag and nothing else, so
+    /// the lock's cache line does not move between workers per poll.
+    pub(super) fn wait(&self) -> SignalWait<'_> {
+        SignalWait { signal: self, notified: Box::pin(self.notify.notified()), registered: None }
+    }
+}
+
+/// The future of [`Signal::wait`].
+pub(super) struct SignalWait<'a> {
+    signal: &'a Signal,
+    /// Listed in the `Notify` once `registered` is set. Boxed to keep this
+    /// future `Unpin`: one allocation per wait, not per poll.
+    notified: Pin<Box<Notified<'a>>>,
+    /// The waker the `Notify` holds for us (an equivalent one: `will_wake`).
+    registered: Option<Waker>,
+}
+
+impl Future for SignalWait<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
         loop {
-            let mut notified = pin!(self.notify.notified());
-            // Registered before the check: a `fire` that the check misses
-            // runs its `notify_waiters` after this waiter is listed (both
-            // take the Notify's lock), so it wakes it.
-            notified.as_mut().enable();
-            if self.is_set() {
-                return;
+            if this.signal.is_set() {
+                return Poll::Ready(());
             }
-            notified.await;
+            // Still listed with an equivalent waker: `fire` sets the flag
+            // before it wakes the list, so either the check above saw it
+            // or the wake is still to come.
+            if this.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                return Poll::Pending;
+            }
+            if this.notified.as_mut().poll(cx).is_ready() {
+                // Woken by `fire`'s `notify_waiters`, which comes after
+                // its flag store: the check at the top of the loop sees
+                // the flag. (A fresh `Notified` keeps the loop sound if
+                // it did not.)
+                this.notified.set(this.signal.notify.notified());
+                this.registered = None;
+                continue;
+            }
+            this.registered = Some(cx.waker().clone());
+            // Listed before this check: a `fire` it misses wakes us.
+            return if this.signal.is_set() { Poll::Ready(()) } else { Poll::Pending };
         }
     }
 }
@@ -139,5 +176,49 @@ where
         self.0.spawn(async move {
             fut.await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Wake;
+
+    struct CountWake(AtomicUsize);
+
+    impl Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<CountWake>, Waker) {
+        let count = Arc::new(CountWake(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn fire_wakes_the_latest_waker_of_a_pending_wait() {
+        let signal = Signal::default();
+        let mut wait = signal.wait();
+        let (first, w1) = waker();
+        let (second, w2) = waker();
+        assert!(Pin::new(&mut wait).poll(&mut Context::from_waker(&w1)).is_pending());
+        // Same waker again: still pending, still listed.
+        assert!(Pin::new(&mut wait).poll(&mut Context::from_waker(&w1)).is_pending());
+        // The task moved to another waker: that one is woken, not the first.
+        assert!(Pin::new(&mut wait).poll(&mut Context::from_waker(&w2)).is_pending());
+        signal.fire();
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert!(Pin::new(&mut wait).poll(&mut Context::from_waker(&w2)).is_ready());
+    }
+
+    #[test]
+    fn a_wait_made_after_fire_is_ready_at_once() {
+        let signal = Signal::default();
+        signal.fire();
+        let (_, w) = waker();
+        assert!(Pin::new(&mut signal.wait()).poll(&mut Context::from_waker(&w)).is_ready());
     }
 }
