@@ -25,6 +25,12 @@
 //!   `read_buf` into a cleared [`READ_BUF_CAPACITY`] `BytesMut`, which hands
 //!   the socket uninitialized spare capacity on every read, as tokio-util
 //!   codecs and hyper do).
+//! - `tokio_context` (with `--features tokio-context`): the
+//!   `tcp_echo_latency` and `tcp_echo_throughput` shapes written against
+//!   tokio's sockets (the `on_tokio` code) but run as weft tasks on a
+//!   runtime built with `tokio_context(true)`: what a tokio-bound crate's
+//!   I/O costs through the bridge, beside the same shapes' weft and tokio
+//!   rows.
 //!
 //! Worker counts as in `benches/scheduler.rs` (`WEFT_BENCH_WORKERS`,
 //! default 2,4). Run: `cargo bench --bench net`; smoke test: `cargo bench
@@ -290,6 +296,37 @@ mod on_tokio {
         });
     }
 
+    /// The same echo, tokio's sockets, but every task a weft task on a
+    /// runtime with `tokio_context(true)` (the server spawns its
+    /// connections with `weft::spawn` too).
+    #[cfg(feature = "tokio-context")]
+    pub(super) fn echo_on_weft(rt: &weft::Runtime, conns: usize, rounds: usize, size: usize) {
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = weft::spawn(async move {
+                for _ in 0..conns {
+                    let (mut s, _) = listener.accept().await.unwrap();
+                    s.set_nodelay(true).unwrap();
+                    weft::spawn(async move {
+                        let mut buf = vec![0u8; size];
+                        loop {
+                            match s.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => s.write_all(&buf[..n]).await.unwrap(),
+                            }
+                        }
+                    });
+                }
+            });
+            let clients: Vec<_> = (0..conns).map(|_| weft::spawn(client(addr, rounds, size))).collect();
+            for c in clients {
+                c.await.unwrap();
+            }
+            server.await.unwrap();
+        });
+    }
+
     pub(super) fn accept(rt: &tokio::runtime::Runtime) {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -368,6 +405,25 @@ fn net(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("tokio", n), |b| b.iter(|| on_tokio::accept(t)));
     }
     g.finish();
+    #[cfg(feature = "tokio-context")]
+    for (shape, conns, rounds, size) in
+        [("tcp_echo_latency", 1, LAT_ROUNDS, 64), ("tcp_echo_throughput", TP_CONNS, TP_ROUNDS, TP_SIZE)]
+    {
+        let mut g = group(c, &format!("tokio_context/{shape}"));
+        for (n, w, t) in &runtimes {
+            let bridged = weft::Runtime::builder()
+                .worker_threads(*n)
+                .tokio_context(true)
+                .build()
+                .expect("weft runtime with tokio_context");
+            g.bench_function(BenchmarkId::new("weft", n), |b| b.iter(|| on_weft::echo(w, conns, rounds, size)));
+            g.bench_function(BenchmarkId::new("tokio_sockets_on_weft", n), |b| {
+                b.iter(|| on_tokio::echo_on_weft(&bridged, conns, rounds, size))
+            });
+            g.bench_function(BenchmarkId::new("tokio", n), |b| b.iter(|| on_tokio::echo(t, conns, rounds, size)));
+        }
+        g.finish();
+    }
     #[cfg(feature = "tokio-io")]
     {
         let mut g = group(c, "io_traits");
