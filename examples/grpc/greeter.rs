@@ -253,6 +253,8 @@ impl H2Channel {
     pub async fn connect(addr: SocketAddr) -> Result<H2Channel, BoxError> {
         let stream = weft::net::TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
+        // The timer runs hyper's keep-alive pings, if the builder is told
+        // to send them (`keep_alive_interval`).
         let (send, conn) =
             http2::Builder::new(weft::hyper::Executor).timer(weft::hyper::Timer).handshake(stream).await?;
         // The connection task runs until both sides are done with it: every
