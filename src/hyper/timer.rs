@@ -32,11 +32,14 @@ pub struct Timer;
 
 /// A weft [`time::Sleep`] as a `hyper::rt::Sleep`, made by [`Timer`].
 ///
-/// The inner `Sleep` is `!Unpin` (the timer wheel links it by address), so
-/// it lives in its own box and this type is `Unpin`.
+/// The weft sleep is held inline, so hyper's one box per sleep is the
+/// only allocation (hyper makes a sleep per request for its header-read
+/// timeout). Like the sleep it holds, it is `!Unpin`: hyper keeps it
+/// pinned in that box.
 #[derive(Debug)]
 pub struct Sleep {
-    inner: Pin<Box<time::Sleep>>,
+    /// Structurally pinned: never moved out of a pinned `Sleep`.
+    inner: time::Sleep,
 }
 
 impl Sleep {
@@ -46,16 +49,24 @@ impl Sleep {
     }
 
     /// Moves the deadline, keeping the same timer entry.
-    pub fn reset(&mut self, deadline: Instant) {
-        self.inner.as_mut().reset(deadline);
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        self.inner().reset(deadline);
+    }
+
+    fn inner(self: Pin<&mut Self>) -> Pin<&mut time::Sleep> {
+        // SAFETY: `inner` is structurally pinned: this is the only access
+        // that hands it out by `&mut`, and only pinned; `Sleep` has no
+        // `Drop` of its own, is `!Unpin` because `time::Sleep` is, and
+        // never moves the field out.
+        unsafe { self.map_unchecked_mut(|s| &mut s.inner) }
     }
 }
 
 impl Future for Sleep {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.inner.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.inner().poll(cx)
     }
 }
 
@@ -63,16 +74,16 @@ impl hyper::rt::Sleep for Sleep {}
 
 impl hyper::rt::Timer for Timer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(Sleep { inner: Box::pin(time::sleep(duration)) })
+        Box::pin(Sleep { inner: time::sleep(duration) })
     }
 
     fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(Sleep { inner: Box::pin(time::sleep_until(Instant::from_std(deadline))) })
+        Box::pin(Sleep { inner: time::sleep_until(Instant::from_std(deadline)) })
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
         match sleep.as_mut().downcast_mut_pin::<Sleep>() {
-            Some(mut ours) => ours.reset(Instant::from_std(new_deadline)),
+            Some(ours) => ours.reset(Instant::from_std(new_deadline)),
             // Another timer's sleep: replace it with one of ours.
             None => *sleep = self.sleep_until(new_deadline),
         }

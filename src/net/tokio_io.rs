@@ -9,7 +9,7 @@
 //! `futures_io` implementation.
 //!
 //! Reads go straight into the unfilled part of the `tokio::io::ReadBuf`,
-//! initialized or not: `read(2)` gets a raw pointer to it, and the
+//! initialized or not: `recv(2)` gets a raw pointer to it, and the
 //! `ReadBuf` is told afterwards how many bytes the kernel wrote. Callers
 //! that hand in fresh spare capacity on every read (hyper's read buffer,
 //! tokio-util's `poll_read_buf` over a `BytesMut`) would otherwise pay a
@@ -63,7 +63,7 @@ fn read_buf<S: ReadUninit + ?Sized>(
     let unfilled = unsafe { buf.unfilled_mut() };
     let n = ready!(stream.poll_read_uninit(cx, unfilled))?;
     // SAFETY: `assume_init(n)`'s obligation is that the first `n` unfilled
-    // bytes are initialized: `read(2)` returned `n`, so it wrote exactly
+    // bytes are initialized: `recv(2)` returned `n`, so it wrote exactly
     // the first `n` bytes of the memory it was given.
     unsafe { buf.assume_init(n) };
     buf.advance(n);

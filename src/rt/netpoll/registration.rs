@@ -293,9 +293,11 @@ impl<E: Source + std::os::fd::AsRawFd> PollEvented<E>
 where
     for<'a> &'a E: Read + Write,
 {
-    /// Reads into memory that need not be initialized: `read(2)` is given
-    /// a raw pointer, so no reference to uninitialized bytes is ever made.
-    /// Returns how many bytes the kernel wrote at the start of `buf`.
+    /// Reads from a stream socket into memory that need not be
+    /// initialized: `recv(2)` is given a raw pointer, so no reference to
+    /// uninitialized bytes is ever made. Returns how many bytes the kernel
+    /// wrote at the start of `buf`. `recv` rather than `read`, as std's
+    /// sockets do: it skips the VFS layer's checks and notifications.
     ///
     /// This is the path for callers that hand in fresh spare capacity on
     /// every read (hyper's read buffer, tokio's `ReadBuf` over a
@@ -306,7 +308,7 @@ where
         cx: &mut Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        // `read(2)` takes at most `isize::MAX` bytes.
+        // `recv(2)` returns at most `isize::MAX` bytes.
         let len = buf.len().min(isize::MAX as usize);
         let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
         self.poll_stream_io(cx, Direction::Read, len, |io| {
@@ -315,7 +317,7 @@ where
             // this call; the kernel only writes into them (never reads),
             // so their being uninitialized is fine. The fd is the
             // source's own, open while `io` is borrowed.
-            let n = unsafe { libc::read(io.as_raw_fd(), ptr, len) };
+            let n = unsafe { libc::recv(io.as_raw_fd(), ptr, len, 0) };
             // A negative return is the only failure; any other value is a
             // count no larger than `len`.
             usize::try_from(n).map_err(|_| io::Error::last_os_error())
