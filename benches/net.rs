@@ -416,11 +416,15 @@ fn net(c: &mut Criterion) {
                 .tokio_context(true)
                 .build()
                 .expect("weft runtime with tokio_context");
-            g.bench_function(BenchmarkId::new("weft", n), |b| b.iter(|| on_weft::echo(w, conns, rounds, size)));
+            g.bench_function(BenchmarkId::new("weft", n), |b| {
+                b.iter(|| on_weft::echo(w, conns, rounds, size))
+            });
             g.bench_function(BenchmarkId::new("tokio_sockets_on_weft", n), |b| {
                 b.iter(|| on_tokio::echo_on_weft(&bridged, conns, rounds, size))
             });
-            g.bench_function(BenchmarkId::new("tokio", n), |b| b.iter(|| on_tokio::echo(t, conns, rounds, size)));
+            g.bench_function(BenchmarkId::new("tokio", n), |b| {
+                b.iter(|| on_tokio::echo(t, conns, rounds, size))
+            });
         }
         g.finish();
     }

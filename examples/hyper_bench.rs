@@ -17,6 +17,9 @@
 //!   `TokioTimer`, and hyper-util's `GracefulShutdown` watcher.
 //!
 //! The server stops on `--seconds N` (graceful), or runs until killed.
+//! With `--metrics` and `--seconds`, weft prints its runtime counters
+//! when it stops (per worker: polls, steals, parks, netpoll events,
+//! stalls...), for looking into a run.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -37,7 +40,7 @@ async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible
 }
 
 fn usage() -> ! {
-    eprintln!("usage: hyper_bench weft|tokio WORKERS [ADDR] [--seconds N]");
+    eprintln!("usage: hyper_bench weft|tokio WORKERS [ADDR] [--seconds N] [--metrics]");
     std::process::exit(2);
 }
 
@@ -46,14 +49,18 @@ struct Args {
     workers: usize,
     addr: SocketAddr,
     seconds: Option<u64>,
+    metrics: bool,
 }
 
 fn parse_args() -> Args {
     let mut positional = Vec::new();
     let mut seconds = None;
+    let mut metrics = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--seconds" {
+        if arg == "--metrics" {
+            metrics = true;
+        } else if arg == "--seconds" {
             seconds = Some(args.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| usage()));
         } else {
             positional.push(arg);
@@ -75,7 +82,7 @@ fn parse_args() -> Args {
         }),
         None => SocketAddr::from(([127, 0, 0, 1], 8090)),
     };
-    Args { tokio, workers, addr, seconds }
+    Args { tokio, workers, addr, seconds, metrics }
 }
 
 fn main() -> std::io::Result<()> {
@@ -90,7 +97,7 @@ fn main() -> std::io::Result<()> {
 fn run_weft(args: &Args) -> std::io::Result<()> {
     let rt = weft::Runtime::builder().worker_threads(args.workers).build()?;
     let seconds = args.seconds;
-    rt.block_on(async {
+    let served = rt.block_on(async {
         let listener = weft::net::TcpListener::bind(args.addr).await?;
         println!("weft, {} workers, listening on {}", args.workers, listener.local_addr()?);
         weft::hyper::serve(listener, service_fn(hello))
@@ -102,7 +109,28 @@ fn run_weft(args: &Args) -> std::io::Result<()> {
             })
             .into_future()
             .await
-    })
+    });
+    if args.metrics {
+        let m = rt.metrics();
+        for (i, w) in m.workers().iter().enumerate() {
+            println!(
+                "worker {i}: polls {} steals {} parks {} netpoll_events {} runnext_hits {} overflows {} \
+                 injector_pulls {} stalls {} descheduled_polls {} busy {:?}",
+                w.polls(),
+                w.steals(),
+                w.parks(),
+                w.netpoll_events(),
+                w.runnext_hits(),
+                w.overflows(),
+                w.injector_pulls(),
+                w.stalls(),
+                w.descheduled_polls(),
+                w.busy_duration(),
+            );
+        }
+        println!("compensating workers now {}, stalls {}", m.compensating_workers(), m.total_stalls());
+    }
+    served
 }
 
 fn run_tokio(args: &Args) -> std::io::Result<()> {
