@@ -104,7 +104,7 @@ mod on_weft {
         }
     }
 
-    async fn client(addr: std::net::SocketAddr, rounds: usize, size: usize) {
+    pub(super) async fn client(addr: std::net::SocketAddr, rounds: usize, size: usize) {
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.set_nodelay(true).unwrap();
         let msg = vec![7u8; size];
@@ -229,20 +229,8 @@ mod io_traits {
                     }
                 }
             });
-            let clients: Vec<_> = (0..conns)
-                .map(|_| {
-                    weft::spawn(async move {
-                        let mut s = TcpStream::connect(addr).await.unwrap();
-                        s.set_nodelay(true).unwrap();
-                        let msg = vec![7u8; size];
-                        let mut back = vec![0u8; size];
-                        for _ in 0..rounds {
-                            s.write_all(&msg).await.unwrap();
-                            s.read_exact(&mut back).await.unwrap();
-                        }
-                    })
-                })
-                .collect();
+            let clients: Vec<_> =
+                (0..conns).map(|_| weft::spawn(super::on_weft::client(addr, rounds, size))).collect();
             for c in clients {
                 c.await.unwrap();
             }
@@ -256,19 +244,22 @@ mod on_tokio {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
+    /// Echoes one connection until the peer closes it.
+    async fn echo_conn(mut s: TcpStream, size: usize) {
+        let mut buf = vec![0u8; size];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => s.write_all(&buf[..n]).await.unwrap(),
+            }
+        }
+    }
+
     async fn echo_server(listener: TcpListener, conns: usize, size: usize) {
         for _ in 0..conns {
-            let (mut s, _) = listener.accept().await.unwrap();
+            let (s, _) = listener.accept().await.unwrap();
             s.set_nodelay(true).unwrap();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; size];
-                loop {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => s.write_all(&buf[..n]).await.unwrap(),
-                    }
-                }
-            });
+            tokio::spawn(echo_conn(s, size));
         }
     }
 
@@ -306,17 +297,9 @@ mod on_tokio {
             let addr = listener.local_addr().unwrap();
             let server = weft::spawn(async move {
                 for _ in 0..conns {
-                    let (mut s, _) = listener.accept().await.unwrap();
+                    let (s, _) = listener.accept().await.unwrap();
                     s.set_nodelay(true).unwrap();
-                    weft::spawn(async move {
-                        let mut buf = vec![0u8; size];
-                        loop {
-                            match s.read(&mut buf).await {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => s.write_all(&buf[..n]).await.unwrap(),
-                            }
-                        }
-                    });
+                    weft::spawn(echo_conn(s, size));
                 }
             });
             let clients: Vec<_> = (0..conns).map(|_| weft::spawn(client(addr, rounds, size))).collect();
