@@ -16,9 +16,9 @@
 //! workers' poll loop, its waker and the timer hand-off share those files.
 //!
 //! Who polls, and how (docs/design/netpoll.md has the whole argument):
-//! - A busy worker polls without blocking (if no one else holds the
-//!   poller) every `GLOBAL_POLL_INTERVAL` ticks. A worker that runs out of
-//!   local work does not: it steals or parks, and parking takes the poller.
+//! - A worker that runs out of local work polls without blocking (if no
+//!   one else holds the poller) before it searches other queues; a busy
+//!   worker does the same every `GLOBAL_POLL_INTERVAL` ticks.
 //! - A worker that parks tries to take the poller; the one that gets it
 //!   blocks in `epoll_wait` with a timeout equal to the earliest timer,
 //!   the others block on their private parkers. Unparking the owner writes

@@ -131,17 +131,9 @@ impl Worker<'_> {
                 core = self.run_task(core, task);
                 continue;
             }
-            // Out of local work: expired timers first (no system call, and
-            // what they wake lands here), then other workers' queues, then
-            // park. No I/O poll here: a worker that finds nothing to steal
-            // parks in the netpoller itself if nobody holds it, and that
-            // blocking poll returns at once with whatever is ready. Polling
-            // here too would add an `epoll_wait(0)` per idle transition,
-            // and under a request/response load it keeps an idle worker
-            // picking up one event at a time, an extra system call per
-            // request, and gave wrk's clients a tail of milliseconds
-            // (docs/design/netpoll.md, "Who polls").
-            let (c, woke) = self.fire_due_timers(core);
+            // Out of local work: I/O and timers first (cheap, and what they
+            // wake lands here), then other workers' queues.
+            let (c, woke) = self.poll_io_and_timers(core);
             core = c;
             if woke {
                 continue;
@@ -203,16 +195,6 @@ impl Worker<'_> {
                 core.stats.netpoll_events += events as u64;
             }
         }
-        self.dispatch_if(core, events)
-    }
-
-    /// Expired timers of every shard. Returns true if any fired.
-    fn fire_due_timers(&self, core: Box<Core>) -> (Box<Core>, bool) {
-        self.dispatch_if(core, 0)
-    }
-
-    /// Dispatches if `events` were collected or a timer is due.
-    fn dispatch_if(&self, core: Box<Core>, events: usize) -> (Box<Core>, bool) {
         let timers = self.shared.services.timers();
         let now = timers.next_expiration().map(|next| (next, timers.clock().now_ms()));
         let timers_due = matches!(now, Some((next, now)) if next <= now);
