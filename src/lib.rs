@@ -103,3 +103,9 @@ pub use weft_macros::test;
 #[cfg(all(test, loom))]
 #[path = "../loom-tests/mod.rs"]
 mod loom_tests;
+
+/// The porting guide from Go (docs/from-go.md): its code blocks run as doc
+/// tests, so the guide cannot drift from the API.
+#[cfg(all(doctest, feature = "sync", feature = "time"))]
+#[doc = include_str!("../docs/from-go.md")]
+mod from_go_guide {}
