@@ -31,7 +31,9 @@
 //!
 //! [`select!`] waits on several futures and runs the branch of the first
 //! to complete (random start, `biased;`, `if` preconditions, `else`, no
-//! `.fuse()`); [`join!`] and [`try_join!`] wait for all of them.
+//! `.fuse()`); [`join!`] and [`try_join!`] wait for all of them. Channel
+//! receivers, intervals and listeners are [`Stream`](stream::Stream)s
+//! ([`stream`]).
 //!
 //! # Features
 //!
@@ -90,6 +92,7 @@ pub mod metrics;
 pub mod net;
 pub(crate) mod rt;
 pub mod runtime;
+pub mod stream;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod task;
