@@ -225,6 +225,15 @@ fn mut_and_ref_bindings_in_patterns() {
             else => 0,
         };
         assert_eq!(n, 20);
+        // Longer than four token trees: read a token at a time.
+        let n = weft::select! {
+            std::option::Option::Some(mut v) = ready(Some(1)), if n == 20 => {
+                v += 1;
+                v
+            }
+            std::option::Option::Some(v) = ready(Some(0)), if false => v,
+        };
+        assert_eq!(n, 2);
     });
 }
 
@@ -427,6 +436,80 @@ fn try_join_returns_the_first_error_at_once_and_drops_the_rest() {
         assert!(dropped.load(SeqCst), "the pending futures are dropped when try_join! returns");
         assert!(later_polls.get() <= 1, "nothing is polled after the error");
     });
+}
+
+#[test]
+fn sixty_four_branches() {
+    let rt = runtime();
+    let v = rt.block_on(async {
+        weft::select! {
+                v = ready(0u32), if 0 == 63 => v,
+                v = ready(1u32), if 1 == 63 => v,
+                v = ready(2u32), if 2 == 63 => v,
+                v = ready(3u32), if 3 == 63 => v,
+                v = ready(4u32), if 4 == 63 => v,
+                v = ready(5u32), if 5 == 63 => v,
+                v = ready(6u32), if 6 == 63 => v,
+                v = ready(7u32), if 7 == 63 => v,
+                v = ready(8u32), if 8 == 63 => v,
+                v = ready(9u32), if 9 == 63 => v,
+                v = ready(10u32), if 10 == 63 => v,
+                v = ready(11u32), if 11 == 63 => v,
+                v = ready(12u32), if 12 == 63 => v,
+                v = ready(13u32), if 13 == 63 => v,
+                v = ready(14u32), if 14 == 63 => v,
+                v = ready(15u32), if 15 == 63 => v,
+                v = ready(16u32), if 16 == 63 => v,
+                v = ready(17u32), if 17 == 63 => v,
+                v = ready(18u32), if 18 == 63 => v,
+                v = ready(19u32), if 19 == 63 => v,
+                v = ready(20u32), if 20 == 63 => v,
+                v = ready(21u32), if 21 == 63 => v,
+                v = ready(22u32), if 22 == 63 => v,
+                v = ready(23u32), if 23 == 63 => v,
+                v = ready(24u32), if 24 == 63 => v,
+                v = ready(25u32), if 25 == 63 => v,
+                v = ready(26u32), if 26 == 63 => v,
+                v = ready(27u32), if 27 == 63 => v,
+                v = ready(28u32), if 28 == 63 => v,
+                v = ready(29u32), if 29 == 63 => v,
+                v = ready(30u32), if 30 == 63 => v,
+                v = ready(31u32), if 31 == 63 => v,
+                v = ready(32u32), if 32 == 63 => v,
+                v = ready(33u32), if 33 == 63 => v,
+                v = ready(34u32), if 34 == 63 => v,
+                v = ready(35u32), if 35 == 63 => v,
+                v = ready(36u32), if 36 == 63 => v,
+                v = ready(37u32), if 37 == 63 => v,
+                v = ready(38u32), if 38 == 63 => v,
+                v = ready(39u32), if 39 == 63 => v,
+                v = ready(40u32), if 40 == 63 => v,
+                v = ready(41u32), if 41 == 63 => v,
+                v = ready(42u32), if 42 == 63 => v,
+                v = ready(43u32), if 43 == 63 => v,
+                v = ready(44u32), if 44 == 63 => v,
+                v = ready(45u32), if 45 == 63 => v,
+                v = ready(46u32), if 46 == 63 => v,
+                v = ready(47u32), if 47 == 63 => v,
+                v = ready(48u32), if 48 == 63 => v,
+                v = ready(49u32), if 49 == 63 => v,
+                v = ready(50u32), if 50 == 63 => v,
+                v = ready(51u32), if 51 == 63 => v,
+                v = ready(52u32), if 52 == 63 => v,
+                v = ready(53u32), if 53 == 63 => v,
+                v = ready(54u32), if 54 == 63 => v,
+                v = ready(55u32), if 55 == 63 => v,
+                v = ready(56u32), if 56 == 63 => v,
+                v = ready(57u32), if 57 == 63 => v,
+                v = ready(58u32), if 58 == 63 => v,
+                v = ready(59u32), if 59 == 63 => v,
+                v = ready(60u32), if 60 == 63 => v,
+                v = ready(61u32), if 61 == 63 => v,
+                v = ready(62u32), if 62 == 63 => v,
+                v = ready(63u32), if 63 == 63 => v,
+        }
+    });
+    assert_eq!(v, 63, "only the last branch is enabled");
 }
 
 #[test]

@@ -1,11 +1,10 @@
 // How the expansion works (the argument is in docs/design/select.md):
 //
-// - Parsing: `__select_impl!(@branches ...)` takes one branch per step.
-//   A pattern of up to four token trees before its `=` is taken in the
-//   same step (almost every pattern: `msg`, `Some(v)`, `Ok(n)`,
-//   `v @ Some(_)`); a longer one is collected a token per step. The
-//   future, the precondition and the handler take one more step, so the
-//   macro stays well inside the default recursion limit.
+// - Parsing: `__select_impl!(@branches ...)` takes one whole branch per
+//   step when its pattern is at most four token trees (almost every
+//   pattern: `msg`, `Some(v)`, `Ok(n)`, `v @ Some(_)`), so 64 branches
+//   stay inside the default recursion limit; a longer pattern is
+//   collected a token per step, then the rest of its branch.
 // - Each branch gets a slot from a fixed list of 64: a tuple index (its
 //   future's place in the tuple of futures, its bit in the `disabled`
 //   mask) and a name (its variant in the output enum).
@@ -194,23 +193,94 @@ macro_rules! __select_impl {
     (@branches $biased:tt [] $done:tt $($rest:tt)+) => {
         ::core::compile_error!("weft::select!: at most 64 branches")
     };
-    (@branches $biased:tt $slots:tt $done:tt $p1:tt = $($rest:tt)+) => {
-        $crate::__select_impl!(@future $biased $slots $done [$p1] $($rest)+)
+    // One branch per step (so 64 branches stay within the default
+    // recursion limit) when its pattern is at most four token trees:
+    // pattern, `=`, future, optional precondition, handler.
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt = $fut:expr $(, if $cond:expr)? => $h:block, $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1] ($fut) [$($cond)?] $h)] $($rest)*)
     };
-    (@branches $biased:tt $slots:tt $done:tt $p1:tt $p2:tt = $($rest:tt)+) => {
-        $crate::__select_impl!(@future $biased $slots $done [$p1 $p2] $($rest)+)
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt = $fut:expr $(, if $cond:expr)? => $h:block $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1] ($fut) [$($cond)?] $h)] $($rest)*)
     };
-    (@branches $biased:tt $slots:tt $done:tt $p1:tt $p2:tt $p3:tt = $($rest:tt)+) => {
-        $crate::__select_impl!(@future $biased $slots $done [$p1 $p2 $p3] $($rest)+)
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt = $fut:expr $(, if $cond:expr)? => $h:expr, $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1] ($fut) [$($cond)?] { $h })] $($rest)*)
     };
-    (@branches $biased:tt $slots:tt $done:tt $p1:tt $p2:tt $p3:tt $p4:tt = $($rest:tt)+) => {
-        $crate::__select_impl!(@future $biased $slots $done [$p1 $p2 $p3 $p4] $($rest)+)
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt = $fut:expr $(, if $cond:expr)? => $h:expr) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1] ($fut) [$($cond)?] { $h })] )
     };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt = $fut:expr $(, if $cond:expr)? => $h:block, $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2] ($fut) [$($cond)?] $h)] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt = $fut:expr $(, if $cond:expr)? => $h:block $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2] ($fut) [$($cond)?] $h)] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt = $fut:expr $(, if $cond:expr)? => $h:expr, $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2] ($fut) [$($cond)?] { $h })] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt = $fut:expr $(, if $cond:expr)? => $h:expr) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2] ($fut) [$($cond)?] { $h })] )
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt $p3:tt = $fut:expr $(, if $cond:expr)? => $h:block, $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2 $p3] ($fut) [$($cond)?] $h)] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt $p3:tt = $fut:expr $(, if $cond:expr)? => $h:block $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2 $p3] ($fut) [$($cond)?] $h)] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt $p3:tt = $fut:expr $(, if $cond:expr)? => $h:expr, $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2 $p3] ($fut) [$($cond)?] { $h })] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt $p3:tt = $fut:expr $(, if $cond:expr)? => $h:expr) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2 $p3] ($fut) [$($cond)?] { $h })] )
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt $p3:tt $p4:tt = $fut:expr $(, if $cond:expr)? => $h:block, $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2 $p3 $p4] ($fut) [$($cond)?] $h)] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt $p3:tt $p4:tt = $fut:expr $(, if $cond:expr)? => $h:block $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2 $p3 $p4] ($fut) [$($cond)?] $h)] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt $p3:tt $p4:tt = $fut:expr $(, if $cond:expr)? => $h:expr, $($rest:tt)*) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2 $p3 $p4] ($fut) [$($cond)?] { $h })] $($rest)*)
+    };
+    (@branches $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*]
+        $p1:tt $p2:tt $p3:tt $p4:tt = $fut:expr $(, if $cond:expr)? => $h:expr) => {
+        $crate::__select_impl!(@branches $biased [$($slots)*]
+            [$($done)* ($slot [$p1 $p2 $p3 $p4] ($fut) [$($cond)?] { $h })] )
+    };
+    // A longer pattern (or a branch the rules above could not read):
+    // collected a token at a time, then the rest of the branch.
     (@branches $biased:tt $slots:tt $done:tt $($rest:tt)+) => {
         $crate::__select_impl!(@pattern $biased $slots $done [] $($rest)+)
     };
-
-    // A pattern longer than four token trees, a token at a time.
     (@pattern $biased:tt $slots:tt $done:tt [$($p:tt)*] = $($rest:tt)+) => {
         $crate::__select_impl!(@future $biased $slots $done [$($p)*] $($rest)+)
     };
@@ -222,47 +292,25 @@ macro_rules! __select_impl {
             "weft::select!: expected `pattern = future => handler` or `else => expression`"
         )
     };
-
-    // The future, the precondition and the handler of one branch.
     (@future $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*] $p:tt
-        $fut:expr, if $cond:expr => $h:block, $($rest:tt)*) => {
+        $fut:expr $(, if $cond:expr)? => $h:block, $($rest:tt)*) => {
         $crate::__select_impl!(@branches $biased [$($slots)*]
-            [$($done)* ($slot $p ($fut) ($cond) $h)] $($rest)*)
+            [$($done)* ($slot $p ($fut) [$($cond)?] $h)] $($rest)*)
     };
     (@future $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*] $p:tt
-        $fut:expr, if $cond:expr => $h:block $($rest:tt)*) => {
+        $fut:expr $(, if $cond:expr)? => $h:block $($rest:tt)*) => {
         $crate::__select_impl!(@branches $biased [$($slots)*]
-            [$($done)* ($slot $p ($fut) ($cond) $h)] $($rest)*)
+            [$($done)* ($slot $p ($fut) [$($cond)?] $h)] $($rest)*)
     };
     (@future $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*] $p:tt
-        $fut:expr, if $cond:expr => $h:expr, $($rest:tt)*) => {
+        $fut:expr $(, if $cond:expr)? => $h:expr, $($rest:tt)*) => {
         $crate::__select_impl!(@branches $biased [$($slots)*]
-            [$($done)* ($slot $p ($fut) ($cond) { $h })] $($rest)*)
+            [$($done)* ($slot $p ($fut) [$($cond)?] { $h })] $($rest)*)
     };
     (@future $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*] $p:tt
-        $fut:expr, if $cond:expr => $h:expr) => {
+        $fut:expr $(, if $cond:expr)? => $h:expr) => {
         $crate::__select_impl!(@branches $biased [$($slots)*]
-            [$($done)* ($slot $p ($fut) ($cond) { $h })])
-    };
-    (@future $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*] $p:tt
-        $fut:expr => $h:block, $($rest:tt)*) => {
-        $crate::__select_impl!(@branches $biased [$($slots)*]
-            [$($done)* ($slot $p ($fut) (true) $h)] $($rest)*)
-    };
-    (@future $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*] $p:tt
-        $fut:expr => $h:block $($rest:tt)*) => {
-        $crate::__select_impl!(@branches $biased [$($slots)*]
-            [$($done)* ($slot $p ($fut) (true) $h)] $($rest)*)
-    };
-    (@future $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*] $p:tt
-        $fut:expr => $h:expr, $($rest:tt)*) => {
-        $crate::__select_impl!(@branches $biased [$($slots)*]
-            [$($done)* ($slot $p ($fut) (true) { $h })] $($rest)*)
-    };
-    (@future $biased:tt [$slot:tt $($slots:tt)*] [$($done:tt)*] $p:tt
-        $fut:expr => $h:expr) => {
-        $crate::__select_impl!(@branches $biased [$($slots)*]
-            [$($done)* ($slot $p ($fut) (true) { $h })])
+            [$($done)* ($slot $p ($fut) [$($cond)?] { $h })] )
     };
     (@future $($rest:tt)*) => {
         ::core::compile_error!(
@@ -273,7 +321,7 @@ macro_rules! __select_impl {
 
     // ===== The expansion =====
     (@emit [$biased:tt]
-        [$( (($idx:tt $var:ident) [$($p:tt)*] ($fut:expr) ($cond:expr) $h:tt) )+]
+        [$( (($idx:tt $var:ident) [$($p:tt)*] ($fut:expr) [$($cond:tt)*] $h:tt) )+]
         ($($else:tt)*)) => {{
         #[allow(non_camel_case_types, clippy::enum_variant_names)]
         enum __WeftSelectOut<$($var,)+> {
@@ -286,7 +334,7 @@ macro_rules! __select_impl {
         let mut __weft_select_out = {
             let mut __disabled: u64 = 0;
             $(
-                if !$cond {
+                if !$crate::__select_impl!(@cond $($cond)*) {
                     __disabled |= 1u64 << $idx;
                 }
             )+
@@ -360,6 +408,13 @@ macro_rules! __select_impl {
             _ => ::core::unreachable!("weft::select!: a branch's output matched its pattern, then not"),
         }
     }};
+
+    (@cond) => {
+        true
+    };
+    (@cond $cond:expr) => {
+        $cond
+    };
 
     (@else) => {
         $crate::macros::support::all_branches_disabled()
