@@ -1,7 +1,7 @@
 //! A TCP chat server: every line a client sends goes to every other
 //! client. Each connection is one task running a `weft::select!` loop over
 //! its socket and a broadcast channel; the accept loop selects over new
-//! connections, finished clients (a `JoinSet`) and Ctrl-C-free shutdown.
+//! connections, finished clients (a `JoinSet`) and shutdown.
 //! Quiet clients cost nothing: the runtime polls no task and the workers
 //! sleep (tests/example_chat.rs checks it with the runtime's metrics).
 //!
