@@ -29,6 +29,12 @@
 //! Blocking code runs on a separate elastic pool through
 //! [`task::spawn_blocking`].
 //!
+//! [`select!`] waits on several futures and runs the branch of the first
+//! to complete (random start, `biased;`, `if` preconditions, `else`, no
+//! `.fuse()`); [`join!`] and [`try_join!`] wait for all of them. Channel
+//! receivers, intervals and listeners are [`Stream`](stream::Stream)s
+//! ([`stream`]).
+//!
 //! # Features
 //!
 //! The first five are on by default; with `default-features = false` an embedder picks
@@ -40,7 +46,9 @@
 //!   `Instant`). Without it the workers' timer wheel stays, unused.
 //! - `sync`: the [`sync`] module (channels: `oneshot`, `mpsc`, `watch`,
 //!   `broadcast`; `Mutex`, `RwLock`, `Semaphore`, `Notify`).
-//! - `macros`: `#[weft::main]` and `#[weft::test]`.
+//! - `macros`: `#[weft::main]` and `#[weft::test]`. (`select!`, `join!`
+//!   and `try_join!` are always there: declarative macros, nothing to
+//!   build.)
 //! - `topology`: cgroup quota, cpuset, NUMA and SMT detection from /proc
 //!   and /sys, live quota tracking and worker pinning
 //!   (`Builder::rounding`, `pin_workers`, `quota_refresh`). Without it a
@@ -75,11 +83,16 @@
 #[cfg(all(feature = "hyper", not(all(test, loom))))]
 pub mod hyper;
 pub(crate) mod loom;
+// `select!`, `join!`, `try_join!` (exported at the crate root) and what
+// their expansions name.
+#[doc(hidden)]
+pub mod macros;
 pub mod metrics;
 #[cfg(all(feature = "net", not(all(test, loom))))]
 pub mod net;
 pub(crate) mod rt;
 pub mod runtime;
+pub mod stream;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod task;

@@ -82,6 +82,11 @@ impl UdpSocket {
     }
 
     /// Sends `buf` as one datagram to the connected peer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a datagram is sent whole, in the poll that returns; a
+    /// dropped send sent nothing.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_send(cx, buf)).await
     }
@@ -98,6 +103,11 @@ impl UdpSocket {
 
     /// Receives one datagram from the connected peer into `buf`; a datagram
     /// longer than `buf` is truncated.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a datagram is taken from the socket only in the poll that
+    /// returns it.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_recv(cx, buf)).await
     }
@@ -113,6 +123,11 @@ impl UdpSocket {
     }
 
     /// Sends `buf` as one datagram to `target` (its first resolved address).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a datagram is sent whole, in the poll that returns; a
+    /// dropped send sent nothing.
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         let target = ops::resolve(target)?[0];
         poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
@@ -134,6 +149,11 @@ impl UdpSocket {
     }
 
     /// Receives one datagram and its sender's address.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a datagram is taken from the socket only in the poll that
+    /// returns it.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         poll_fn(|cx| self.poll_recv_from(cx, buf)).await
     }
@@ -194,11 +214,19 @@ impl UdpSocket {
     }
 
     /// Waits until the socket may be readable (the wake-up can be spurious).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: readiness is not consumed by waiting for it.
     pub async fn readable(&self) -> io::Result<()> {
         ops::ready(&self.io, Direction::Read).await
     }
 
     /// Waits until the socket may be writable (the wake-up can be spurious).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: readiness is not consumed by waiting for it.
     pub async fn writable(&self) -> io::Result<()> {
         ops::ready(&self.io, Direction::Write).await
     }

@@ -2,7 +2,7 @@
 //! per-thread engine state (the worker this thread is, the runtime it
 //! entered, the task it polls, the coop budget, the poll clock, the
 //! `LocalSet` it drives, its block of task ids, the blocking pool it
-//! serves), read through one accessor, [`with`].
+//! serves, its random state), read through one accessor, [`with`].
 //!
 //! # Invariants
 //! - `Context` needs no destructor (checked below), so with its `const`
@@ -72,6 +72,9 @@ pub(crate) struct Context {
     /// `blocking::pool`: the pool (its shared state's address) whose
     /// thread this is; 0 elsewhere. Set once when a pool thread starts.
     pub(crate) blocking_pool: Cell<usize>,
+    /// `rand`: this thread's xorshift state for `select!`'s branch order
+    /// (0: not seeded yet). Advanced by `rand::thread_rng_n`.
+    pub(crate) rng: Cell<u64>,
 }
 
 // The whole point of one `const`-initialised context: no destructor, so no
@@ -91,6 +94,7 @@ impl Context {
             local_set: Cell::new(ptr::null()),
             task_ids: Cell::new((0, 0)),
             blocking_pool: Cell::new(0),
+            rng: Cell::new(0),
         }
     }
 }

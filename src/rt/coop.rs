@@ -94,6 +94,21 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     }
 }
 
+/// `Pending` (with the task asked to run again after the others) when the
+/// budget of the current poll is spent, else `Ready` without spending a
+/// unit: for combinators such as `select!` that poll several leaf futures,
+/// so a task whose every branch would be refused for lack of budget
+/// yields at once instead of polling each of them for nothing.
+pub(crate) fn poll_budget_available(cx: &mut Context<'_>) -> Poll<()> {
+    match context::with(|c| c.budget.get()).flatten() {
+        Some(0) => {
+            crate::rt::task::waker::yield_self(cx.waker());
+            Poll::Pending
+        }
+        _ => Poll::Ready(()),
+    }
+}
+
 /// Was the budget of the current poll spent? (for tests and for futures
 /// that want to yield voluntarily).
 #[cfg(all(test, not(loom)))]
@@ -130,6 +145,22 @@ mod tests {
             assert!(!has_budget_remaining());
         });
         assert_eq!(remaining(), None);
+    }
+
+    #[test]
+    fn budget_available_until_spent_and_never_spends() {
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(poll_budget_available(&mut cx).is_ready(), "unconstrained");
+        budget(|| {
+            assert!(poll_budget_available(&mut cx).is_ready());
+            assert_eq!(remaining(), Some(BUDGET), "checking spends nothing");
+            for _ in 0..BUDGET {
+                if let Poll::Ready(r) = poll_proceed(&mut cx) {
+                    r.made_progress();
+                }
+            }
+            assert!(poll_budget_available(&mut cx).is_pending());
+        });
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //!   driver, timer shards, blocking pool, cell depot, `LocalSet` registry).
 //! - `context`: what the current thread is (worker, `block_on`, entered).
 //! - `coop`: the per-task operation budget; `clock`: cheap timestamps.
+//! - `rand`: a per-thread random number for `select!`'s branch order.
 //! - `tokio_context`: tokio's runtime context on weft's threads (feature
 //!   `tokio-context`).
 //!
@@ -28,6 +29,7 @@ pub(crate) mod coop;
 pub(crate) mod local;
 pub(crate) mod monitor;
 pub(crate) mod netpoll;
+pub(crate) mod rand;
 pub(crate) mod scheduler;
 pub(crate) mod services;
 pub(crate) mod task;

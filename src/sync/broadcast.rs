@@ -390,6 +390,12 @@ impl<T: Clone> Receiver<T> {
     ///     assert_eq!(rx.recv().await, Ok("hi"));
     /// });
     /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a position in the channel is consumed only in the poll that
+    /// returns its value (or the `Lagged` error). If `recv` loses a `select!`,
+    /// the next `recv` returns the same value.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
         Recv { rx: self, key: None }.await
     }
@@ -450,8 +456,28 @@ impl<T: Clone> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        this.rx.poll_recv_keyed(&mut this.key, cx)
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        self.rx.forget_waiter(&mut self.key);
+    }
+}
+
+impl<T: Clone> Receiver<T> {
+    /// One receive attempt for a future or stream that keeps its waiter
+    /// slot in `key` between polls (and gives it up with
+    /// `forget_waiter` when dropped): `recv`'s future and
+    /// `stream::BroadcastStream`.
+    pub(crate) fn poll_recv_keyed(
+        &mut self,
+        key: &mut Option<u64>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, RecvError>> {
         let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
-        let out = match this.rx.next(Some((&mut this.key, cx))) {
+        let out = match self.next(Some((key, cx))) {
             Next::Empty => return Poll::Pending,
             Next::Value(v) => Ok(v),
             Next::Lagged(n) => Err(RecvError::Lagged(n)),
@@ -462,10 +488,11 @@ impl<T: Clone> Future for Recv<'_, T> {
     }
 }
 
-impl<T> Drop for Recv<'_, T> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            let waker = self.rx.shared.tail.lock().waiters.remove(key);
+impl<T> Receiver<T> {
+    /// Removes the waiter registered under `key`, if any.
+    pub(crate) fn forget_waiter(&self, key: &mut Option<u64>) {
+        if let Some(key) = key.take() {
+            let waker = self.shared.tail.lock().waiters.remove(key);
             drop(waker);
         }
     }

@@ -122,6 +122,8 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Waits for the lock.
     ///
+    /// # Cancel safety
+    ///
     /// Cancel-safe: dropping the future gives up its place in the queue
     /// (or passes the lock on, if it had just been handed to it).
     pub async fn lock(&self) -> MutexGuard<'_, T> {

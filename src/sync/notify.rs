@@ -152,8 +152,8 @@ enum Phase {
 
 /// Future of [`Notify::notified`]: completes when notified.
 ///
-/// Cancel-safe: dropping it loses no `notify_one` (a notification it was
-/// chosen for passes to the next waiter or back to the permit).
+/// Completing or being dropped, it loses no `notify_one` (see "Cancel
+/// safety").
 ///
 /// ```
 /// use std::pin::pin;
@@ -167,6 +167,15 @@ enum Phase {
 ///     notified.await;
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping a `Notified` loses no `notify_one`: a notification it was chosen
+/// for passes to the next waiter or is kept as the permit. A `notify_waiters`
+/// call reaches only the `Notified` futures that exist when it is made: one
+/// created after it, in the next iteration of a `select!` loop, does not see
+/// it. Where that matters, create the future before checking the condition it
+/// signals, and `enable` it.
 #[must_use = "futures do nothing unless polled"]
 pub struct Notified<'a> {
     notify: &'a Notify,

@@ -136,6 +136,14 @@ pub struct Sender<T> {
 ///     assert!(rx.await.is_err());
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping the receiver closes the channel (a value sent later is dropped, or
+/// given back by `send`). In a `select!` loop, select on `&mut rx` (the
+/// receiver is `Unpin`) with a precondition that stops once it completed: a
+/// lost race then loses nothing, the value stays in the channel for the next
+/// iteration.
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
 }

@@ -131,6 +131,8 @@ impl Semaphore {
 
     /// Waits for one permit. Fails only if the semaphore is closed.
     ///
+    /// # Cancel safety
+    ///
     /// Cancel-safe: dropping the future gives back anything it was
     /// assigned, and the waiter loses its place in the queue.
     pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {

@@ -357,6 +357,12 @@ impl<T> Receiver<T> {
     ///     assert!(rx.changed().await.is_err(), "sender gone");
     /// });
     /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: nothing is marked seen unless `changed` returns `Ok`. If it
+    /// loses a `select!`, a change it was about to report is reported by the
+    /// next `changed`.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
         let seen = self.seen;
         let version = Wait { shared: &self.shared, key: None, seen, kind: WaitKind::Changed }.await;
@@ -366,6 +372,37 @@ impl<T> Receiver<T> {
                 Ok(())
             }
             None => Err(RecvError(())),
+        }
+    }
+
+    /// `changed` for a stream that keeps its waiter slot in `key` between
+    /// polls (and gives it up with `forget_waiter` when dropped):
+    /// `stream::WatchStream`.
+    pub(crate) fn poll_changed_keyed(
+        &mut self,
+        key: &mut Option<u64>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), RecvError>> {
+        let mut wait =
+            Wait { shared: &self.shared, key: key.take(), seen: self.seen, kind: WaitKind::Changed };
+        let polled = Pin::new(&mut wait).poll(cx);
+        // Keep the slot for the next poll (`Ready` already gave it up), so
+        // the `Wait`'s drop has nothing to remove.
+        *key = wait.key.take();
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(version)) => {
+                self.seen = version;
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(None) => Poll::Ready(Err(RecvError(()))),
+        }
+    }
+
+    /// Removes the `changed` waiter registered under `key`, if any.
+    pub(crate) fn forget_waiter(&self, key: &mut Option<u64>) {
+        if let Some(key) = key.take() {
+            drop(self.shared.rx_waiters.lock().remove(key));
         }
     }
 

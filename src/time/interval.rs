@@ -194,6 +194,8 @@ impl Interval {
 
     /// Waits for the next tick and returns its scheduled instant.
     ///
+    /// # Cancel safety
+    ///
     /// Cancel-safe: dropping the returned future before it completes loses
     /// no tick.
     pub fn tick(&mut self) -> impl Future<Output = Instant> + '_ {

@@ -39,6 +39,14 @@ use std::time::Duration;
 /// If called outside a weft runtime (the timer would have nobody to fire
 /// it). Call it from a task, from inside `Runtime::block_on`, or after
 /// `Runtime::enter()`.
+///
+/// # Cancel safety
+///
+/// Dropping a `Sleep` loses nothing, but a new `sleep` is a new timer: a
+/// `sleep(d)` branch written inside a `select!` loop starts over at every
+/// iteration (a timeout for each iteration, not a deadline for the loop). For a
+/// deadline, create the `Sleep` once before the loop, pin it (`std::pin::pin!`)
+/// and select on `&mut` it; `reset` moves it.
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep::after(duration, "weft::time::sleep")
@@ -97,6 +105,14 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///     assert!(idle.is_elapsed());
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping a `Sleep` loses nothing, but a new `sleep` is a new timer: a
+/// `sleep(d)` branch written inside a `select!` loop starts over at every
+/// iteration (a timeout for each iteration, not a deadline for the loop). For a
+/// deadline, create the `Sleep` once before the loop, pin it (`std::pin::pin!`)
+/// and select on `&mut` it; `reset` moves it.
 pub struct Sleep {
     /// The deadline as given (the timer holds it rounded up to the wheel's
     /// millisecond).

@@ -112,6 +112,12 @@ impl TcpListener {
     /// error and leaves the connection queued, so calling `accept` again at
     /// once fails again until the cause is gone: a server loop should back
     /// off (sleep, or close idle connections) before retrying.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a connection leaves the listener's queue only in the poll
+    /// that returns it; if `accept` loses a `select!`, the next `accept`
+    /// returns it.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }

@@ -12,12 +12,23 @@ use std::task::{Context, Poll};
 macro_rules! read_half_methods {
     (|$this:ident| $s:expr) => {
         /// Reads into `buf` (see [`TcpStream::read`]).
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: bytes are taken from the socket only in the poll that
+        /// returns their count; if `read` loses a `select!`, no data is lost.
         pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             let $this = &*self;
             crate::net::ops::read($s.io(), buf).await
         }
 
         /// Fills `buf` exactly (see [`TcpStream::read_exact`]).
+        ///
+        /// # Cancel safety
+        ///
+        /// Not cancel-safe: dropped after part of `buf` was filled, it returns no
+        /// count, so the bytes already read are lost to the caller. In a `select!` loop use
+        /// `read` into a buffer that outlives the loop.
         pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
             let $this = &*self;
             crate::net::ops::read_exact($s.io(), buf).await
@@ -30,6 +41,10 @@ macro_rules! read_half_methods {
         }
 
         /// Waits until the stream may be readable.
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: readiness is not consumed by waiting for it.
         pub async fn readable(&self) -> io::Result<()> {
             let $this = self;
             $s.readable().await
@@ -59,12 +74,24 @@ macro_rules! read_half_methods {
 macro_rules! write_half_methods {
     (|$this:ident| $s:expr) => {
         /// Writes some of `buf` (see [`TcpStream::write`]).
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: bytes are handed to the socket only in the poll that
+        /// returns their count; a dropped `write` wrote nothing.
         pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             let $this = &*self;
             crate::net::ops::write($s.io(), buf).await
         }
 
         /// Writes all of `buf`.
+        ///
+        /// # Cancel safety
+        ///
+        /// Not cancel-safe: dropped part way, it has written an unknown prefix
+        /// of `buf`. In a `select!` loop, write with `write` and keep the
+        /// position, or finish the write in the handler (as the chat example
+        /// does).
         pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
             let $this = &*self;
             crate::net::ops::write_all($s.io(), buf).await
@@ -76,6 +103,10 @@ macro_rules! write_half_methods {
         }
 
         /// Waits until the stream may be writable.
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: readiness is not consumed by waiting for it.
         pub async fn writable(&self) -> io::Result<()> {
             let $this = self;
             $s.writable().await

@@ -181,23 +181,45 @@ impl TcpStream {
 
     /// Reads into `buf`, waiting until some data arrives. `Ok(0)` means the
     /// peer closed its write side (or `buf` is empty).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: bytes are taken from the socket only in the poll that
+    /// returns their count; if `read` loses a `select!`, no data is lost.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         ops::read(&self.io, buf).await
     }
 
     /// Fills `buf` exactly, or returns `ErrorKind::UnexpectedEof` if the peer
     /// closes first (how much was read is then unspecified).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped after part of `buf` was filled, it returns no
+    /// count, so the bytes already read are lost to the caller. In a `select!`
+    /// loop use `read` into a buffer that outlives the loop.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         ops::read_exact(&self.io, buf).await
     }
 
     /// Writes some of `buf`, waiting until the socket accepts data; returns
     /// how many bytes were written.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: bytes are handed to the socket only in the poll that
+    /// returns their count; a dropped `write` wrote nothing.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         ops::write(&self.io, buf).await
     }
 
     /// Writes all of `buf`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped part way, it has written an unknown prefix of
+    /// `buf`. In a `select!` loop, write with `write` and keep the position, or
+    /// finish the write in the handler (as the chat example does).
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         ops::write_all(&self.io, buf).await
     }
@@ -232,12 +254,20 @@ impl TcpStream {
     /// Waits until the stream may be readable. The wake-up can be spurious:
     /// a following [`try_read`](TcpStream::try_read) may still return
     /// `WouldBlock`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: readiness is not consumed by waiting for it.
     pub async fn readable(&self) -> io::Result<()> {
         ops::ready(&self.io, Direction::Read).await
     }
 
     /// Waits until the stream may be writable (see
     /// [`readable`](TcpStream::readable) about spurious wake-ups).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: readiness is not consumed by waiting for it.
     pub async fn writable(&self) -> io::Result<()> {
         ops::ready(&self.io, Direction::Write).await
     }

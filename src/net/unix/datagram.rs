@@ -97,6 +97,11 @@ impl UnixDatagram {
     }
 
     /// Sends `buf` as one datagram to the connected peer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a datagram is sent whole, in the poll that returns; a
+    /// dropped send sent nothing.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_send(cx, buf)).await
     }
@@ -107,6 +112,11 @@ impl UnixDatagram {
     }
 
     /// Receives one datagram from the connected peer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a datagram is taken from the socket only in the poll that
+    /// returns it.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_recv(cx, buf)).await
     }
@@ -117,12 +127,22 @@ impl UnixDatagram {
     }
 
     /// Sends `buf` as one datagram to the socket file `path`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a datagram is sent whole, in the poll that returns; a
+    /// dropped send sent nothing.
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let path = path.as_ref();
         self.io.async_io(Direction::Write, |s| s.send_to(buf, path)).await
     }
 
     /// Receives one datagram and its sender's address.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a datagram is taken from the socket only in the poll that
+    /// returns it.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.async_io(Direction::Read, |s| s.recv_from(buf)).await
     }
@@ -138,11 +158,19 @@ impl UnixDatagram {
     }
 
     /// Waits until the socket may be readable (the wake-up can be spurious).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: readiness is not consumed by waiting for it.
     pub async fn readable(&self) -> io::Result<()> {
         ops::ready(&self.io, Direction::Read).await
     }
 
     /// Waits until the socket may be writable (the wake-up can be spurious).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: readiness is not consumed by waiting for it.
     pub async fn writable(&self) -> io::Result<()> {
         ops::ready(&self.io, Direction::Write).await
     }

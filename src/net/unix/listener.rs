@@ -63,6 +63,12 @@ impl UnixListener {
     }
 
     /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a connection leaves the listener's queue only in the poll
+    /// that returns it; if `accept` loses a `select!`, the next `accept`
+    /// returns it.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }

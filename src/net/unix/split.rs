@@ -48,12 +48,23 @@ pub(super) fn into_split(s: UnixStream) -> (OwnedReadHalf, OwnedWriteHalf) {
 macro_rules! read_methods {
     (|$h:ident| $s:expr) => {
         /// Reads into `buf` (see [`UnixStream::read`]).
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: bytes are taken from the socket only in the poll that
+        /// returns their count; if `read` loses a `select!`, no data is lost.
         pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             let $h = &*self;
             ops::read($s.io(), buf).await
         }
 
         /// Fills `buf` exactly (see [`UnixStream::read_exact`]).
+        ///
+        /// # Cancel safety
+        ///
+        /// Not cancel-safe: dropped after part of `buf` was filled, it returns no
+        /// count, so the bytes already read are lost to the caller. In a `select!` loop use
+        /// `read` into a buffer that outlives the loop.
         pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
             let $h = &*self;
             ops::read_exact($s.io(), buf).await
@@ -66,6 +77,10 @@ macro_rules! read_methods {
         }
 
         /// Waits until the stream may be readable.
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: readiness is not consumed by waiting for it.
         pub async fn readable(&self) -> io::Result<()> {
             let $h = self;
             $s.readable().await
@@ -76,12 +91,24 @@ macro_rules! read_methods {
 macro_rules! write_methods {
     (|$h:ident| $s:expr) => {
         /// Writes some of `buf` (see [`UnixStream::write`]).
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: bytes are handed to the socket only in the poll that
+        /// returns their count; a dropped `write` wrote nothing.
         pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             let $h = &*self;
             ops::write($s.io(), buf).await
         }
 
         /// Writes all of `buf`.
+        ///
+        /// # Cancel safety
+        ///
+        /// Not cancel-safe: dropped part way, it has written an unknown prefix
+        /// of `buf`. In a `select!` loop, write with `write` and keep the
+        /// position, or finish the write in the handler (as the chat example
+        /// does).
         pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
             let $h = &*self;
             ops::write_all($s.io(), buf).await
@@ -94,6 +121,10 @@ macro_rules! write_methods {
         }
 
         /// Waits until the stream may be writable.
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: readiness is not consumed by waiting for it.
         pub async fn writable(&self) -> io::Result<()> {
             let $h = self;
             $s.writable().await

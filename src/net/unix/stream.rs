@@ -103,22 +103,44 @@ impl UnixStream {
 
     /// Reads into `buf`, waiting until data arrives; `Ok(0)` at end of
     /// stream.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: bytes are taken from the socket only in the poll that
+    /// returns their count; if `read` loses a `select!`, no data is lost.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         ops::read(&self.io, buf).await
     }
 
     /// Fills `buf` exactly, or `ErrorKind::UnexpectedEof` if the peer closes
     /// first.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped after part of `buf` was filled, it returns no
+    /// count, so the bytes already read are lost to the caller. In a `select!`
+    /// loop use `read` into a buffer that outlives the loop.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         ops::read_exact(&self.io, buf).await
     }
 
     /// Writes some of `buf`, waiting until the socket accepts data.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: bytes are handed to the socket only in the poll that
+    /// returns their count; a dropped `write` wrote nothing.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         ops::write(&self.io, buf).await
     }
 
     /// Writes all of `buf`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped part way, it has written an unknown prefix of
+    /// `buf`. In a `select!` loop, write with `write` and keep the position, or
+    /// finish the write in the handler (as the chat example does).
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         ops::write_all(&self.io, buf).await
     }
@@ -129,11 +151,19 @@ impl UnixStream {
     }
 
     /// Waits until the stream may be readable (the wake-up can be spurious).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: readiness is not consumed by waiting for it.
     pub async fn readable(&self) -> io::Result<()> {
         ops::ready(&self.io, Direction::Read).await
     }
 
     /// Waits until the stream may be writable (the wake-up can be spurious).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: readiness is not consumed by waiting for it.
     pub async fn writable(&self) -> io::Result<()> {
         ops::ready(&self.io, Direction::Write).await
     }

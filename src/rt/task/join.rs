@@ -33,6 +33,12 @@ use std::task::{Context, Poll};
 ///     assert_eq!(got, "detached, still ran");
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Awaiting `&mut handle` (it is `Unpin`) in a `select!` loop is cancel-safe: a
+/// lost race leaves the output in the task for the next poll. Dropping the
+/// handle itself detaches the task; it does not cancel it (use `abort`).
 pub struct JoinHandle<T> {
     raw: RawTask,
     _output: PhantomData<T>,

@@ -147,7 +147,9 @@ impl<T> Sender<T> {
     /// Sends `value`, waiting while the channel is full. Fails, giving the
     /// value back, once the receiver is dropped or closed.
     ///
-    /// Cancel safety: if the future is dropped before it completes, the
+    /// # Cancel safety
+    ///
+    /// If the future is dropped before it completes, the
     /// value is dropped with it and was not sent, and no slot is lost (the
     /// slot it may have been handed goes to the next waiting sender).
     ///
@@ -367,6 +369,12 @@ impl<T> Receiver<T> {
     ///     assert_eq!(rx.recv().await, None);
     /// });
     /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a message leaves the channel only in the poll that returns
+    /// it. If `recv` loses a `select!`, no message is lost, and the next `recv`
+    /// returns it.
     pub async fn recv(&mut self) -> Option<T> {
         std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
     }
@@ -387,6 +395,11 @@ impl<T> Receiver<T> {
     ///     assert_eq!(buf, [0, 1, 2, 3]);
     /// });
     /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: messages move into `buf` only in the poll that returns
+    /// their count; a dropped `recv_many` took none.
     pub async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
         std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
     }

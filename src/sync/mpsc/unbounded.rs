@@ -141,6 +141,12 @@ impl<T> UnboundedReceiver<T> {
     ///     assert_eq!(rx.recv().await, None);
     /// });
     /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a message leaves the channel only in the poll that returns
+    /// it. If `recv` loses a `select!`, no message is lost, and the next `recv`
+    /// returns it.
     pub async fn recv(&mut self) -> Option<T> {
         std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
     }
@@ -162,6 +168,11 @@ impl<T> UnboundedReceiver<T> {
     ///     assert_eq!(buf, [0, 1, 2, 3, 4]);
     /// });
     /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: messages move into `buf` only in the poll that returns
+    /// their count; a dropped `recv_many` took none.
     pub async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
         std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
     }
