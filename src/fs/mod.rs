@@ -4,15 +4,16 @@
 //! **A thread pool, not io_uring.** Every call here hands a `std::fs` call
 //! to a `weft-blocking-N` thread ([`spawn_blocking`](crate::task::spawn_blocking))
 //! and waits for it without blocking a worker, as tokio's `fs` does.
-//! Each operation costs a hand-off to a pool thread and back (a few
-//! microseconds), so:
+//! Each operation costs a hand-off to a pool thread and back (a thread
+//! wake-up each way), so:
 //!
-//! - prefer the one-shot functions ([`read`], [`write`],
+//! - prefer the one-shot functions ([`read`], [`write()`],
 //!   [`read_to_string`]): one hand-off for the whole file;
 //! - [`File`] reads and writes through a buffer (up to 2 MiB per
 //!   operation) so a stream of small writes is not a stream of hand-offs;
 //! - [`ReadDir`] fetches entries in batches of 32 per hand-off;
-//! - for many small operations in a row, one [`spawn_blocking`] closure
+//! - for many small operations in a row, one
+//!   [`spawn_blocking`](crate::task::spawn_blocking) closure
 //!   that does them all with `std::fs` is cheaper still.
 //!
 //! ```
