@@ -316,3 +316,32 @@ fn tokio_io_traits_on_file() {
         tokio::io::AsyncWriteExt::shutdown(&mut f).await.unwrap();
     });
 }
+
+#[test]
+fn bad_paths_are_errors_that_name_them_not_panics() {
+    let dir = TempDir::new("bad-input");
+    runtime().block_on(async {
+        let err = fs::read("bad\0path").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("bad"), "{err}");
+        let file = dir.join("file");
+        fs::write(&file, "x").await.unwrap();
+        let err = fs::read_dir(&file).await.unwrap_err();
+        assert!(mentions(&err, &file), "reading a file as a directory: {err}");
+        let err = fs::create_dir_all(file.join("sub")).await.unwrap_err();
+        assert!(mentions(&err, &file.join("sub")), "{err}");
+    });
+}
+
+#[test]
+fn an_operation_after_shutdown_fails_with_the_path_instead_of_hanging() {
+    let dir = TempDir::new("after-shutdown");
+    let path = dir.join("f");
+    std::fs::write(&path, "x").unwrap();
+    let rt = runtime();
+    let handle = rt.handle().clone();
+    drop(rt);
+    let err = handle.block_on(fs::read(&path)).unwrap_err();
+    assert!(err.to_string().contains("shut down"), "{err}");
+    assert!(mentions(&err, &path), "{err}");
+}
