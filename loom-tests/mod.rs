@@ -41,6 +41,8 @@
 //! - `sync_notify`: `Notify`: notify_one vs a registering `Notified`,
 //!   notify_one vs a `Notified` being dropped (pass-on), notify_waiters vs
 //!   a new `Notified`.
+//! - `sync_once_cell`: `OnceCell` initializers racing (one init function
+//!   runs), and one cancelled mid-init racing a second caller.
 //! - `sync_oneshot`: a oneshot's send / sender drop / receiver drop /
 //!   `closed()` racing the other side's poll (value dropped once, no lost
 //!   wake-up).
@@ -74,6 +76,7 @@ mod steal;
 mod sync_broadcast;
 mod sync_mpsc;
 mod sync_notify;
+mod sync_once_cell;
 mod sync_oneshot;
 mod sync_semaphore;
 mod sync_watch;

@@ -247,7 +247,17 @@ impl<T> OnceCell<T> {
             // The semaphore closes only once initialized, and a closing
             // initializer keeps the permit, so holding it means empty.
             Ok(()) => Some(InitPermit(Some(&self.sem))),
-            Err(_) => None,
+            Err(_) => {
+                // The acquire may have seen the close through a Relaxed
+                // load of the semaphore's word (its fast path), which
+                // orders nothing. This Acquire load (`is_closed`) pairs
+                // with the Release RMW of `close`, which the initializer
+                // made after its Release store of `set`: the value is
+                // visible to the caller's `get` from here on.
+                let closed = self.sem.is_closed();
+                debug_assert!(closed, "acquire fails only on a closed semaphore");
+                None
+            }
         }
     }
 
