@@ -48,7 +48,8 @@
 //!   wake-up).
 //! - `sync_mpsc`: sends and the last sender's drop racing the receiver
 //!   going to sleep; the receiver's drop racing a send; a full bounded
-//!   sender waiting for the receiver to free a slot.
+//!   sender waiting for the receiver to free a slot; a weak sender's
+//!   upgrade racing the last sender's drop.
 //! - `sync_watch`: sends and the sender's drop racing `changed()`;
 //!   `closed()` racing the last receiver's drop.
 //! - `sync_broadcast`: sends (lagging a one-slot ring) and the last
