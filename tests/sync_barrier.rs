@@ -41,24 +41,25 @@ fn each_generation_releases_all_n_after_the_last_arrival_with_one_leader() {
 
 #[test]
 fn waiters_stay_pending_until_the_last_arrives() {
-    let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
-    rt.block_on(async {
-        let barrier = Arc::new(Barrier::new(3));
-        let first: Vec<_> = (0..2)
-            .map(|_| {
-                let b = barrier.clone();
-                weft::spawn(async move { b.wait().await.is_leader() })
-            })
-            .collect();
-        for _ in 0..50 {
-            weft::task::yield_now().await;
-        }
-        assert!(first.iter().all(|t| !t.is_finished()), "released before the third arrival");
-        assert!(barrier.wait().await.is_leader(), "the last arrival leads");
-        for t in first {
-            assert!(!t.await.unwrap());
-        }
-    });
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let barrier = Barrier::new(3);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut first = Box::pin(barrier.wait());
+    let mut second = Box::pin(barrier.wait());
+    assert!(first.as_mut().poll(&mut cx).is_pending(), "one of three arrived");
+    assert!(second.as_mut().poll(&mut cx).is_pending(), "two of three arrived");
+    assert!(first.as_mut().poll(&mut cx).is_pending(), "a re-poll is not an arrival");
+    let mut third = Box::pin(barrier.wait());
+    let Poll::Ready(last) = third.as_mut().poll(&mut cx) else { panic!("the third arrival waits") };
+    assert!(last.is_leader(), "the arrival that completes the generation leads");
+    for waiter in [&mut first, &mut second] {
+        let Poll::Ready(r) = waiter.as_mut().poll(&mut cx) else { panic!("not released") };
+        assert!(!r.is_leader());
+    }
+    // The next generation starts empty.
+    let mut again = Box::pin(barrier.wait());
+    assert!(again.as_mut().poll(&mut cx).is_pending());
 }
 
 #[test]
