@@ -41,12 +41,15 @@
 //! - `sync_notify`: `Notify`: notify_one vs a registering `Notified`,
 //!   notify_one vs a `Notified` being dropped (pass-on), notify_waiters vs
 //!   a new `Notified`.
+//! - `sync_once_cell`: `OnceCell` initializers racing (one init function
+//!   runs), and one cancelled mid-init racing a second caller.
 //! - `sync_oneshot`: a oneshot's send / sender drop / receiver drop /
 //!   `closed()` racing the other side's poll (value dropped once, no lost
 //!   wake-up).
 //! - `sync_mpsc`: sends and the last sender's drop racing the receiver
 //!   going to sleep; the receiver's drop racing a send; a full bounded
-//!   sender waiting for the receiver to free a slot.
+//!   sender waiting for the receiver to free a slot; a weak sender's
+//!   upgrade racing the last sender's drop.
 //! - `sync_watch`: sends and the sender's drop racing `changed()`;
 //!   `closed()` racing the last receiver's drop.
 //! - `sync_broadcast`: sends (lagging a one-slot ring) and the last
@@ -74,6 +77,7 @@ mod steal;
 mod sync_broadcast;
 mod sync_mpsc;
 mod sync_notify;
+mod sync_once_cell;
 mod sync_oneshot;
 mod sync_semaphore;
 mod sync_watch;

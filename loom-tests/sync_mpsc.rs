@@ -226,3 +226,34 @@ fn cancelled_send_after_slot_hand_off_races_closed_recv() {
     });
     outcomes.assert_all_seen(&["the send completed", "the send was dropped first"]);
 }
+
+/// A weak sender upgraded on another thread (and sending once) vs the
+/// last strong sender's drop, vs the receiver draining until `None`: an
+/// upgrade that wins delivers its message before the end; one that loses
+/// gets `None` and the stream ends at once. Never a hang, never a message
+/// after `None`.
+#[test]
+fn weak_upgrade_races_last_sender_drop() {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model_min_preemptions(3, move || {
+        let (tx, mut rx) = mpsc::unbounded_channel::<usize>();
+        let weak = tx.downgrade();
+        let upgrader = thread::spawn(move || match weak.upgrade() {
+            Some(tx) => {
+                tx.send(7).unwrap();
+                true
+            }
+            None => false,
+        });
+        drop(tx);
+        let mut got = Vec::new();
+        while let Some(v) = block_on(rx.recv()) {
+            got.push(v);
+        }
+        let upgraded = upgrader.join().unwrap();
+        seen.saw(if upgraded { "upgrade won" } else { "upgrade lost" });
+        assert_eq!(got, if upgraded { vec![7] } else { vec![] });
+    });
+    outcomes.assert_all_seen(&["upgrade won", "upgrade lost"]);
+}

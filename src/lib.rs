@@ -27,7 +27,7 @@
 //! `timeout`, `interval`) are in [`time`].
 //!
 //! Blocking code runs on a separate elastic pool through
-//! [`task::spawn_blocking`].
+//! [`task::spawn_blocking`]; files and directories ([`fs`]) use it.
 //!
 //! [`select!`] waits on several futures and runs the branch of the first
 //! to complete (random start, `biased;`, `if` preconditions, `else`, no
@@ -37,7 +37,7 @@
 //!
 //! # Features
 //!
-//! The first five are on by default; with `default-features = false` an embedder picks
+//! The first six are on by default; with `default-features = false` an embedder picks
 //! what it uses. The scheduler, tasks, `JoinSet`, `LocalSet`,
 //! `spawn_blocking`, dumps, metrics and stall detection are always there.
 //!
@@ -45,7 +45,10 @@
 //! - `time`: the [`time`] module (`sleep`, `timeout`, `interval`,
 //!   `Instant`). Without it the workers' timer wheel stays, unused.
 //! - `sync`: the [`sync`] module (channels: `oneshot`, `mpsc`, `watch`,
-//!   `broadcast`; `Mutex`, `RwLock`, `Semaphore`, `Notify`).
+//!   `broadcast`; `Mutex`, `RwLock`, `Semaphore`, `Notify`, `OnceCell`,
+//!   `Barrier`).
+//! - `fs`: the [`fs`] module (`read`, `write`, `File`, `read_dir`, ...
+//!   on the blocking pool).
 //! - `macros`: `#[weft::main]` and `#[weft::test]`. (`select!`, `join!`
 //!   and `try_join!` are always there: declarative macros, nothing to
 //!   build.)
@@ -58,7 +61,8 @@
 //! Off by default, for integration with the tokio-based ecosystem:
 //!
 //! - `tokio-io`: `tokio::io::AsyncRead`/`AsyncWrite` on the stream sockets
-//!   and their halves (besides `futures_io`'s), for tokio-util codecs,
+//!   and their halves and (with `fs`) `AsyncRead`/`AsyncWrite`/`AsyncSeek`
+//!   on `fs::File` (besides `futures_io`'s), for tokio-util codecs,
 //!   hyper-util's `TokioIo`, tokio-rustls. Adds tokio with no features.
 //! - `hyper`: the `hyper` module: hyper's executor, timer and I/O traits
 //!   on weft, and `serve` (HTTP/1 and HTTP/2, graceful shutdown) for a
@@ -76,10 +80,12 @@
 // The crate docs link `net`, `time` and `sync`, which a build without
 // those features does not have.
 #![cfg_attr(
-    not(all(feature = "net", feature = "time", feature = "sync")),
+    not(all(feature = "net", feature = "time", feature = "sync", feature = "fs")),
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]
 
+#[cfg(all(feature = "fs", not(all(test, loom))))]
+pub mod fs;
 #[cfg(all(feature = "hyper", not(all(test, loom))))]
 pub mod hyper;
 pub(crate) mod loom;

@@ -616,3 +616,53 @@ fn stress_receiver_drop_mid_stream() {
     });
     assert_eq!(drops.load(SeqCst), created.load(SeqCst));
 }
+
+// ---- weak senders ----
+
+#[test]
+fn a_weak_sender_does_not_keep_the_channel_open() {
+    let (tx, mut rx) = mpsc::channel::<u8>(4);
+    let weak = tx.downgrade();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+    let tx2 = weak.upgrade().expect("a sender is alive");
+    assert_eq!(weak.strong_count(), 2);
+    tx2.try_send(1).unwrap();
+    drop((tx, tx2));
+    assert!(weak.upgrade().is_none(), "upgrade after the last sender is gone");
+    assert_eq!(block_on(rx.recv()), Some(1));
+    assert_eq!(block_on(rx.recv()), None, "the weak sender does not keep it open");
+    drop(weak);
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    let weak = tx.downgrade();
+    let weak2 = weak.clone();
+    assert_eq!(tx.weak_count(), 2);
+    weak2.upgrade().unwrap().send(2).unwrap();
+    drop(tx);
+    assert!(weak.upgrade().is_none());
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[test]
+fn upgrades_racing_the_last_drop_never_reopen_the_channel() {
+    for _ in 0..200 {
+        let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+        let weak = tx.downgrade();
+        let upgrader = std::thread::spawn(move || {
+            if let Some(tx) = weak.upgrade() {
+                tx.send(1).unwrap();
+                true
+            } else {
+                false
+            }
+        });
+        drop(tx);
+        let upgraded = upgrader.join().unwrap();
+        // Either the upgrade won (its message arrives, then the end) or it
+        // lost (the end at once): never a hang, never a lost message.
+        let got = block_on(rx.recv());
+        assert_eq!(got.is_some(), upgraded);
+        assert_eq!(block_on(rx.recv()), None);
+    }
+}

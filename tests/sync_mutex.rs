@@ -254,3 +254,83 @@ fn rwlock_stress_2_workers() {
 fn rwlock_stress_4_workers() {
     rwlock_stress(4);
 }
+
+// ---- mapped guards ----
+
+#[allow(dead_code)]
+fn mapped_guards_are_send() {
+    fn send<T: Send>() {}
+    send::<weft::sync::MappedMutexGuard<'static, Vec<u8>>>();
+    send::<weft::sync::RwLockMappedWriteGuard<'static, Vec<u8>>>();
+}
+
+#[test]
+fn a_mapped_mutex_guard_keeps_the_lock_and_hands_it_on_when_dropped() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let m = Arc::new(Mutex::new((0u32, String::new())));
+        let mut name = MutexGuard::map(m.lock().await, |pair| &mut pair.1);
+        let waiter = {
+            let m = m.clone();
+            weft::spawn(async move { m.lock().await.1.clone() })
+        };
+        name.push_str("set while mapped");
+        for _ in 0..20 {
+            weft::task::yield_now().await;
+        }
+        assert!(!waiter.is_finished(), "the mapped guard still holds the lock");
+        let mut len = weft::sync::MappedMutexGuard::map(name, |s| s.as_mut_str());
+        len.make_ascii_uppercase();
+        drop(len);
+        assert_eq!(waiter.await.unwrap(), "SET WHILE MAPPED");
+    });
+}
+
+#[test]
+fn try_map_gives_the_guard_back_still_locked() {
+    let m = Mutex::new(vec![1, 2, 3]);
+    let g = MutexGuard::try_map(m.try_lock().unwrap(), |v| v.get_mut(10)).unwrap_err();
+    assert!(m.try_lock().is_err(), "still locked after a declined map");
+    let mut last = MutexGuard::try_map(g, |v| v.last_mut()).unwrap();
+    *last = 30;
+    drop(last);
+    assert_eq!(*m.try_lock().unwrap(), [1, 2, 30]);
+}
+
+#[test]
+fn a_panicking_map_function_unlocks() {
+    let m = Mutex::new(0);
+    let g = m.try_lock().unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = MutexGuard::map(g, |v| {
+            if *v == 0 {
+                panic!("no");
+            }
+            v
+        });
+    }));
+    assert!(r.is_err());
+    assert!(m.try_lock().is_ok(), "the guard was dropped during unwinding");
+}
+
+#[test]
+fn mapped_rwlock_guards_keep_their_lock_mode() {
+    let lock = RwLock::new((1u8, vec![0u8; 4]));
+    {
+        let first = RwLockReadGuard::map(lock.try_read().unwrap(), |p| &p.0);
+        let other = lock.try_read().unwrap();
+        assert_eq!(*first + other.0, 2, "readers still share");
+        assert!(lock.try_write().is_err());
+        let declined = RwLockReadGuard::try_map(other, |p| p.1.get(9)).unwrap_err();
+        assert_eq!(declined.0, 1);
+    }
+    {
+        let mut bytes = RwLockWriteGuard::map(lock.try_write().unwrap(), |p| &mut p.1);
+        assert!(lock.try_read().is_err(), "a mapped write guard excludes readers");
+        bytes[0] = 9;
+        let mut first = weft::sync::RwLockMappedWriteGuard::map(bytes, |b| &mut b[0]);
+        *first += 1;
+    }
+    assert_eq!(lock.try_read().unwrap().1[0], 10);
+    assert!(lock.try_write().is_ok(), "every permit came back");
+}

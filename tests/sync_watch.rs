@@ -197,3 +197,35 @@ fn stress_readers_never_miss_the_last_change() {
         });
     }
 }
+
+// ---- wait_for ----
+
+#[test]
+fn wait_for_checks_the_current_value_first() {
+    let (_tx, mut rx) = watch::channel(5);
+    assert_eq!(*block_on(rx.wait_for(|v| *v == 5)).unwrap(), 5);
+}
+
+#[test]
+fn wait_for_waits_for_a_value_that_satisfies_the_predicate() {
+    let (tx, mut rx) = watch::channel(0u32);
+    let t = std::thread::spawn(move || {
+        for i in 1..=100 {
+            tx.send(i).unwrap();
+        }
+        tx
+    });
+    let got = *block_on(rx.wait_for(|v| *v >= 100)).unwrap();
+    assert_eq!(got, 100);
+    assert!(!rx.has_changed().unwrap_or(false), "the returned value is marked seen");
+    drop(t.join().unwrap());
+}
+
+#[test]
+fn wait_for_sees_the_last_value_of_a_closed_channel_then_fails() {
+    let (tx, mut rx) = watch::channel(0);
+    tx.send(3).unwrap();
+    drop(tx);
+    assert_eq!(*block_on(rx.wait_for(|v| *v == 3)).unwrap(), 3, "the last value still counts");
+    assert!(block_on(rx.wait_for(|v| *v == 4)).is_err(), "nothing more will come");
+}

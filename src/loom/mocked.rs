@@ -89,6 +89,10 @@ pub(crate) mod sync {
 
 pub(crate) mod thread {
     pub(crate) use loom::thread::{current, Builder, JoinHandle};
+    /// For user-declared task-local keys (`task_local!`), which live in
+    /// the user's own thread-locals and are part of no protocol: always
+    /// std's.
+    pub(crate) use std::thread::LocalKey as StdLocalKey;
 }
 
 pub(crate) mod cell {

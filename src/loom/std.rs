@@ -94,6 +94,10 @@ pub(crate) mod sync {
 }
 
 pub(crate) mod thread {
+    /// For user-declared task-local keys (`task_local!`), which live in
+    /// the user's own thread-locals and are part of no protocol: always
+    /// std's.
+    pub(crate) use std::thread::LocalKey as StdLocalKey;
     pub(crate) use std::thread::{current, Builder, JoinHandle};
 }
 

@@ -194,14 +194,14 @@ pub(crate) struct BlockOnGuard {
 pub(crate) fn enter_block_on(handle: scheduler::Handle) -> BlockOnGuard {
     if is_worker_thread() {
         panic!(
-            "weft: Runtime::block_on called from inside a weft worker thread. Blocking a worker \
+            "weft: block_on (Runtime::block_on or Handle::block_on) called from inside a weft worker thread. Blocking a worker \
              stops it from running other tasks and can deadlock the runtime; `.await` the future \
              instead, or run the blocking code on a thread of its own."
         );
     }
     if with(|cx| cx.in_block_on.replace(true)) == Some(true) {
         panic!(
-            "weft: Runtime::block_on called while this thread is already inside block_on. \
+            "weft: block_on (Runtime::block_on or Handle::block_on) called while this thread is already inside block_on. \
              Nested block_on would block the outer future; `.await` the inner future instead."
         );
     }

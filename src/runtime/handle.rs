@@ -109,6 +109,42 @@ impl Handle {
         crate::rt::blocking::spawn_blocking_on(&self.inner, f, std::panic::Location::caller())
     }
 
+    /// Runs `future` to completion on the calling thread, as
+    /// [`Runtime::block_on`](crate::Runtime::block_on) does, from a
+    /// `Handle` (for code that holds a handle but not the runtime, such as
+    /// a plain thread or a `spawn_blocking` closure).
+    ///
+    /// Inside, [`crate::spawn`] and [`Handle::current`] refer to this
+    /// runtime; the timers and sockets the future uses are driven by the
+    /// runtime's workers, which keep running. If the runtime has been shut
+    /// down, its timers and sockets no longer make progress.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let n = std::thread::spawn(move || handle.block_on(async { weft::spawn(async { 7 }).await.unwrap() }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(n, 7);
+    ///
+    /// // From a blocking closure, which runs on a pool thread, not a worker:
+    /// let answer = rt.block_on(rt.spawn_blocking(|| {
+    ///     weft::Handle::current().block_on(async { 6 * 7 })
+    /// }));
+    /// assert_eq!(answer.unwrap(), 42);
+    /// ```
+    ///
+    /// # Panics
+    /// When called from a worker thread of any weft runtime (inside a task:
+    /// `.await` the future instead), or from inside another `block_on` on
+    /// the same thread, with a message that says so.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _guard = context::enter_block_on(self.inner.clone());
+        let _tokio = crate::rt::tokio_context::enter(self.inner.shared.services().tokio_context());
+        super::block_on::block_on(future)
+    }
+
     /// Makes this runtime current on this thread until the guard drops.
     ///
     /// ```

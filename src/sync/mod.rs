@@ -1,6 +1,7 @@
 //! Synchronisation primitives for tasks: [`Semaphore`], [`Notify`],
-//! [`Mutex`] and [`RwLock`]; and channels: [`oneshot`], [`mpsc`],
-//! [`watch`], [`broadcast`].
+//! [`Mutex`] and [`RwLock`] (guards can be narrowed with `map`),
+//! [`OnceCell`] (async one-time initialisation) and [`Barrier`]; and
+//! channels: [`oneshot`], [`mpsc`], [`watch`], [`broadcast`].
 //!
 //! All of them are runtime-independent: their futures work when awaited on
 //! weft, on another executor, or in a hand-written `block_on`. They take
@@ -60,6 +61,7 @@
 //! | `mpsc::Sender::reserve`, `reserve_owned` | no capacity is lost |
 //! | `mpsc` `closed` | nothing lost |
 //! | `watch::Receiver::changed` | nothing marked seen |
+//! | `watch::Receiver::wait_for` | only the values it already checked are marked seen |
 //! | `watch::Sender::closed` | nothing lost |
 //! | `broadcast::Receiver::recv` | nothing lost: a position is consumed only in the poll that returns it |
 
@@ -85,6 +87,7 @@
 // The argument is in `docs/design/sync.md`, with a table of which
 // operations are cancel-safe.
 
+mod barrier;
 pub(crate) mod batch_semaphore;
 pub mod broadcast;
 mod error;
@@ -92,6 +95,7 @@ mod list;
 pub mod mpsc;
 mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
 mod rwlock;
 mod semaphore;
@@ -99,10 +103,12 @@ pub(crate) mod wait_list;
 mod wake_list;
 pub mod watch;
 
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use error::{AcquireError, TryAcquireError, TryLockError};
-pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
 pub use notify::{Notified, Notify};
-pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{RwLock, RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 /// A `const fn` in normal builds, a plain `fn` under loom (whose atomics and

@@ -228,6 +228,140 @@ impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     }
 }
 
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// Narrows the guard to a part of the data (a field, an element),
+    /// keeping the lock held until the mapped guard drops. An associated
+    /// function (`MutexGuard::map(guard, ..)`), so it does not shadow a
+    /// method of `T`.
+    ///
+    /// ```
+    /// use weft::sync::{MappedMutexGuard, Mutex, MutexGuard};
+    ///
+    /// struct Stats { hits: u64, misses: u64 }
+    /// let m = Mutex::new(Stats { hits: 0, misses: 0 });
+    /// let mut hits: MappedMutexGuard<'_, u64> = MutexGuard::map(m.try_lock().unwrap(), |s| &mut s.hits);
+    /// *hits += 1;
+    /// assert!(m.try_lock().is_err(), "still locked");
+    /// drop(hits);
+    /// assert_eq!(m.try_lock().unwrap().hits, 1);
+    /// ```
+    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *this);
+        let lock: &'a Mutex<T> = this.lock;
+        let sem = &lock.sem;
+        // The permit moves to the mapped guard.
+        std::mem::forget(this);
+        MappedMutexGuard { sem, data, _marker: PhantomData }
+    }
+
+    /// As [`map`](Self::map), where `f` may decline (`None`): then the
+    /// original guard comes back in `Err`.
+    ///
+    /// ```
+    /// use weft::sync::{Mutex, MutexGuard};
+    /// let m = Mutex::new(vec![1, 2]);
+    /// let guard = m.try_lock().unwrap();
+    /// let guard = MutexGuard::try_map(guard, |v| v.get_mut(5)).unwrap_err();
+    /// let first = MutexGuard::try_map(guard, |v| v.first_mut()).unwrap();
+    /// assert_eq!(*first, 1);
+    /// ```
+    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data: *mut U = match f(&mut *this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        let lock: &'a Mutex<T> = this.lock;
+        let sem = &lock.sem;
+        std::mem::forget(this);
+        Ok(MappedMutexGuard { sem, data, _marker: PhantomData })
+    }
+}
+
+/// A [`MutexGuard`] narrowed to a part of the data by
+/// [`MutexGuard::map`]; unlocks the mutex on drop.
+#[must_use = "dropping the guard unlocks the mutex at once"]
+pub struct MappedMutexGuard<'a, T: ?Sized> {
+    /// The semaphore of the locked mutex; one permit is held.
+    sem: &'a ll::Semaphore,
+    /// Derived from the `&mut` the permit grants; valid while it is held.
+    data: *mut T,
+    _marker: PhantomData<&'a mut T>,
+}
+
+// SAFETY: the guard is a `&'a mut T` plus the duty to release a permit of
+// a semaphore that is `Sync`: sending it sends the `&mut T` (`T: Send`).
+unsafe impl<T: ?Sized + Send> Send for MappedMutexGuard<'_, T> {}
+// SAFETY: `&guard` gives only `&T` (`T: Sync`).
+unsafe impl<T: ?Sized + Sync> Sync for MappedMutexGuard<'_, T> {}
+
+impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
+    /// Narrows further; see [`MutexGuard::map`].
+    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *this);
+        let sem = this.sem;
+        std::mem::forget(this);
+        MappedMutexGuard { sem, data, _marker: PhantomData }
+    }
+
+    /// Narrows further if `f` returns `Some`; see [`MutexGuard::try_map`].
+    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data: *mut U = match f(&mut *this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        let sem = this.sem;
+        std::mem::forget(this);
+        Ok(MappedMutexGuard { sem, data, _marker: PhantomData })
+    }
+}
+
+impl<T: ?Sized> Deref for MappedMutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: `data` came from the `&mut` of a guard whose permit this
+        // guard now holds, so it is valid and unaliased while we live.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference
+        // derived from the guard.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.sem.release(1);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MappedMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
 impl<T: ?Sized> OwnedMutexGuard<T> {
     /// The mutex this guard locks.
     pub fn mutex(&self) -> &Arc<Mutex<T>> {

@@ -58,9 +58,19 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 /// ```
 #[must_use = "dropping the guard releases the read lock at once"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
-    lock: &'a RwLock<T>,
+    /// The lock's semaphore; one read permit is held.
+    sem: &'a ll::Semaphore,
+    /// The data (or, after `map`, a part of it); valid while the permit
+    /// is held.
+    data: *const T,
     _marker: PhantomData<&'a T>,
 }
+
+// SAFETY: the guard is a `&'a T` plus the duty to release a permit of a
+// `Sync` semaphore: sending or sharing it shares the `&T` (`T: Sync`).
+unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
 
 /// Exclusive access to an [`RwLock`]'s data; releases on drop.
 ///
@@ -74,6 +84,23 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     _marker: PhantomData<&'a mut T>,
 }
+
+/// An [`RwLockWriteGuard`] narrowed to a part of the data by
+/// [`RwLockWriteGuard::map`]; releases the write lock on drop.
+#[must_use = "dropping the guard releases the write lock at once"]
+pub struct RwLockMappedWriteGuard<'a, T: ?Sized> {
+    /// The lock's semaphore; every permit is held.
+    sem: &'a ll::Semaphore,
+    /// Derived from the `&mut` the permits grant; valid while held.
+    data: *mut T,
+    _marker: PhantomData<&'a mut T>,
+}
+
+// SAFETY: the guard is a `&'a mut T` plus the duty to release permits of a
+// `Sync` semaphore: sending it sends the `&mut T` (`T: Send`).
+unsafe impl<T: ?Sized + Send> Send for RwLockMappedWriteGuard<'_, T> {}
+// SAFETY: `&guard` gives only `&T` (`T: Sync`).
+unsafe impl<T: ?Sized + Sync> Sync for RwLockMappedWriteGuard<'_, T> {}
 
 impl<T> RwLock<T> {
     crate::sync::maybe_const_fn! {
@@ -93,7 +120,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Waits for shared access. Cancel-safe.
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
         acquired(self.sem.acquire(1).await);
-        RwLockReadGuard { lock: self, _marker: PhantomData }
+        self.read_guard()
     }
 
     /// Waits for exclusive access. Cancel-safe.
@@ -105,7 +132,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Shared access now, if no writer holds or waits for the lock.
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
         match self.sem.try_acquire(1) {
-            Ok(()) => Ok(RwLockReadGuard { lock: self, _marker: PhantomData }),
+            Ok(()) => Ok(self.read_guard()),
             Err(_) => Err(TryLockError(())),
         }
     }
@@ -121,6 +148,11 @@ impl<T: ?Sized> RwLock<T> {
     /// The data, through `&mut self` (no locking needed).
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
+    }
+
+    /// The guard for a read permit just taken.
+    fn read_guard(&self) -> RwLockReadGuard<'_, T> {
+        RwLockReadGuard { sem: &self.sem, data: self.data.get(), _marker: PhantomData }
     }
 }
 
@@ -148,19 +180,67 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
+impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
+    /// Narrows the guard to a part of the data, keeping the read lock
+    /// until the new guard drops. An associated function
+    /// (`RwLockReadGuard::map(guard, ..)`), so it does not shadow a method
+    /// of `T`.
+    ///
+    /// ```
+    /// use weft::sync::{RwLock, RwLockReadGuard};
+    /// let lock = RwLock::new((String::from("name"), 3));
+    /// let name: RwLockReadGuard<'_, String> = RwLockReadGuard::map(lock.try_read().unwrap(), |p| &p.0);
+    /// assert_eq!(*name, "name");
+    /// assert!(lock.try_write().is_err(), "still read-locked");
+    /// ```
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> RwLockReadGuard<'a, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let data: *const U = f(&*this);
+        let sem = this.sem;
+        // The permit moves to the new guard.
+        std::mem::forget(this);
+        RwLockReadGuard { sem, data, _marker: PhantomData }
+    }
+
+    /// As [`map`](Self::map), where `f` may decline (`None`): then the
+    /// original guard comes back in `Err`.
+    ///
+    /// ```
+    /// use weft::sync::{RwLock, RwLockReadGuard};
+    /// let lock = RwLock::new(vec![10, 20]);
+    /// let guard = RwLockReadGuard::try_map(lock.try_read().unwrap(), |v| v.get(9)).unwrap_err();
+    /// let second = RwLockReadGuard::try_map(guard, |v| v.get(1)).unwrap();
+    /// assert_eq!(*second, 20);
+    /// ```
+    pub fn try_map<U: ?Sized, F>(this: Self, f: F) -> Result<RwLockReadGuard<'a, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let data: *const U = match f(&*this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        let sem = this.sem;
+        std::mem::forget(this);
+        Ok(RwLockReadGuard { sem, data, _marker: PhantomData })
+    }
+}
+
 impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: a read permit is held, so no writer (which needs every
-        // permit) has `&mut T`; the permit's Acquire hand-off made the last
-        // writer's writes visible.
-        unsafe { &*self.lock.data.get() }
+        // SAFETY: `data` points into the lock's data and a read permit is
+        // held, so no writer (which needs every permit) has `&mut T`; the
+        // permit's Acquire hand-off made the last writer's writes visible.
+        unsafe { &*self.data }
     }
 }
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.sem.release(1);
+        self.sem.release(1);
     }
 }
 
@@ -189,6 +269,111 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.sem.release(MAX_READS as usize);
+    }
+}
+
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Narrows the guard to a part of the data, keeping the write lock
+    /// until the mapped guard drops. An associated function.
+    ///
+    /// ```
+    /// use weft::sync::{RwLock, RwLockWriteGuard};
+    /// let lock = RwLock::new((0u32, 0u32));
+    /// let mut second = RwLockWriteGuard::map(lock.try_write().unwrap(), |p| &mut p.1);
+    /// *second = 9;
+    /// assert!(lock.try_read().is_err(), "still write-locked");
+    /// drop(second);
+    /// assert_eq!(*lock.try_read().unwrap(), (0, 9));
+    /// ```
+    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *this);
+        let lock: &'a RwLock<T> = this.lock;
+        // Every permit moves to the mapped guard.
+        std::mem::forget(this);
+        RwLockMappedWriteGuard { sem: &lock.sem, data, _marker: PhantomData }
+    }
+
+    /// As [`map`](Self::map), where `f` may decline (`None`): then the
+    /// original guard comes back in `Err`.
+    ///
+    /// ```
+    /// use weft::sync::{RwLock, RwLockWriteGuard};
+    /// let lock = RwLock::new(vec![1]);
+    /// let guard = RwLockWriteGuard::try_map(lock.try_write().unwrap(), |v| v.get_mut(3)).unwrap_err();
+    /// *RwLockWriteGuard::try_map(guard, |v| v.first_mut()).unwrap() = 5;
+    /// assert_eq!(*lock.try_read().unwrap(), [5]);
+    /// ```
+    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<RwLockMappedWriteGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data: *mut U = match f(&mut *this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        let lock: &'a RwLock<T> = this.lock;
+        std::mem::forget(this);
+        Ok(RwLockMappedWriteGuard { sem: &lock.sem, data, _marker: PhantomData })
+    }
+}
+
+impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
+    /// Narrows further; see [`RwLockWriteGuard::map`].
+    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *this);
+        let sem = this.sem;
+        std::mem::forget(this);
+        RwLockMappedWriteGuard { sem, data, _marker: PhantomData }
+    }
+
+    /// Narrows further if `f` returns `Some`; see
+    /// [`RwLockWriteGuard::try_map`].
+    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<RwLockMappedWriteGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data: *mut U = match f(&mut *this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        let sem = this.sem;
+        std::mem::forget(this);
+        Ok(RwLockMappedWriteGuard { sem, data, _marker: PhantomData })
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockMappedWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: `data` came from the `&mut` of a write guard whose
+        // permits this guard now holds: valid and unaliased while we live.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockMappedWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference
+        // derived from the guard.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockMappedWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        self.sem.release(MAX_READS as usize);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockMappedWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 

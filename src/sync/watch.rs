@@ -406,6 +406,54 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Waits until the value satisfies `f`, and returns a borrow of that
+    /// value (marked seen). The current value is checked first, without
+    /// waiting; after that `f` sees each value this receiver observes
+    /// (values replaced before it looked are skipped, as with `changed`).
+    /// `Err` once the sender is gone and no value it left satisfies `f`.
+    ///
+    /// The returned [`Ref`] holds the read lock: drop it before the
+    /// sender's next `send` on the same thread, and do not hold it across
+    /// an `.await`. Cancel-safe: dropping the future marks at most the
+    /// values it already checked as seen.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// rt.block_on(async {
+    ///     let (tx, mut rx) = weft::sync::watch::channel(0u32);
+    ///     weft::spawn(async move {
+    ///         for progress in 1..=10 {
+    ///             tx.send(progress).unwrap();
+    ///             weft::task::yield_now().await;
+    ///         }
+    ///     });
+    ///     let done = *rx.wait_for(|p| *p == 10).await.unwrap();
+    ///     assert_eq!(done, 10);
+    /// });
+    /// ```
+    pub async fn wait_for(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<Ref<'_, T>, RecvError> {
+        // Split the borrow: the returned `Ref` borrows `shared` for the
+        // whole call while `seen` is updated in the loop.
+        let Receiver { shared, seen } = self;
+        let shared: &Shared<T> = shared;
+        loop {
+            {
+                let guard = shared.value.read();
+                // Relaxed is enough under the read lock (the version
+                // changes only under the write lock): the version of the
+                // value held.
+                *seen = shared.state.load(Relaxed) & !CLOSED;
+                if f(&guard) {
+                    return Ok(Ref { guard });
+                }
+            }
+            let wait = Wait { shared, key: None, seen: *seen, kind: WaitKind::Changed };
+            if wait.await.is_none() {
+                return Err(RecvError(()));
+            }
+        }
+    }
+
     /// Whether both receivers watch the same channel.
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)

@@ -8,6 +8,9 @@
 //! - [`LocalSet`]: `!Send` futures on the thread that drives the set.
 //! - [`Builder`]: spawn with a name (shown in task dumps).
 //! - [`TaskDump`]: every live task of a runtime (`Handle::dump`).
+//! - [`task_local!`](crate::task_local) / [`LocalKey`]: values scoped to
+//!   a future, read by anything it calls while it is polled.
+//! - [`id`] / [`try_id`]: the [`Id`] of the task being polled.
 //!
 //! This module is the public face of tasks; the task cell, its state word
 //! and its waker are the engine's (`rt::task`).
@@ -16,12 +19,14 @@ mod builder;
 mod join_set;
 mod local;
 mod ready_list;
+mod task_local;
 mod yield_now;
 
 pub use crate::rt::task::{AbortHandle, Id, JoinError, JoinHandle, TaskDump, TaskInfo, TaskState};
 pub use builder::Builder;
 pub use join_set::JoinSet;
 pub use local::{spawn_local, LocalSet};
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use yield_now::yield_now;
 
 pub use crate::rt::blocking::spawn_blocking;
@@ -51,4 +56,40 @@ pub use crate::runtime::spawn;
 /// ```
 pub fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
     crate::rt::scheduler::block_in_place::block_in_place(f)
+}
+
+/// The [`Id`] of the task being polled on this thread.
+///
+/// ```
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let handle = rt.spawn(async { weft::task::id() });
+/// let expected = handle.id();
+/// assert_eq!(rt.block_on(handle).unwrap(), expected);
+/// ```
+///
+/// # Panics
+/// Outside a task (on a plain thread, or in the future given to
+/// `block_on`, which is not a task); [`try_id`] returns `None` there.
+#[track_caller]
+pub fn id() -> Id {
+    match try_id() {
+        Some(id) => id,
+        None => panic!(
+            "weft::task::id() called outside a task (block_on's own future is not a task); \
+             use weft::task::try_id() where there may be none"
+        ),
+    }
+}
+
+/// The [`Id`] of the task being polled on this thread, or `None` outside
+/// a task. Inside a `spawn_blocking` closure it is that closure's task.
+///
+/// ```
+/// assert_eq!(weft::task::try_id(), None);
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// assert_eq!(rt.block_on(async { weft::task::try_id() }), None, "block_on's future is not a task");
+/// assert!(rt.block_on(rt.spawn(async { weft::task::try_id() })).unwrap().is_some());
+/// ```
+pub fn try_id() -> Option<Id> {
+    crate::rt::task::waker::polled_task_id()
 }

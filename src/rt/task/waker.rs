@@ -47,6 +47,22 @@ pub(crate) fn leave_poll(task: RawTask, prev: usize) -> bool {
     context::with(|c| c.polling.replace(prev)).is_some_and(|seen| seen == addr | 1)
 }
 
+/// The id of the task this thread is polling now, if any: read from the
+/// header whose address the harness left in the context's `polling`.
+pub(crate) fn polled_task_id() -> Option<super::Id> {
+    let addr = context::with(|c| c.polling.get()).unwrap_or(0) & !1;
+    if addr == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero `polling` is the header of the task whose poll is
+    // in progress on this thread (set by `enter_poll`, restored by
+    // `leave_poll` before the poll's RUNNING ends); the poll holds a
+    // reference, so the header is alive, and `id` is written only at
+    // creation.
+    let header = unsafe { &*(addr as *const Header) };
+    Some(header.id)
+}
+
 /// Asks for the task that owns `waker` to run again after the tasks now
 /// queued behind it: what `waker.wake_by_ref()` does during that task's own
 /// poll (`yield_now`, a spent coop budget), without its atomic read-modify-

@@ -278,6 +278,79 @@ impl<T> Sender<T> {
     }
 }
 
+impl<T> Sender<T> {
+    /// A [`WeakSender`]: a handle that does not keep the channel open and can
+    /// be upgraded back to a sender while some sender is still alive.
+    ///
+    /// ```
+    /// let (tx, mut rx) = weft::sync::mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// weak.upgrade().unwrap().try_send(1).unwrap();
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none(), "the last sender is gone");
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.try_recv().is_err(), "closed: a weak sender does not keep it open");
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.chan.weak_changed(true);
+        WeakSender { chan: self.chan.clone() }
+    }
+
+    /// Live senders of this channel (weak ones not counted).
+    pub fn strong_count(&self) -> usize {
+        self.chan.sender_count()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_sender_count()
+    }
+}
+
+/// A sender that does not keep the channel open ([`Sender::downgrade`]):
+/// the receiver sees the end once every *strong* sender is gone. Upgrade
+/// it to send.
+pub struct WeakSender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A sender again, or `None` once every sender is gone (the channel
+    /// is then closed for sending for good).
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.chan.try_add_sender().then(|| Sender { chan: self.chan.clone() })
+    }
+
+    /// Live senders of this channel (weak ones not counted).
+    pub fn strong_count(&self) -> usize {
+        self.chan.sender_count()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_sender_count()
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        self.chan.weak_changed(true);
+        WeakSender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.chan.weak_changed(false);
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").field("chan", &*self.chan).finish()
+    }
+}
+
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.chan.add_sender();

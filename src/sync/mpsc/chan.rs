@@ -46,6 +46,10 @@ pub(super) struct Chan<T> {
     /// one). Only its transition to zero matters, and that is acted on
     /// under the lock.
     tx_count: AtomicUsize,
+    /// Live weak senders (`WeakSender`, `WeakUnboundedSender`): counted
+    /// for `weak_count` only; they keep the channel's memory, not the
+    /// channel open.
+    weak_count: AtomicUsize,
     /// Bounded channels: the free slots. `None`: unbounded.
     pub(super) sem: Option<Semaphore>,
     /// The bound given to `channel` (0 for unbounded).
@@ -90,6 +94,7 @@ impl<T> Chan<T> {
                 closed_waiters: WaitList::new(),
             }),
             tx_count: AtomicUsize::new(1),
+            weak_count: AtomicUsize::new(0),
             sem,
             bound,
         }
@@ -130,6 +135,46 @@ impl<T> Chan<T> {
         // Relaxed: the caller holds a sender, so the count is above zero
         // and stays so across this increment; nothing is published by it.
         self.tx_count.fetch_add(1, Relaxed);
+    }
+
+    /// A new sender handle from a weak one, unless every sender is gone
+    /// (then the sending side is closed for good and `false`).
+    pub(super) fn try_add_sender(&self) -> bool {
+        // Relaxed: as in `add_sender`. The CAS never revives a count that
+        // reached zero, so the last drop's close stands; whether an upgrade
+        // beats a concurrent last drop is decided by the RMW order alone.
+        let mut cur = self.tx_count.load(Relaxed);
+        loop {
+            if cur == 0 {
+                return false;
+            }
+            match self.tx_count.compare_exchange_weak(cur, cur + 1, Relaxed, Relaxed) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Live (strong) senders now.
+    pub(super) fn sender_count(&self) -> usize {
+        // Relaxed: a snapshot for the caller.
+        self.tx_count.load(Relaxed)
+    }
+
+    /// A weak sender was created (`up`) or dropped; returns nothing.
+    pub(super) fn weak_changed(&self, up: bool) {
+        // Relaxed: a statistic for `weak_count`; nothing depends on it.
+        if up {
+            self.weak_count.fetch_add(1, Relaxed);
+        } else {
+            self.weak_count.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Live weak senders now.
+    pub(super) fn weak_sender_count(&self) -> usize {
+        // Relaxed: a snapshot for the caller.
+        self.weak_count.load(Relaxed)
     }
 
     /// A sender handle is gone; the last one closes the sending side.

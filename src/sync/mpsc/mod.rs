@@ -2,7 +2,9 @@
 //! back-pressure) and [`unbounded_channel`].
 //!
 //! Senders are cheap to clone; the receiver is unique. Messages from one
-//! sender arrive in the order they were sent.
+//! sender arrive in the order they were sent. A sender can be downgraded
+//! to a weak one ([`WeakSender`], [`WeakUnboundedSender`]) that does not
+//! keep the channel open and upgrades back while a sender lives.
 //!
 //! ```
 //! let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
@@ -67,5 +69,5 @@ pub mod error;
 mod rx;
 mod unbounded;
 
-pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender};
-pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender, WeakSender};
+pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};

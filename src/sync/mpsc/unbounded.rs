@@ -113,6 +113,79 @@ impl<T> UnboundedSender<T> {
     }
 }
 
+impl<T> UnboundedSender<T> {
+    /// A [`WeakUnboundedSender`]: a handle that does not keep the channel open and can
+    /// be upgraded back to a sender while some sender is still alive.
+    ///
+    /// ```
+    /// let (tx, mut rx) = weft::sync::mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// weak.upgrade().unwrap().send(1).unwrap();
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none(), "the last sender is gone");
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.try_recv().is_err(), "closed: a weak sender does not keep it open");
+    /// ```
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        self.chan.weak_changed(true);
+        WeakUnboundedSender { chan: self.chan.clone() }
+    }
+
+    /// Live senders of this channel (weak ones not counted).
+    pub fn strong_count(&self) -> usize {
+        self.chan.sender_count()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_sender_count()
+    }
+}
+
+/// A sender that does not keep the channel open ([`UnboundedSender::downgrade`]):
+/// the receiver sees the end once every *strong* sender is gone. Upgrade
+/// it to send.
+pub struct WeakUnboundedSender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// A sender again, or `None` once every sender is gone (the channel
+    /// is then closed for sending for good).
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.chan.try_add_sender().then(|| UnboundedSender { chan: self.chan.clone() })
+    }
+
+    /// Live senders of this channel (weak ones not counted).
+    pub fn strong_count(&self) -> usize {
+        self.chan.sender_count()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_sender_count()
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        self.chan.weak_changed(true);
+        WeakUnboundedSender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for WeakUnboundedSender<T> {
+    fn drop(&mut self) {
+        self.chan.weak_changed(false);
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakUnboundedSender").field("chan", &*self.chan).finish()
+    }
+}
+
 impl<T> Clone for UnboundedSender<T> {
     fn clone(&self) -> Self {
         self.chan.add_sender();

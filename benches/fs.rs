@@ -1,0 +1,116 @@
+//! File-system benchmarks: reading a small (4 KiB) and a large (16 MiB)
+//! file with `weft::fs` on a weft runtime and `tokio::fs` on a tokio
+//! multi-thread runtime, side by side in one criterion group per workload.
+//! Both run the read on their runtime's blocking pool, so the figures
+//! compare the hand-off to the pool and back (small file) and the copy
+//! path (large file); the page cache serves the data in both.
+//!
+//! Workloads:
+//! - `fs_read_4k`, `fs_read_16m`: `fs::read(path)` (one blocking call).
+//! - `fs_file_read_16m`: `File::open` then `read_to_end` through the
+//!   buffered `File` (one pool hand-off per chunk of at most 2 MiB).
+//!
+//! Benchmark ids are `<workload>/<runtime>/<workers>`; 2 workers (the
+//! pool does the work). `benches/compare.py` turns the estimates into a
+//! weft/tokio table.
+//!
+//! Run: `cargo bench --bench fs`, or `cargo bench --bench fs -- --test`
+//! (each benchmark once, as a smoke test).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const WORKERS: usize = 2;
+const SMALL: usize = 4 * 1024;
+const LARGE: usize = 16 * 1024 * 1024;
+
+/// The two input files, in a fresh directory removed on drop.
+struct Files {
+    dir: PathBuf,
+    small: PathBuf,
+    large: PathBuf,
+}
+
+impl Files {
+    fn create() -> Files {
+        let dir = std::env::temp_dir().join(format!("weft-bench-fs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the bench directory");
+        let small = dir.join("small");
+        let large = dir.join("large");
+        std::fs::write(&small, vec![1u8; SMALL]).expect("write the 4 KiB file");
+        std::fs::write(&large, vec![2u8; LARGE]).expect("write the 16 MiB file");
+        Files { dir, small, large }
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sampling_mode(SamplingMode::Flat);
+    group
+}
+
+fn fs(c: &mut Criterion) {
+    let files = Files::create();
+    let weft_rt = weft::Runtime::builder().worker_threads(WORKERS).build().expect("weft runtime");
+    let tokio_rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).build().expect("tokio runtime");
+
+    for (name, path, len) in [("fs_read_4k", &files.small, SMALL), ("fs_read_16m", &files.large, LARGE)] {
+        let mut g = group(c, name);
+        g.bench_function(BenchmarkId::new("weft", WORKERS), |b| {
+            b.iter(|| {
+                let data = weft_rt.block_on(weft::fs::read(path)).expect("weft read");
+                assert_eq!(data.len(), len);
+            })
+        });
+        g.bench_function(BenchmarkId::new("tokio", WORKERS), |b| {
+            b.iter(|| {
+                let data = tokio_rt.block_on(tokio::fs::read(path)).expect("tokio read");
+                assert_eq!(data.len(), len);
+            })
+        });
+        g.finish();
+    }
+
+    let mut g = group(c, "fs_file_read_16m");
+    g.bench_function(BenchmarkId::new("weft", WORKERS), |b| {
+        b.iter(|| {
+            weft_rt.block_on(async {
+                use futures::AsyncReadExt;
+                let mut f = weft::fs::File::open(&files.large).await.expect("weft open");
+                let mut data = Vec::with_capacity(LARGE);
+                f.read_to_end(&mut data).await.expect("weft read_to_end");
+                assert_eq!(data.len(), LARGE);
+            })
+        })
+    });
+    g.bench_function(BenchmarkId::new("tokio", WORKERS), |b| {
+        b.iter(|| {
+            tokio_rt.block_on(async {
+                use tokio::io::AsyncReadExt;
+                let mut f = tokio::fs::File::open(&files.large).await.expect("tokio open");
+                let mut data = Vec::with_capacity(LARGE);
+                f.read_to_end(&mut data).await.expect("tokio read_to_end");
+                assert_eq!(data.len(), LARGE);
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, fs);
+criterion_main!(benches);
