@@ -47,6 +47,9 @@
 //! - `sync_mpsc`: sends and the last sender's drop racing the receiver
 //!   going to sleep; the receiver's drop racing a send; a full bounded
 //!   sender waiting for the receiver to free a slot.
+//! - `sync_mpmc`: the rendezvous hand-off (send vs receive, a send or a
+//!   receive cancelled mid-hand-off) and close racing waiting senders and
+//!   receivers.
 //! - `sync_watch`: sends and the sender's drop racing `changed()`;
 //!   `closed()` racing the last receiver's drop.
 //! - `sync_broadcast`: sends (lagging a one-slot ring) and the last
@@ -72,6 +75,7 @@ mod shutdown;
 mod sleep;
 mod steal;
 mod sync_broadcast;
+mod sync_mpmc;
 mod sync_mpsc;
 mod sync_notify;
 mod sync_oneshot;
