@@ -18,7 +18,7 @@ use std::task::{Context, Poll};
 fn rendezvous_send_races_recv() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model_min_preemptions(3, move || {
+    model_min_preemptions(4, move || {
         let (tx, rx) = mpmc::channel::<usize>(0);
         let sender = thread::spawn(move || {
             block_on(tx.send(1)).unwrap();
@@ -49,7 +49,7 @@ fn rendezvous_send_races_recv() {
 fn cancelled_rendezvous_send_races_recv() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model_min_preemptions(3, move || {
+    model_min_preemptions(4, move || {
         let (created, dropped) = (Counter::default(), Counter::default());
         let (tx, rx) = mpmc::channel::<Output>(0);
         let sender = {
@@ -91,7 +91,7 @@ fn cancelled_rendezvous_send_races_recv() {
 fn cancelled_recv_holding_a_value_passes_it_on() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model_min_preemptions(3, move || {
+    model_min_preemptions(4, move || {
         let (tx, rx) = mpmc::channel::<usize>(0);
         let rx2 = rx.clone();
         let dropper = {
@@ -132,7 +132,7 @@ fn cancelled_recv_holding_a_value_passes_it_on() {
 /// then the end; never `None` early, never a lost wake-up.
 #[test]
 fn close_after_sends_races_drain() {
-    model_min_preemptions(3, || {
+    model_min_preemptions(4, || {
         let (tx, rx) = mpmc::channel::<usize>(1);
         let sender = thread::spawn(move || {
             block_on(tx.send(1)).unwrap();
@@ -155,7 +155,7 @@ fn close_after_sends_races_drain() {
 fn close_races_waiting_send_and_recv() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model_min_preemptions(2, move || {
+    model_min_preemptions(4, move || {
         let (created, dropped) = (Counter::default(), Counter::default());
         let (tx, rx) = mpmc::channel::<Output>(0);
         let closer = {

@@ -20,15 +20,15 @@
 //!         let ctx = group.context().clone();
 //!         group
 //!             .spawn(async move {
-//!                 if n == 3 {
+//!                 if n == 1 {
 //!                     return Err(format!("job {n} failed"));
 //!                 }
-//!                 ctx.cancelled().await; // the others wait until the failure
+//!                 ctx.cancelled().await; // the others run until the failure
 //!                 Ok(())
 //!             })
-//!             .await;
+//!             .await; // with 2 running, waits for one of them to end
 //!     }
-//!     assert_eq!(group.wait().await, Err("job 3 failed".to_string()));
+//!     assert_eq!(group.wait().await, Err("job 1 failed".to_string()));
 //! });
 //! ```
 //!
