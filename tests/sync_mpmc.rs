@@ -50,6 +50,14 @@ fn bounded_buffers_up_to_capacity_then_reports_full() {
 }
 
 #[test]
+fn any_capacity_is_accepted_without_allocating_it_up_front() {
+    let (tx, rx) = mpmc::channel::<u8>(usize::MAX);
+    assert_eq!(tx.capacity(), usize::MAX);
+    tx.try_send(1).unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+}
+
+#[test]
 fn a_full_sender_waits_and_its_value_moves_into_the_freed_slot() {
     let (tx, rx) = mpmc::channel(1);
     tx.try_send(1).unwrap();
