@@ -24,6 +24,18 @@
 //!   spawned task, so both ends run on workers and the figure is the
 //!   channels' and the scheduler's.
 //!
+//! - `mpmc_4x4`: [`MPMC_SIDES`] producer tasks each send
+//!   [`MPMC_MESSAGES`] `u64`s into one bounded MPMC channel of capacity
+//!   [`CAPACITY`], [`MPMC_SIDES`] consumer tasks share them; the
+//!   `block_on` future waits for the consumers. Lines: `weft`
+//!   (`weft::sync::mpmc` on weft), `async-channel-on-weft` (the same
+//!   scheduler, so the channels are compared alone), `tokio`
+//!   (`async-channel` on tokio, what a tokio user reaches for: tokio has
+//!   no MPMC channel) and `weft-chan-on-tokio`.
+//! - `mpmc_rendezvous_4x4`: the same with capacity 0 (every send meets
+//!   a receiver). `async-channel` has no zero capacity, so its lines use
+//!   capacity 1, the nearest it has.
+//!
 //! Worker counts: 2, 4 and 8 by default; set `WEFT_BENCH_WORKERS` to a
 //! comma-separated list (e.g. `WEFT_BENCH_WORKERS=2`) to choose others.
 //! Each runtime is built once, before any measurement.
@@ -46,6 +58,11 @@ const MESSAGES: u64 = 1_000;
 const CAPACITY: usize = 128;
 /// Sequential request/reply round trips in `oneshot_1000_round_trips`.
 const ROUND_TRIPS: u64 = 1_000;
+
+/// Producer tasks and consumer tasks in the mpmc workloads.
+const MPMC_SIDES: u64 = 4;
+/// Messages per mpmc producer.
+const MPMC_MESSAGES: u64 = 2_500;
 
 /// Worker counts used when `WEFT_BENCH_WORKERS` is unset or unusable.
 const DEFAULT_WORKERS: &[usize] = &[2, 4, 8];
@@ -145,6 +162,109 @@ macro_rules! workloads {
 workloads!(weft_on_weft, weft::Runtime, weft::spawn, weft::sync::mpsc, weft::sync::oneshot);
 workloads!(tokio_on_tokio, tokio::runtime::Runtime, tokio::spawn, tokio::sync::mpsc, tokio::sync::oneshot);
 workloads!(weft_on_tokio, tokio::runtime::Runtime, tokio::spawn, weft::sync::mpsc, weft::sync::oneshot);
+
+/// The same calls over `weft::sync::mpmc` and `async-channel`.
+mod mpmc_weft {
+    pub type Tx = weft::sync::mpmc::Sender<u64>;
+    pub type Rx = weft::sync::mpmc::Receiver<u64>;
+    pub fn channel(cap: usize) -> (Tx, Rx) {
+        weft::sync::mpmc::channel(cap)
+    }
+    pub async fn send(tx: &Tx, v: u64) {
+        tx.send(v).await.expect("receivers alive");
+    }
+    pub async fn recv(rx: &Rx) -> Option<u64> {
+        rx.recv().await
+    }
+}
+
+mod mpmc_async_channel {
+    pub type Tx = async_channel::Sender<u64>;
+    pub type Rx = async_channel::Receiver<u64>;
+    pub fn channel(cap: usize) -> (Tx, Rx) {
+        // No zero capacity in async-channel: its nearest is 1.
+        async_channel::bounded(cap.max(1))
+    }
+    pub async fn send(tx: &Tx, v: u64) {
+        tx.send(v).await.expect("receivers alive");
+    }
+    pub async fn recv(rx: &Rx) -> Option<u64> {
+        rx.recv().await.ok()
+    }
+}
+
+/// The mpmc fan-out for one (runtime, channel) pair.
+macro_rules! mpmc_workload {
+    ($name:ident, $rt:ty, $spawn:path, $chan:path) => {
+        mod $name {
+            use $chan as chan;
+
+            pub fn fan_out(rt: &$rt, cap: usize) {
+                rt.block_on(async {
+                    let (tx, rx) = chan::channel(cap);
+                    for p in 0..super::MPMC_SIDES {
+                        let tx = tx.clone();
+                        drop($spawn(async move {
+                            for i in 0..super::MPMC_MESSAGES {
+                                chan::send(&tx, p * super::MPMC_MESSAGES + i).await;
+                            }
+                        }));
+                    }
+                    drop(tx);
+                    let consumers: Vec<_> = (0..super::MPMC_SIDES)
+                        .map(|_| {
+                            let rx = rx.clone();
+                            $spawn(async move {
+                                let mut n = 0u64;
+                                while let Some(v) = chan::recv(&rx).await {
+                                    std::hint::black_box(v);
+                                    n += 1;
+                                }
+                                n
+                            })
+                        })
+                        .collect();
+                    drop(rx);
+                    let mut n = 0;
+                    for c in consumers {
+                        n += c.await.expect("consumer task");
+                    }
+                    assert_eq!(n, super::MPMC_SIDES * super::MPMC_MESSAGES);
+                });
+            }
+        }
+    };
+}
+
+mpmc_workload!(mpmc_weft_on_weft, weft::Runtime, weft::spawn, super::mpmc_weft);
+mpmc_workload!(mpmc_ac_on_weft, weft::Runtime, weft::spawn, super::mpmc_async_channel);
+mpmc_workload!(mpmc_ac_on_tokio, tokio::runtime::Runtime, tokio::spawn, super::mpmc_async_channel);
+mpmc_workload!(mpmc_weft_on_tokio, tokio::runtime::Runtime, tokio::spawn, super::mpmc_weft);
+
+/// The four lines of one mpmc workload with capacity `cap`.
+fn bench_mpmc(c: &mut Criterion, runtimes: &Runtimes, name: &str, cap: usize) {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sampling_mode(SamplingMode::Flat);
+    for (workers, weft_rt, tokio_rt) in &runtimes.sets {
+        group.bench_function(BenchmarkId::new("weft", workers), |b| {
+            b.iter(|| mpmc_weft_on_weft::fan_out(weft_rt, cap))
+        });
+        group.bench_function(BenchmarkId::new("async-channel-on-weft", workers), |b| {
+            b.iter(|| mpmc_ac_on_weft::fan_out(weft_rt, cap))
+        });
+        group.bench_function(BenchmarkId::new("tokio", workers), |b| {
+            b.iter(|| mpmc_ac_on_tokio::fan_out(tokio_rt, cap))
+        });
+        group.bench_function(BenchmarkId::new("weft-chan-on-tokio", workers), |b| {
+            b.iter(|| mpmc_weft_on_tokio::fan_out(tokio_rt, cap))
+        });
+    }
+    group.finish();
+}
 
 /// The worker counts to run: `WEFT_BENCH_WORKERS` (comma-separated), or
 /// [`DEFAULT_WORKERS`] if it is unset or unusable (said once on stderr,
@@ -265,5 +385,11 @@ fn channels(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, channels);
+fn mpmc(c: &mut Criterion) {
+    let runtimes = Runtimes::build(&worker_counts());
+    bench_mpmc(c, &runtimes, "mpmc_4x4", CAPACITY);
+    bench_mpmc(c, &runtimes, "mpmc_rendezvous_4x4", 0);
+}
+
+criterion_group!(benches, channels, mpmc);
 criterion_main!(benches);

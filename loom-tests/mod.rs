@@ -50,6 +50,9 @@
 //!   going to sleep; the receiver's drop racing a send; a full bounded
 //!   sender waiting for the receiver to free a slot; a weak sender's
 //!   upgrade racing the last sender's drop.
+//! - `sync_mpmc`: the rendezvous hand-off (send vs receive, a send or a
+//!   receive cancelled mid-hand-off) and close racing waiting senders and
+//!   receivers.
 //! - `sync_watch`: sends and the sender's drop racing `changed()`;
 //!   `closed()` racing the last receiver's drop.
 //! - `sync_broadcast`: sends (lagging a one-slot ring) and the last
@@ -75,6 +78,7 @@ mod shutdown;
 mod sleep;
 mod steal;
 mod sync_broadcast;
+mod sync_mpmc;
 mod sync_mpsc;
 mod sync_notify;
 mod sync_once_cell;

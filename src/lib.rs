@@ -84,6 +84,10 @@
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]
 
+#[cfg(all(feature = "sync", feature = "time", not(all(test, loom))))]
+pub mod context;
+#[cfg(all(feature = "sync", feature = "time", not(all(test, loom))))]
+pub mod errgroup;
 #[cfg(all(feature = "fs", not(all(test, loom))))]
 pub mod fs;
 #[cfg(all(feature = "hyper", not(all(test, loom))))]

@@ -5,6 +5,10 @@ pub(crate) mod sync {
     /// For values outside any protocol (the builder's callbacks): always
     /// std's, also under loom.
     pub(crate) use std::sync::Arc as StdArc;
+    /// loom's `Arc` has no weak count: only code left out of the loom
+    /// build (`context`) uses it.
+    #[cfg(all(feature = "sync", feature = "time"))]
+    pub(crate) use std::sync::Weak;
 
     pub(crate) mod atomic {
         /// For statics outside any protocol (id counters): always std's.

@@ -1,7 +1,7 @@
 //! Synchronisation primitives for tasks: [`Semaphore`], [`Notify`],
 //! [`Mutex`] and [`RwLock`] (guards can be narrowed with `map`),
 //! [`OnceCell`] (async one-time initialisation) and [`Barrier`]; and
-//! channels: [`oneshot`], [`mpsc`], [`watch`], [`broadcast`].
+//! channels: [`oneshot`], [`mpsc`], [`mpmc`], [`watch`], [`broadcast`].
 //!
 //! All of them are runtime-independent: their futures work when awaited on
 //! weft, on another executor, or in a hand-written `block_on`. They take
@@ -46,6 +46,8 @@
 //! - [`oneshot`]: one value, once (request/reply).
 //! - [`mpsc`]: many producers, one consumer; bounded with back-pressure,
 //!   or unbounded.
+//! - [`mpmc`]: many producers, many consumers, each message to one of
+//!   them; bounded, or capacity 0 for a rendezvous (Go's channels).
 //! - [`watch`]: one value that changes; receivers see the latest.
 //! - [`broadcast`]: every value to every receiver, a bounded ring; slow
 //!   receivers skip ahead (`Lagged`).
@@ -58,6 +60,8 @@
 //! | `oneshot::Sender::closed` | nothing lost |
 //! | `mpsc` `recv`, `recv_many` | nothing lost: a message leaves the channel only in the poll that returns it |
 //! | `mpsc::Sender::send` | its own value is dropped unsent; no capacity is lost |
+//! | `mpmc::Receiver::recv` | nothing lost: a message handed to it goes to another receiver or back to the buffer |
+//! | `mpmc::Sender::send` | its value is dropped undelivered, unless a receiver already took it (then it was sent) |
 //! | `mpsc::Sender::reserve`, `reserve_owned` | no capacity is lost |
 //! | `mpsc` `closed` | nothing lost |
 //! | `watch::Receiver::changed` | nothing marked seen |
@@ -92,6 +96,7 @@ pub(crate) mod batch_semaphore;
 pub mod broadcast;
 mod error;
 mod list;
+pub mod mpmc;
 pub mod mpsc;
 mod mutex;
 mod notify;
