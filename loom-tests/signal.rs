@@ -13,7 +13,7 @@
 //! pending flag is clear), `seq` moved past the receiver's snapshot, and
 //! the receiver either saw the new `seq` itself or was woken.
 
-use super::{flag_waker, model, Outcomes};
+use super::{flag_waker, model_min_preemptions, Outcomes};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use crate::signal::slot::Slot;
@@ -102,7 +102,7 @@ fn run(handlers: usize, outcomes: &Outcomes) {
 fn signal_handler_races_dispatch_and_receiver() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model(move || run(1, &seen));
+    model_min_preemptions(4, move || run(1, &seen));
     outcomes.assert_all_seen(&["ready at first look", "woken", "a byte left for a later dispatch"]);
 }
 
@@ -110,6 +110,6 @@ fn signal_handler_races_dispatch_and_receiver() {
 fn signal_storm_on_a_full_pipe_keeps_the_last() {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model(move || run(2, &seen));
+    model_min_preemptions(4, move || run(2, &seen));
     outcomes.assert_all_seen(&["woken", "a byte left for a later dispatch"]);
 }

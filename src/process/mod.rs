@@ -229,7 +229,8 @@ impl Command {
 
     /// Spawns the process with stdout and stderr piped and collected, and
     /// stdin from `/dev/null` unless set otherwise, and waits for it to
-    /// exit.
+    /// exit. Like tokio's, it changes this `Command`: stdout and stderr
+    /// stay piped (and stdin null, if it was not set) for later spawns.
     pub async fn output(&mut self) -> io::Result<Output> {
         self.std.stdout(Stdio::piped());
         self.std.stderr(Stdio::piped());

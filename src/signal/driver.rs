@@ -3,7 +3,7 @@
 //!
 //! The protocol (docs/design/signal-process.md has the whole argument):
 //!
-//! - The handler stores the signal's `pending` flag (Release) and then
+//! - The handler sets the signal's `pending` flag (Release) and then
 //!   writes one byte to the write end of a non-blocking socket pair. Both
 //!   are async-signal-safe: an atomic store and `write(2)`. A full socket
 //!   (`EAGAIN`) drops the byte, which is fine: a full socket is readable,
@@ -102,8 +102,8 @@ impl Globals {
         let write_fd = self.write_fd;
         let action = move || on_signal(slot, write_fd);
         // SAFETY: `register`'s obligation is that `action` is
-        // async-signal-safe and does not panic: `on_signal` does an atomic
-        // store, reads and restores `errno`, and calls `write(2)`, all
+        // async-signal-safe and does not panic: `on_signal` does one
+        // lock-free atomic swap, reads and restores `errno`, and calls `write(2)`, all
         // async-signal-safe, with no allocation, lock or panic path. The
         // signal is not in FORBIDDEN (checked above), so it does not panic.
         unsafe { signal_hook_registry::register(signum, action) }?;

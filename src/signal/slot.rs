@@ -45,17 +45,22 @@ impl Slot {
         &self.installed
     }
 
-    /// The handler's half: async-signal-safe (one atomic store). Release:
-    /// pairs with the AcqRel swap in `publish`.
+    /// The handler's half: async-signal-safe (one lock-free atomic
+    /// operation). Release: pairs with the AcqRel swap in `publish`.
     pub(crate) fn mark_pending(&self) {
-        self.pending.store(true, Release);
+        // A swap, not a store: every write of `pending` is an RMW, because
+        // loom 0.7 does not order a plain store after a concurrent RMW in
+        // the modification order (tokio-rs/loom#254, #389), and would
+        // report a lost delivery that no real execution has. Equally
+        // async-signal-safe: `AtomicBool` is lock-free.
+        let _ = self.pending.swap(true, Release);
     }
 
     /// The dispatcher's half, after the self-pipe was read dry: if the
     /// signal is pending, clear the flag, bump `seq`, and wake every
     /// waiter. Returns whether it was pending.
     pub(crate) fn publish(&self) -> bool {
-        // AcqRel: Acquire pairs with the handler's Release store, so what
+        // AcqRel: Acquire pairs with the handler's Release swap, so what
         // the handler's thread did before the signal is visible; Release
         // orders the clear before this dispatch's later work.
         if !self.pending.swap(false, AcqRel) {
