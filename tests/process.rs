@@ -245,3 +245,20 @@ fn spawn_outside_a_runtime_is_an_error_and_starts_nothing() {
     assert_eq!(err.kind(), ErrorKind::Other);
     assert!(!marker.exists());
 }
+
+#[cfg(feature = "tokio-io")]
+#[test]
+fn tokio_io_traits_on_the_pipes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    rt(1).block_on(async {
+        let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        AsyncWriteExt::write_all(&mut stdin, b"via tokio-io").await.unwrap();
+        AsyncWriteExt::shutdown(&mut stdin).await.unwrap();
+        drop(stdin);
+        let mut got = Vec::new();
+        AsyncReadExt::read_to_end(child.stdout.as_mut().unwrap(), &mut got).await.unwrap();
+        assert_eq!(got, b"via tokio-io");
+        assert!(child.wait().await.unwrap().success());
+    });
+}
