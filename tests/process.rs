@@ -16,6 +16,7 @@ fn rt(workers: usize) -> weft::Runtime {
     weft::Runtime::builder().worker_threads(workers).build().unwrap()
 }
 
+#[cfg(target_os = "linux")]
 /// The state letter of `/proc/<pid>/stat` (`Z` for a zombie), or `None`
 /// once the process is gone (reaped).
 fn proc_state(pid: u32) -> Option<char> {
@@ -24,6 +25,7 @@ fn proc_state(pid: u32) -> Option<char> {
     stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next())
 }
 
+#[cfg(target_os = "linux")]
 /// Waits until `pid` has been reaped: gone from /proc (a zombie stays
 /// listed until its parent reaps it). Gives up, failing, after a bound
 /// far above any reaping delay; the verdict is "reaped at all".
@@ -111,6 +113,7 @@ fn kill_ends_a_sleeping_child() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn kill_on_drop_leaves_no_zombie() {
     rt(1).block_on(async {
         let child = Command::new("sleep").arg("1000").kill_on_drop(true).spawn().unwrap();
@@ -122,6 +125,7 @@ fn kill_on_drop_leaves_no_zombie() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn a_dropped_child_is_reaped_when_it_exits() {
     rt(1).block_on(async {
         let mut child = Command::new("sleep").arg("1000").stdout(Stdio::piped()).spawn().unwrap();

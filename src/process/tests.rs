@@ -60,6 +60,7 @@ fn sigchld_fallback_many_children() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn sigchld_fallback_kill_on_drop_is_reaped() {
     rt().block_on(async {
         let child = Command::new("sleep").arg("1000").kill_on_drop(true).force_sigchld().spawn().unwrap();
@@ -79,6 +80,7 @@ fn sigchld_fallback_kill_on_drop_is_reaped() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn orphans_outside_a_runtime_are_swept_by_the_next_spawn() {
     let rt = rt();
     let child = rt.block_on(async { Command::new("true").spawn().unwrap() });
