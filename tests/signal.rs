@@ -8,6 +8,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::Poll;
@@ -152,4 +154,35 @@ fn bad_signal_numbers_are_refused() {
 #[test]
 fn a_receiver_needs_a_runtime() {
     assert!(signal(SignalKind::user_defined1()).is_err());
+}
+
+/// Threads of this process.
+#[cfg(target_os = "linux")]
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").expect("read /proc/self/task").count()
+}
+
+/// Delivery runs on the runtime's own threads: receiving a signal (and,
+/// with `process`, waiting for a child) starts no thread. In a child
+/// process, so other tests' runtimes do not change the count.
+#[cfg(target_os = "linux")]
+#[test]
+fn delivery_starts_no_thread() {
+    const NAME: &str = "delivery_starts_no_thread";
+    if !common::child::is_child(NAME) {
+        let (ok, out, err) = common::child::run_child(NAME);
+        assert!(ok, "child failed:\n{out}\n{err}");
+        return;
+    }
+    let rt = rt(2);
+    rt.block_on(async { weft::spawn(async {}).await.unwrap() });
+    let before = thread_count();
+    rt.block_on(async {
+        let mut sig = signal(SignalKind::user_defined1()).unwrap();
+        raise(libc::SIGUSR1);
+        assert_eq!(sig.recv().await, Some(()));
+        #[cfg(feature = "process")]
+        assert!(weft::process::Command::new("true").status().await.unwrap().success());
+    });
+    assert_eq!(thread_count(), before);
 }
