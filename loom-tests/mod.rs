@@ -57,6 +57,9 @@
 //!   `closed()` racing the last receiver's drop.
 //! - `sync_broadcast`: sends (lagging a one-slot ring) and the last
 //!   sender's drop racing a receiver going to sleep.
+//! - `signal`: the signal slot protocol: a handler (flag, then a byte
+//!   into a one-byte self-pipe) racing a dispatch (drain, then publish)
+//!   and a receiver registering; a storm of two handlers on a full pipe.
 //! - `timer`: a timer firing racing its owner's poll, cancel, drop and
 //!   first registration.
 //!
@@ -75,6 +78,8 @@ mod localset;
 mod netpoll;
 mod park;
 mod shutdown;
+#[cfg(all(unix, feature = "signal"))]
+mod signal;
 mod sleep;
 mod steal;
 mod sync_broadcast;

@@ -37,7 +37,7 @@
 //!
 //! # Features
 //!
-//! The first six are on by default; with `default-features = false` an embedder picks
+//! The first eight are on by default; with `default-features = false` an embedder picks
 //! what it uses. The scheduler, tasks, `JoinSet`, `LocalSet`,
 //! `spawn_blocking`, dumps, metrics and stall detection are always there.
 //!
@@ -57,6 +57,11 @@
 //!   (`Builder::rounding`, `pin_workers`, `quota_refresh`). Without it a
 //!   runtime runs `std::thread::available_parallelism()` workers, fixed,
 //!   unpinned, on one NUMA node; the [`topology`] types still report it.
+//! - `signal` (Unix): the [`signal`] module: `ctrl_c()` and
+//!   `unix::signal(kind)`, on the netpoller, no extra thread.
+//! - `process` (Unix): the [`process`] module: `Command` and `Child` with
+//!   piped stdio on the netpoller and child exit seen through pidfd
+//!   (Linux) or `SIGCHLD`. Turns on `signal`.
 //!
 //! Off by default, for integration with the tokio-based ecosystem:
 //!
@@ -80,7 +85,15 @@
 // The crate docs link `net`, `time` and `sync`, which a build without
 // those features does not have.
 #![cfg_attr(
-    not(all(feature = "net", feature = "time", feature = "sync", feature = "fs")),
+    not(all(
+        feature = "net",
+        feature = "time",
+        feature = "sync",
+        feature = "fs",
+        feature = "signal",
+        feature = "process",
+        unix
+    )),
     allow(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)
 )]
 
@@ -100,8 +113,12 @@ pub mod macros;
 pub mod metrics;
 #[cfg(all(feature = "net", not(all(test, loom))))]
 pub mod net;
+#[cfg(all(unix, feature = "process", not(all(test, loom))))]
+pub mod process;
 pub(crate) mod rt;
 pub mod runtime;
+#[cfg(all(unix, feature = "signal"))]
+pub mod signal;
 pub mod stream;
 #[cfg(feature = "sync")]
 pub mod sync;

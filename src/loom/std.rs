@@ -5,6 +5,11 @@ pub(crate) mod sync {
     /// For values outside any protocol (the builder's callbacks): always
     /// std's, also under loom.
     pub(crate) use std::sync::Arc as StdArc;
+    /// For process-wide statics outside any protocol (the signal driver's
+    /// globals, set up once): always std's. Nothing that uses it is built
+    /// under loom.
+    #[cfg(feature = "signal")]
+    pub(crate) use std::sync::OnceLock;
     /// loom's `Arc` has no weak count: only code left out of the loom
     /// build (`context`) uses it.
     #[cfg(all(feature = "sync", feature = "time"))]

@@ -215,7 +215,7 @@ impl Drop for BlockOnGuard {
 }
 
 /// The netpoller of the current runtime (for creating I/O objects).
-#[cfg(feature = "net")]
+#[cfg(any(feature = "net", feature = "signal"))]
 #[cfg_attr(all(test, loom), allow(dead_code))] // I/O objects are not built under loom
 pub(crate) fn current_io_driver() -> Option<crate::loom::sync::Arc<crate::rt::netpoll::Driver>> {
     with_current(|h| h.map(|h| h.shared.services().driver().clone()))

@@ -9,8 +9,11 @@
 //! - `slab.rs`: registrations by index; the token carries a generation.
 //! - `scheduled_io.rs`: per-registration readiness and wakers.
 //! - `registration.rs`: what an I/O object holds (`PollEvented`).
+//! - `fd.rs`: a raw file descriptor as a mio source (pipes, pidfds, the
+//!   signal self-pipe).
 //!
-//! Without the `net` feature nothing registers I/O: `registration.rs` is
+//! Without the `net` and `signal` features (`process` turns on `signal`)
+//! nothing registers I/O: `registration.rs` is
 //! compiled out, and the registration half of the others (slab
 //! allocation, readiness waits) stays compiled but unused, since the
 //! workers' poll loop, its waker and the timer hand-off share those files.
@@ -26,7 +29,7 @@
 //! - Events set readiness and collect wakers; the polling worker wakes them
 //!   with its core installed, so woken tasks land in its own queue.
 
-#![cfg_attr(not(feature = "net"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "net", feature = "signal")), allow(dead_code))]
 
 #[cfg(all(test, loom))]
 #[path = "sys_shell.rs"]
@@ -35,15 +38,19 @@ mod sys;
 #[path = "sys_mio.rs"]
 mod sys;
 
-#[cfg(all(feature = "net", not(all(test, loom))))]
+#[cfg(all(unix, feature = "signal", not(all(test, loom))))]
+pub(crate) mod fd;
+#[cfg(all(any(feature = "net", feature = "signal"), not(all(test, loom))))]
 pub(crate) mod registration;
 pub(crate) mod scheduled_io;
 #[cfg(not(all(test, loom)))]
 pub(crate) mod slab;
 
-#[cfg(all(feature = "net", not(all(test, loom))))]
+#[cfg(all(unix, feature = "signal", not(all(test, loom))))]
+pub(crate) use fd::FdSource;
+#[cfg(all(any(feature = "net", feature = "signal"), not(all(test, loom))))]
 pub(crate) use registration::PollEvented;
-#[cfg(feature = "net")]
+#[cfg(any(feature = "net", feature = "signal"))]
 pub(crate) use scheduled_io::Direction;
 
 use crate::loom::cell::UnsafeCell;

@@ -6,6 +6,10 @@
 //! readiness that was observed and wait again. Every ready poll costs one
 //! unit of the task's cooperative budget (`crate::rt::coop`).
 
+// Sockets (`net`) use the whole surface; a build with only `signal` and
+// `process` uses part of it.
+#![cfg_attr(not(feature = "net"), allow(dead_code))]
+
 use super::scheduled_io::{Direction, ReadyEvent, ScheduledIo, READABLE, WRITABLE};
 use super::Driver;
 use crate::loom::sync::Arc;
@@ -21,7 +25,7 @@ pub(crate) fn shutdown_error() -> io::Error {
     io::Error::other("weft: the runtime owning this I/O object has shut down")
 }
 
-fn no_runtime_error() -> io::Error {
+pub(crate) fn no_runtime_error() -> io::Error {
     io::Error::other(
         "weft: I/O objects must be created inside a weft runtime (a task, block_on, or Handle::enter)",
     )
