@@ -186,3 +186,13 @@ fn delivery_starts_no_thread() {
     });
     assert_eq!(thread_count(), before);
 }
+
+#[test]
+fn a_signal_receiver_is_a_stream() {
+    use futures::StreamExt;
+    rt(1).block_on(async {
+        let mut sig = signal(SignalKind::terminate()).unwrap();
+        raise(libc::SIGTERM);
+        assert_eq!(sig.next().await, Some(()));
+    });
+}

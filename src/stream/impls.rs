@@ -1,11 +1,26 @@
 //! `Stream` implemented directly on the types whose own poll method is
 //! the stream (module doc of `stream`).
 
-#[cfg(any(feature = "sync", feature = "time", all(feature = "net", not(all(test, loom)))))]
+#[cfg(any(
+    feature = "sync",
+    feature = "time",
+    all(feature = "net", not(all(test, loom))),
+    all(unix, feature = "signal")
+))]
 use futures_core::Stream;
-#[cfg(any(feature = "sync", feature = "time", all(feature = "net", not(all(test, loom)))))]
+#[cfg(any(
+    feature = "sync",
+    feature = "time",
+    all(feature = "net", not(all(test, loom))),
+    all(unix, feature = "signal")
+))]
 use std::pin::Pin;
-#[cfg(any(feature = "sync", feature = "time", all(feature = "net", not(all(test, loom)))))]
+#[cfg(any(
+    feature = "sync",
+    feature = "time",
+    all(feature = "net", not(all(test, loom))),
+    all(unix, feature = "signal")
+))]
 use std::task::{Context, Poll};
 
 // The receivers pin nothing (their state is behind an `Arc` and in a
@@ -81,5 +96,17 @@ impl Stream for crate::net::UnixListener {
     /// without the peer's address; never ends (see `TcpListener`'s).
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.poll_accept(cx).map(|accepted| Some(accepted.map(|(stream, _)| stream)))
+    }
+}
+
+#[cfg(all(unix, feature = "signal"))]
+impl Stream for crate::signal::unix::Signal {
+    type Item = ();
+
+    /// As [`Signal::poll_recv`](crate::signal::unix::Signal::poll_recv):
+    /// one item per delivery seen (deliveries between two polls count
+    /// once); ends when the receiver's runtime has shut down.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        self.get_mut().poll_recv(cx)
     }
 }

@@ -13,6 +13,7 @@
 //! | [`mpsc::Receiver<T>`](crate::sync::mpsc::Receiver), [`mpsc::UnboundedReceiver<T>`](crate::sync::mpsc::UnboundedReceiver) | `T` | when every sender is gone and the buffer is drained |
 //! | [`time::Interval`](crate::time::Interval) | the tick's scheduled `Instant` | never |
 //! | [`net::TcpListener`](crate::net::TcpListener), [`net::UnixListener`](crate::net::UnixListener) | `io::Result` of the accepted stream | never |
+//! | [`signal::unix::Signal`](crate::signal::unix::Signal) (Unix) | `()` per delivery seen | when its runtime has shut down |
 //!
 //! Two are wrapped, as `tokio-stream` does, because their stream needs
 //! more than the receiver holds:
