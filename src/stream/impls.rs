@@ -5,21 +5,21 @@
     feature = "sync",
     feature = "time",
     all(feature = "net", not(all(test, loom))),
-    all(unix, feature = "signal")
+    all(unix, feature = "signal", not(all(test, loom)))
 ))]
 use futures_core::Stream;
 #[cfg(any(
     feature = "sync",
     feature = "time",
     all(feature = "net", not(all(test, loom))),
-    all(unix, feature = "signal")
+    all(unix, feature = "signal", not(all(test, loom)))
 ))]
 use std::pin::Pin;
 #[cfg(any(
     feature = "sync",
     feature = "time",
     all(feature = "net", not(all(test, loom))),
-    all(unix, feature = "signal")
+    all(unix, feature = "signal", not(all(test, loom)))
 ))]
 use std::task::{Context, Poll};
 
@@ -99,7 +99,7 @@ impl Stream for crate::net::UnixListener {
     }
 }
 
-#[cfg(all(unix, feature = "signal"))]
+#[cfg(all(unix, feature = "signal", not(all(test, loom))))]
 impl Stream for crate::signal::unix::Signal {
     type Item = ();
 
