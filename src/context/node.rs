@@ -19,6 +19,12 @@
 //!    `cancelled()` future; whichever first sees it passed cancels the
 //!    node with `DeadlineExceeded`. A child's deadline is never later than
 //!    its parent's, so no node needs a timer for its ancestors.
+//! 5. A node reads as done as soon as any ancestor is: `err` walks up the
+//!    parents and, finding a cancelled one, cancels this node itself
+//!    (helping the propagation that has not reached it yet). So a
+//!    `cancel` that returns early because another cancel of the same
+//!    node is still propagating does not leave a live-looking descendant
+//!    behind it.
 
 use crate::loom::sync::atomic::{
     AtomicUsize,
@@ -98,6 +104,22 @@ impl Node {
         let err = self.err.load(Acquire);
         if err != NONE {
             return err;
+        }
+        // Invariant 5: an ancestor's cancel may still be on its way down
+        // to us (it set the ancestor's `err`, took its children, and has
+        // not reached this node yet). Finish it here, so that once any
+        // `cancel` of an ancestor has returned, every descendant reads as
+        // done, as in Go, where a cancel holds the parent's lock for the
+        // whole propagation.
+        let mut ancestor = self.parent.as_ref();
+        while let Some(node) = ancestor {
+            // Acquire: pairs with the Release store in `cancel`.
+            let reason = node.err.load(Acquire);
+            if reason != NONE {
+                self.cancel(reason);
+                return self.err.load(Acquire);
+            }
+            ancestor = node.parent.as_ref();
         }
         if let Some(d) = self.deadline {
             if Instant::now() >= d {
