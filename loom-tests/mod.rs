@@ -35,6 +35,9 @@
 //! - `netpoll`: readiness vs interest, clear vs a new edge, a stale token
 //!   vs a new owner, a worker parked in the poller, the timer deadline
 //!   hand-off between the poller's owner and a timer inserter.
+//! - `test_clock`: a paused clock on a 1-worker runtime: auto-advance
+//!   reaching a sleep in `block_on`, and `advance` returning only after
+//!   the task it woke ran (a lost idleness check is a deadlock).
 //! - `sync_semaphore`: the batch semaphore: release vs an acquirer
 //!   registering, an acquire dropped mid-hand-off (permits conserved),
 //!   close vs acquire.
@@ -91,6 +94,8 @@ mod sync_oneshot;
 mod sync_semaphore;
 mod sync_watch;
 mod task;
+#[cfg(feature = "time")]
+mod test_clock;
 mod timer;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

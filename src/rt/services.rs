@@ -53,10 +53,21 @@ impl Services {
     /// Every service, from `config`. Fails only if the netpoller cannot be
     /// created.
     pub(crate) fn new(config: Config) -> io::Result<Services> {
+        let driver = Arc::new(Driver::new()?);
+        let timers = TimerShards::new(config.timer_shards);
+        let blocking = BlockingPool::new(config.blocking);
+        // A blocking thread going idle may be what a paused clock waits for
+        // (docs/design/test-clock.md): tell the netpoller's owner.
+        let (clock, kick) = (timers.shared_clock(), driver.clone());
+        blocking.set_idle_hook(Box::new(move || {
+            if clock.is_paused() {
+                kick.wake();
+            }
+        }));
         Ok(Services {
-            driver: Arc::new(Driver::new()?),
-            timers: TimerShards::new(config.timer_shards),
-            blocking: BlockingPool::new(config.blocking),
+            driver,
+            timers,
+            blocking,
             cell_depot: config.task_cell_cache.then(CellDepot::new),
             local_sets: Mutex::new(Vec::new()),
             stall_log: Mutex::new(StallLog::default()),

@@ -3,6 +3,7 @@
 
 use crate::loom::sync::Arc;
 use crate::rt::scheduler::park::Parker;
+use crate::rt::scheduler::Shared;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::pin;
@@ -41,9 +42,13 @@ fn parker_waker(parker: &Arc<Parker>) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
 }
 
-/// Polls `future` on this thread until it is ready.
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+/// Polls `future` on this thread until it is ready. The thread is
+/// registered with `shared`'s idleness check for the paused test clock
+/// (`rt::scheduler::quiesce`): asleep in its parker it is idle, and each
+/// time it falls asleep it tells a paused clock's owner to look again.
+pub(crate) fn block_on<F: Future>(shared: &Shared, future: F) -> F::Output {
     let parker = Arc::new(Parker::new());
+    let _registered = shared.quiescence().register_block_on(parker.clone());
     let waker = parker_waker(&parker);
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
@@ -53,6 +58,6 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(out) = crate::rt::coop::budget(|| future.as_mut().poll(&mut cx)) {
             return out;
         }
-        parker.park();
+        parker.park_then(|| shared.kick_paused_clock());
     }
 }

@@ -46,6 +46,8 @@ pub struct Builder {
     on_thread_stop: Option<Callback>,
     /// Every thread enters tokio's context (feature `tokio-context`).
     tokio_context: bool,
+    /// The clock starts paused (`start_paused`).
+    start_paused: bool,
     /// Timer wheels; `None`: one per worker.
     timer_shards: Option<usize>,
     rounding: Rounding,
@@ -112,6 +114,7 @@ impl Builder {
             on_thread_start: None,
             on_thread_stop: None,
             tokio_context: false,
+            start_paused: false,
             timer_shards: None,
             rounding: Rounding::default(),
             pinning: Pinning::None,
@@ -286,6 +289,31 @@ impl Builder {
     #[cfg(feature = "tokio-context")]
     pub fn tokio_context(&mut self, enabled: bool) -> &mut Self {
         self.tokio_context = enabled;
+        self
+    }
+
+    /// Starts the runtime with its clock paused, as if the first thing it
+    /// did was [`time::pause`](crate::time::pause): timers, timeouts and
+    /// intervals then run on clock time that moves only when the runtime
+    /// is idle (or on [`time::advance`](crate::time::advance)), for tests
+    /// that take no real time. `#[weft::test(start_paused = true)]` sets
+    /// it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft::time::{timeout, Instant};
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(2).start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let never = std::future::pending::<()>();
+    ///     assert!(timeout(Duration::from_secs(30), never).await.is_err());
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(30));
+    /// });
+    /// ```
+    #[cfg(feature = "time")]
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
         self
     }
 
@@ -506,6 +534,10 @@ impl Builder {
         };
         let (shared, cores) = Shared::new(config)
             .map_err(|e| io::Error::new(e.kind(), format!("weft: cannot create the netpoller: {e}")))?;
+        if self.start_paused {
+            // Before any worker runs, so no timer sees a running clock.
+            shared.services().timers().clock().pause();
+        }
         let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
         for (index, core) in cores.into_iter().enumerate() {

@@ -142,7 +142,7 @@ impl Handle {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _guard = context::enter_block_on(self.inner.clone());
         let _tokio = crate::rt::tokio_context::enter(self.inner.shared.services().tokio_context());
-        super::block_on::block_on(future)
+        super::block_on::block_on(&self.inner.shared, future)
     }
 
     /// Makes this runtime current on this thread until the guard drops.

@@ -167,7 +167,7 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _guard = context::enter_block_on(self.handle.inner.clone());
         let _tokio = crate::rt::tokio_context::enter(self.handle.inner.shared.services().tokio_context());
-        block_on::block_on(future)
+        block_on::block_on(&self.handle.inner.shared, future)
     }
 
     /// Makes this runtime the current one on this thread until the guard is

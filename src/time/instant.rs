@@ -1,9 +1,8 @@
 //! `Instant`: a point on the monotonic clock, the type the timer API speaks.
 //!
 //! A thin newtype over [`std::time::Instant`]: the same clock, the same
-//! resolution, free conversion both ways. It exists so the timer API has a
-//! type of its own to grow on (a paused test clock, say) without changing
-//! signatures.
+//! resolution, free conversion both ways, except that `now` reads the
+//! current runtime's clock, which a test may pause (`time::pause`).
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -34,8 +33,18 @@ pub struct Instant {
 }
 
 impl Instant {
-    /// The current time.
+    /// The current time: on the current runtime's clock, which is the
+    /// system's monotonic clock unless a test paused it
+    /// ([`pause`](super::pause)); outside a runtime, the system's.
     pub fn now() -> Instant {
+        if crate::rt::time::source::any_clock_not_real() {
+            // Some runtime's clock is paused or was: ask the current one.
+            let now =
+                crate::rt::context::with_current(|h| h.map(|h| h.shared.services().timers().clock().now()));
+            if let Some(std) = now {
+                return Instant { std };
+            }
+        }
         Instant { std: std::time::Instant::now() }
     }
 

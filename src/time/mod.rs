@@ -7,6 +7,10 @@
 //!   with a choice of [`MissedTickBehavior`].
 //! - [`Instant`]: the clock these speak (a newtype over
 //!   [`std::time::Instant`]).
+//! - [`pause`] / [`advance`] / [`resume`]: the test clock. Paused, the
+//!   runtime's clock moves only when told to or when the runtime is idle
+//!   (then it jumps to the next timer), so timing tests take no real time
+//!   and do not depend on the machine's load.
 //!
 //! ```
 //! # #[cfg(feature = "time")] {
@@ -35,6 +39,7 @@
 // The timers themselves (wheels, shards, entries) are the engine's:
 // `rt::time`.
 
+mod clock;
 pub mod error;
 mod instant;
 mod interval;
@@ -42,6 +47,7 @@ mod sleep;
 mod timeout;
 
 pub use self::{
+    clock::{advance, pause, resume, Advance},
     error::Elapsed,
     instant::Instant,
     interval::{interval, interval_at, Interval, MissedTickBehavior},

@@ -1,4 +1,5 @@
-//! The attribute's arguments: `worker_threads = N`, `crate = "path"`.
+//! The attribute's arguments: `worker_threads = N`, `start_paused = bool`,
+//! `crate = "path"`.
 
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, ExprLit, Lit, LitStr, Path};
@@ -10,6 +11,8 @@ pub(crate) struct Args {
     pub(crate) worker_threads: Option<usize>,
     /// `None`: `::weft`.
     pub(crate) krate: Option<Path>,
+    /// `None`: not given (a running clock).
+    pub(crate) start_paused: Option<bool>,
 }
 
 impl Args {
@@ -21,6 +24,19 @@ impl Args {
             }
             let value: Expr = meta.value()?.parse()?;
             self.worker_threads = Some(positive_int(&value)?);
+            Ok(())
+        } else if meta.path.is_ident("start_paused") {
+            if self.start_paused.is_some() {
+                return Err(meta.error("`start_paused` is given twice"));
+            }
+            let value: Expr = meta.value()?.parse()?;
+            let Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) = &value else {
+                return Err(syn::Error::new_spanned(
+                    &value,
+                    "`start_paused` takes `true` or `false`, e.g. `start_paused = true`",
+                ));
+            };
+            self.start_paused = Some(b.value);
             Ok(())
         } else if meta.path.is_ident("crate") {
             if self.krate.is_some() {
@@ -39,7 +55,7 @@ impl Args {
         } else {
             let name = quote::ToTokens::to_token_stream(&meta.path).to_string().replace(' ', "");
             Err(meta.error(format!(
-                "unknown attribute key `{name}`; the keys are `worker_threads = N` and `crate = \"path\"`"
+                "unknown attribute key `{name}`; the keys are `worker_threads = N`, `start_paused = bool` and `crate = \"path\"`"
             )))
         }
     }

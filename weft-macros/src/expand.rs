@@ -58,6 +58,7 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream, kind: Kind) -> TokenSt
     }
     let krate = parsed.krate.map_or_else(|| quote!(::weft), |p| p.into_token_stream());
     let workers = parsed.worker_threads.map(|n| quote!(.worker_threads(#n)));
+    let paused = parsed.start_paused.map(|b| quote!(.start_paused(#b)));
     let output = match &func.sig.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => ty.into_token_stream(),
@@ -73,6 +74,7 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream, kind: Kind) -> TokenSt
                 ::core::pin::pin!(body);
             #krate::Runtime::builder()
                 #workers
+                #paused
                 .build()
                 .expect(#build_msg)
                 .block_on(body)

@@ -8,6 +8,9 @@
 //! - `worker_threads = N`: the runtime's worker count, a positive integer
 //!   literal (default: the runtime builder's, one worker per CPU the process
 //!   may use);
+//! - `start_paused = true`: the runtime's clock starts paused
+//!   (`Builder::start_paused`; needs weft's `time` feature): timers move on
+//!   clock time that jumps ahead whenever the runtime is idle;
 //! - `crate = "path"`: where the `weft` crate is (default `::weft`), for a
 //!   crate that re-exports weft under another name.
 //!

@@ -87,6 +87,9 @@ struct Inner<J> {
     /// `wait_threads` waits here for `num_threads` to reach 0.
     exit_cv: Condvar,
     config: Config,
+    /// See `set_idle_hook`. A std `OnceLock`, also under loom: no model
+    /// sets it.
+    idle_hook: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// Fields guarded by `Inner::synced`.
@@ -140,6 +143,7 @@ impl<J: Job> Pool<J> {
                 work_cv: Condvar::new(),
                 exit_cv: Condvar::new(),
                 config,
+                idle_hook: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -265,6 +269,21 @@ impl<J: Job> Pool<J> {
         crate::rt::context::with(|c| c.blocking_pool.get() == me).unwrap_or(false)
     }
 
+    /// True if no job is queued or running (every thread idle, none
+    /// claimed). For the paused test clock, which must not move while a
+    /// blocking job may still wake a task.
+    pub(crate) fn is_idle(&self) -> bool {
+        let synced = self.inner.synced.lock();
+        synced.queue.is_empty() && synced.num_threads == synced.num_idle
+    }
+
+    /// Sets what a thread calls each time it goes idle (once per pool;
+    /// later calls are ignored). The runtime's paused test clock uses it to
+    /// look again at whether time may move.
+    pub(crate) fn set_idle_hook(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.inner.idle_hook.set(hook);
+    }
+
     pub(crate) fn metrics(&self) -> PoolMetrics {
         let synced = self.inner.synced.lock();
         PoolMetrics { threads: synced.num_threads, idle: synced.num_idle, queue_depth: synced.queue.len() }
@@ -306,6 +325,9 @@ impl<J: Job> Inner<J> {
             }
             // The queue is empty (seen under the lock): idle.
             synced.num_idle += 1;
+            if let Some(hook) = inner.idle_hook.get() {
+                hook();
+            }
             let mut wait = inner.keep_alive_wait();
             loop {
                 let timed_out;

@@ -19,6 +19,7 @@ pub(crate) mod core;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod queue;
+pub(crate) mod quiesce;
 pub(crate) mod runnext;
 pub(crate) mod stats;
 pub(crate) mod worker;
@@ -133,6 +134,9 @@ pub(crate) struct Shared {
     /// outside refused at shutdown); the workers count theirs, wherever the
     /// task came from, in their `PollStamp` (`count_completion`).
     remote_completions: CachePadded<std::sync::atomic::AtomicU64>,
+    /// What the paused test clock needs to know about idleness
+    /// (`quiesce`).
+    quiescence: quiesce::Quiescence,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -207,6 +211,7 @@ impl Shared {
             topology,
             defer_searcher_notify,
             remote_completions: CachePadded::new(std::sync::atomic::AtomicU64::new(0)),
+            quiescence: quiesce::Quiescence::new(),
         };
         Ok((shared, cores))
     }

@@ -43,9 +43,27 @@ impl Parker {
         self.park_until(None);
     }
 
+    /// `park`, but runs `on_asleep` once this parker counts as asleep
+    /// (`is_asleep`), before blocking. A `block_on` thread uses it to tell
+    /// a paused clock's owner to look again: that owner reads
+    /// `is_asleep` after `on_asleep` ran, or blocks until it runs.
+    pub(crate) fn park_then(&self, on_asleep: impl FnOnce()) {
+        self.park_inner(None, on_asleep);
+    }
+
+    /// True while the thread is blocked in `park` with no token pending.
+    pub(crate) fn is_asleep(&self) -> bool {
+        // SeqCst: as every access of the state word (see `park`).
+        self.state.load(SeqCst) == PARKED
+    }
+
     /// `park`, but gives up at `deadline` (if any). Returns true if it
     /// consumed a token, false if the deadline passed first.
     pub(crate) fn park_until(&self, deadline: Option<Instant>) -> bool {
+        self.park_inner(deadline, || {})
+    }
+
+    fn park_inner(&self, deadline: Option<Instant>, on_asleep: impl FnOnce()) -> bool {
         // Fast path: a token is already there.
         if self.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
             return true;
@@ -61,6 +79,7 @@ impl Parker {
             }
             Err(actual) => unreachable!("parker in state {actual} while parking (two parkers?)"),
         }
+        on_asleep();
         loop {
             let timed_out = match deadline {
                 None => {

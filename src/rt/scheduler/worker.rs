@@ -459,6 +459,9 @@ impl Worker<'_> {
             // picked up (possibly by waking ourselves).
             let _ = self.shared.notify_parked();
         }
+        // On a paused clock, our parking may be what lets time move: the
+        // netpoller's owner checks again (`quiesce`).
+        self.shared.kick_paused_clock();
         let parker = &self.shared.remotes[index].parker;
         loop {
             if self.shared.is_shutdown() {
@@ -485,7 +488,12 @@ impl Worker<'_> {
                 // earliest timer of our own shard, which is ours to fire
                 // (`Shared::timer_earliest_changed` relies on this).
                 let timers = self.shared.services.timers();
-                let deadline = timers.shard_next_expiration(index).map(|ms| timers.clock().ms_to_instant(ms));
+                // A paused clock has no real-time deadline: the netpoller's
+                // owner fires every shard when it moves the clock.
+                let deadline = timers
+                    .shard_next_expiration(index)
+                    .and_then(|ms| timers.clock().park_timeout(ms))
+                    .map(|timeout| Instant::now() + timeout);
                 let notified = parker.park_until(deadline);
                 if !notified && self.own_timers_due(index) {
                     core.is_searching = !self.shared.idle.unpark_self(index);
@@ -521,14 +529,33 @@ impl Worker<'_> {
     /// sees the other: we recompute, or it interrupts the poll. Both halves
     /// live in `netpoll` (`publish_timer_deadline`, `timer_inserted`), where
     /// the loom model calls them.
+    ///
+    /// On a paused clock (docs/design/test-clock.md) the poll has no
+    /// timeout, since paused time does not pass by itself; but if the
+    /// whole runtime is idle and something waits on time, it polls without
+    /// blocking and, finding no event, lets `time::advance` callers go on
+    /// or moves the clock to the earliest timer.
     fn park_on_driver(&self, mut core: Box<Core>, guard: &mut DriverGuard<'_>) -> (Box<Core>, bool) {
         let timers = self.shared.services.timers();
+        let clock = timers.clock();
         let next = guard.publish_timer_deadline(|| timers.next_expiration());
-        let timeout = next.map(|ms| timers.clock().timeout_until(ms, Instant::now()));
+        let mut timeout = next.and_then(|ms| clock.park_timeout(ms));
+        let settled = timeout.is_none()
+            && clock.is_paused()
+            && self.shared.paused_clock_has_work(next)
+            && self.shared.is_quiescent();
+        if settled {
+            timeout = Some(Duration::ZERO);
+        }
         let parker = &self.shared.remotes[core.index].parker;
         let events = parker.park_driver(guard, timeout, &mut core.io_wakers);
         core.stats.netpoll_events += events as u64;
-        let due = timers.next_expiration().is_some_and(|next| next <= timers.clock().now_ms());
+        // Checked again after the poll: a wake-up (ours is the driver's
+        // waker, a worker's is a notification) may have ended the idleness.
+        if settled && events == 0 && self.shared.is_quiescent() {
+            self.shared.on_settled();
+        }
+        let due = timers.next_expiration().is_some_and(|next| next <= clock.now_ms());
         (core, events > 0 || due)
     }
 

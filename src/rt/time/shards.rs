@@ -69,7 +69,9 @@ pub(crate) enum Insert {
 
 pub(crate) struct TimerShards {
     shards: Box<[Shard]>,
-    clock: TimeSource,
+    /// Shared (a std `Arc`, not part of any model) with the blocking
+    /// pool's idle hook, which reads whether it is paused.
+    clock: std::sync::Arc<TimeSource>,
     /// Set once by `shutdown`, before it drains each shard under its lock;
     /// read under a shard lock by `insert`.
     closed: AtomicBool,
@@ -127,11 +129,17 @@ impl TimerShards {
                 wheel: CachePadded::new(Mutex::new(Wheel::new())),
             })
             .collect();
-        TimerShards { shards, clock, closed: AtomicBool::new(false) }
+        TimerShards { shards, clock: std::sync::Arc::new(clock), closed: AtomicBool::new(false) }
     }
 
     pub(crate) fn clock(&self) -> &TimeSource {
         &self.clock
+    }
+
+    /// The clock, to share with a thread that outlives no runtime part
+    /// it uses (the blocking pool's idle hook).
+    pub(crate) fn shared_clock(&self) -> std::sync::Arc<TimeSource> {
+        self.clock.clone()
     }
 
     pub(crate) fn num_shards(&self) -> usize {

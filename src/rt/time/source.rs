@@ -1,17 +1,65 @@
-//! The clock of the timers: `Instant`s to wheel milliseconds and back.
+//! The clock of the timers: `Instant`s to wheel milliseconds and back, and
+//! the runtime's test clock.
 //!
 //! Wheel time is milliseconds since the runtime's start. A deadline is
 //! rounded *up* to the next millisecond and "now" is rounded *down*, so an
-//! entry fires only when `now_ms() >= deadline_ms`, which implies the real
-//! time has reached the real deadline: a sleep never ends early.
+//! entry fires only when `now_ms() >= deadline_ms`, which implies the
+//! clock has reached the real deadline: a sleep never ends early.
+//!
+//! The clock is one of three modes (docs/design/test-clock.md):
+//! - real: `now` is `std::time::Instant::now()`;
+//! - paused (`time::pause`): `now` is a stored instant that moves only
+//!   when `advance` or the auto-advance moves it;
+//! - shifted (after `resume`): real time plus the offset the paused
+//!   period left behind, so time goes on at its real rate from where the
+//!   paused clock stood and never jumps back.
+//!
+//! Readers never lock: the mode is one atomic word, and each mode's value
+//! is stored before the mode that makes it visible (Release, paired with
+//! the Acquire load in `now`). Writers (`pause`, `resume`, `advance_to`)
+//! serialise on a mutex.
 
+use std::sync::atomic::{
+    AtomicI64, AtomicU64, AtomicU8, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const NANOS_PER_MS: u32 = 1_000_000;
 
-#[derive(Debug, Clone, Copy)]
+const REAL: u8 = 0;
+const PAUSED: u8 = 1;
+const SHIFTED: u8 = 2;
+
+/// Clocks (one per runtime) that are not in real mode. While it is zero,
+/// `time::Instant::now` reads the system clock without looking up the
+/// current runtime: the test clock costs a program that never pauses one
+/// load of this word.
+static NOT_REAL: AtomicUsize = AtomicUsize::new(0);
+
+/// True if some runtime's clock is paused or shifted (so `Instant::now`
+/// must ask the current runtime's clock).
+pub(crate) fn any_clock_not_real() -> bool {
+    // Acquire: pairs with the Release increment in `pause`, so a thread
+    // that sees the count also sees the paused clock's value.
+    NOT_REAL.load(Acquire) != 0
+}
+
+// Plain std atomics, not loom's: the test clock is not part of any loom
+// model, and loom atomics would add a scheduling point to every reading of
+// the clock in the timer models.
+#[derive(Debug)]
 pub(crate) struct TimeSource {
     start: Instant,
+    /// `REAL`, `PAUSED` or `SHIFTED`.
+    mode: AtomicU8,
+    /// While paused: nanoseconds since `start`.
+    paused_ns: AtomicU64,
+    /// While shifted: virtual minus real, in nanoseconds.
+    offset_ns: AtomicI64,
+    /// Serialises the writers.
+    control: Mutex<()>,
 }
 
 impl TimeSource {
@@ -22,7 +70,98 @@ impl TimeSource {
 
     /// A clock whose millisecond 0 is `start`.
     pub(crate) fn with_start(start: Instant) -> TimeSource {
-        TimeSource { start }
+        TimeSource {
+            start,
+            mode: AtomicU8::new(REAL),
+            paused_ns: AtomicU64::new(0),
+            offset_ns: AtomicI64::new(0),
+            control: Mutex::new(()),
+        }
+    }
+
+    /// Now, on this clock.
+    pub(crate) fn now(&self) -> Instant {
+        // Acquire: pairs with the Release stores of the mode in `pause` and
+        // `resume`, which follow the stores of the values read here.
+        match self.mode.load(Acquire) {
+            REAL => Instant::now(),
+            PAUSED => self.at_ns(self.paused_ns.load(Acquire)),
+            _ => {
+                let offset = self.offset_ns.load(Relaxed);
+                let real = Instant::now();
+                if offset >= 0 {
+                    real + Duration::from_nanos(offset as u64)
+                } else {
+                    real.checked_sub(Duration::from_nanos(offset.unsigned_abs())).unwrap_or(self.start)
+                }
+            }
+        }
+    }
+
+    /// True while paused.
+    pub(crate) fn is_paused(&self) -> bool {
+        // Acquire: as in `now`.
+        self.mode.load(Acquire) == PAUSED
+    }
+
+    fn at_ns(&self, ns: u64) -> Instant {
+        self.start.checked_add(Duration::from_nanos(ns)).unwrap_or(self.start)
+    }
+
+    fn ns_since_start(&self, instant: Instant) -> u64 {
+        u64::try_from(instant.saturating_duration_since(self.start).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Stops the clock. It stops on the next whole millisecond of wheel
+    /// time, so that deadlines of whole milliseconds from a paused "now"
+    /// fall exactly on wheel ticks (a paused `sleep(10ms)` then takes
+    /// exactly 10 ms of the clock). Returns false if it was paused already.
+    pub(crate) fn pause(&self) -> bool {
+        let _control = self.control.lock().unwrap_or_else(|e| e.into_inner());
+        let mode = self.mode.load(Acquire);
+        if mode == PAUSED {
+            return false;
+        }
+        let ns = self.ns_since_start(self.now()).div_ceil(u64::from(NANOS_PER_MS)) * u64::from(NANOS_PER_MS);
+        // Release (both): pairs with the Acquire loads in `now`; the value
+        // is in place before the mode says to read it.
+        self.paused_ns.store(ns, Release);
+        if mode == REAL {
+            NOT_REAL.fetch_add(1, Release);
+        }
+        self.mode.store(PAUSED, Release);
+        true
+    }
+
+    /// Lets the clock run again, at the real rate from where it stands.
+    /// Returns false if it was not paused.
+    pub(crate) fn resume(&self) -> bool {
+        let _control = self.control.lock().unwrap_or_else(|e| e.into_inner());
+        if self.mode.load(Acquire) != PAUSED {
+            return false;
+        }
+        let virtual_ns = self.paused_ns.load(Acquire) as i128;
+        let real_ns = self.ns_since_start(Instant::now()) as i128;
+        let offset = (virtual_ns - real_ns).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        self.offset_ns.store(offset, Relaxed);
+        // Release: pairs with the Acquire load in `now`, which then reads
+        // the offset stored above.
+        self.mode.store(SHIFTED, Release);
+        true
+    }
+
+    /// Moves a paused clock forward to `instant` (never back). Returns
+    /// false if the clock is not paused.
+    pub(crate) fn advance_to(&self, instant: Instant) -> bool {
+        let _control = self.control.lock().unwrap_or_else(|e| e.into_inner());
+        if self.mode.load(Acquire) != PAUSED {
+            return false;
+        }
+        let ns = self.ns_since_start(instant);
+        // Release: pairs with the Acquire load in `now`; only ever moves
+        // forward (under the control lock).
+        self.paused_ns.fetch_max(ns, Release);
+        true
     }
 
     /// The wheel millisecond at which a timer for `deadline` may fire: the
@@ -47,7 +186,7 @@ impl TimeSource {
     /// The current wheel millisecond, rounded down: pass it to the firing
     /// side.
     pub(crate) fn now_ms(&self) -> u64 {
-        self.instant_to_ms_floor(Instant::now())
+        self.instant_to_ms_floor(self.now())
     }
 
     /// The instant at which wheel millisecond `ms` begins (saturating: an
@@ -64,6 +203,27 @@ impl TimeSource {
     /// enough: `now_ms()` then reads `ms`.
     pub(crate) fn timeout_until(&self, ms: u64, now: Instant) -> Duration {
         self.ms_to_instant(ms).saturating_duration_since(now)
+    }
+
+    /// How long a parker may block in real time before wheel millisecond
+    /// `ms` begins on this clock (zero if it has begun); `None` while
+    /// paused before `ms` (paused time does not pass by itself: only
+    /// `advance` or the auto-advance moves it).
+    pub(crate) fn park_timeout(&self, ms: u64) -> Option<Duration> {
+        let now = self.now();
+        if self.is_paused() && self.ms_to_instant(ms) > now {
+            return None;
+        }
+        Some(self.timeout_until(ms, now))
+    }
+}
+
+impl Drop for TimeSource {
+    fn drop(&mut self) {
+        if *self.mode.get_mut() != REAL {
+            // Release: as in `pause` (a count, nothing published with it).
+            NOT_REAL.fetch_sub(1, Release);
+        }
     }
 }
 
