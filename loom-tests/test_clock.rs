@@ -48,3 +48,21 @@ fn advance_returns_after_the_woken_task_ran() {
         drop(rt);
     });
 }
+
+/// Two workers: a task sleeps on one of them while the other and the
+/// `block_on` thread go idle in any order; whichever is idle last must
+/// make the netpoller's owner look again (a worker parking off the
+/// poller writes its waker), and auto-advance reaches the task's timer.
+#[test]
+fn auto_advance_reaches_a_task_sleeping_on_two_workers() {
+    model(|| {
+        let rt = Runtime::builder().worker_threads(2).start_paused(true).build().expect("loom runtime");
+        let elapsed = rt.block_on(rt.spawn(async {
+            let start = Instant::now();
+            sleep(Duration::from_millis(2)).await;
+            start.elapsed()
+        }));
+        assert_eq!(elapsed.expect("task ran"), Duration::from_millis(2));
+        drop(rt);
+    });
+}
