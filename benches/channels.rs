@@ -40,15 +40,17 @@
 //! comma-separated list (e.g. `WEFT_BENCH_WORKERS=2`) to choose others.
 //! Each runtime is built once, before any measurement.
 //!
-//! Criterion settings as in `benches/scheduler.rs`: 20 samples, 1 s
-//! warm-up, 2 s measurement, flat sampling.
+//! Criterion settings: `support::flat_group` (20 samples, 1 s warm-up,
+//! 2 s measurement, flat sampling).
 //!
 //! Run: `cargo bench --bench channels` (all), `cargo bench --bench
 //! channels -- mpsc_bounded` (one workload), `cargo bench --bench channels
 //! -- --test` (each once, as a smoke test).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
-use std::time::Duration;
+mod support;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use support::{flat_group, worker_counts, Runtimes, TokioDrivers};
 
 /// Producer tasks in the mpsc workloads.
 const PRODUCERS: u64 = 5;
@@ -243,13 +245,8 @@ mpmc_workload!(mpmc_weft_on_tokio, tokio::runtime::Runtime, tokio::spawn, super:
 
 /// The four lines of one mpmc workload with capacity `cap`.
 fn bench_mpmc(c: &mut Criterion, runtimes: &Runtimes, name: &str, cap: usize) {
-    let mut group = c.benchmark_group(name);
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sampling_mode(SamplingMode::Flat);
-    for (workers, weft_rt, tokio_rt) in &runtimes.sets {
+    let mut group = flat_group(c, name);
+    for (workers, weft_rt, tokio_rt) in &runtimes.pairs {
         group.bench_function(BenchmarkId::new("weft", workers), |b| {
             b.iter(|| mpmc_weft_on_weft::fan_out(weft_rt, cap))
         });
@@ -266,57 +263,6 @@ fn bench_mpmc(c: &mut Criterion, runtimes: &Runtimes, name: &str, cap: usize) {
     group.finish();
 }
 
-/// The worker counts to run: `WEFT_BENCH_WORKERS` (comma-separated), or
-/// [`DEFAULT_WORKERS`] if it is unset or unusable (said once on stderr,
-/// never a panic).
-fn worker_counts() -> Vec<usize> {
-    let Ok(raw) = std::env::var("WEFT_BENCH_WORKERS") else {
-        return DEFAULT_WORKERS.to_vec();
-    };
-    let mut counts = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.parse::<usize>() {
-            Ok(n) if n > 0 && !counts.contains(&n) => counts.push(n),
-            Ok(_) => {}
-            Err(e) => {
-                eprintln!("WEFT_BENCH_WORKERS={raw:?} ignored ({part:?}: {e}); using {DEFAULT_WORKERS:?}");
-                return DEFAULT_WORKERS.to_vec();
-            }
-        }
-    }
-    if counts.is_empty() {
-        eprintln!("WEFT_BENCH_WORKERS={raw:?} names no worker count; using {DEFAULT_WORKERS:?}");
-        return DEFAULT_WORKERS.to_vec();
-    }
-    counts
-}
-
-/// One runtime of each kind per worker count, built before any
-/// measurement.
-struct Runtimes {
-    sets: Vec<(usize, weft::Runtime, tokio::runtime::Runtime)>,
-}
-
-impl Runtimes {
-    fn build(counts: &[usize]) -> Runtimes {
-        let sets = counts
-            .iter()
-            .map(|&n| {
-                let w = weft::Runtime::builder()
-                    .worker_threads(n)
-                    .build()
-                    .unwrap_or_else(|e| panic!("cannot build a weft runtime with {n} workers: {e}"));
-                let t = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(n)
-                    .build()
-                    .unwrap_or_else(|e| panic!("cannot build a tokio runtime with {n} workers: {e}"));
-                (n, w, t)
-            })
-            .collect();
-        Runtimes { sets }
-    }
-}
-
 /// The three variants of one workload.
 struct Variants {
     weft: fn(&weft::Runtime),
@@ -325,13 +271,8 @@ struct Variants {
 }
 
 fn bench_workload(c: &mut Criterion, runtimes: &Runtimes, name: &str, v: Variants) {
-    let mut group = c.benchmark_group(name);
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sampling_mode(SamplingMode::Flat);
-    for (workers, weft_rt, tokio_rt) in &runtimes.sets {
+    let mut group = flat_group(c, name);
+    for (workers, weft_rt, tokio_rt) in &runtimes.pairs {
         group.bench_function(BenchmarkId::new("weft", workers), |b| b.iter(|| (v.weft)(weft_rt)));
         group.bench_function(BenchmarkId::new("tokio", workers), |b| b.iter(|| (v.tokio)(tokio_rt)));
         group.bench_function(BenchmarkId::new("weft-chan-on-tokio", workers), |b| {
@@ -342,7 +283,7 @@ fn bench_workload(c: &mut Criterion, runtimes: &Runtimes, name: &str, v: Variant
 }
 
 fn channels(c: &mut Criterion) {
-    let runtimes = Runtimes::build(&worker_counts());
+    let runtimes = Runtimes::build(&worker_counts(DEFAULT_WORKERS), TokioDrivers::None);
     bench_workload(
         c,
         &runtimes,
@@ -386,7 +327,7 @@ fn channels(c: &mut Criterion) {
 }
 
 fn mpmc(c: &mut Criterion) {
-    let runtimes = Runtimes::build(&worker_counts());
+    let runtimes = Runtimes::build(&worker_counts(DEFAULT_WORKERS), TokioDrivers::None);
     bench_mpmc(c, &runtimes, "mpmc_4x4", CAPACITY);
     bench_mpmc(c, &runtimes, "mpmc_rendezvous_4x4", 0);
 }

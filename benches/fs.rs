@@ -17,9 +17,11 @@
 //! Run: `cargo bench --bench fs`, or `cargo bench --bench fs -- --test`
 //! (each benchmark once, as a smoke test).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+mod support;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::path::PathBuf;
-use std::time::Duration;
+use support::{flat_group as group, tokio_runtime, weft_runtime, TokioDrivers};
 
 const WORKERS: usize = 2;
 const SMALL: usize = 4 * 1024;
@@ -50,24 +52,10 @@ impl Drop for Files {
     }
 }
 
-fn group<'a>(
-    c: &'a mut Criterion,
-    name: &str,
-) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
-    let mut group = c.benchmark_group(name);
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sampling_mode(SamplingMode::Flat);
-    group
-}
-
 fn fs(c: &mut Criterion) {
     let files = Files::create();
-    let weft_rt = weft::Runtime::builder().worker_threads(WORKERS).build().expect("weft runtime");
-    let tokio_rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).build().expect("tokio runtime");
+    let weft_rt = weft_runtime(WORKERS);
+    let tokio_rt = tokio_runtime(WORKERS, TokioDrivers::None);
 
     for (name, path, len) in [("fs_read_4k", &files.small, SMALL), ("fs_read_16m", &files.large, LARGE)] {
         let mut g = group(c, name);

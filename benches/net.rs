@@ -32,11 +32,13 @@
 //!   I/O costs through the bridge, beside the same shapes' weft and tokio
 //!   rows.
 //!
-//! Worker counts as in `benches/scheduler.rs` (`WEFT_BENCH_WORKERS`,
-//! default 2,4). Run: `cargo bench --bench net`; smoke test: `cargo bench
+//! Worker counts from `WEFT_BENCH_WORKERS` (`support::worker_counts`),
+//! default 2,4. Run: `cargo bench --bench net`; smoke test: `cargo bench
 //! --bench net -- --test`.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+mod support;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -50,22 +52,6 @@ const _: () = assert!(ACCEPTS % ACCEPT_CONCURRENCY == 0, "every accept needs a c
 const DEFAULT_WORKERS: &[usize] = &[2, 4];
 #[cfg(feature = "tokio-io")]
 const READ_BUF_CAPACITY: usize = 8 * 1024;
-
-fn worker_counts() -> Vec<usize> {
-    match std::env::var("WEFT_BENCH_WORKERS") {
-        Ok(raw) => {
-            let v: Vec<usize> =
-                raw.split(',').filter_map(|p| p.trim().parse().ok()).filter(|&n| n > 0).collect();
-            if v.is_empty() {
-                eprintln!("WEFT_BENCH_WORKERS={raw:?} has no usable count; using {DEFAULT_WORKERS:?}");
-                DEFAULT_WORKERS.to_vec()
-            } else {
-                v
-            }
-        }
-        Err(_) => DEFAULT_WORKERS.to_vec(),
-    }
-}
 
 /// SO_LINGER 0: close sends RST, no TIME_WAIT (so 10,000 connections per
 /// iteration do not exhaust ephemeral ports). Same call on both runtimes.
@@ -345,27 +331,14 @@ fn group<'a>(
     c: &'a mut Criterion,
     name: &str,
 ) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
-    let mut g = c.benchmark_group(name.to_string());
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sampling_mode(SamplingMode::Flat);
+    let mut g = support::flat_group(c, name);
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
     g
 }
 
 fn net(c: &mut Criterion) {
-    let runtimes: Vec<(usize, weft::Runtime, tokio::runtime::Runtime)> = worker_counts()
-        .into_iter()
-        .map(|n| {
-            let w = weft::Runtime::builder().worker_threads(n).build().expect("weft runtime");
-            let t = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(n)
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            (n, w, t)
-        })
-        .collect();
+    let runtimes =
+        support::Runtimes::build(&support::worker_counts(DEFAULT_WORKERS), support::TokioDrivers::All).pairs;
     let mut g = group(c, "tcp_echo_latency");
     for (n, w, t) in &runtimes {
         g.bench_function(BenchmarkId::new("weft", n), |b| b.iter(|| on_weft::echo(w, 1, LAT_ROUNDS, 64)));

@@ -15,6 +15,8 @@
 //! Run: `cargo bench --bench process`; smoke test: `cargo bench --bench
 //! process -- --test`.
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::time::Duration;
 
@@ -23,11 +25,11 @@ const CONC: usize = 16;
 const WORKERS: usize = 2;
 
 fn weft_rt() -> weft::Runtime {
-    weft::Runtime::builder().worker_threads(WORKERS).build().unwrap()
+    support::weft_runtime(WORKERS)
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build().unwrap()
+    support::tokio_runtime(WORKERS, support::TokioDrivers::All)
 }
 
 fn spawn_wait(c: &mut Criterion) {

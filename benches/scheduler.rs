@@ -43,12 +43,13 @@
 //! -- ping_pong` (one workload), `cargo bench --bench scheduler -- --test`
 //! (each benchmark once, as a smoke test).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+mod support;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Tasks spawned by `spawn_many_local` and `spawn_many_remote_idle`.
@@ -104,11 +105,7 @@ impl Rt for Weft {
     type JoinHandle<T: Send + 'static> = weft::JoinHandle<T>;
 
     fn build(workers: usize) -> Self {
-        let rt = weft::Runtime::builder()
-            .worker_threads(workers)
-            .build()
-            .unwrap_or_else(|e| panic!("cannot build a weft runtime with {workers} workers: {e}"));
-        Weft(rt)
+        Weft(support::weft_runtime(workers))
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -144,11 +141,7 @@ impl Rt for Tokio {
     type JoinHandle<T: Send + 'static> = tokio::task::JoinHandle<T>;
 
     fn build(workers: usize) -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .build()
-            .unwrap_or_else(|e| panic!("cannot build a tokio runtime with {workers} workers: {e}"));
-        Tokio(rt)
+        Tokio(support::tokio_runtime(workers, support::TokioDrivers::None))
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -282,38 +275,6 @@ fn chained_spawn<R: Rt>(rt: &R) {
     });
 }
 
-/// The worker counts to run: `WEFT_BENCH_WORKERS` (comma-separated, e.g.
-/// "2,4,8"), or [`DEFAULT_WORKERS`] if it is unset or unusable (said once on
-/// stderr, never a panic).
-fn worker_counts() -> Vec<usize> {
-    let Ok(raw) = std::env::var("WEFT_BENCH_WORKERS") else {
-        return DEFAULT_WORKERS.to_vec();
-    };
-    match parse_worker_counts(&raw) {
-        Ok(counts) => counts,
-        Err(why) => {
-            eprintln!("WEFT_BENCH_WORKERS={raw:?} ignored ({why}); using the default {DEFAULT_WORKERS:?}");
-            DEFAULT_WORKERS.to_vec()
-        }
-    }
-}
-
-fn parse_worker_counts(raw: &str) -> Result<Vec<usize>, String> {
-    let mut counts = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.parse::<usize>() {
-            Ok(0) => return Err("a worker count of 0 is invalid".to_owned()),
-            Ok(n) if !counts.contains(&n) => counts.push(n),
-            Ok(_) => {}
-            Err(e) => return Err(format!("{part:?} is not a worker count: {e}")),
-        }
-    }
-    if counts.is_empty() {
-        return Err("no worker counts given".to_owned());
-    }
-    Ok(counts)
-}
-
 /// One runtime of each kind per worker count, built before any measurement.
 struct Runtimes {
     pairs: Vec<(usize, Weft, Tokio)>,
@@ -332,12 +293,7 @@ fn bench_workload(
     workload_weft: fn(&Weft),
     workload_tokio: fn(&Tokio),
 ) {
-    let mut group = c.benchmark_group(name);
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sampling_mode(SamplingMode::Flat);
+    let mut group = support::flat_group(c, name);
     for (workers, weft_rt, tokio_rt) in &runtimes.pairs {
         group.bench_function(BenchmarkId::new(Weft::NAME, workers), |b| b.iter(|| workload_weft(weft_rt)));
         group.bench_function(BenchmarkId::new(Tokio::NAME, workers), |b| b.iter(|| workload_tokio(tokio_rt)));
@@ -346,7 +302,7 @@ fn bench_workload(
 }
 
 fn scheduler(c: &mut Criterion) {
-    let runtimes = Runtimes::build(&worker_counts());
+    let runtimes = Runtimes::build(&support::worker_counts(DEFAULT_WORKERS));
     bench_workload(c, &runtimes, "spawn_many_local", spawn_many_local::<Weft>, spawn_many_local::<Tokio>);
     bench_workload(
         c,

@@ -19,15 +19,18 @@
 //!   poll and drop).
 //!
 //! Worker counts: 2 and 4 by default; set `WEFT_BENCH_WORKERS` to a
-//! comma-separated list to choose others. Criterion settings as in
-//! `benches/sync.rs`.
+//! comma-separated list to choose others. Criterion settings:
+//! `support::flat_group` (20 samples, 1 s warm-up, 2 s measurement, flat
+//! sampling).
 //!
 //! Run: `cargo bench --bench select` (all), `cargo bench --bench select --
 //! select_two_channels` (one workload), `cargo bench --bench select --
 //! --test` (each benchmark once, as a smoke test).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
-use std::time::Duration;
+mod support;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use support::{bench_pair, worker_counts, Runtimes, TokioDrivers};
 
 /// Messages each producer sends in `select_two_channels`.
 const MESSAGES: u64 = 10_000;
@@ -94,93 +97,16 @@ macro_rules! workloads {
 workloads!(on_weft, weft);
 workloads!(on_tokio, tokio);
 
-fn weft_runtime(workers: usize) -> weft::Runtime {
-    weft::Runtime::builder()
-        .worker_threads(workers)
-        .build()
-        .unwrap_or_else(|e| panic!("cannot build a weft runtime with {workers} workers: {e}"))
-}
-
-fn tokio_runtime(workers: usize) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .build()
-        .unwrap_or_else(|e| panic!("cannot build a tokio runtime with {workers} workers: {e}"))
-}
-
-/// The worker counts to run: `WEFT_BENCH_WORKERS` (comma-separated), or
-/// [`DEFAULT_WORKERS`] if it is unset or unusable (said once on stderr).
-fn worker_counts() -> Vec<usize> {
-    let Ok(raw) = std::env::var("WEFT_BENCH_WORKERS") else {
-        return DEFAULT_WORKERS.to_vec();
-    };
-    let mut counts = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.parse::<usize>() {
-            Ok(n) if n > 0 && !counts.contains(&n) => counts.push(n),
-            Ok(n) if n > 0 => {}
-            _ => {
-                eprintln!("WEFT_BENCH_WORKERS={raw:?} ignored ({part:?} is not a worker count); using {DEFAULT_WORKERS:?}");
-                return DEFAULT_WORKERS.to_vec();
-            }
-        }
-    }
-    if counts.is_empty() {
-        eprintln!("WEFT_BENCH_WORKERS={raw:?} names no worker count; using {DEFAULT_WORKERS:?}");
-        return DEFAULT_WORKERS.to_vec();
-    }
-    counts
-}
-
-/// One runtime of each kind per worker count, built before any measurement.
-struct Runtimes {
-    pairs: Vec<(usize, weft::Runtime, tokio::runtime::Runtime)>,
-}
-
-type Workload<F> = fn() -> F;
-
-fn bench_workload<FW, FT>(
-    c: &mut Criterion,
-    runtimes: &Runtimes,
-    name: &str,
-    on_weft: Workload<FW>,
-    on_tokio: Workload<FT>,
-) where
-    FW: std::future::Future<Output = ()>,
-    FT: std::future::Future<Output = ()>,
-{
-    let mut group = c.benchmark_group(name);
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sampling_mode(SamplingMode::Flat);
-    for (workers, weft_rt, tokio_rt) in &runtimes.pairs {
-        group.bench_function(BenchmarkId::new("weft", workers), |b| b.iter(|| weft_rt.block_on(on_weft())));
-        group
-            .bench_function(BenchmarkId::new("tokio", workers), |b| b.iter(|| tokio_rt.block_on(on_tokio())));
-    }
-    group.finish();
-}
-
 fn select(c: &mut Criterion) {
-    let runtimes = Runtimes {
-        pairs: worker_counts().into_iter().map(|n| (n, weft_runtime(n), tokio_runtime(n))).collect(),
-    };
-    bench_workload(
+    let runtimes = Runtimes::build(&worker_counts(DEFAULT_WORKERS), TokioDrivers::None);
+    bench_pair(
         c,
         &runtimes,
         "select_two_channels",
         on_weft::select_two_channels,
         on_tokio::select_two_channels,
     );
-    bench_workload(
-        c,
-        &runtimes,
-        "select_ready_loop",
-        on_weft::select_ready_loop,
-        on_tokio::select_ready_loop,
-    );
+    bench_pair(c, &runtimes, "select_ready_loop", on_weft::select_ready_loop, on_tokio::select_ready_loop);
 }
 
 criterion_group!(benches, select);

@@ -20,16 +20,18 @@
 //!   checked.
 //!
 //! Worker counts: 2, 4 and 8 by default; set `WEFT_BENCH_WORKERS` to a
-//! comma-separated list to choose others. Criterion settings as in
-//! `benches/scheduler.rs` (20 samples, 1 s warm-up, 2 s measurement, flat
+//! comma-separated list to choose others. Criterion settings:
+//! `support::flat_group` (20 samples, 1 s warm-up, 2 s measurement, flat
 //! sampling).
 //!
 //! Run: `cargo bench --bench sync` (all), `cargo bench --bench sync --
 //! mutex_contended` (one workload), `cargo bench --bench sync -- --test`
 //! (each benchmark once, as a smoke test).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
-use std::time::Duration;
+mod support;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use support::{bench_pair, worker_counts, Runtimes, TokioDrivers};
 
 /// Tasks waiting in `notify_100_waiters`.
 const WAITERS: usize = 100;
@@ -118,94 +120,17 @@ macro_rules! workloads {
 workloads!(on_weft, weft);
 workloads!(on_tokio, tokio);
 
-fn weft_runtime(workers: usize) -> weft::Runtime {
-    weft::Runtime::builder()
-        .worker_threads(workers)
-        .build()
-        .unwrap_or_else(|e| panic!("cannot build a weft runtime with {workers} workers: {e}"))
-}
-
-fn tokio_runtime(workers: usize) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .build()
-        .unwrap_or_else(|e| panic!("cannot build a tokio runtime with {workers} workers: {e}"))
-}
-
-/// The worker counts to run: `WEFT_BENCH_WORKERS` (comma-separated), or
-/// [`DEFAULT_WORKERS`] if it is unset or unusable (said once on stderr).
-fn worker_counts() -> Vec<usize> {
-    let Ok(raw) = std::env::var("WEFT_BENCH_WORKERS") else {
-        return DEFAULT_WORKERS.to_vec();
-    };
-    let mut counts = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.parse::<usize>() {
-            Ok(n) if n > 0 && !counts.contains(&n) => counts.push(n),
-            Ok(n) if n > 0 => {}
-            _ => {
-                eprintln!("WEFT_BENCH_WORKERS={raw:?} ignored ({part:?} is not a worker count); using {DEFAULT_WORKERS:?}");
-                return DEFAULT_WORKERS.to_vec();
-            }
-        }
-    }
-    if counts.is_empty() {
-        eprintln!("WEFT_BENCH_WORKERS={raw:?} names no worker count; using {DEFAULT_WORKERS:?}");
-        return DEFAULT_WORKERS.to_vec();
-    }
-    counts
-}
-
-/// One runtime of each kind per worker count, built before any measurement.
-struct Runtimes {
-    pairs: Vec<(usize, weft::Runtime, tokio::runtime::Runtime)>,
-}
-
-type Workload<F> = fn() -> F;
-
-fn bench_workload<FW, FT>(
-    c: &mut Criterion,
-    runtimes: &Runtimes,
-    name: &str,
-    on_weft: Workload<FW>,
-    on_tokio: Workload<FT>,
-) where
-    FW: std::future::Future<Output = ()>,
-    FT: std::future::Future<Output = ()>,
-{
-    let mut group = c.benchmark_group(name);
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sampling_mode(SamplingMode::Flat);
-    for (workers, weft_rt, tokio_rt) in &runtimes.pairs {
-        group.bench_function(BenchmarkId::new("weft", workers), |b| b.iter(|| weft_rt.block_on(on_weft())));
-        group
-            .bench_function(BenchmarkId::new("tokio", workers), |b| b.iter(|| tokio_rt.block_on(on_tokio())));
-    }
-    group.finish();
-}
-
 fn sync(c: &mut Criterion) {
-    let runtimes = Runtimes {
-        pairs: worker_counts().into_iter().map(|n| (n, weft_runtime(n), tokio_runtime(n))).collect(),
-    };
-    bench_workload(
-        c,
-        &runtimes,
-        "notify_100_waiters",
-        on_weft::notify_100_waiters,
-        on_tokio::notify_100_waiters,
-    );
-    bench_workload(
+    let runtimes = Runtimes::build(&worker_counts(DEFAULT_WORKERS), TokioDrivers::None);
+    bench_pair(c, &runtimes, "notify_100_waiters", on_weft::notify_100_waiters, on_tokio::notify_100_waiters);
+    bench_pair(
         c,
         &runtimes,
         "semaphore_contended",
         on_weft::semaphore_contended,
         on_tokio::semaphore_contended,
     );
-    bench_workload(c, &runtimes, "mutex_contended", on_weft::mutex_contended, on_tokio::mutex_contended);
+    bench_pair(c, &runtimes, "mutex_contended", on_weft::mutex_contended, on_tokio::mutex_contended);
 }
 
 criterion_group!(benches, sync);

@@ -20,7 +20,7 @@
 //!   firing and waking overhead on top of it.
 //!
 //! Worker counts: 2 and 4 by default, or `WEFT_BENCH_WORKERS` (comma
-//! separated), as in `benches/scheduler.rs`. Each runtime is built once and
+//! separated; `support::worker_counts`). Each runtime is built once and
 //! kept for the whole run.
 //!
 //! Criterion settings keep a full run to a couple of minutes on a 2-core
@@ -31,7 +31,9 @@
 //! timers_fire` (one workload), `cargo bench --bench timers -- --test`
 //! (each benchmark once, as a smoke test).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+mod support;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::fmt::Debug;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
@@ -115,12 +117,7 @@ struct Tokio(tokio::runtime::Runtime);
 
 impl Tokio {
     fn build(workers: usize) -> Tokio {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .enable_time()
-            .build()
-            .unwrap_or_else(|e| panic!("cannot build a tokio runtime with {workers} workers: {e}"));
-        Tokio(rt)
+        Tokio(support::tokio_runtime(workers, support::TokioDrivers::Time))
     }
 }
 
@@ -188,32 +185,6 @@ fn timers_fire<R: Rt>(rt: &R) {
     });
 }
 
-/// The worker counts to run: `WEFT_BENCH_WORKERS` (comma-separated), or
-/// [`DEFAULT_WORKERS`] if it is unset or unusable (said once on stderr).
-fn worker_counts() -> Vec<usize> {
-    let Ok(raw) = std::env::var("WEFT_BENCH_WORKERS") else {
-        return DEFAULT_WORKERS.to_vec();
-    };
-    let mut counts = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.parse::<usize>() {
-            Ok(n) if n > 0 && !counts.contains(&n) => counts.push(n),
-            Ok(n) if n > 0 => {}
-            _ => {
-                eprintln!(
-                    "WEFT_BENCH_WORKERS={raw:?} ignored ({part:?}); using the default {DEFAULT_WORKERS:?}"
-                );
-                return DEFAULT_WORKERS.to_vec();
-            }
-        }
-    }
-    if counts.is_empty() {
-        eprintln!("WEFT_BENCH_WORKERS={raw:?} names no worker count; using the default {DEFAULT_WORKERS:?}");
-        return DEFAULT_WORKERS.to_vec();
-    }
-    counts
-}
-
 /// The runtimes of one worker count, built before any measurement.
 struct Runtimes {
     workers: usize,
@@ -229,12 +200,8 @@ fn bench_workload(
     workload_weft: fn(&Weft),
     workload_tokio: fn(&Tokio),
 ) {
-    let mut group = c.benchmark_group(name);
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sampling_mode(SamplingMode::Flat);
+    let mut group = support::flat_group(c, name);
+    group.sample_size(10).warm_up_time(Duration::from_millis(500));
     for rts in all {
         let w = rts.workers;
         group.bench_function(BenchmarkId::new("weft", w), |b| b.iter(|| workload_weft(&rts.weft)));
@@ -247,7 +214,7 @@ fn bench_workload(
 }
 
 fn timers(c: &mut Criterion) {
-    let all: Vec<Runtimes> = worker_counts()
+    let all: Vec<Runtimes> = support::worker_counts(DEFAULT_WORKERS)
         .into_iter()
         .map(|workers| Runtimes {
             workers,

@@ -187,3 +187,87 @@ fn close_races_waiting_send_and_recv() {
     });
     outcomes.assert_all_seen(&["delivered before the close", "returned by the close"]);
 }
+
+/// Rendezvous, two receivers: one on another thread is polled once as a
+/// stream (`poll_recv`, its receive kept in the `Receiver`) and then
+/// dropped, possibly holding the value a sender handed it; the other
+/// receives here. As for a cancelled `recv`: the value reaches this
+/// receiver unless the stream returned it, exactly once.
+#[test]
+fn dropped_stream_holding_a_value_passes_it_on() {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model_min_preemptions(4, move || {
+        let (tx, rx) = mpmc::channel::<usize>(0);
+        let mut stream = rx.clone();
+        let dropper = {
+            let seen = seen.clone();
+            thread::spawn(move || {
+                let (waker, _, _) = flag_waker();
+                let got = match stream.poll_recv(&mut Context::from_waker(&waker)) {
+                    Poll::Ready(v) => v,
+                    Poll::Pending => {
+                        if stream.holds_message() {
+                            seen.saw("handed to the stream, passed on");
+                        }
+                        None
+                    }
+                };
+                drop(stream);
+                got
+            })
+        };
+        let sender = thread::spawn(move || {
+            block_on(tx.send(1)).unwrap();
+        });
+        let mine = block_on(rx.recv());
+        let theirs = dropper.join().unwrap();
+        sender.join().unwrap();
+        match (mine, theirs) {
+            (Some(1), None) => seen.saw("received here"),
+            (None, Some(1)) => seen.saw("received by the stream at once"),
+            other => panic!("lost or duplicated: {other:?}"),
+        }
+    });
+    outcomes.assert_all_seen(&["received here", "handed to the stream, passed on"]);
+}
+
+/// Rendezvous, one receiver polled once as a stream and then dropped (the
+/// last receiver, so the drop closes the channel), vs a send on another
+/// thread: the send completes exactly when the value was handed to the
+/// stream or buffered by its drop, else it gets the value back; never a
+/// lost wake-up, and the value is dropped exactly once.
+#[test]
+fn last_stream_dropped_while_a_send_races_it() {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model_min_preemptions(4, move || {
+        let (created, dropped) = (Counter::default(), Counter::default());
+        let (tx, mut rx) = mpmc::channel::<Output>(0);
+        let sender = {
+            let (created, dropped) = (created.clone(), dropped.clone());
+            thread::spawn(move || block_on(tx.send(Output::new(4, &created, &dropped))).is_ok())
+        };
+        let (waker, _, _) = flag_waker();
+        let got = match rx.poll_recv(&mut Context::from_waker(&waker)) {
+            Poll::Ready(v) => v,
+            Poll::Pending => {
+                if rx.holds_message() {
+                    seen.saw("handed to the stream, dropped with it");
+                }
+                None
+            }
+        };
+        drop(rx);
+        let sent = sender.join().unwrap();
+        if got.is_some() {
+            assert!(sent, "a received value came from a completed send");
+        }
+        if !sent {
+            seen.saw("returned to the sender");
+        }
+        drop(got);
+        assert_eq!((created.get(), dropped.get()), (1, 1), "the value dropped exactly once");
+    });
+    outcomes.assert_all_seen(&["handed to the stream, dropped with it", "returned to the sender"]);
+}

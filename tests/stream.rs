@@ -1,4 +1,5 @@
-//! `Stream` on weft's types: mpsc receivers (bounded and unbounded),
+//! `Stream` on weft's types: mpsc receivers (bounded and unbounded), mpmc
+//! receivers (clones share the messages, each ends after the close),
 //! `BroadcastStream` (lag reported, then the stream goes on), `WatchStream`
 //! (current value first or changes only, intermediate values skipped),
 //! `Interval` (the scheduled instants), and the TCP and Unix listeners
@@ -43,6 +44,58 @@ fn unbounded_receiver_streams_every_message_and_hints_its_length() {
         let rest: Vec<u32> = rx.collect().await;
         assert_eq!(rest, (1..10).collect::<Vec<_>>());
     });
+}
+
+/// Many clones of one mpmc receiver, each polled as a stream by its own
+/// task, share the messages of many producers: every message reaches
+/// exactly one stream, and every stream ends once the channel is closed
+/// and drained.
+fn mpmc_streams_share_the_work(cap: usize) {
+    const PRODUCERS: u32 = 4;
+    const PER_PRODUCER: u32 = 2_000;
+    runtime().block_on(async {
+        let (tx, rx) = weft::sync::mpmc::channel::<u32>(cap);
+        let consumers: Vec<_> = (0..4).map(|_| weft::spawn(rx.clone().collect::<Vec<u32>>())).collect();
+        drop(rx);
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let tx = tx.clone();
+                weft::spawn(async move {
+                    for i in 0..PER_PRODUCER {
+                        tx.send(p * PER_PRODUCER + i).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for p in producers {
+            p.await.unwrap();
+        }
+        tx.close(); // a sender is still alive: the close alone ends the streams
+        let mut all = Vec::new();
+        for c in consumers {
+            let got = c.await.expect("the stream ended after the close");
+            // Each producer's messages reach one stream in the order sent.
+            for p in 0..PRODUCERS {
+                let mine: Vec<_> = got.iter().filter(|&&m| m / PER_PRODUCER == p).collect();
+                assert!(mine.windows(2).all(|w| w[0] < w[1]), "producer {p}'s messages out of order");
+            }
+            all.extend(got);
+        }
+        let n = all.len();
+        let distinct: HashSet<u32> = all.into_iter().collect();
+        assert_eq!(distinct.len(), n, "no message reached two streams");
+        assert_eq!(distinct, (0..PRODUCERS * PER_PRODUCER).collect(), "every message reached a stream");
+    });
+}
+
+#[test]
+fn mpmc_receivers_as_streams_share_the_work_and_end_after_close() {
+    mpmc_streams_share_the_work(8);
+}
+
+#[test]
+fn mpmc_rendezvous_receivers_as_streams_share_the_work_and_end_after_close() {
+    mpmc_streams_share_the_work(0);
 }
 
 #[test]

@@ -532,3 +532,113 @@ fn cancelled_rendezvous_sends_deliver_or_drop_each_value_once() {
     assert_eq!(drops.load(SeqCst), 5_000, "every value dropped exactly once");
     assert!(received.load(SeqCst) >= sent_ok, "a completed send was received");
 }
+
+// ---- Stream ----
+
+/// Polls a receiver once as a `Stream` with `waker`.
+fn poll_next_with<T>(rx: &mut mpmc::Receiver<T>, waker: &std::task::Waker) -> Poll<Option<T>> {
+    use weft::stream::Stream;
+    std::pin::Pin::new(rx).poll_next(&mut std::task::Context::from_waker(waker))
+}
+
+#[test]
+fn streams_are_consumers_served_in_fifo_order_then_each_ends_after_close() {
+    let (tx, mut a) = mpmc::channel(0);
+    let mut b = a.clone();
+    let (waker, wakes) = CountWaker::new();
+    assert!(poll_next_with(&mut a, &waker).is_pending());
+    assert!(poll_next_with(&mut b, &waker).is_pending());
+    // Both streams wait, so both rendezvous sends find a receiver.
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    assert_eq!(wakes.count(), 2);
+    assert_eq!(poll_next_with(&mut a, &waker), Poll::Ready(Some(1)), "the oldest waiter first");
+    assert_eq!(poll_next_with(&mut b, &waker), Poll::Ready(Some(2)));
+    assert!(poll_next_with(&mut a, &waker).is_pending());
+    tx.close();
+    assert_eq!(poll_next_with(&mut a, &waker), Poll::Ready(None));
+    assert_eq!(poll_next_with(&mut b, &waker), Poll::Ready(None));
+    assert_eq!(poll_next_with(&mut b, &waker), Poll::Ready(None), "and stays ended");
+}
+
+#[test]
+fn a_stream_keeps_a_message_handed_to_it_across_a_dropped_next() {
+    use futures::StreamExt;
+    let (tx, mut rx) = mpmc::channel(0);
+    let (waker, _) = CountWaker::new();
+    {
+        let mut next = pin!(rx.next());
+        assert!(poll_with(next.as_mut(), &waker).is_pending());
+    }
+    // The stream still waits, as a `select!` loop that dropped `next()`
+    // leaves it: the send is handed to it.
+    tx.try_send(5).unwrap();
+    assert_eq!(tx.len(), 0);
+    assert_eq!(poll_with(pin!(rx.next()), &waker), Poll::Ready(Some(5)));
+}
+
+#[test]
+fn a_dropped_stream_passes_its_handed_message_to_the_next_receiver() {
+    let (tx, rx) = mpmc::channel(0);
+    let mut stream = rx.clone();
+    let (waker, wakes) = CountWaker::new();
+    assert!(poll_next_with(&mut stream, &waker).is_pending());
+    let mut other = pin!(rx.recv());
+    assert!(poll_with(other.as_mut(), &waker).is_pending());
+    tx.try_send(5).unwrap(); // handed to the stream, the oldest waiter
+    assert_eq!(wakes.count(), 1);
+    drop(stream);
+    assert_eq!(wakes.count(), 2, "the pass-on woke the next receiver");
+    assert_eq!(poll_with(other.as_mut(), &waker), Poll::Ready(Some(5)));
+}
+
+#[test]
+fn a_dropped_stream_puts_its_handed_message_back_and_the_last_drop_drops_it_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpmc::channel(0);
+    let mut stream = rx.clone();
+    let (waker, _) = CountWaker::new();
+    assert!(poll_next_with(&mut stream, &waker).is_pending());
+    tx.try_send(msg(7, &drops)).unwrap();
+    drop(stream);
+    assert_eq!(tx.len(), 1, "back at the buffer's head");
+    assert_eq!(drops.load(SeqCst), 0);
+    let mut last = rx;
+    assert!(matches!(poll_next_with(&mut last, &waker), Poll::Ready(Some(Msg { id: 7, .. }))));
+    assert_eq!(drops.load(SeqCst), 1);
+
+    // A handed message still in the last receiver when it goes.
+    assert!(poll_next_with(&mut last, &waker).is_pending());
+    tx.try_send(msg(8, &drops)).unwrap();
+    drop(last);
+    assert_eq!(drops.load(SeqCst), 2, "dropped once, with the last receiver");
+    assert!(tx.is_closed());
+}
+
+#[test]
+fn streaming_takes_part_in_the_budget() {
+    use futures::StreamExt;
+    watchdog("streaming_takes_part_in_the_budget");
+    let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    let rounds = rt.block_on(async {
+        weft::spawn(async {
+            let flag = Arc::new(AtomicUsize::new(0));
+            let f = flag.clone();
+            let other = weft::spawn(async move { f.store(1, SeqCst) });
+            let (tx, mut rx) = mpmc::channel(4);
+            let mut rounds = 0u64;
+            while flag.load(SeqCst) == 0 {
+                tx.try_send(rounds).unwrap();
+                assert_eq!(rx.next().await, Some(rounds));
+                rounds += 1;
+            }
+            other.await.unwrap();
+            rounds
+        })
+        .await
+        .unwrap()
+    });
+    // At most a budget (128) of ready items, then the forced yield lets
+    // `other` run; the item awaited across the yield counts one more.
+    assert!((1..=129).contains(&rounds), "{rounds} stream items before yielding");
+}

@@ -60,6 +60,23 @@ impl<T> Stream for crate::sync::mpsc::UnboundedReceiver<T> {
     }
 }
 
+#[cfg(feature = "sync")]
+impl<T> Stream for crate::sync::mpmc::Receiver<T> {
+    type Item = T;
+
+    /// As [`Receiver::poll_recv`](crate::sync::mpmc::Receiver::poll_recv):
+    /// this receiver is one consumer, each message goes to one of them,
+    /// and the stream ends once the channel is closed and drained.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().poll_recv(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // Other consumers may take what is buffered now: no lower bound.
+        (0, None)
+    }
+}
+
 #[cfg(feature = "time")]
 impl Stream for crate::time::Interval {
     type Item = crate::time::Instant;

@@ -11,9 +11,15 @@
 //! | type | item | ends |
 //! | --- | --- | --- |
 //! | [`mpsc::Receiver<T>`](crate::sync::mpsc::Receiver), [`mpsc::UnboundedReceiver<T>`](crate::sync::mpsc::UnboundedReceiver) | `T` | when every sender is gone and the buffer is drained |
+//! | [`mpmc::Receiver<T>`](crate::sync::mpmc::Receiver) (each clone one consumer; every message reaches one of them) | `T` | when the channel is closed and drained |
 //! | [`time::Interval`](crate::time::Interval) | the tick's scheduled `Instant` | never |
 //! | [`net::TcpListener`](crate::net::TcpListener), [`net::UnixListener`](crate::net::UnixListener) | `io::Result` of the accepted stream | never |
 //! | [`signal::unix::Signal`](crate::signal::unix::Signal) (Unix) | `()` per delivery seen | when its runtime has shut down |
+//!
+//! An mpmc receive, like a broadcast one, keeps its place in the
+//! channel's queue of waiting receivers between polls; the `Receiver`
+//! holds that place itself (allocated the first time it waits as a
+//! stream), so the receiver needs no wrapper.
 //!
 //! Two are wrapped, as `tokio-stream` does, because their stream needs
 //! more than the receiver holds:
@@ -56,7 +62,12 @@
 //! `poll_next` of each of these streams loses nothing when the future
 //! awaiting it (`StreamExt::next`) is dropped before it completes: an item
 //! leaves its source only in the poll that returns it. `next()` on them
-//! is as safe in a `select!` loop as the receive methods.
+//! is as safe in a `select!` loop as the receive methods. An mpmc
+//! receiver waiting as a stream may be handed a message while nobody
+//! polls it; the message stays in the receiver for its next poll (or goes
+//! to another consumer if it is dropped), so a consumer that stops
+//! polling its stream should drop it (see
+//! [`Receiver::poll_recv`](crate::sync::mpmc::Receiver::poll_recv)).
 
 pub use futures_core::Stream;
 

@@ -33,6 +33,11 @@
 //! });
 //! ```
 //!
+//! Each `Receiver` is also a [`Stream`](crate::stream::Stream) of the
+//! messages it receives ([`Receiver::poll_recv`]), ending once the
+//! channel is closed and drained, so a worker can be written with
+//! `StreamExt` combinators (`rx.clone().for_each(...)`).
+//!
 //! # Close semantics
 //!
 //! - The channel closes on [`Sender::close`] or [`Receiver::close`]
@@ -53,10 +58,11 @@
 //! | --- | --- |
 //! | [`Receiver::recv`] | cancel-safe: a message taken from the channel is returned by the same poll; a message a sender handed to the waiting future goes to the next waiting receiver, or back to the head of the buffer |
 //! | [`Sender::send`] | the value was not delivered and is dropped with the future; once a receiver has taken it, the send counts as done |
+//! | [`Receiver::poll_recv`], the `Stream` | cancel-safe as `recv`: a message leaves the channel only in the poll that returns it; one handed to the receiver while it waited stays there for its next poll, and goes on to the next waiting receiver (or the buffer's head) when the receiver is dropped |
 //! | `try_send`, `try_recv` | not futures |
 //!
-//! Both futures take part in weft's cooperative budget (one unit per
-//! completed send or receive), and work under any executor (they need
+//! Both futures and the `Stream` take part in weft's cooperative budget
+//! (one unit per completed send or receive), and work under any executor (they need
 //! only the `Waker`).
 //!
 //! # Compared with [`mpsc`](super::mpsc)
@@ -105,5 +111,5 @@ use chan::Chan;
 /// ```
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan::new(capacity));
-    (Sender { chan: chan.clone() }, Receiver { chan })
+    (Sender { chan: chan.clone() }, Receiver::new(chan))
 }

@@ -27,6 +27,16 @@ use std::task::{ready, Context, Poll, Waker};
 /// ```
 pub struct Receiver<T> {
     pub(super) chan: Arc<Chan<T>>,
+    /// The receive [`poll_recv`](Receiver::poll_recv) keeps between
+    /// calls; allocated by the first call that has to wait.
+    polled: Option<PolledRecv<T>>,
+}
+
+/// A receive waiting across `poll_recv` calls: its node, boxed so that it
+/// keeps its address while the `Receiver` moves.
+struct PolledRecv<T> {
+    node: Pin<Box<RecvWaiter<T>>>,
+    waiting: bool,
 }
 
 /// Future of [`Receiver::recv`].
@@ -49,6 +59,10 @@ unsafe impl<T: Send> Send for RecvFuture<'_, T> {}
 unsafe impl<T: Send> Sync for RecvFuture<'_, T> {}
 
 impl<T> Receiver<T> {
+    pub(super) fn new(chan: Arc<Chan<T>>) -> Receiver<T> {
+        Receiver { chan, polled: None }
+    }
+
     /// Receives the next message, waiting for one; `None` once the
     /// channel is closed and drained. Each message goes to exactly one
     /// receiver. Cancel-safe (see [`RecvFuture`]).
@@ -111,6 +125,55 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Polls for the next message: what awaiting [`recv`](Self::recv)
+    /// does, with the waiting receive kept in this `Receiver` between
+    /// calls instead of in a future. `Ready(None)` once the channel is
+    /// closed and drained. This is the receiver's
+    /// [`Stream`](crate::stream::Stream) (`poll_next`), so a clone of the
+    /// receiver polled as a stream is one consumer among the others.
+    ///
+    /// Cancel-safe in the same way as `recv`: a message leaves the
+    /// channel only in the call that returns it. While this receiver
+    /// waits (the last call returned `Pending`) it is in the channel's
+    /// queue of receivers like a pending `recv`, so a sender may hand it
+    /// a message; the message then waits in the receiver for the next
+    /// call, and goes to another receiver (or back to the buffer's head)
+    /// if this one is dropped first. Dropping the future of
+    /// `StreamExt::next` therefore loses nothing, but a receiver that
+    /// stops being polled while it waits keeps the message handed to it
+    /// from the other consumers until it is polled again or dropped.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// rt.block_on(async {
+    ///     let (jobs, queue) = weft::sync::mpmc::channel::<u32>(8);
+    ///     let workers: Vec<_> = (0..3)
+    ///         .map(|_| weft::spawn(queue.clone().fold(0, |n, job| async move { n + job })))
+    ///         .collect();
+    ///     drop(queue);
+    ///     for job in 1..=100 {
+    ///         jobs.send(job).await.unwrap();
+    ///     }
+    ///     jobs.close(); // every worker's stream ends once the jobs are drained
+    ///     let mut total = 0;
+    ///     for w in workers {
+    ///         total += w.await.unwrap();
+    ///     }
+    ///     assert_eq!(total, 5050);
+    /// });
+    /// ```
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let polled = self
+            .polled
+            .get_or_insert_with(|| PolledRecv { node: Box::pin(RecvWaiter::new()), waiting: false });
+        // SAFETY: the node is boxed and pinned, so it keeps its address
+        // for as long as the `Receiver` holds it; it is polled only with
+        // this channel; `Drop for Receiver` releases it before freeing it.
+        unsafe { poll_node(&self.chan, &polled.node, &mut polled.waiting, cx) }
+    }
+
     /// Closes the channel for everyone, as [`Sender::close`](super::Sender::close).
     pub fn close(&self) -> bool {
         self.chan.close()
@@ -147,6 +210,21 @@ impl<T> Receiver<T> {
     }
 }
 
+impl<T> Receiver<T> {
+    /// Whether a sender handed the receive kept by `poll_recv` a message
+    /// it has not returned yet (for the loom models of the stream).
+    #[cfg(all(test, loom))]
+    pub(crate) fn holds_message(&self) -> bool {
+        let Some(polled) = &self.polled else { return false };
+        if !polled.waiting {
+            return false;
+        }
+        let synced = self.chan.lock();
+        // SAFETY: we hold the lock; the node is ours and alive.
+        unsafe { polled.node.with(&synced, |slot, _| matches!(slot, RecvSlot::Handed(_))) }
+    }
+}
+
 impl<T> RecvFuture<'_, T> {
     /// Whether a sender handed this future a message it has not returned
     /// yet (for the loom model of the cancel-safety hand-back).
@@ -165,106 +243,146 @@ impl<T> Future for RecvFuture<'_, T> {
     type Output = Option<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let coop = ready!(coop::poll_proceed(cx));
         // SAFETY: nothing is moved out of the pinned part (the node); the
         // node is only used through `&`, so it keeps its address.
         let this = unsafe { self.get_unchecked_mut() };
-        let mut synced = this.chan.lock();
-        if this.waiting {
-            // SAFETY: we hold the lock; the node is ours and alive.
-            let handed = unsafe {
-                this.node.with(&synced, |slot, waker| match std::mem::replace(slot, RecvSlot::Idle) {
-                    RecvSlot::Handed(v) => Some(Some(v)),
-                    RecvSlot::Linked => {
-                        // Still queued: by invariant 1 there is nothing
-                        // to take.
-                        *slot = RecvSlot::Linked;
-                        refresh(waker, cx.waker());
-                        Some(None)
-                    }
-                    RecvSlot::Closed | RecvSlot::Idle => None,
-                })
-            };
-            match handed {
-                Some(Some(v)) => {
-                    let mut wakers = Vec::new();
-                    synced.handed_out(&mut wakers);
-                    drop(synced);
-                    wakers.into_iter().for_each(Waker::wake);
-                    this.waiting = false;
-                    coop.made_progress();
-                    return Poll::Ready(Some(v));
-                }
-                Some(None) => return Poll::Pending,
-                // Woken by `close`: take what is left, else the end.
-                None => this.waiting = false,
-            }
-        }
-        if let Some((value, waker)) = synced.take() {
-            drop(synced);
-            if let Some(w) = waker {
-                w.wake();
-            }
-            coop.made_progress();
-            return Poll::Ready(Some(value));
-        }
-        if synced.is_drained() {
-            drop(synced);
-            coop.made_progress();
-            return Poll::Ready(None);
-        }
-        // SAFETY: the node is in no list (not waiting), lives in this
-        // pinned future and is unlinked under the lock by `Drop` if still
-        // linked.
-        unsafe { synced.link_receiver(&this.node, cx.waker()) };
-        this.waiting = true;
-        Poll::Pending
+        // SAFETY: the node lives in this pinned future, is polled only
+        // with this channel, and `Drop` releases it.
+        unsafe { poll_node(this.chan, &this.node, &mut this.waiting, cx) }
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
-    /// Unlinks a waiting node, or passes on a message handed to it (to the
-    /// next waiting receiver, or back to the buffer's head).
     fn drop(&mut self) {
-        if !self.waiting {
-            return;
-        }
-        let mut wakers = Vec::new();
-        let mut synced = self.chan.lock();
-        // SAFETY: we hold the lock; the node is ours and alive.
-        let slot = unsafe { self.node.with(&synced, |slot, _| std::mem::replace(slot, RecvSlot::Idle)) };
-        let waker = match slot {
-            RecvSlot::Linked => {
-                // SAFETY: it was `Linked`, so it is in the receiver queue.
-                unsafe { synced.unlink_receiver(&self.node) };
-                None
-            }
-            RecvSlot::Handed(v) => {
-                // Given back before the count drops: a closed channel's
-                // waiting receivers then see the value, not the end.
-                let w = synced.give_back(v);
-                synced.handed_out(&mut wakers);
-                w
-            }
-            RecvSlot::Closed | RecvSlot::Idle => None,
+        // SAFETY: the node was polled only with this channel.
+        unsafe { release_node(self.chan, &self.node, &mut self.waiting) }
+    }
+}
+
+/// One poll of a receive whose waiter is `node`: takes a value (handed to
+/// the node, buffered, or held by a waiting sender), reports the end, or
+/// links the node and returns `Pending`. `waiting` says whether the node
+/// is registered (linked, or unlinked by a sender or the close and not
+/// yet looked at).
+///
+/// # Safety
+///
+/// `node` stays at its address until [`release_node`] has run on it, is
+/// polled only with `chan`, and `waiting` is the flag of this node alone.
+unsafe fn poll_node<T>(
+    chan: &Chan<T>,
+    node: &RecvWaiter<T>,
+    waiting: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<T>> {
+    let coop = ready!(coop::poll_proceed(cx));
+    let mut synced = chan.lock();
+    if *waiting {
+        // SAFETY: we hold the lock; the node is alive (caller).
+        let handed = unsafe {
+            node.with(&synced, |slot, waker| match std::mem::replace(slot, RecvSlot::Idle) {
+                RecvSlot::Handed(v) => Some(Some(v)),
+                RecvSlot::Linked => {
+                    // Still queued: by invariant 1 there is nothing to
+                    // take.
+                    *slot = RecvSlot::Linked;
+                    refresh(waker, cx.waker());
+                    Some(None)
+                }
+                RecvSlot::Closed | RecvSlot::Idle => None,
+            })
         };
+        match handed {
+            Some(Some(v)) => {
+                let mut wakers = Vec::new();
+                synced.handed_out(&mut wakers);
+                drop(synced);
+                wakers.into_iter().for_each(Waker::wake);
+                *waiting = false;
+                coop.made_progress();
+                return Poll::Ready(Some(v));
+            }
+            Some(None) => return Poll::Pending,
+            // Woken by `close`: take what is left, else the end.
+            None => *waiting = false,
+        }
+    }
+    if let Some((value, waker)) = synced.take() {
         drop(synced);
         if let Some(w) = waker {
             w.wake();
         }
-        wakers.into_iter().for_each(Waker::wake);
+        coop.made_progress();
+        return Poll::Ready(Some(value));
     }
+    if synced.is_drained() {
+        drop(synced);
+        coop.made_progress();
+        return Poll::Ready(None);
+    }
+    // SAFETY: the node is in no list (not waiting), stays at its address
+    // and is unlinked under the lock by `release_node` if still linked
+    // (caller).
+    unsafe { synced.link_receiver(node, cx.waker()) };
+    *waiting = true;
+    Poll::Pending
+}
+
+/// Ends a receive that will not be polled again: unlinks a waiting node,
+/// or passes on a message handed to it (to the next waiting receiver, or
+/// back to the buffer's head). The node is idle afterwards.
+///
+/// # Safety
+///
+/// `node` was polled (through [`poll_node`]) only with `chan`, and
+/// `waiting` is its flag.
+unsafe fn release_node<T>(chan: &Chan<T>, node: &RecvWaiter<T>, waiting: &mut bool) {
+    if !std::mem::take(waiting) {
+        return;
+    }
+    let mut wakers = Vec::new();
+    let mut synced = chan.lock();
+    // SAFETY: we hold the lock; the node is alive (caller).
+    let slot = unsafe { node.with(&synced, |slot, _| std::mem::replace(slot, RecvSlot::Idle)) };
+    let waker = match slot {
+        RecvSlot::Linked => {
+            // SAFETY: it was `Linked`, so it is in this channel's receiver
+            // queue (caller: polled only with `chan`).
+            unsafe { synced.unlink_receiver(node) };
+            None
+        }
+        RecvSlot::Handed(v) => {
+            // Given back before the count drops: a closed channel's
+            // waiting receivers then see the value, not the end.
+            let w = synced.give_back(v);
+            synced.handed_out(&mut wakers);
+            w
+        }
+        RecvSlot::Closed | RecvSlot::Idle => None,
+    };
+    drop(synced);
+    if let Some(w) = waker {
+        w.wake();
+    }
+    wakers.into_iter().for_each(Waker::wake);
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         self.chan.add_receiver();
-        Receiver { chan: self.chan.clone() }
+        Receiver::new(self.chan.clone())
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        // The stream's receive first: a message handed to it goes back to
+        // the channel while this receiver still counts, so the last
+        // receiver's drop below drops it with the buffer.
+        if let Some(polled) = &mut self.polled {
+            // SAFETY: the node was polled only with this channel.
+            unsafe { release_node(&self.chan, &polled.node, &mut polled.waiting) };
+        }
         self.chan.drop_receiver();
     }
 }
