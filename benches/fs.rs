@@ -7,8 +7,9 @@
 //!
 //! Workloads:
 //! - `fs_read_4k`, `fs_read_16m`: `fs::read(path)` (one blocking call).
-//! - `fs_file_read_16m`: `File::open` then `read_to_end` through the
-//!   buffered `File` (one pool hand-off per chunk of at most 2 MiB).
+//! - `fs_file_read_16m`: `File::open` then `file.read_to_end(&mut v)`,
+//!   as a user writes it: on weft that is the inherent `read_to_end` (one
+//!   pool hop, std's `read_to_end` there), on tokio `AsyncReadExt`'s.
 //!
 //! Benchmark ids are `<workload>/<runtime>/<workers>`; 2 workers (the
 //! pool does the work). `benches/compare.py` turns the estimates into a
@@ -78,7 +79,9 @@ fn fs(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("weft", WORKERS), |b| {
         b.iter(|| {
             weft_rt.block_on(async {
-                use futures::AsyncReadExt;
+                // `File::read_to_end` is inherent (one pool hop), so no
+                // extension trait is needed; with `futures::AsyncReadExt`
+                // in scope the same call resolves to it too.
                 let mut f = weft::fs::File::open(&files.large).await.expect("weft open");
                 let mut data = Vec::with_capacity(LARGE);
                 f.read_to_end(&mut data).await.expect("weft read_to_end");

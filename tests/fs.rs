@@ -194,9 +194,62 @@ fn large_file_through_file_reads_and_writes_in_bounded_chunks() {
         f.write_all(&data).await.unwrap();
         f.sync_all().await.unwrap();
         let mut f = fs::File::open(&path).await.unwrap();
+        // The trait's chunked `read_to_end` (through `poll_read`), not the
+        // inherent one-hop method tested below.
         let mut back = Vec::new();
-        f.read_to_end(&mut back).await.unwrap();
+        AsyncReadExt::read_to_end(&mut f, &mut back).await.unwrap();
         assert!(back == data, "5 MiB round trip through File differs");
+    });
+}
+
+#[test]
+fn read_to_end_takes_read_ahead_first_and_appends_to_what_buf_held() {
+    let dir = TempDir::new("read-to-end");
+    let path = dir.join("f");
+    let data: Vec<u8> = (0..3 * 1024 * 1024 + 7).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    runtime().block_on(async {
+        // Into an empty vector, from the start.
+        let mut f = fs::File::open(&path).await.unwrap();
+        let mut all = Vec::new();
+        assert_eq!(f.read_to_end(&mut all).await.unwrap(), data.len());
+        assert!(all == data);
+        // At the end: nothing more, and `buf` is left as it was.
+        assert_eq!(f.read_to_end(&mut all).await.unwrap(), 0);
+        assert_eq!(all.len(), data.len());
+
+        // After a short read that left read-ahead in the file's buffer,
+        // appended to a prefix.
+        let mut f = fs::File::open(&path).await.unwrap();
+        let mut head = [0u8; 10];
+        f.read_exact(&mut head).await.unwrap();
+        let mut rest = b"prefix".to_vec();
+        let n = f.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(n, data.len() - 10);
+        assert_eq!(&rest[..6], b"prefix");
+        assert!(rest[6..] == data[10..], "read-ahead first, then the rest, in order");
+    });
+}
+
+#[test]
+fn a_cancelled_read_to_end_leaves_buf_and_the_file_usable() {
+    let dir = TempDir::new("read-to-end-cancel");
+    let path = dir.join("f");
+    std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+    runtime().block_on(async {
+        let mut f = fs::File::open(&path).await.unwrap();
+        let mut buf = b"kept".to_vec();
+        // Polled once and dropped. Almost always still pending then; if
+        // the pool finished first, the read completed normally.
+        let first = futures::poll!(std::pin::pin!(f.read_to_end(&mut buf)));
+        match first {
+            std::task::Poll::Pending => assert_eq!(buf, b"kept", "a non-empty buf keeps what it held"),
+            std::task::Poll::Ready(n) => assert_eq!(n.unwrap() + 4, buf.len()),
+        }
+        // The next operation waits for the abandoned read, then works.
+        f.seek(SeekFrom::Start(0)).await.unwrap();
+        let mut again = Vec::new();
+        assert_eq!(f.read_to_end(&mut again).await.unwrap(), 1 << 20);
     });
 }
 

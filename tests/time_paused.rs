@@ -7,7 +7,7 @@
 //! that something real time (a blocked `spawn_blocking` closure, a busy
 //! `block_on` poll) and assert what a correct clock never does in it.
 
-#![cfg(feature = "time")]
+#![cfg(all(feature = "time", feature = "sync"))]
 
 use std::future::pending;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};

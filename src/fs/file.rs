@@ -93,6 +93,8 @@ enum State {
 /// What a blocking operation did.
 enum Op {
     Read(io::Result<usize>),
+    /// `read_to_end`: what it read, appended to the vector it carried.
+    ReadToEnd(io::Result<usize>, Vec<u8>),
     Write(io::Result<()>),
     Seek(io::Result<u64>),
     /// `set_len`, `sync_all`, `sync_data`: named for the error message.
@@ -192,6 +194,65 @@ impl File {
         self.run_ordered("sync data of", |f| f.sync_data()).await
     }
 
+    /// Reads from the current position to the end of the file, appending
+    /// to `buf`, and returns how many bytes it appended.
+    ///
+    /// One hop to the blocking pool for the whole read, with the vector
+    /// sized from the file's length there, rather than a hop per chunk.
+    /// This inherent method is what `file.read_to_end(&mut v)` calls even
+    /// with `futures::AsyncReadExt` or `tokio::io::AsyncReadExt` in scope
+    /// (an inherent method wins); those traits' generic versions read in
+    /// chunks through `poll_read` (futures-util's also zero-fills the
+    /// vector's spare capacity first).
+    ///
+    /// ```
+    /// # let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// # rt.block_on(async {
+    /// let path = std::env::temp_dir().join(format!("weft-doc-rte-{}", std::process::id()));
+    /// weft::fs::write(&path, b"all of it").await?;
+    /// let mut file = weft::fs::File::open(&path).await?;
+    /// let mut data = b"prefix: ".to_vec();
+    /// assert_eq!(file.read_to_end(&mut data).await?, 9);
+    /// assert_eq!(data, b"prefix: all of it");
+    /// # weft::fs::remove_file(&path).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, like tokio's: if the future is dropped before it
+    /// completes, `buf` keeps what it held before the call, the bytes read
+    /// meanwhile are lost, and the file's position is wherever the read
+    /// stopped.
+    pub async fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        let State::Idle(read_ahead) = &mut self.state else { unreachable!("flushed: idle") };
+        let start = buf.len();
+        // Straight into the caller's vector when it holds nothing a
+        // cancellation could lose; else into a new one, appended after.
+        let mut into = if start == 0 { std::mem::take(buf) } else { Vec::new() };
+        into.extend_from_slice(read_ahead.bytes());
+        read_ahead.consume(read_ahead.len());
+        let read_ahead = std::mem::take(read_ahead);
+        self.spawn(read_ahead, move |mut file, _| {
+            let mut into = into;
+            let res = io::Read::read_to_end(&mut file, &mut into);
+            Op::ReadToEnd(res, into)
+        });
+        match poll_fn(|cx| self.poll_inflight(cx)).await? {
+            Some(Op::ReadToEnd(res, into)) => {
+                if start == 0 {
+                    *buf = into;
+                } else {
+                    buf.extend_from_slice(&into);
+                }
+                res.map(|_| buf.len() - start).map_err(|e| self.wrap("read", e))
+            }
+            _ => unreachable!("the only operation in flight is this read"),
+        }
+    }
+
     // ----- helpers ------------------------------------------------------
 
     fn wrap(&self, op: &'static str, e: io::Error) -> io::Error {
@@ -287,6 +348,9 @@ impl File {
             // Read-ahead data stays in the buffer; a read error is dropped
             // (the next read asks the OS again).
             Op::Read(_) => {}
+            // A `read_to_end` whose future was dropped: what it read is
+            // lost, as documented there.
+            Op::ReadToEnd(..) => {}
             Op::Write(Ok(())) | Op::Other(_, Ok(())) => {}
             Op::Write(Err(e)) => self.write_err = Some(self.wrap("write", e)),
             Op::Other(op, Err(e)) => self.write_err = Some(self.wrap(op, e)),

@@ -63,12 +63,14 @@ impl Quiescence {
     }
 
     /// The release count now (a waiter registers against it).
+    #[cfg_attr(not(feature = "time"), allow(dead_code))] // `time::advance` is the waiter
     pub(crate) fn settle_generation(&self) -> u64 {
         self.settled.lock().0
     }
 
     /// Registers `waker` to be woken when the runtime settles, unless it
     /// settled since `generation`. Returns true if it has.
+    #[cfg_attr(not(feature = "time"), allow(dead_code))]
     pub(crate) fn wait_settled(&self, generation: u64, waker: &Waker) -> bool {
         let mut settled = self.settled.lock();
         if settled.0 != generation {
