@@ -2,12 +2,32 @@
 //! keeps and of queue depths read when the snapshot is taken
 //! ([`RuntimeMetrics`], from [`Runtime::metrics`](crate::Runtime::metrics)),
 //! with a text summary and the Prometheus text exposition.
+//!
+//! # Scheduler trace
+//!
+//! With `WEFT_SCHEDTRACE=ms` in the environment (or
+//! [`Builder::sched_trace`](crate::runtime::Builder::sched_trace)), the
+//! runtime's monitor thread writes one line to stderr per period, like Go's
+//! `GODEBUG=schedtrace`:
+//!
+//! ```text
+//! weft-sched 1000ms: workers=4 active=4 unparked=1 searching=0 compensating=0 tasks=12 spawned=530 completed=518 injector=0 local=[3 0 0 0] polls=2114 stalls=0 blocking=1/2 blocking_queue=0
+//! ```
+//!
+//! `workers`: worker threads; `active`: the live target (CPU quota);
+//! `unparked`: workers not asleep, of which `searching` are looking for
+//! work; `compensating`: spare workers let in for stalled ones; `tasks`:
+//! alive now; `spawned` and `completed` (finished or cancelled): since the
+//! start; `injector`: the global queue; `local`: each worker's run queue;
+//! `polls`, `stalls`: since the start; `blocking`: busy / all
+//! blocking-pool threads; `blocking_queue`: jobs waiting for one.
 
 // - `mod.rs`: the runtime-wide snapshot and its `Display`.
 // - `worker.rs`: one worker's counters.
 // - `histogram.rs`: the poll-duration histogram.
 // - `prometheus.rs`: the Prometheus text exposition (`to_prometheus`).
 // - `throttling.rs`: the CPU quota cgroup's throttling counters.
+// - `sched_trace.rs`: the `WEFT_SCHEDTRACE` line.
 //
 // Counters are cache-padded per worker, written only by their owner and
 // published with Relaxed stores. How the counters are kept off the hot
@@ -15,6 +35,7 @@
 
 mod histogram;
 mod prometheus;
+pub(crate) mod sched_trace;
 mod throttling;
 mod worker;
 

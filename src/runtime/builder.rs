@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// The environment variable that overrides the detected worker count.
 pub(crate) const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
+/// The scheduler trace period in milliseconds (`Builder::sched_trace`).
+pub(crate) const SCHEDTRACE_ENV: &str = "WEFT_SCHEDTRACE";
 /// A poll longer than this is a stall (reported, compensated) by default.
 const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(10);
 /// Stall thresholds up to this one make the last searcher wake another
@@ -60,6 +62,8 @@ pub struct Builder {
     numa_aware_stealing: bool,
     /// `None`: no stall detection.
     stall_threshold: Option<Duration>,
+    /// The scheduler trace period (`sched_trace`, `WEFT_SCHEDTRACE`).
+    sched_trace: Option<Duration>,
     /// `spawn_blocking`'s pool: at most this many threads (0 is rejected).
     max_blocking_threads: usize,
     /// How long an idle blocking thread waits for work before it exits.
@@ -122,6 +126,7 @@ impl Builder {
             topology_fixture: None,
             numa_aware_stealing: true,
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
+            sched_trace: None,
             max_blocking_threads: crate::rt::blocking::pool::DEFAULT_MAX_THREADS,
             thread_keep_alive: crate::rt::blocking::pool::DEFAULT_KEEP_ALIVE,
             task_cell_cache: true,
@@ -164,6 +169,32 @@ impl Builder {
     /// ```
     pub fn stall_threshold(&mut self, threshold: Option<Duration>) -> &mut Self {
         self.stall_threshold = threshold.map(|d| d.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// Every `period`, the runtime's monitor thread writes one line of
+    /// scheduler state to stderr (workers, unparked and searching ones,
+    /// queue lengths, tasks spawned and completed, stalls, the blocking
+    /// pool), like Go's `GODEBUG=schedtrace`. `None` (the default): off.
+    /// Periods below 1 ms are raised to 1 ms.
+    ///
+    /// The `WEFT_SCHEDTRACE` environment variable, a period in
+    /// milliseconds (`WEFT_SCHEDTRACE=1000`; `0` is off), overrides this,
+    /// so an operator can turn it on without a rebuild. The line's fields
+    /// are described in [`crate::metrics`] ("Scheduler trace").
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = weft::Runtime::builder()
+    ///     .worker_threads(2)
+    ///     .sched_trace(Some(Duration::from_secs(1)))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn sched_trace(&mut self, period: Option<Duration>) -> &mut Self {
+        self.sched_trace = period.map(|d| d.max(Duration::from_millis(1)));
         self
     }
 
@@ -465,7 +496,7 @@ impl Builder {
     /// Starts the runtime's worker threads.
     ///
     /// Errors: `InvalidInput` for a worker count of 0 or above the maximum
-    /// (or a timer shard count of 0, or `max_blocking_threads(0)`), a malformed `WEFT_WORKER_THREADS`, a
+    /// (or a timer shard count of 0, or `max_blocking_threads(0)`), a malformed `WEFT_WORKER_THREADS` or `WEFT_SCHEDTRACE`, a
     /// pinning CPU the process may not use;
     /// the OS error if a thread cannot be spawned (already started threads
     /// are shut down first).
@@ -505,8 +536,19 @@ impl Builder {
         let stall_threshold = settings.stall_threshold;
         // The depot exists only with the cache on.
         let cell_trim_period = settings.task_cell_cache.then_some(self.cell_trim_period);
-        let monitor_config = (quota.is_some() || stall_threshold.is_some() || cell_trim_period.is_some())
-            .then_some(crate::rt::monitor::MonitorConfig { quota, stall_threshold, cell_trim_period });
+        let sched_trace = sched_trace_from_env()?.unwrap_or(self.sched_trace).map(|period| {
+            crate::rt::monitor::SchedTrace { period, line: Box::new(crate::metrics::sched_trace::line) }
+        });
+        let monitor_config = (quota.is_some()
+            || stall_threshold.is_some()
+            || cell_trim_period.is_some()
+            || sched_trace.is_some())
+        .then_some(crate::rt::monitor::MonitorConfig {
+            quota,
+            stall_threshold,
+            cell_trim_period,
+            sched_trace,
+        });
         let pins: Vec<Option<usize>> = if self.topology_fixture.is_some() {
             vec![None; n]
         } else {
@@ -579,7 +621,8 @@ impl Builder {
         if let Some(config) = monitor_config {
             // Only trimming asked for: a monitor that cannot start costs
             // the trimming, not the runtime.
-            let only_trimming = config.quota.is_none() && config.stall_threshold.is_none();
+            let only_trimming =
+                config.quota.is_none() && config.stall_threshold.is_none() && config.sched_trace.is_none();
             match runtime.start_monitor(config) {
                 Ok(()) => {}
                 Err(e) if only_trimming => {
@@ -678,6 +721,22 @@ fn run_hook(hook: Option<&(dyn Fn() + Send + Sync)>, what: &str, index: usize) {
 fn pin_worker(index: usize, cpu: usize) {
     if let Err(e) = topology::pin_current_thread(cpu) {
         log::warn!("weft: cannot pin worker {index} to CPU {cpu}: {e}; it runs unpinned");
+    }
+}
+
+/// `WEFT_SCHEDTRACE`, if set: `Some(None)` for 0 (off), `Some(Some(period))`
+/// for a positive number of milliseconds, else an error that names the
+/// variable and what it holds. `None` if unset.
+fn sched_trace_from_env() -> io::Result<Option<Option<Duration>>> {
+    let Some(value) = std::env::var_os(SCHEDTRACE_ENV) else { return Ok(None) };
+    let text = value.to_string_lossy();
+    match text.trim().parse::<u64>() {
+        Ok(0) => Ok(Some(None)),
+        Ok(ms) => Ok(Some(Some(Duration::from_millis(ms)))),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("weft: {SCHEDTRACE_ENV}={text:?} is not a period in milliseconds (e.g. 1000; 0 or unset: off)"),
+        )),
     }
 }
 

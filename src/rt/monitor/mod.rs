@@ -15,6 +15,9 @@
 //! - **Cell cache** (`task::cell_cache`): every 10 s it gives half of each
 //!   size class's surplus free task cells in the runtime's depot back to
 //!   the allocator (docs/design/task.md, "Cell cache").
+//! - **Scheduler trace** (`WEFT_SCHEDTRACE=ms`, `Builder::sched_trace`):
+//!   one line of scheduler state to stderr per period, like Go's
+//!   `GODEBUG=schedtrace`.
 //!
 //! It sleeps on a condvar with a deadline, so `stop` ends it at once.
 //!
@@ -42,6 +45,17 @@ pub(crate) struct MonitorConfig {
     /// How often to trim the runtime's task-cell depot, if it has one
     /// (`CellDepot::trim`).
     pub(crate) cell_trim_period: Option<Duration>,
+    /// The periodic scheduler trace line (`WEFT_SCHEDTRACE`), if on.
+    pub(crate) sched_trace: Option<SchedTrace>,
+}
+
+/// `GODEBUG=schedtrace`'s counterpart: every `period`, the monitor writes
+/// `line(shared, uptime)` to stderr. The line is built by the caller (the
+/// metrics face knows what to print; the engine only keeps time).
+pub(crate) struct SchedTrace {
+    pub(crate) period: Duration,
+    #[allow(clippy::type_complexity)] // one callback, named by the field
+    pub(crate) line: Box<dyn Fn(&crate::rt::scheduler::Shared, Duration) -> String + Send + Sync>,
 }
 
 #[cfg(not(all(test, loom)))]
@@ -149,8 +163,10 @@ mod thread {
         let mut stalls = config.stall_threshold.map(|t| StallDetector::new(shared.num_workers(), t));
         let trim_period = config.cell_trim_period.filter(|_| shared.services().cell_depot().is_some());
         let mut next_trim = trim_period.map(|p| start + p);
+        let mut next_trace = config.sched_trace.as_ref().map(|t| start + t.period);
         loop {
-            let Some(deadline) = [next_quota, next_sample, next_trim].into_iter().flatten().min() else {
+            let Some(deadline) = [next_quota, next_sample, next_trim, next_trace].into_iter().flatten().min()
+            else {
                 return;
             };
             {
@@ -193,6 +209,18 @@ mod thread {
                     };
                     idle_period = Some(wait);
                     next_sample = Some(now + wait);
+                }
+            }
+            if let (Some(at), Some(trace)) = (next_trace, config.sched_trace.as_ref()) {
+                if at <= now {
+                    next_trace = Some(now + trace.period);
+                    // One write of the whole line: lines from several
+                    // runtimes do not interleave mid-line.
+                    let line = (trace.line)(shared, now - start);
+                    let _ = std::io::Write::write_all(
+                        &mut std::io::stderr().lock(),
+                        format!("{line}\n").as_bytes(),
+                    );
                 }
             }
             if let (Some(at), Some(p), Some(depot)) = (next_trim, trim_period, shared.services().cell_depot())

@@ -423,6 +423,11 @@ impl Shared {
     }
 
     /// Tasks waiting in the injector (global queue).
+    /// The sleep protocol's counters now (unparked, searching, retired).
+    pub(crate) fn idle_state(&self) -> idle::IdleState {
+        self.idle.load()
+    }
+
     pub(crate) fn injector_len(&self) -> usize {
         self.injector.len()
     }
