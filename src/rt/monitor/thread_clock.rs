@@ -184,7 +184,15 @@ mod tests {
         }
         go_tx.send(()).unwrap();
         t.join().unwrap();
-        // A gone thread cannot be read.
+        // A gone thread cannot be read. `join` returns when the kernel
+        // clears the thread's tid word, which it does before it removes
+        // the thread's /proc entry: wait for the entry to go first.
+        let task = format!("/proc/self/task/{tid}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::fs::metadata(&task).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "{task} outlived its thread");
+            std::thread::yield_now();
+        }
         assert_eq!(ThreadClock::default().read(tid, true), None);
         assert_eq!(ThreadClock::default().read(0, true), None);
     }
