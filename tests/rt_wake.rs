@@ -18,6 +18,20 @@ fn runtime(workers: usize) -> Runtime {
     Runtime::builder().worker_threads(workers).thread_name("wake-test-worker").build().unwrap()
 }
 
+/// One worker and no stall monitor, for the tests of the order in which
+/// one worker runs its queue: the monitor would let a spare worker in to
+/// run queued tasks beside a poll it takes for a stall (one whose thread
+/// a loaded machine left off the CPU, where its accounting cannot be
+/// read), and the order would no longer be one worker's.
+fn one_worker_in_order() -> Runtime {
+    Runtime::builder()
+        .worker_threads(1)
+        .stall_threshold(None)
+        .thread_name("wake-test-worker")
+        .build()
+        .unwrap()
+}
+
 fn join_all<T: Send + 'static>(rt: &Runtime, handles: Vec<JoinHandle<T>>) -> Vec<T> {
     rt.block_on(async move {
         let mut out = Vec::with_capacity(handles.len());
@@ -365,7 +379,7 @@ fn wake_after_completion_does_nothing() {
 
 #[test]
 fn yield_now_lets_a_task_spawned_later_run_on_one_worker() {
-    let rt = runtime(1);
+    let rt = one_worker_in_order();
     let flag = Arc::new(AtomicBool::new(false));
     let b_spawned = Arc::new(AtomicBool::new(false));
     let (started_tx, started_rx) = mpsc::channel();
@@ -399,7 +413,7 @@ fn yield_now_lets_a_task_spawned_later_run_on_one_worker() {
 
 #[test]
 fn yield_now_lets_a_task_spawned_from_inside_run_on_one_worker() {
-    let rt = runtime(1);
+    let rt = one_worker_in_order();
     let observed = rt
         .block_on(rt.spawn(async {
             let flag = Arc::new(AtomicBool::new(false));
@@ -435,7 +449,7 @@ async fn spawn_then_yield(n: usize) -> (usize, usize) {
 
 #[test]
 fn yield_now_runs_tasks_queued_locally_first_on_one_worker() {
-    let rt = runtime(1);
+    let rt = one_worker_in_order();
     for n in [1, 2, 10, 100, 200] {
         let (before, after) = rt.block_on(rt.spawn(spawn_then_yield(n))).unwrap();
         assert_eq!(before, 0, "spawned tasks must not run inside the spawner's poll");
@@ -448,7 +462,7 @@ fn yield_now_runs_tasks_queued_locally_first_on_one_worker() {
 
 #[test]
 fn yield_now_repeatedly_interleaves_with_queued_tasks_on_one_worker() {
-    let rt = runtime(1);
+    let rt = one_worker_in_order();
     let out = rt
         .block_on(rt.spawn(async {
             let mut bad = Vec::new();
@@ -480,7 +494,7 @@ fn yield_now_after_a_runnext_streak_runs_queued_tasks_first_on_one_worker() {
             tx.send((depth, before, after)).unwrap();
         });
     }
-    let rt = runtime(1);
+    let rt = one_worker_in_order();
     let mut failures = Vec::new();
     for chain in 0..8 {
         let (tx, rx) = mpsc::channel();

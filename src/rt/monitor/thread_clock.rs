@@ -155,18 +155,22 @@ mod tests {
         let tid = tid_rx.recv().unwrap();
         let mut clock = ThreadClock::default();
         // The thread may not have reached its receive yet; it gets there.
-        let mut blocked = false;
-        for _ in 0..10_000 {
+        // A loaded machine may keep it off a CPU for a while: the bound is
+        // a hang guard in time, not a number of reads.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
             match clock.read(tid, true) {
-                Some(s) if s.blocked => {
-                    blocked = true;
-                    break;
+                Some(s) if s.blocked => break,
+                Some(_) => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "a thread waiting on a channel never read as blocked"
+                    );
+                    std::thread::yield_now();
                 }
-                Some(_) => std::thread::yield_now(),
                 None => panic!("cannot read /proc/self/task/{tid}"),
             }
         }
-        assert!(blocked, "a thread waiting on a channel reads as blocked");
         // Without the state, blocked is never claimed.
         assert!(!clock.read(tid, false).unwrap().blocked);
         // Our own thread: a busy loop shows up as CPU time.
@@ -180,7 +184,15 @@ mod tests {
         }
         go_tx.send(()).unwrap();
         t.join().unwrap();
-        // A gone thread cannot be read.
+        // A gone thread cannot be read. `join` returns when the kernel
+        // clears the thread's tid word, which it does before it removes
+        // the thread's /proc entry: wait for the entry to go first.
+        let task = format!("/proc/self/task/{tid}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::fs::metadata(&task).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "{task} outlived its thread");
+            std::thread::yield_now();
+        }
         assert_eq!(ThreadClock::default().read(tid, true), None);
         assert_eq!(ThreadClock::default().read(0, true), None);
     }
