@@ -550,12 +550,21 @@ impl Worker<'_> {
         let parker = &self.shared.remotes[core.index].parker;
         let events = parker.park_driver(guard, timeout, &mut core.io_wakers);
         core.stats.netpoll_events += events as u64;
+        let timers_due = || timers.next_expiration().is_some_and(|next| next <= clock.now_ms());
         // Checked again after the poll: a wake-up (ours is the driver's
         // waker, a worker's is a notification) may have ended the idleness.
-        if settled && events == 0 && self.shared.is_quiescent() {
+        // Idleness first, then the timers: the first check's timeout was
+        // computed on the clock of then, and an `advance` may have moved
+        // the clock past a timer since (its caller then fell asleep); so
+        // may a worker that registered a due timer and parked. Whoever did
+        // it went idle after, and our read of that idleness (the parker's
+        // state, the idle word) orders their writes before our read of
+        // the clock and the shards: a due timer is fired instead of the
+        // runtime being called settled.
+        if settled && events == 0 && self.shared.is_quiescent() && !timers_due() {
             self.shared.on_settled();
         }
-        let due = timers.next_expiration().is_some_and(|next| next <= clock.now_ms());
+        let due = timers_due();
         (core, events > 0 || due)
     }
 
