@@ -87,6 +87,8 @@ impl TimeSource {
             REAL => Instant::now(),
             PAUSED => self.at_ns(self.paused_ns.load(Acquire)),
             _ => {
+                // Relaxed: the Acquire load of the mode above already
+                // orders it after `resume`'s store of the offset.
                 let offset = self.offset_ns.load(Relaxed);
                 let real = Instant::now();
                 if offset >= 0 {
@@ -143,6 +145,7 @@ impl TimeSource {
         let virtual_ns = self.paused_ns.load(Acquire) as i128;
         let real_ns = self.ns_since_start(Instant::now()) as i128;
         let offset = (virtual_ns - real_ns).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        // Relaxed: published by the Release store of the mode below.
         self.offset_ns.store(offset, Relaxed);
         // Release: pairs with the Acquire load in `now`, which then reads
         // the offset stored above.
