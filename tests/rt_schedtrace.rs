@@ -23,6 +23,25 @@ fn child(test: &str, schedtrace: &str) -> std::process::Child {
         .expect("spawn the child test process")
 }
 
+/// Kills the child if the test is still waiting on it after a minute: a
+/// hang guard (a broken trace would leave the parent reading and the child
+/// waiting on its stdin forever), never the verdict.
+fn guard(child: &std::process::Child) -> std::sync::mpsc::Sender<()> {
+    let pid = child.id() as libc::pid_t;
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            done_rx.recv_timeout(std::time::Duration::from_secs(60))
+        {
+            // SAFETY: kill(2) on the child's pid, which is not reaped
+            // before the test returns (it waits on the child after this
+            // guard is released or has fired).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    done_tx
+}
+
 fn is_child() -> bool {
     std::env::var(ROLE).is_ok_and(|r| r == "child")
 }
@@ -55,6 +74,7 @@ fn weft_schedtrace_prints_one_line_per_period_until_the_runtime_ends() {
         return;
     }
     let mut c = child(NAME, "5");
+    let _guard = guard(&c);
     let mut stdin = c.stdin.take().unwrap();
     let stderr = BufReader::new(c.stderr.take().unwrap());
     let mut lines = Vec::new();
@@ -123,6 +143,7 @@ fn weft_schedtrace_zero_is_off() {
         return;
     }
     let mut c = child(NAME, "0");
+    let _guard = guard(&c);
     let mut stdin = c.stdin.take().unwrap();
     let mut stdout = BufReader::new(c.stdout.take().unwrap());
     let mut line = String::new();
