@@ -54,9 +54,11 @@ pub(crate) struct MonitorConfig {
 /// metrics face knows what to print; the engine only keeps time).
 pub(crate) struct SchedTrace {
     pub(crate) period: Duration,
-    #[allow(clippy::type_complexity)] // one callback, named by the field
-    pub(crate) line: Box<dyn Fn(&crate::rt::scheduler::Shared, Duration) -> String + Send + Sync>,
+    pub(crate) line: Box<SchedTraceLine>,
 }
+
+/// Builds the trace line from the runtime's state and its uptime.
+pub(crate) type SchedTraceLine = dyn Fn(&crate::rt::scheduler::Shared, Duration) -> String + Send + Sync;
 
 #[cfg(not(all(test, loom)))]
 pub(crate) use thread::Monitor;
