@@ -168,6 +168,9 @@ pub(crate) struct PollStamp {
     /// Tasks of this runtime that completed on this worker's thread
     /// (`Shared::count_completion`; written by that thread only).
     completions: StatAtomicU64,
+    /// Where the monitor takes this worker's stack during a stall
+    /// (`monitor::stack`); untouched by the poll path.
+    pub(crate) stack: crate::rt::monitor::StackSlot,
 }
 
 impl PollStamp {

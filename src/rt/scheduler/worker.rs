@@ -91,6 +91,9 @@ pub(crate) fn run(handle: Handle, core: Box<Core>) {
     if !crate::loom::IS_LOOM {
         worker.stamp.set_thread(crate::rt::monitor::current_thread_id());
     }
+    // Until the worker's frame ends, the monitor can take this thread's
+    // stack during a stall.
+    let _stack = worker.stamp.stack.register_current();
     let mut core = core;
     worker.mark_clock(&mut core, false);
     let core = worker.run_loop(core);
