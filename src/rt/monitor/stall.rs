@@ -163,7 +163,7 @@ impl StallDetector {
                 watch.base = base.map(|b| (b, crate::rt::clock::now_ns()));
             }
             watch.poll = stamp;
-            let Some((_, id)) = stamp else { continue };
+            let Some((seq, id)) = stamp else { continue };
             let start = watch.first_seen;
             let elapsed = now.saturating_sub(start);
             if elapsed < self.threshold_ns {
@@ -184,8 +184,9 @@ impl StallDetector {
                     continue;
                 }
                 let stack = self.backtraces.then(|| take_stack(shared, index)).flatten();
-                let (seq, warning) = report(shared, index, start, Id(id), elapsed, &charge, stack);
-                self.workers[index].event = Some(seq);
+                let poll = Poll { worker: index, seq, task: Id(id) };
+                let (event, warning) = report(shared, &poll, start, elapsed, &charge, stack);
+                self.workers[index].event = Some(event);
                 hand_off(shared, index, &mut self.workers[index]);
                 warning.log();
                 continue;
@@ -301,17 +302,24 @@ impl Warning {
 /// How many of the stalled code's innermost frames the warning names.
 const STACK_LOG_FRAMES: usize = 6;
 
+/// The stalled poll: its worker, its poll-stamp `seq` and its task.
+struct Poll {
+    worker: usize,
+    seq: u64,
+    task: Id,
+}
+
 /// Counts and records a new stall. Returns its stall-log sequence and the
 /// warning to log.
 fn report(
     shared: &Shared,
-    worker: usize,
+    poll: &Poll,
     start: u64,
-    id: Id,
     elapsed: u64,
     charge: &Charge,
     backtrace: Option<StallBacktrace>,
 ) -> (u64, Warning) {
+    let (worker, id) = (poll.worker, poll.task);
     let stalls = &shared.stamps()[worker].stalls;
     // Relaxed: the monitor is the only writer; readers want a count.
     stalls.store(stalls.load(Relaxed) + 1, Relaxed);
@@ -331,7 +339,33 @@ fn report(
         backtrace,
     };
     let warning = Warning { event: event.clone(), split: split(shared, charge) };
+    #[cfg(feature = "tracing")]
+    trace_stall(shared, poll, &warning);
     (shared.services().stall_log().lock().push(event), warning)
+}
+
+/// Feature `tracing`: the stall as a `tracing` event (target
+/// `weft::stall`, warn level) inside the stalled task's span, when the
+/// poll told its stamp one (docs/design/stalls.md, "Stalls as `tracing`
+/// events"). Without a span (no subscriber wanted task spans) the event
+/// has no parent.
+#[cfg(feature = "tracing")]
+fn trace_stall(shared: &Shared, poll: &Poll, warning: &Warning) {
+    let stamp = &shared.stamps()[poll.worker];
+    let span = stamp.span_of(poll.seq).filter(|_| stamp.sample().map(|(seq, _)| seq) == Some(poll.seq));
+    let parent = span.map(tracing::Id::from_u64);
+    let event = &warning.event;
+    tracing::warn!(
+        target: "weft::stall",
+        parent: parent,
+        { "task.id" = event.task_id.as_u64(),
+        "task.name" = event.name.as_deref(),
+        worker = event.worker,
+        duration_ms = event.duration.as_millis() as u64,
+        has_backtrace = event.backtrace.is_some() },
+        "stall: {event} ({})",
+        warning.split
+    );
 }
 
 /// Logs a poll that ran past the threshold in wall time while its thread

@@ -44,6 +44,18 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R 
     f(unsafe { ptr.as_ref() })
 }
 
+/// Feature `tracing`: the task being polled on this thread (if it is a
+/// worker's) runs inside the span with this id; the monitor attaches a
+/// stall report to it (`PollStamp::set_span`).
+#[cfg(feature = "tracing")]
+pub(crate) fn note_task_span(span: u64) {
+    with_current(|cx| {
+        if let Some(cx) = cx {
+            cx.handle.shared.stamps[cx.index].set_span(span);
+        }
+    });
+}
+
 impl Handle {
     /// Queues a woken or spawned task: on one of this runtime's workers, to
     /// its runnext slot (or the back of its queue for a yield); elsewhere, to
