@@ -305,6 +305,8 @@ const STACK_LOG_FRAMES: usize = 6;
 /// The stalled poll: its worker, its poll-stamp `seq` and its task.
 struct Poll {
     worker: usize,
+    /// Pairs the poll with its `tracing` span (`trace_stall`).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     seq: u64,
     task: Id,
 }
