@@ -25,6 +25,8 @@
 //! Under loom there is no monitor thread; only the types compile.
 #![cfg_attr(all(test, loom), allow(dead_code))]
 
+#[cfg(any(all(test, loom), all(feature = "stall-stacks", unix)))]
+pub(crate) mod capture;
 mod event;
 #[cfg(all(feature = "stall-stacks", unix, not(all(test, loom))))]
 mod stack;

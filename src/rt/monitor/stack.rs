@@ -3,8 +3,9 @@
 //! Each worker owns a `StackSlot` (in its poll stamp) and, as it starts,
 //! records its `pthread_t` there and a pointer to the slot in a
 //! thread-local. To take a stack the monitor marks the slot `REQUESTED`,
-//! sends `STACK_SIGNAL` to that thread (`pthread_kill`) and waits, for at
-//! most `STACK_WAIT`, until the slot reads `DONE`. The handler, on the
+//! sends `stack_signal()` to that thread (`pthread_kill`) and waits a
+//! bounded time (`STACK_WAIT` to `STACK_WAIT_MAX`) until the slot reads
+//! `DONE`. The handler, on the
 //! worker thread, claims a `REQUESTED` slot (`CAPTURING`), walks its own
 //! stack into the slot's preallocated buffer of raw instruction pointers
 //! (no allocation, no lock: `_Unwind_Backtrace` through the backtrace
@@ -12,24 +13,12 @@
 //! symbols are looked up later, off the worker, when something displays
 //! the stack (`StallBacktrace`).
 //!
-//! The slot's state word is `generation << 2 | phase`, and only these
-//! transitions happen:
-//! - monitor: `IDLE | DONE` -> `REQUESTED` (a new generation; never while
-//!   `CAPTURING`, so the buffer has one writer);
-//! - handler: `REQUESTED` -> `CAPTURING` (compare-exchange; a signal that
-//!   finds any other phase, a late one or another program's, does
-//!   nothing) -> `DONE`;
-//! - monitor, on timeout: `REQUESTED` -> `IDLE` (compare-exchange: if the
-//!   handler claimed the slot first, the capture is left to finish and
-//!   this request has no stack).
-//!
-//! The buffer is written only between a handler's claim and its `DONE`,
-//! and read only by the monitor after it saw `DONE` of its own generation,
-//! before it makes the next request: one writer, then one reader, ordered
-//! by the state word. docs/design/stalls.md, "Stall stacks", has the
+//! The hand-off itself (state word, buffer, who may write when) is
+//! `capture.rs`; docs/design/stalls.md, "Stall stacks", has the
 //! async-signal-safety argument and the limits.
 
-use crate::loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use super::capture::CaptureSlot;
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use std::cell::Cell;
 use std::ffi::c_int;
 use std::time::{Duration, Instant};
@@ -52,12 +41,6 @@ const STACK_WAIT_MAX: Duration = Duration::from_millis(250);
 /// figure can trail a running thread.
 const HAD_ITS_CHANCE: u64 = 10_000_000;
 
-const IDLE: u64 = 0;
-const REQUESTED: u64 = 1;
-const CAPTURING: u64 = 2;
-const DONE: u64 = 3;
-const PHASE: u64 = 3;
-
 /// The signal used to interrupt a stalled worker: the real-time signal
 /// `SIGRTMIN + 7` (not one that programs send by convention, and chained
 /// through signal-hook-registry, so other handlers of it still run).
@@ -68,22 +51,14 @@ pub(crate) fn stack_signal() -> c_int {
 /// One worker's capture slot.
 #[derive(Debug)]
 pub(crate) struct StackSlot {
-    state: AtomicU64,
     /// The worker's `pthread_t` (0 until its thread starts).
     thread: AtomicU64,
-    /// Pointers in `ips` of the last capture.
-    len: AtomicUsize,
-    ips: Box<[AtomicUsize]>,
+    capture: CaptureSlot,
 }
 
 impl Default for StackSlot {
     fn default() -> Self {
-        StackSlot {
-            state: AtomicU64::new(IDLE),
-            thread: AtomicU64::new(0),
-            len: AtomicUsize::new(0),
-            ips: (0..MAX_FRAMES).map(|_| AtomicUsize::new(0)).collect(),
-        }
+        StackSlot { thread: AtomicU64::new(0), capture: CaptureSlot::new(MAX_FRAMES) }
     }
 }
 
@@ -132,18 +107,7 @@ impl StackSlot {
         if thread == 0 {
             return None;
         }
-        // Acquire: pairs with the handler's Release store of DONE, so an
-        // earlier capture is over before the buffer is handed out again.
-        let state = self.state.load(Ordering::Acquire);
-        if state & PHASE == CAPTURING {
-            return None;
-        }
-        let generation = (state >> 2) + 1;
-        let requested = generation << 2 | REQUESTED;
-        // Relaxed: the monitor is the only thread that leaves IDLE or
-        // DONE, and the request carries no other data; pthread_kill below
-        // is a system call the handler runs after.
-        self.state.store(requested, Ordering::Relaxed);
+        let request = self.capture.request()?;
         // SAFETY: `thread` is the pthread_t of a worker thread of this
         // runtime. The monitor asks only while that worker is inside a
         // poll, and the runtime joins or detaches its workers only after
@@ -152,23 +116,14 @@ impl StackSlot {
         // pthread_t). The signal number is a valid real-time signal.
         let sent = unsafe { libc::pthread_kill(thread as libc::pthread_t, stack_signal()) };
         if sent != 0 {
-            let _ = self.state.compare_exchange(
-                requested,
-                generation << 2 | IDLE,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            return None;
+            return self.capture.withdraw(request);
         }
         let cpu_at_signal = cpu_ns();
-        let done = generation << 2 | DONE;
         let sent_at = Instant::now();
         let mut spins = 0u32;
         loop {
-            // Acquire: pairs with the handler's Release store of DONE,
-            // making the buffer and `len` it wrote visible.
-            if self.state.load(Ordering::Acquire) == done {
-                return Some(self.read());
+            if let Some(ips) = self.capture.done(&request) {
+                return Some(ips);
             }
             let waited = sent_at.elapsed();
             if waited >= STACK_WAIT {
@@ -177,7 +132,7 @@ impl StackSlot {
                     _ => true,
                 };
                 if had_its_chance || waited >= STACK_WAIT_MAX {
-                    break;
+                    return self.capture.withdraw(request);
                 }
             }
             spins += 1;
@@ -187,59 +142,19 @@ impl StackSlot {
                 std::thread::sleep(Duration::from_micros(50));
             }
         }
-        // Give up: withdraw the request unless the handler claimed it.
-        // Acquire on failure: pairs with the handler's Release of DONE.
-        match self.state.compare_exchange(
-            requested,
-            generation << 2 | IDLE,
-            Ordering::Relaxed,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => None,
-            Err(now) if now == done => Some(self.read()),
-            // CAPTURING: the handler runs late; it finishes on its own and
-            // the next request waits for it.
-            Err(_) => None,
-        }
-    }
-
-    /// The captured pointers (after the monitor saw DONE).
-    fn read(&self) -> Box<[usize]> {
-        // Relaxed: ordered by the Acquire load of DONE.
-        let len = self.len.load(Ordering::Relaxed).min(MAX_FRAMES);
-        self.ips[..len].iter().map(|ip| ip.load(Ordering::Relaxed)).collect()
     }
 
     /// The handler's part, on the worker thread.
     fn capture_here(&self) {
-        let state = self.state.load(Ordering::Relaxed);
-        if state & PHASE != REQUESTED {
-            return;
-        }
-        let claimed = state & !PHASE | CAPTURING;
-        // Relaxed: the claim only excludes the monitor's withdrawal; the
-        // buffer's contents are published by the Release store of DONE.
-        if self.state.compare_exchange(state, claimed, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-            return;
-        }
-        let mut len = 0;
-        // SAFETY: trace_unsynchronized is unsafe only because it takes no
-        // lock against other users of the crate's unwinder; this walk
-        // reads this thread's own stack only. Why the walk itself is
-        // async-signal-safe here: docs/design/stalls.md, "Stall stacks".
-        // The callback neither allocates nor panics: it stores into the
-        // preallocated buffer and stops when it is full.
-        unsafe {
-            backtrace::trace_unsynchronized(|frame| {
-                // Relaxed: published by the Release store of DONE.
-                self.ips[len].store(frame.ip() as usize, Ordering::Relaxed);
-                len += 1;
-                len < MAX_FRAMES
-            });
-        }
-        self.len.store(len, Ordering::Relaxed);
-        // Release: pairs with the monitor's Acquire loads in `capture`.
-        self.state.store(claimed & !PHASE | DONE, Ordering::Release);
+        self.capture.fill(|push| {
+            // SAFETY: trace_unsynchronized is unsafe only because it takes
+            // no lock against other users of the crate's unwinder; this
+            // walk reads this thread's own stack only. Why the walk itself
+            // is async-signal-safe here: docs/design/stalls.md, "Stall
+            // stacks". The callback neither allocates nor panics: `push`
+            // stores into the preallocated buffer and says when it is full.
+            unsafe { backtrace::trace_unsynchronized(|frame| push(frame.ip() as usize)) };
+        });
     }
 }
 
