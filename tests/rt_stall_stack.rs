@@ -158,7 +158,9 @@ fn a_stall_asleep_in_a_system_call_has_a_backtrace_too() {
     // the handler runs at once and the stack shows where the task sleeps.
     let bt = &stall_with_stack(&rt, ["sleeper", "sleeper 2", "sleeper 3"], asleep_in_here);
     assert!(has_frame(bt, "asleep_in_here"), "{bt}");
-    assert!(has_frame(bt, "std::thread::sleep") || has_frame(bt, "sleep"), "{bt}");
+    // Usually the innermost frames are the sleep's (`clock_nanosleep`,
+    // `std::thread::sleep`), but the signal may also land in the check
+    // between two sleeps, so only the task's own function is asserted.
 }
 
 #[cfg(target_os = "linux")]
