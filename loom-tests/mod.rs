@@ -28,6 +28,9 @@
 //!   runnext task to the injector, a retired slot let in to run it, and
 //!   retired again (handing back what it holds) while the poll still
 //!   blocks.
+//! - `stall_stack`: the stall-stack hand-off between the monitor and the
+//!   signal handler on a stalled worker: a stack is whole or absent, a
+//!   withdrawn or unasked capture writes nothing.
 //! - `joinset`: `JoinSet`'s notified list: completions on other threads
 //!   racing `join_next`'s registration, and racing the set's drop.
 //! - `localset`: `LocalSet`'s remote wakes racing its poller going idle,
@@ -84,6 +87,7 @@ mod shutdown;
 #[cfg(all(unix, feature = "signal"))]
 mod signal;
 mod sleep;
+mod stall_stack;
 mod steal;
 mod sync_broadcast;
 mod sync_mpmc;

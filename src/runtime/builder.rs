@@ -62,6 +62,8 @@ pub struct Builder {
     numa_aware_stealing: bool,
     /// `None`: no stall detection.
     stall_threshold: Option<Duration>,
+    /// Take the stalled worker's stack when a stall is reported.
+    stall_backtraces: bool,
     /// The scheduler trace period (`sched_trace`, `WEFT_SCHEDTRACE`).
     sched_trace: Option<Duration>,
     /// `spawn_blocking`'s pool: at most this many threads (0 is rejected).
@@ -126,6 +128,7 @@ impl Builder {
             topology_fixture: None,
             numa_aware_stealing: true,
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
+            stall_backtraces: true,
             sched_trace: None,
             max_blocking_threads: crate::rt::blocking::pool::DEFAULT_MAX_THREADS,
             thread_keep_alive: crate::rt::blocking::pool::DEFAULT_KEEP_ALIVE,
@@ -169,6 +172,29 @@ impl Builder {
     /// ```
     pub fn stall_threshold(&mut self, threshold: Option<Duration>) -> &mut Self {
         self.stall_threshold = threshold.map(|d| d.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// Whether a reported stall carries the stalled worker thread's stack
+    /// ([`crate::runtime::StallEvent::backtrace`], and its innermost frames in the
+    /// warning). On by default; needs the `stall-stacks` feature (on by
+    /// default) and a Unix system, and does nothing without them.
+    ///
+    /// The monitor takes the stack once per stall, by sending the worker
+    /// thread the real-time signal `SIGRTMIN + 7`; its handler is installed
+    /// the first time a stack is taken and chained, so other handlers of
+    /// that signal in the process still run. A thread that has the signal
+    /// blocked, or does not run its handler within a few milliseconds,
+    /// gives a stall without a stack. Names and source lines are looked
+    /// up from the binary's debug information when the stack is first
+    /// displayed, never on a worker thread.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).stall_backtraces(false).build().unwrap();
+    /// assert!(rt.handle().recent_stalls().is_empty());
+    /// ```
+    pub fn stall_backtraces(&mut self, on: bool) -> &mut Self {
+        self.stall_backtraces = on;
         self
     }
 
@@ -548,6 +574,7 @@ impl Builder {
             stall_threshold,
             cell_trim_period,
             sched_trace,
+            stall_backtraces: self.stall_backtraces,
         });
         let pins: Vec<Option<usize>> = if self.topology_fixture.is_some() {
             vec![None; n]

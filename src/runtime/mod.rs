@@ -7,7 +7,7 @@ mod handle;
 #[allow(clippy::module_inception)]
 mod runtime;
 
-pub use crate::rt::monitor::StallEvent;
+pub use crate::rt::monitor::{StallBacktrace, StallEvent, StallFrame};
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use runtime::Runtime;

@@ -1,5 +1,6 @@
 //! Stall events: what the monitor records about a poll that ran too long.
 
+use super::StallBacktrace;
 use crate::rt::task::Id;
 use std::collections::VecDeque;
 use std::fmt;
@@ -21,6 +22,7 @@ pub struct StallEvent {
     pub(crate) duration: Duration,
     pub(crate) ongoing: bool,
     pub(crate) compensated: bool,
+    pub(crate) backtrace: Option<StallBacktrace>,
 }
 
 impl StallEvent {
@@ -57,6 +59,14 @@ impl StallEvent {
     /// True if a compensating worker was let in for this stall.
     pub fn was_compensated(&self) -> bool {
         self.compensated
+    }
+    /// The stalled worker thread's stack, taken while the poll ran
+    /// (`Builder::stall_backtraces`, on by default with the
+    /// `stall-stacks` feature). `None` if stacks are off or none arrived:
+    /// the thread had the signal blocked, was in an uninterruptible wait,
+    /// or the poll ended before the stack was taken.
+    pub fn backtrace(&self) -> Option<&StallBacktrace> {
+        self.backtrace.as_ref()
     }
 }
 
@@ -131,6 +141,7 @@ mod tests {
             duration: Duration::from_millis(12),
             ongoing: true,
             compensated: false,
+            backtrace: None,
         }
     }
 

@@ -8,7 +8,8 @@
 //!   worker's "current poll started at" stamp. A poll longer than the
 //!   threshold, counted in time its thread spent on a CPU or blocked (not
 //!   waiting for a CPU: `thread_clock.rs`), is a stall: reported once,
-//!   counted, and, if the stalled
+//!   counted, its thread's stack taken (`stack.rs`, `symbols.rs`), and,
+//!   if the stalled
 //!   worker's tasks or timers have nobody else to run them, compensated by
 //!   letting a spare worker in until the poll returns
 //!   (docs/design/stalls.md).
@@ -24,13 +25,23 @@
 //! Under loom there is no monitor thread; only the types compile.
 #![cfg_attr(all(test, loom), allow(dead_code))]
 
+#[cfg(any(all(test, loom), all(feature = "stall-stacks", unix)))]
+pub(crate) mod capture;
 mod event;
+#[cfg(all(feature = "stall-stacks", unix, not(all(test, loom))))]
+mod stack;
+#[cfg(not(all(feature = "stall-stacks", unix, not(all(test, loom)))))]
+#[path = "stack_off.rs"]
+mod stack;
 #[cfg(not(all(test, loom)))]
 mod stall;
+mod symbols;
 mod thread_clock;
 
 pub use event::StallEvent;
 pub(crate) use event::StallLog;
+pub(crate) use stack::StackSlot;
+pub use symbols::{StallBacktrace, StallFrame};
 pub(crate) use thread_clock::{current_thread_id, read_schedstat};
 
 use crate::topology::quota::QuotaConfig;
@@ -47,6 +58,9 @@ pub(crate) struct MonitorConfig {
     pub(crate) cell_trim_period: Option<Duration>,
     /// The periodic scheduler trace line (`WEFT_SCHEDTRACE`), if on.
     pub(crate) sched_trace: Option<SchedTrace>,
+    /// Take the stalled worker's stack when a stall is reported
+    /// (`Builder::stall_backtraces`; only with the `stall-stacks` feature).
+    pub(crate) stall_backtraces: bool,
 }
 
 /// `GODEBUG=schedtrace`'s counterpart: every `period`, the monitor writes
@@ -162,7 +176,9 @@ mod thread {
         let period = config.stall_threshold.map(sample_period);
         let mut idle_period = period;
         let mut next_sample = period.map(|p| start + p);
-        let mut stalls = config.stall_threshold.map(|t| StallDetector::new(shared.num_workers(), t));
+        let mut stalls = config
+            .stall_threshold
+            .map(|t| StallDetector::new(shared.num_workers(), t, config.stall_backtraces));
         let trim_period = config.cell_trim_period.filter(|_| shared.services().cell_depot().is_some());
         let mut next_trim = trim_period.map(|p| start + p);
         let mut next_trace = config.sched_trace.as_ref().map(|t| start + t.period);

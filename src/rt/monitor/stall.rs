@@ -39,7 +39,7 @@
 //! docs/design/stalls.md.
 
 use super::thread_clock::{ThreadClock, ThreadSample};
-use super::StallEvent;
+use super::{StallBacktrace, StallEvent};
 use crate::rt::scheduler::compensate::Rescue;
 use crate::rt::scheduler::Shared;
 use crate::rt::task::Id;
@@ -124,16 +124,19 @@ pub(super) struct StallDetector {
     clocks: Vec<ThreadClock>,
     /// The first descheduled poll was logged at info (later ones at debug).
     told_descheduled: bool,
+    /// Take each stalled worker's stack (`Builder::stall_backtraces`).
+    backtraces: bool,
 }
 
 impl StallDetector {
-    pub(super) fn new(workers: usize, threshold: Duration) -> StallDetector {
+    pub(super) fn new(workers: usize, threshold: Duration, backtraces: bool) -> StallDetector {
         StallDetector {
             threshold_ns: threshold.as_nanos().min(u64::MAX as u128) as u64,
             workers: (0..workers).map(|_| Watch::default()).collect(),
             last_seq: vec![0; workers],
             clocks: (0..workers).map(|_| ThreadClock::default()).collect(),
             told_descheduled: false,
+            backtraces,
         }
     }
 
@@ -160,7 +163,7 @@ impl StallDetector {
                 watch.base = base.map(|b| (b, crate::rt::clock::now_ns()));
             }
             watch.poll = stamp;
-            let Some((_, id)) = stamp else { continue };
+            let Some((seq, id)) = stamp else { continue };
             let start = watch.first_seen;
             let elapsed = now.saturating_sub(start);
             if elapsed < self.threshold_ns {
@@ -180,7 +183,13 @@ impl StallDetector {
                     }
                     continue;
                 }
-                watch.event = Some(report(shared, index, start, Id(id), elapsed, &charge));
+                let stack = self.backtraces.then(|| take_stack(shared, index)).flatten();
+                let poll = Poll { worker: index, seq, task: Id(id) };
+                let (event, warning) = report(shared, &poll, start, elapsed, &charge, stack);
+                self.workers[index].event = Some(event);
+                hand_off(shared, index, &mut self.workers[index]);
+                warning.log();
+                continue;
             } else if let Some(seq) = watch.event {
                 shared
                     .services()
@@ -247,8 +256,72 @@ fn end_stall(shared: &Shared, index: usize, watch: &mut Watch, now: u64) {
     *watch = Watch::default();
 }
 
-/// Counts, records and logs a new stall. Returns its stall-log sequence.
-fn report(shared: &Shared, worker: usize, start: u64, id: Id, elapsed: u64, charge: &Charge) -> u64 {
+/// Worker `index`'s stack, taken while its poll still runs: `None` if it
+/// did not arrive in time or the poll ended meanwhile (then the stack
+/// may be the next poll's, or the worker's idle loop).
+fn take_stack(shared: &Shared, index: usize) -> Option<StallBacktrace> {
+    let stamp = &shared.stamps()[index];
+    let before = stamp.sample();
+    let tid = stamp.thread();
+    let ips = stamp.stack.capture(|| super::read_schedstat(tid).map(|(cpu, _)| cpu))?;
+    (before.is_some() && stamp.sample() == before).then(|| StallBacktrace::from_ips(ips))
+}
+
+/// The warning for a new stall, logged once the stall has been handed off.
+struct Warning {
+    event: StallEvent,
+    split: String,
+}
+
+impl Warning {
+    /// Logs the warning: at once without a stack; with one, from the
+    /// thread that names stack frames (`symbols::off_monitor`), so the
+    /// first read of the binary's debug information does not hold up the
+    /// monitor's samples.
+    fn log(self) {
+        if self.event.backtrace.is_some() {
+            super::symbols::off_monitor(Box::new(move || self.emit()));
+        } else {
+            self.emit();
+        }
+    }
+
+    fn emit(self) {
+        let stack = match &self.event.backtrace {
+            Some(bt) => format!("; stack: {}", bt.top(STACK_LOG_FRAMES)),
+            None => String::new(),
+        };
+        log::warn!(
+            "weft: stall: {} ({}){stack}; blocking calls belong in task::spawn_blocking or task::block_in_place",
+            self.event,
+            self.split
+        );
+    }
+}
+
+/// How many of the stalled code's innermost frames the warning names.
+const STACK_LOG_FRAMES: usize = 6;
+
+/// The stalled poll: its worker, its poll-stamp `seq` and its task.
+struct Poll {
+    worker: usize,
+    /// Pairs the poll with its `tracing` span (`trace_stall`).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    seq: u64,
+    task: Id,
+}
+
+/// Counts and records a new stall. Returns its stall-log sequence and the
+/// warning to log.
+fn report(
+    shared: &Shared,
+    poll: &Poll,
+    start: u64,
+    elapsed: u64,
+    charge: &Charge,
+    backtrace: Option<StallBacktrace>,
+) -> (u64, Warning) {
+    let (worker, id) = (poll.worker, poll.task);
     let stalls = &shared.stamps()[worker].stalls;
     // Relaxed: the monitor is the only writer; readers want a count.
     stalls.store(stalls.load(Relaxed) + 1, Relaxed);
@@ -265,12 +338,36 @@ fn report(shared: &Shared, worker: usize, start: u64, id: Id, elapsed: u64, char
         duration: Duration::from_nanos(elapsed),
         ongoing: true,
         compensated: false,
+        backtrace,
     };
-    log::warn!(
-        "weft: stall: {event} ({}); blocking calls belong in task::spawn_blocking or task::block_in_place",
-        split(shared, charge)
+    let warning = Warning { event: event.clone(), split: split(shared, charge) };
+    #[cfg(feature = "tracing")]
+    trace_stall(shared, poll, &warning);
+    (shared.services().stall_log().lock().push(event), warning)
+}
+
+/// Feature `tracing`: the stall as a `tracing` event (target
+/// `weft::stall`, warn level) inside the stalled task's span, when the
+/// poll told its stamp one (docs/design/stalls.md, "Stalls as `tracing`
+/// events"). Without a span (no subscriber wanted task spans) the event
+/// has no parent.
+#[cfg(feature = "tracing")]
+fn trace_stall(shared: &Shared, poll: &Poll, warning: &Warning) {
+    let stamp = &shared.stamps()[poll.worker];
+    let span = stamp.span_of(poll.seq).filter(|_| stamp.sample().map(|(seq, _)| seq) == Some(poll.seq));
+    let parent = span.map(tracing::Id::from_u64);
+    let event = &warning.event;
+    tracing::warn!(
+        target: "weft::stall",
+        parent: parent,
+        { "task.id" = event.task_id.as_u64(),
+        "task.name" = event.name.as_deref(),
+        worker = event.worker,
+        duration_ms = event.duration.as_millis() as u64,
+        has_backtrace = event.backtrace.is_some() },
+        "stall: {event} ({})",
+        warning.split
     );
-    shared.services().stall_log().lock().push(event)
 }
 
 /// Logs a poll that ran past the threshold in wall time while its thread

@@ -168,6 +168,17 @@ pub(crate) struct PollStamp {
     /// Tasks of this runtime that completed on this worker's thread
     /// (`Shared::count_completion`; written by that thread only).
     completions: StatAtomicU64,
+    /// Where the monitor takes this worker's stack during a stall
+    /// (`monitor::stack`); untouched by the poll path.
+    pub(crate) stack: crate::rt::monitor::StackSlot,
+    /// Feature `tracing`: the span id of the task being polled and the
+    /// `seq` of the poll that set it (so the monitor never pairs one
+    /// poll's stall with another poll's span). Written by the worker
+    /// only, read by the monitor.
+    #[cfg(feature = "tracing")]
+    span: StatAtomicU64,
+    #[cfg(feature = "tracing")]
+    span_seq: StatAtomicU64,
 }
 
 impl PollStamp {
@@ -230,6 +241,35 @@ impl PollStamp {
     pub(crate) fn seq(&self) -> u64 {
         // Relaxed: a heuristic read by the monitor.
         self.seq.load(Relaxed)
+    }
+
+    /// Feature `tracing`: the task being polled runs inside span `span`
+    /// (the worker, from inside the poll).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn set_span(&self, span: u64) {
+        // Relaxed: the worker is the only writer of `seq`.
+        let seq = self.seq.load(Relaxed);
+        // Relaxed: published by the Release store of `span_seq` below.
+        self.span.store(span, Relaxed);
+        // Release: pairs with the Acquire load in `span_of`, so a monitor
+        // that sees this poll's `seq` here reads this poll's span (or a
+        // later one, which its recheck of the stamp rules out).
+        self.span_seq.store(seq, Release);
+    }
+
+    /// Feature `tracing`: the span that poll `seq` runs inside, if it set
+    /// one (the monitor). Valid only if the stamp still shows poll `seq`
+    /// afterwards: then no later poll has written over it.
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's
+    pub(crate) fn span_of(&self, seq: u64) -> Option<u64> {
+        // Acquire: pairs with the Release store in `set_span`.
+        if self.span_seq.load(Acquire) != seq {
+            return None;
+        }
+        // Relaxed: ordered by the Acquire load above.
+        let span = self.span.load(Relaxed);
+        (span != 0).then_some(span)
     }
 
     /// The task id of the poll in progress (the worker's own view).

@@ -44,6 +44,18 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R 
     f(unsafe { ptr.as_ref() })
 }
 
+/// Feature `tracing`: the task being polled on this thread (if it is a
+/// worker's) runs inside the span with this id; the monitor attaches a
+/// stall report to it (`PollStamp::set_span`).
+#[cfg(feature = "tracing")]
+pub(crate) fn note_task_span(span: u64) {
+    with_current(|cx| {
+        if let Some(cx) = cx {
+            cx.handle.shared.stamps[cx.index].set_span(span);
+        }
+    });
+}
+
 impl Handle {
     /// Queues a woken or spawned task: on one of this runtime's workers, to
     /// its runnext slot (or the back of its queue for a yield); elsewhere, to
@@ -91,6 +103,9 @@ pub(crate) fn run(handle: Handle, core: Box<Core>) {
     if !crate::loom::IS_LOOM {
         worker.stamp.set_thread(crate::rt::monitor::current_thread_id());
     }
+    // Until the worker's frame ends, the monitor can take this thread's
+    // stack during a stall.
+    let _stack = worker.stamp.stack.register_current();
     let mut core = core;
     worker.mark_clock(&mut core, false);
     let core = worker.run_loop(core);

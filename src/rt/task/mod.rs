@@ -54,6 +54,8 @@ pub(crate) mod list;
 mod meta;
 mod raw;
 pub(crate) mod state;
+#[cfg(feature = "tracing")]
+mod traced;
 pub(crate) mod waker;
 
 pub use abort::AbortHandle;
@@ -230,7 +232,10 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler, Id::next(), meta);
+    let id = Id::next();
+    #[cfg(feature = "tracing")]
+    let future = traced::Traced::new(future, id, &meta);
+    let raw = RawTask::new(future, scheduler, id, meta);
     (Task { raw }, Notified(Task { raw }), JoinHandle::new(raw))
 }
 
@@ -255,7 +260,10 @@ where
     F::Output: 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler, Id::next(), meta);
+    let id = Id::next();
+    #[cfg(feature = "tracing")]
+    let future = traced::Traced::new(future, id, &meta);
+    let raw = RawTask::new(future, scheduler, id, meta);
     (Task { raw }, Notified(Task { raw }), JoinHandle::new(raw))
 }
 
