@@ -6,7 +6,7 @@
 //! polled afterwards, and never a task of which a waker exists (however
 //! the `JoinHandle` and `AbortHandle`s come and go around it); at rest it
 //! reports exactly the task whose last waker was dropped unwoken. Small
-//! enough to search with three preemptions.
+//! enough to search with twenty preemptions in well under a second.
 
 use super::super::{model_min_preemptions, Outcomes};
 use super::{expect_ready, Probe, Toy};
@@ -37,7 +37,7 @@ enum Fate {
 fn leak_check_races_waker(fate: Fate) {
     let outcomes = Outcomes::default();
     let seen = outcomes.clone();
-    model_min_preemptions(3, move || {
+    model_min_preemptions(20, move || {
         let toy = Toy::new();
         let probe = Probe::new();
         let mut join = toy.spawn(probe.future(None));
@@ -122,7 +122,7 @@ fn leak_check_races_waker_drop() {
 /// stored waker is dropped, the task is reported.
 #[test]
 fn leak_check_counts_handles_that_race_it() {
-    model_min_preemptions(3, || {
+    model_min_preemptions(20, || {
         let toy = Toy::new();
         let probe = Probe::new();
         let join = toy.spawn(probe.future(None));

@@ -531,3 +531,37 @@ fn stress_no_task_reported_leaked_is_ever_polled_again() {
     }
     println!("{dumps} dumps, {reported} leaked reports");
 }
+
+// ----- cost ------------------------------------------------------------------
+
+/// Not a verdict: prints what counting leaked tasks adds to
+/// `Runtime::metrics()` per 100,000 live tasks (the figure in
+/// docs/design/dump.md, "Leaks"), beside a full dump. Run with
+/// `cargo test --release --test rt_leak -- --ignored --nocapture walk_cost`.
+#[test]
+#[ignore]
+fn walk_cost_per_100k_tasks() {
+    const N: usize = 100_000;
+    let rt = rt(2);
+    let median = |rt: &weft::Runtime, f: &dyn Fn(&weft::Runtime)| {
+        let mut t: Vec<Duration> = (0..31)
+            .map(|_| {
+                let start = Instant::now();
+                f(rt);
+                start.elapsed()
+            })
+            .collect();
+        t.sort();
+        t[t.len() / 2]
+    };
+    let empty = median(&rt, &|rt| drop(rt.metrics()));
+    let joins: Vec<_> = (0..N).map(|_| rt.spawn(pending::<()>())).collect();
+    wait_for("all tasks leaked", || (rt.metrics().leaked_tasks() == N).then_some(()));
+    let full = median(&rt, &|rt| drop(rt.metrics()));
+    let dump = median(&rt, &|rt| drop(rt.dump()));
+    println!(
+        "metrics(): {empty:?} with no task, {full:?} with {N} (walk ~{:?}); dump(): {dump:?}",
+        full.saturating_sub(empty)
+    );
+    drop(joins);
+}
