@@ -15,7 +15,8 @@
 //! ```
 //!
 //! - `task`: wake / complete / abort / `JoinHandle` drop and poll racing on
-//!   one task, driven by hand through a toy scheduler.
+//!   one task, driven by hand through a toy scheduler; `task::leak`, the
+//!   task dumps' leak check racing the task's waker and handles.
 //! - `sleep`: a real 2-worker runtime; wakes racing workers going to sleep.
 //! - `shutdown`: spawns and wakes racing runtime shutdown.
 //! - `blocking`: the blocking pool: a spawn racing an idle thread's wake,

@@ -943,3 +943,8 @@ fn keep_complete_races_join_drop_and_shutdown() {
 fn keep_complete_races_join_read_and_shutdown() {
     keep_complete_races_join_and_shutdown(true, true);
 }
+
+// The leak check (`Snapshot::is_leaked_if_listed`) racing the task's
+// waker and handles: loom-tests/task_leak.rs.
+#[path = "task_leak.rs"]
+mod leak;

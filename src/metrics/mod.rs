@@ -84,6 +84,7 @@ pub struct RuntimeMetrics {
     worker_threads: usize,
     compensating_workers: usize,
     num_alive_tasks: usize,
+    leaked_tasks: usize,
     spawned_tasks_count: u64,
     global_queue_depth: usize,
     workers: Vec<WorkerMetrics>,
@@ -104,12 +105,16 @@ impl RuntimeMetrics {
             .map(|((stats, remote), stamp)| WorkerMetrics::capture(stats, remote, stamp))
             .collect();
         let blocking = shared.services().blocking().metrics();
+        let locals = shared.services().local_sets();
+        let leaked_tasks =
+            crate::rt::task::TaskDump::count_leaked(shared.owned(), locals.iter().map(|s| s.owned()));
         RuntimeMetrics {
             num_workers: shared.topology().num_workers(),
             active_workers: shared.active_workers(),
             worker_threads: shared.base_workers(),
             compensating_workers: shared.compensations(),
             num_alive_tasks: shared.num_alive_tasks(),
+            leaked_tasks,
             spawned_tasks_count: shared.owned().spawned_count(),
             global_queue_depth: shared.injector_len(),
             workers,
@@ -159,6 +164,23 @@ impl RuntimeMetrics {
     /// Tasks spawned and not yet completed (or cancelled).
     pub fn num_alive_tasks(&self) -> usize {
         self.num_alive_tasks
+    }
+
+    /// Leaked tasks: idle tasks of which no `Waker` exists, whose futures
+    /// can therefore never be polled again
+    /// ([`TaskInfo::is_leaked`](crate::task::TaskInfo::is_leaked); a
+    /// `LocalSet`'s tasks included once the set has been driven in this
+    /// runtime). Counted when the snapshot is taken, by walking the task
+    /// list as [`Handle::dump`](crate::Handle::dump) does, so a snapshot
+    /// costs time in proportion to the number of live tasks; the walk
+    /// never waits for a worker.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// assert_eq!(rt.metrics().leaked_tasks(), 0);
+    /// ```
+    pub fn leaked_tasks(&self) -> usize {
+        self.leaked_tasks
     }
 
     /// Tasks spawned since the runtime started.
@@ -251,11 +273,12 @@ impl fmt::Display for RuntimeMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "workers={} active={} compensating={} alive_tasks={} spawned={} global_queue={} busy={:?} blocking_threads={} (idle {}) blocking_queue={}",
+            "workers={} active={} compensating={} alive_tasks={} leaked_tasks={} spawned={} global_queue={} busy={:?} blocking_threads={} (idle {}) blocking_queue={}",
             self.num_workers,
             self.active_workers,
             self.compensating_workers,
             self.num_alive_tasks,
+            self.leaked_tasks,
             self.spawned_tasks_count,
             self.global_queue_depth,
             self.total_busy_duration(),

@@ -168,6 +168,7 @@ impl RuntimeMetrics {
     ///
     /// - gauges: `weft_workers`, `weft_active_workers`,
     ///   `weft_worker_threads`, `weft_spare_slots`, `weft_alive_tasks`,
+    ///   `weft_leaked_tasks`,
     ///   `weft_global_queue_depth`, `weft_compensating_workers`,
     ///   `weft_blocking_threads`, `weft_idle_blocking_threads`,
     ///   `weft_blocking_queue_depth`, `weft_worker_local_queue_depth{worker}`;
@@ -228,6 +229,12 @@ impl RuntimeMetrics {
             self.compensating_workers,
         );
         o.single("weft_alive_tasks", "gauge", "Tasks spawned and not yet completed.", self.num_alive_tasks);
+        o.single(
+            "weft_leaked_tasks",
+            "gauge",
+            "Idle tasks of which no waker exists: they can never be polled again.",
+            self.leaked_tasks,
+        );
         o.single(
             "weft_spawned_tasks_total",
             "counter",
@@ -452,6 +459,7 @@ mod tests {
             worker_threads: 1,
             compensating_workers: 0,
             num_alive_tasks: 1,
+            leaked_tasks: 1,
             spawned_tasks_count: 9,
             global_queue_depth: 0,
             blocking_threads: 1,

@@ -12,15 +12,18 @@ use std::fmt;
 /// sent to other threads; it keeps the task's allocation (not its future)
 /// alive until it is dropped.
 pub struct AbortHandle {
-    /// Owns one task reference (taken in `new`, given back in `drop`).
+    /// Owns one task reference, also counted in the state word's
+    /// abort-handle count (taken in `new`, given back in `drop`).
     raw: RawTask,
 }
 
 impl AbortHandle {
-    /// A new handle owning one more reference to `raw`. The caller holds a
-    /// reference already, so the count cannot be zero.
+    /// A new handle owning one more reference to `raw`, counted apart as
+    /// an abort handle's too (leak detection tells these references from
+    /// wakers'). The caller holds a reference already, so the count cannot
+    /// be zero.
     pub(crate) fn new(raw: RawTask) -> AbortHandle {
-        raw.state().ref_inc();
+        raw.state().abort_handle_inc();
         AbortHandle { raw }
     }
 
@@ -63,7 +66,10 @@ impl Clone for AbortHandle {
 
 impl Drop for AbortHandle {
     fn drop(&mut self) {
-        self.raw.drop_reference();
+        if self.raw.state().abort_handle_dec() {
+            // SAFETY: the count reached zero, so no other handle exists.
+            unsafe { self.raw.dealloc() }
+        }
     }
 }
 

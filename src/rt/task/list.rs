@@ -280,6 +280,25 @@ impl OwnedTasks {
         }
     }
 
+    /// How many listed tasks `pred` holds for, shard by shard, holding
+    /// that shard's lock (and no other) while it walks the shard, as
+    /// `copy_all` does; allocates nothing. `pred` must only read plain
+    /// data out of the header (never call into the task, never block).
+    pub(crate) fn count(&self, mut pred: impl FnMut(&Header) -> bool) -> usize {
+        let mut n = 0;
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            let mut cur = shard.head;
+            while let Some(ptr) = cur {
+                // SAFETY: as in `copy_all`: linked in this locked shard,
+                // so live, and only shared access is made.
+                n += usize::from(pred(unsafe { ptr.as_ref() }));
+                cur = with_links(ptr, |l| l.next);
+            }
+        }
+        n
+    }
+
     /// The name and spawn location of live task `id` (walks one shard
     /// under its lock; for stall reports, not for hot paths).
     #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom

@@ -5,7 +5,7 @@
 //! `docs/design/task.md`. Each transition returns a `#[must_use]` enum that
 //! tells the caller what it now owns and must do.
 
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 use std::fmt;
 
 /// A worker is polling the future (or cancelling it). Only the holder of
@@ -31,9 +31,29 @@ pub(crate) const JOIN_WAKER: usize = 0b01_0000;
 /// RUNNING drops the future instead of polling it.
 pub(crate) const CANCELLED: usize = 0b10_0000;
 
-const STATE_BITS: u32 = 6;
+const FLAG_BITS: u32 = 6;
+
+/// Some `AbortHandle` exists that the abort-handle count below does not
+/// count (the count was full when it was made). Sticky: once set it is
+/// never cleared, and the count is neither raised nor lowered again, so a
+/// handle never lowers it without having raised it. A task with this bit
+/// is never reported leaked.
+pub(crate) const ABORT_UNCOUNTED: usize = 1 << FLAG_BITS;
+
+/// Width of the abort-handle count: 16 bits where the word has 64, 4 where
+/// it has 32 (leaving the reference count 21 bits there).
+const ABORT_BITS: u32 = if usize::BITS >= 64 { 16 } else { 4 };
+const ABORT_SHIFT: u32 = FLAG_BITS + 1;
+/// One `AbortHandle` in the abort-handle count. Every `AbortHandle` also
+/// owns one reference in the reference count; the two move together in
+/// one atomic operation, so a single load of the word tells how many of
+/// its references are abort handles.
+const ABORT_ONE: usize = 1 << ABORT_SHIFT;
+const ABORT_MASK: usize = ((1 << ABORT_BITS) - 1) << ABORT_SHIFT;
+
+const REF_SHIFT: u32 = ABORT_SHIFT + ABORT_BITS;
 /// One reference in the high bits.
-pub(crate) const REF_ONE: usize = 1 << STATE_BITS;
+pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
 const REF_MASK: usize = !(REF_ONE - 1);
 
 /// A new task: three references (the owned-tasks list, the `JoinHandle`, and
@@ -66,8 +86,31 @@ impl Snapshot {
     pub(crate) fn is_idle(self) -> bool {
         self.0 & (RUNNING | COMPLETE) == 0
     }
+    /// Every reference: the list's, the handle's, abort handles', wakers',
+    /// the `Notified`'s or the running one.
     pub(crate) fn ref_count(self) -> usize {
-        (self.0 & REF_MASK) >> STATE_BITS
+        (self.0 & REF_MASK) >> REF_SHIFT
+    }
+    /// How many of the references are `AbortHandle`s; meaningless once
+    /// ABORT_UNCOUNTED is set.
+    pub(crate) fn abort_handles(self) -> usize {
+        (self.0 & ABORT_MASK) >> ABORT_SHIFT
+    }
+    pub(crate) fn is_abort_uncounted(self) -> bool {
+        self.0 & ABORT_UNCOUNTED != 0
+    }
+
+    /// For a task known to be in its owned list when the word was read:
+    /// true if no `Waker`, `Notified` or poll holds it, so that nothing can
+    /// ever poll its future again (only an abort or a shutdown can still
+    /// cancel it). Idle, not notified, not cancelled, and every reference
+    /// accounted for by the list (one), the `JoinHandle` (one while
+    /// JOIN_INTEREST is set) and the counted abort handles. The argument
+    /// is in docs/design/dump.md ("Leaks").
+    pub(crate) fn is_leaked_if_listed(self) -> bool {
+        const BUSY: usize = RUNNING | COMPLETE | NOTIFIED | CANCELLED | ABORT_UNCOUNTED;
+        self.0 & BUSY == 0
+            && self.ref_count() == 1 + usize::from(self.is_join_interested()) + self.abort_handles()
     }
 }
 
@@ -81,6 +124,8 @@ impl fmt::Debug for Snapshot {
             .field("join_interest", &self.is_join_interested())
             .field("join_waker", &self.is_join_waker_set())
             .field("refs", &self.ref_count())
+            .field("abort_handles", &self.abort_handles())
+            .field("abort_uncounted", &self.is_abort_uncounted())
             .finish()
     }
 }
@@ -372,8 +417,49 @@ impl State {
     /// reference, so the count cannot be zero and no data is published (the
     /// same argument as `Arc::clone`).
     pub(crate) fn ref_inc(&self) {
-        let prev = self.val.fetch_add(REF_ONE, crate::loom::sync::atomic::Ordering::Relaxed);
+        let prev = self.val.fetch_add(REF_ONE, Relaxed);
         assert!(prev <= isize::MAX as usize, "task reference count overflow");
+    }
+
+    /// A new `AbortHandle`: one more reference and, while the count has
+    /// room, one more in the abort-handle count, in one CAS (a dump's
+    /// single load must see both or neither). When the count is full,
+    /// ABORT_UNCOUNTED is set instead, for good. Relaxed on success for
+    /// the reason `ref_inc` gives; the count is read by dumps only as part
+    /// of one word, never to order other memory.
+    pub(crate) fn abort_handle_inc(&self) {
+        let mut curr = self.val.load(Relaxed);
+        loop {
+            let add = if curr & ABORT_UNCOUNTED != 0 {
+                REF_ONE
+            } else if curr & ABORT_MASK == ABORT_MASK {
+                REF_ONE | ABORT_UNCOUNTED
+            } else {
+                REF_ONE + ABORT_ONE
+            };
+            assert!(curr <= isize::MAX as usize, "task reference count overflow");
+            match self.val.compare_exchange_weak(curr, curr + add, Relaxed, Relaxed) {
+                Ok(_) => return,
+                Err(actual) => curr = actual,
+            }
+        }
+    }
+
+    /// An `AbortHandle` is dropped: the inverse of `abort_handle_inc` in
+    /// one CAS (the handle was counted unless ABORT_UNCOUNTED is set now:
+    /// the bit is sticky and a handle made while it was clear raised the
+    /// count). True if its reference was the last. AcqRel: as `ref_dec_n`.
+    pub(crate) fn abort_handle_dec(&self) -> bool {
+        self.fetch_update(|curr| {
+            assert!(curr.ref_count() > 0, "task reference count underflow: {curr:?}");
+            let sub = if curr.is_abort_uncounted() {
+                REF_ONE
+            } else {
+                debug_assert!(curr.abort_handles() > 0);
+                REF_ONE + ABORT_ONE
+            };
+            (curr.ref_count() == 1, Some(Snapshot(curr.0 - sub)))
+        })
     }
 
     /// Drops one reference; true if it was the last.
@@ -437,6 +523,96 @@ mod tests {
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
         assert_eq!(s.transition_to_notified_and_cancel(), TransitionToNotifiedByRef::Submit);
         assert_eq!(s.transition_to_running(), TransitionToRunning::Cancelled);
+    }
+
+    /// A state after its first poll returned Pending: list + JoinHandle.
+    fn parked() -> State {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+        assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
+        s
+    }
+
+    #[test]
+    fn abort_handles_are_counted_apart_and_given_back() {
+        let s = parked();
+        s.abort_handle_inc();
+        s.abort_handle_inc();
+        let snap = s.load();
+        assert_eq!((snap.ref_count(), snap.abort_handles()), (4, 2), "{snap:?}");
+        assert!(!s.abort_handle_dec());
+        assert!(!s.abort_handle_dec());
+        let snap = s.load();
+        assert_eq!((snap.ref_count(), snap.abort_handles()), (2, 0), "{snap:?}");
+        assert!(!snap.is_abort_uncounted());
+    }
+
+    #[test]
+    fn a_full_abort_handle_count_turns_uncounted_for_good() {
+        let s = parked();
+        let full = ABORT_MASK >> ABORT_SHIFT;
+        for _ in 0..full {
+            s.abort_handle_inc();
+        }
+        assert!(!s.load().is_abort_uncounted());
+        assert_eq!(s.load().abort_handles(), full);
+        // The next one does not fit: the word says so instead of counting.
+        s.abort_handle_inc();
+        s.abort_handle_inc();
+        let snap = s.load();
+        assert!(snap.is_abort_uncounted());
+        assert_eq!((snap.ref_count(), snap.abort_handles()), (2 + full + 2, full));
+        assert!(!snap.is_leaked_if_listed(), "an uncounted abort handle could be a waker: {snap:?}");
+        // Every drop now gives back only its reference; the flags and the
+        // count below the references are never borrowed from.
+        for _ in 0..full + 2 {
+            assert!(!s.abort_handle_dec());
+        }
+        let snap = s.load();
+        assert!(snap.is_abort_uncounted() && snap.is_join_interested() && snap.is_idle());
+        assert_eq!(snap.ref_count(), 2);
+        // The last reference frees the task.
+        assert!(!s.ref_dec());
+        s.abort_handle_inc();
+        assert!(!s.ref_dec());
+        assert!(s.abort_handle_dec());
+    }
+
+    #[test]
+    fn the_leak_predicate_counts_every_reference_that_is_not_a_waker() {
+        let s = parked();
+        assert!(s.load().is_leaked_if_listed(), "list + JoinHandle only");
+        s.abort_handle_inc();
+        assert!(s.load().is_leaked_if_listed(), "an abort handle cannot wake it");
+        s.ref_inc(); // a waker clone
+        assert!(!s.load().is_leaked_if_listed(), "a waker exists");
+        assert_eq!(s.transition_to_notified_by_val(), TransitionToNotifiedByVal::Submit);
+        assert!(!s.load().is_leaked_if_listed(), "queued");
+        assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+        assert!(!s.load().is_leaked_if_listed(), "running");
+        assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
+        assert!(s.load().is_leaked_if_listed());
+        // The JoinHandle's drop clears JOIN_INTEREST before it drops its
+        // reference: in between the count is one too high, so the
+        // predicate is false (a missed report, never a false one).
+        assert!(s.unset_join_interested().is_ok());
+        assert!(!s.load().is_leaked_if_listed());
+        assert!(!s.ref_dec());
+        assert!(s.load().is_leaked_if_listed(), "list + abort handle");
+        assert!(!s.abort_handle_dec());
+        assert!(s.load().is_leaked_if_listed(), "list only");
+        assert_eq!(s.transition_to_notified_and_cancel(), TransitionToNotifiedByRef::Submit);
+        assert!(!s.load().is_leaked_if_listed(), "aborted");
+    }
+
+    #[test]
+    fn a_task_cancelled_while_running_is_not_leaked() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
+        assert_eq!(s.transition_to_notified_and_cancel(), TransitionToNotifiedByRef::DoNothing);
+        assert!(!s.load().is_leaked_if_listed());
+        assert!(!s.transition_to_shutdown(), "running: the worker cancels it");
+        assert!(!s.load().is_leaked_if_listed());
     }
 
     #[test]

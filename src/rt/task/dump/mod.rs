@@ -107,6 +107,7 @@ pub struct TaskInfo {
     last_poll_ns: u64,
     captured_ns: u64,
     local: bool,
+    leaked: bool,
 }
 
 impl TaskInfo {
@@ -126,6 +127,9 @@ impl TaskInfo {
         } else {
             TaskState::Idle
         };
+        // Read under the shard lock of a linked task, so the list's
+        // reference is in the count (docs/design/dump.md, "Leaks").
+        let leaked = snapshot.is_leaked_if_listed();
         let stats = &header.stats;
         TaskInfo {
             id: header.id,
@@ -140,6 +144,7 @@ impl TaskInfo {
             last_poll_ns: stats.last_poll_ns(),
             captured_ns: 0,
             local,
+            leaked,
         }
     }
 
@@ -182,6 +187,17 @@ impl TaskInfo {
     /// ```
     pub fn is_local(&self) -> bool {
         self.local
+    }
+
+    /// True if the task is leaked: it is [`Idle`](TaskState::Idle) and
+    /// nothing can ever wake it, because no `Waker` of it exists (every
+    /// reference to it is its `JoinHandle`'s, its
+    /// [`AbortHandle`](crate::task::AbortHandle)s' or the runtime's task
+    /// list's). Its future will never be polled again; only an abort or
+    /// the runtime's shutdown can still end it, by dropping the future.
+    /// What the check cannot see: [`TaskDump::leaked`].
+    pub fn is_leaked(&self) -> bool {
+        self.leaked
     }
 
     /// Time from the spawn to the capture.
@@ -269,6 +285,19 @@ impl TaskDump {
         TaskDump { tasks, captured_at, took: ns_between(start, captured_ns) }
     }
 
+    /// Counts the leaked tasks of `owned` and of each list in `locals`
+    /// (`TaskInfo::is_leaked`) with the same walk as `capture`, copying
+    /// nothing: one load of each listed task's state word under its
+    /// shard's lock.
+    pub(crate) fn count_leaked<'a>(
+        owned: &OwnedTasks,
+        locals: impl Iterator<Item = &'a OwnedTasks>,
+    ) -> usize {
+        // Under the shard lock of a linked task (docs/design/dump.md, "Leaks").
+        let leaked = |h: &Header| h.state.load().is_leaked_if_listed();
+        owned.count(leaked) + locals.map(|l| l.count(leaked)).sum::<usize>()
+    }
+
     /// The tasks, in no particular order.
     pub fn tasks(&self) -> &[TaskInfo] {
         &self.tasks
@@ -327,6 +356,45 @@ impl TaskDump {
     pub fn with_state(&self, state: TaskState) -> TaskDump {
         self.filter(|t| t.state == state)
     }
+
+    /// Leaked tasks ([`TaskInfo::is_leaked`]): idle tasks of which no
+    /// `Waker` exists, so that their futures can never be polled again.
+    ///
+    /// The check has no false positives: a task reported leaked really
+    /// can never be woken (its state word showed, in one read, that every
+    /// reference to it is its `JoinHandle`'s, its `AbortHandle`s' or the
+    /// task list's, and a new waker can only be cloned from an existing
+    /// one or made by a poll). It misses tasks whose waker exists but will
+    /// never be used: one held only by another leaked task (two tasks
+    /// awaiting each other), or by a structure that nobody will touch or
+    /// drop again (a channel kept alive only by a leaked task, a
+    /// `static`). A task parked on a timer, a socket, a channel with a
+    /// live peer or a `Notify` has its waker stored there and is never
+    /// reported.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let (polled_tx, polled) = std::sync::mpsc::channel();
+    /// let forgotten = rt.spawn(async move {
+    ///     polled_tx.send(()).unwrap();
+    ///     // Pending, with its waker stored nowhere: nothing can wake it.
+    ///     std::future::pending::<()>().await
+    /// });
+    /// polled.recv().unwrap(); // its first poll has started
+    /// // Leaked once that poll has returned.
+    /// let dump = loop {
+    ///     let dump = rt.dump().leaked();
+    ///     if !dump.is_empty() {
+    ///         break dump;
+    ///     }
+    ///     std::thread::yield_now();
+    /// };
+    /// assert_eq!(dump.tasks()[0].id(), forgotten.id());
+    /// println!("{dump}"); // "1 task, idle, spawned at ..., leaked"
+    /// ```
+    pub fn leaked(&self) -> TaskDump {
+        self.filter(|t| t.leaked)
+    }
 }
 
 impl fmt::Display for TaskDump {
@@ -358,6 +426,7 @@ mod tests {
             last_poll_ns: last_ns,
             captured_ns: 1_000_000_001,
             local: false,
+            leaked: false,
         }
     }
 

@@ -1,11 +1,11 @@
 //! The grouped text report of a `TaskDump` (its `Display`), in the spirit
-//! of Go's goroutine dump: one group per (spawn location, state, name) with
-//! its count, oldest group first.
+//! of Go's goroutine dump: one group per (spawn location, state, leaked or
+//! not, name) with its count, oldest group first.
 //!
 //! ```text
-//! task dump: 103 tasks in 3 groups, captured 2026-11-23T16:02:11.123Z (walk took 41µs)
+//! task dump: 103 tasks in 3 groups, captured 2026-11-23T16:02:11.123Z (walk took 41µs), 100 leaked
 //!
-//! 100 tasks, idle, spawned at src/main.rs:12:9, name "conn-handler"
+//! 100 tasks, idle, spawned at src/main.rs:12:9, name "conn-handler", leaked
 //!     age 1.52s..1.61s, polls 1..3, last poll started 1.50s..1.60s ago
 //!     ids 4 5 6 7 8 9 10 11 12 13 ... (90 more)
 //! ```
@@ -24,13 +24,13 @@ struct Group<'a> {
     tasks: Vec<&'a TaskInfo>,
 }
 
-type Key<'a> = (&'a str, u32, u32, TaskState, Option<&'a str>);
+type Key<'a> = (&'a str, u32, u32, TaskState, bool, Option<&'a str>);
 
 pub(super) fn write(dump: &TaskDump, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let mut groups: HashMap<Key<'_>, Group<'_>> = HashMap::new();
     for t in dump.tasks() {
         let loc = t.location();
-        let key = (loc.file(), loc.line(), loc.column(), t.state(), t.name());
+        let key = (loc.file(), loc.line(), loc.column(), t.state(), t.is_leaked(), t.name());
         groups.entry(key).or_insert_with(|| Group { first: t, tasks: Vec::new() }).tasks.push(t);
     }
     let mut groups: Vec<Group<'_>> = groups.into_values().collect();
@@ -52,9 +52,10 @@ pub(super) fn write(dump: &TaskDump, f: &mut fmt::Formatter<'_>) -> fmt::Result 
         })
     });
 
+    let leaked = dump.tasks().iter().filter(|t| t.is_leaked()).count();
     writeln!(
         f,
-        "task dump: {} task{} in {} group{}, captured {} (walk took {:.1?})",
+        "task dump: {} task{} in {} group{}, captured {} (walk took {:.1?}), {leaked} leaked",
         dump.len(),
         plural(dump.len()),
         groups.len(),
@@ -74,6 +75,9 @@ fn write_group(g: &Group<'_>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     write!(f, "{n} task{}, {}, spawned at {}", plural(n), g.first.state(), g.first.location())?;
     if let Some(name) = g.first.name() {
         write!(f, ", name {name:?}")?;
+    }
+    if g.first.is_leaked() {
+        write!(f, ", leaked")?;
     }
     writeln!(f)?;
 
