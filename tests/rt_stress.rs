@@ -1004,6 +1004,21 @@ fn run_round(seed: u64, round: usize, tasks: usize, gen: &Gen, rng: &mut Rng, se
         || t.live_futures.load(Relaxed) == 0,
     );
 
+    // A blocking-pool thread (not a worker) stores a `spawn_blocking`
+    // closure's output after the closure, and its guard, are gone, and
+    // drops it there when nobody joins: outputs settle after futures do.
+    // Each drop is counted once (a second one is an error), so waiting
+    // for every slot to balance is the exact check below, not a weaker one.
+    settle(
+        &whence,
+        || "task outputs never dropped".into(),
+        || {
+            t.slots[..t.used()]
+                .iter()
+                .all(|slot| slot.outputs_made.load(Relaxed) == slot.outputs_dropped.load(Relaxed))
+        },
+    );
+
     let errors = t.errors.lock().unwrap().clone();
     assert!(errors.is_empty(), "{} {}", errors.join("\n"), t.whence());
     for (id, slot) in t.slots[..t.used()].iter().enumerate() {
