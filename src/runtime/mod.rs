@@ -8,6 +8,7 @@ mod handle;
 mod runtime;
 
 pub use crate::rt::monitor::StallEvent;
+pub use crate::rt::trace::TraceSnapshot;
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use runtime::Runtime;

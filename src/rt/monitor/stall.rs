@@ -43,6 +43,7 @@ use super::StallEvent;
 use crate::rt::scheduler::compensate::Rescue;
 use crate::rt::scheduler::Shared;
 use crate::rt::task::Id;
+use crate::rt::trace::{Kind, Recorder};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -124,16 +125,19 @@ pub(super) struct StallDetector {
     clocks: Vec<ThreadClock>,
     /// The first descheduled poll was logged at info (later ones at debug).
     told_descheduled: bool,
+    /// The monitor's flight-recorder ring (stalls, compensations).
+    trace: Recorder,
 }
 
 impl StallDetector {
-    pub(super) fn new(workers: usize, threshold: Duration) -> StallDetector {
+    pub(super) fn new(workers: usize, threshold: Duration, trace: Recorder) -> StallDetector {
         StallDetector {
             threshold_ns: threshold.as_nanos().min(u64::MAX as u128) as u64,
             workers: (0..workers).map(|_| Watch::default()).collect(),
             last_seq: vec![0; workers],
             clocks: (0..workers).map(|_| ThreadClock::default()).collect(),
             told_descheduled: false,
+            trace,
         }
     }
 
@@ -150,6 +154,7 @@ impl StallDetector {
             let stamp = shared.stamps()[index].sample();
             let watch = &mut self.workers[index];
             if watch.poll.is_some() && watch.poll != stamp {
+                record_end(&mut self.trace, index, watch, now);
                 end_stall(shared, index, watch, now);
             }
             if watch.poll.is_none() && stamp.is_some() {
@@ -181,6 +186,8 @@ impl StallDetector {
                     continue;
                 }
                 watch.event = Some(report(shared, index, start, Id(id), elapsed, &charge));
+                self.trace.record(now, Kind::StallBegin, id, index as u64);
+                shared.trace().keep_stall_trace();
             } else if let Some(seq) = watch.event {
                 shared
                     .services()
@@ -188,7 +195,11 @@ impl StallDetector {
                     .lock()
                     .update(seq, |e| e.duration = Duration::from_nanos(elapsed));
             }
+            let compensated = self.workers[index].compensated;
             hand_off(shared, index, &mut self.workers[index]);
+            if !compensated && self.workers[index].compensated {
+                self.trace.record(now, Kind::Compensate, 0, index as u64);
+            }
         }
         active
     }
@@ -219,6 +230,7 @@ impl StallDetector {
         let now = crate::rt::clock::now_ns();
         for (index, watch) in self.workers.iter_mut().enumerate() {
             if watch.poll.is_some() {
+                record_end(&mut self.trace, index, watch, now);
                 end_stall(shared, index, watch, now);
             }
         }
@@ -245,6 +257,17 @@ fn end_stall(shared: &Shared, index: usize, watch: &mut Watch, now: u64) {
         shared.end_compensation();
     }
     *watch = Watch::default();
+}
+
+/// Records the end of the stall and of the compensation `watch` holds,
+/// if any, in the monitor's ring.
+fn record_end(trace: &mut Recorder, index: usize, watch: &Watch, now: u64) {
+    if let (Some(_), Some((_, id))) = (watch.event, watch.poll) {
+        trace.record(now, Kind::StallEnd, id, index as u64);
+    }
+    if watch.compensated {
+        trace.record(now, Kind::CompensateEnd, 0, index as u64);
+    }
 }
 
 /// Counts, records and logs a new stall. Returns its stall-log sequence.
