@@ -133,6 +133,9 @@ pub(super) fn write(inner: &Inner, out: &mut impl io::Write) -> io::Result<()> {
             prev = Some(e.pos);
             match e.kind {
                 Kind::PollStart => {
+                    // Running again: a park left without an unpark event
+                    // (shutdown, retirement) is over.
+                    parked = None;
                     if let Some(s) = poll.replace(*e) {
                         // Its end was not recorded (cannot happen on one
                         // thread without a gap): closed here.
@@ -153,7 +156,13 @@ pub(super) fn write(inner: &Inner, out: &mut impl io::Write) -> io::Result<()> {
                         lines.slice(t, "parked", s.ts, e.ts, "");
                     }
                 }
-                Kind::Retire => retired = Some(*e),
+                Kind::Retire => {
+                    // A parked worker retires from its park.
+                    if let Some(s) = parked.take() {
+                        lines.slice(t, "parked", s.ts, e.ts, "");
+                    }
+                    retired = Some(*e);
+                }
                 Kind::Unretire => {
                     if let Some(s) = retired.take() {
                         lines.slice(t, "retired", s.ts, e.ts, "");
@@ -264,4 +273,81 @@ pub(super) fn write(inner: &Inner, out: &mut impl io::Write) -> io::Result<()> {
 
 fn task_args(id: u64) -> String {
     format!("\"task\":{id}")
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::super::snapshot::{Inner, Track};
+    use super::*;
+
+    fn ev(pos: u64, ts: u64, kind: Kind, subject: u64, arg: u64) -> Event {
+        Event { pos, ts, kind, subject, arg }
+    }
+
+    fn render(tracks: Vec<Vec<Event>>, taken_at: u64) -> String {
+        let tracks = tracks
+            .into_iter()
+            .enumerate()
+            .map(|(i, events)| Track { name: format!("worker {i}"), events })
+            .collect();
+        let mut out = Vec::new();
+        write(&Inner { tracks, taken_at, dropped_external: 0 }, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_poll_is_a_slice_from_its_start_to_its_end() {
+        let json =
+            render(vec![vec![ev(0, 1_001, Kind::PollStart, 7, 0), ev(1, 3_501, Kind::PollEnd, 7, 0)]], 9_000);
+        assert!(
+            json.contains("\"tid\":1,\"ts\":1.000,\"ph\":\"X\",\"name\":\"task 7\",\"dur\":2.500"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn a_gap_in_the_event_numbers_leaves_an_unpaired_start_out() {
+        // Start of 7, then (events 1..=4 lost) the end of another poll of 7.
+        let json = render(
+            vec![vec![ev(0, 1_001, Kind::PollStart, 7, 0), ev(5, 9_001, Kind::PollEnd, 7, 0)]],
+            10_000,
+        );
+        assert!(!json.contains("\"ph\":\"X\""), "{json}");
+    }
+
+    #[test]
+    fn an_open_poll_runs_to_the_snapshot_and_says_so() {
+        let json = render(vec![vec![ev(0, 1_001, Kind::PollStart, 7, 0)]], 5_001);
+        assert!(json.contains("\"dur\":4.000,\"args\":{\"task\":7,\"unfinished\":true}"), "{json}");
+    }
+
+    #[test]
+    fn wakes_and_steals_get_flows_to_the_poll_they_caused() {
+        let json = render(
+            vec![
+                // Worker 0 wakes task 9 inside task 7's poll.
+                vec![
+                    ev(0, 1_001, Kind::PollStart, 7, 0),
+                    ev(1, 1_001, Kind::Wake, 9, 0),
+                    ev(2, 2_001, Kind::PollEnd, 7, 0),
+                ],
+                // Worker 1 steals from worker 0 and polls task 9.
+                vec![
+                    ev(0, 3_001, Kind::Steal, 0, 1),
+                    ev(1, 3_001, Kind::PollStart, 9, 0),
+                    ev(2, 4_001, Kind::PollEnd, 9, 0),
+                ],
+            ],
+            5_000,
+        );
+        let count = |needle: &str| json.matches(needle).count();
+        assert_eq!(count("\"ph\":\"s\""), 2, "{json}");
+        assert_eq!(count("\"ph\":\"f\""), 2, "{json}");
+        assert!(json.contains("\"tid\":1,\"ts\":1.000,\"ph\":\"s\",\"id\":1,\"name\":\"wake\""), "{json}");
+        assert!(
+            json.contains("\"tid\":2,\"ts\":3.000,\"ph\":\"f\",\"bp\":\"e\",\"id\":1,\"name\":\"wake\""),
+            "{json}"
+        );
+        assert!(json.contains("\"tid\":1,\"ts\":3.000,\"ph\":\"s\",\"id\":2,\"name\":\"steal\""), "{json}");
+    }
 }

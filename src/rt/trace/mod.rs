@@ -22,8 +22,8 @@
 //!   for.
 
 mod chrome;
-mod event;
-mod ring;
+pub(crate) mod event;
+pub(crate) mod ring;
 mod snapshot;
 
 pub(crate) use event::{Kind, Recorder};

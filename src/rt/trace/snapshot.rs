@@ -89,6 +89,14 @@ impl TraceSnapshot {
     }
 }
 
+#[cfg(all(test, loom))]
+impl TraceSnapshot {
+    /// Events from outside threads dropped at a contended try-lock.
+    pub(crate) fn dropped_outside(&self) -> u64 {
+        self.inner.dropped_external
+    }
+}
+
 impl fmt::Debug for TraceSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TraceSnapshot")
