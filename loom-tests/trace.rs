@@ -62,15 +62,15 @@ fn outside_threads_racing_for_the_external_ring_record_or_drop_whole_events() {
         let threads: Vec<_> = (0..2u64)
             .map(|i| {
                 let tracer = tracer.clone();
-                thread::spawn(move || tracer.record_external(Kind::Wake, 10 + i, 0))
+                thread::spawn(move || tracer.record_external(Kind::Wake, 10 + i, 0, None))
             })
             .collect();
-        let during = tracer.snapshot();
+        let during = tracer.snapshot(&|_| None);
         assert!(during.len() <= 2);
         for t in threads {
             t.join().unwrap();
         }
-        let after = tracer.snapshot();
+        let after = tracer.snapshot(&|_| None);
         assert_eq!(after.len() as u64 + after.dropped_outside(), 2, "an event was lost uncounted");
     });
 }

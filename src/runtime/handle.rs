@@ -210,7 +210,7 @@ impl Handle {
     /// assert!(String::from_utf8(file).unwrap().contains("\"ph\":\"X\""));
     /// ```
     pub fn trace(&self) -> crate::runtime::TraceSnapshot {
-        self.inner.shared.trace().snapshot()
+        self.inner.shared.trace_snapshot()
     }
 
     /// The flight-recorder snapshots the monitor took when it reported a

@@ -282,7 +282,7 @@ impl Runtime {
 /// Writes the flight recorder's trace to `path`; a failure is logged, not
 /// raised (shutdown goes on).
 fn write_shutdown_trace(shared: &scheduler::Shared, path: &std::path::Path) {
-    match shared.trace().snapshot().write_to_file(path) {
+    match shared.trace_snapshot().write_to_file(path) {
         Ok(()) => log::info!("weft: wrote the flight recorder's trace to {}", path.display()),
         Err(e) => log::error!("weft: cannot write the flight recorder's trace to {}: {e}", path.display()),
     }

@@ -187,7 +187,9 @@ impl StallDetector {
                 }
                 watch.event = Some(report(shared, index, start, Id(id), elapsed, &charge));
                 self.trace.record(now, Kind::StallBegin, id, index as u64);
-                shared.trace().keep_stall_trace();
+                if shared.trace().is_on() {
+                    shared.trace().keep_stall_trace(shared.trace_snapshot());
+                }
             } else if let Some(seq) = watch.event {
                 shared
                     .services()

@@ -447,6 +447,27 @@ impl Shared {
         &self.trace
     }
 
+    /// A flight-recorder snapshot, now: the rings, and which task each
+    /// worker is polling (from its poll stamp), so that a poll without an
+    /// end event is shown as running only if it is.
+    pub(crate) fn trace_snapshot(&self) -> crate::rt::trace::TraceSnapshot {
+        self.trace.snapshot(&|index| self.stamps.get(index).and_then(|s| s.sample()).map(|(_, id)| id))
+    }
+
+    /// Records a spawn or wake of `task` made outside this runtime's
+    /// workers (`Tracer::record_external`). A spawn is stamped with the
+    /// task's creation stamp, read moments ago; a wake reads the coarse
+    /// clock.
+    pub(crate) fn record_external(&self, kind: Kind, task: &Notified) {
+        let raw = task.0.raw();
+        let header = raw.header();
+        let ts = match kind {
+            Kind::Spawn => Some(header.stats.created_ns),
+            _ => None,
+        };
+        self.trace.record_external(kind, header.id.as_u64(), 0, ts);
+    }
+
     /// Worker slots with a thread of their own from the start; the slots
     /// above are spares.
     pub(crate) fn base_workers(&self) -> usize {

@@ -51,17 +51,20 @@ impl Handle {
     /// the injector.
     #[inline]
     pub(crate) fn schedule_task(&self, task: Notified, is_yield: bool) {
-        self.schedule_as(task, is_yield, if is_yield { Kind::Yield } else { Kind::Wake });
+        self.schedule_as(task, is_yield, Kind::Wake);
     }
 
-    /// `schedule_task`, recorded in the flight recorder as `kind` (a wake,
-    /// a yield or a spawn): in this worker's ring, or the external one.
+    /// `schedule_task`, recorded in the flight recorder as `kind` (a wake
+    /// or a spawn; a yield is not recorded: the task's next poll shows it)
+    /// in this worker's ring, or the external one.
     pub(crate) fn schedule_as(&self, task: Notified, is_yield: bool, kind: Kind) {
         let remote = with_current(|cx| {
             let Some(cx) = cx.filter(|cx| cx.handle.ptr_eq(self)) else { return Some(task) };
             let Ok(mut slot) = cx.core.try_borrow_mut() else { return Some(task) };
             let Some(core) = slot.as_mut() else { return Some(task) };
-            core.record(kind, task.0.id().as_u64(), 0);
+            if !is_yield {
+                core.record(kind, task.0.id().as_u64(), 0);
+            }
             let stealable = core.schedule(task, is_yield, &self.shared) && !core.is_dispatching;
             drop(slot);
             if stealable {
@@ -70,7 +73,9 @@ impl Handle {
             None
         });
         if let Some(task) = remote {
-            self.shared.trace().record_external(kind, task.0.id().as_u64(), 0);
+            if !is_yield {
+                self.shared.record_external(kind, &task);
+            }
             self.shared.schedule_remote(task);
         }
     }
@@ -455,8 +460,9 @@ impl Worker<'_> {
                 core.stats.record_poll(end.saturating_sub(start));
             }
             core.now = end;
+            // Untimed polls end on their start stamp: no event needed.
+            core.record(Kind::PollEnd, id, 0);
         }
-        core.record(Kind::PollEnd, id, 0);
         core
     }
 

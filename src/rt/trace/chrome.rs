@@ -4,9 +4,12 @@
 //! One process; one thread track per ring (`tid` = ring index + 1), named
 //! by metadata events. A poll is a complete slice (`X`) named after its
 //! task; a park and a retirement are `X` slices too; everything else is an
-//! instant (`i`, thread scope). Flows (`s` on the source track, `f` bound
-//! to the enclosing slice on the destination track) go from a wake, spawn
-//! or yield to the task's next poll start, and from a steal's victim to
+//! instant (`i`, thread scope). An untimed poll has no end event: it ends
+//! on its start stamp, and is closed by its worker's next event that is not
+//! a spawn, wake or `block_in_place` (or, the last one, by the worker no
+//! longer polling it at the copy). Flows (`s` on the source track, `f`
+//! bound to the enclosing slice on the destination track) go from a wake
+//! or spawn to the task's next poll start, and from a steal's victim to
 //! the thief's next poll. Each track's events are written in timestamp
 //! order. Timestamps are microseconds since the process clock's epoch,
 //! with nanosecond decimals.
@@ -46,30 +49,32 @@ fn quoted(s: &str) -> String {
     out
 }
 
-/// The events of one output track, each with its timestamp (for the sort).
+/// The events of each output track, with their sort key: the timestamp,
+/// then slices before the instants and flows they enclose.
 struct Lines {
     pid: u32,
-    tracks: Vec<Vec<(u64, String)>>,
+    tracks: Vec<Vec<((u64, bool), String)>>,
 }
 
 impl Lines {
     fn push(&mut self, track: usize, ts: u64, body: String) {
+        self.push_keyed(track, ts, true, body);
+    }
+
+    fn push_keyed(&mut self, track: usize, ts: u64, after_slices: bool, body: String) {
         let line = format!("{{\"pid\":{},\"tid\":{},\"ts\":{},{body}}}", self.pid, track + 1, stamp(ts));
-        self.tracks[track].push((ts, line));
+        self.tracks[track].push(((ts, after_slices), line));
     }
 
     fn slice(&mut self, track: usize, name: &str, start: u64, end: u64, args: &str) {
         let dur = span(end.saturating_sub(start));
-        self.push(
-            track,
-            start,
-            format!("\"ph\":\"X\",\"name\":{},\"dur\":{dur},\"args\":{{{args}}}", quoted(name)),
-        );
+        let body = format!("\"ph\":\"X\",\"name\":{},\"dur\":{dur},\"args\":{{{args}}}", quoted(name));
+        self.push_keyed(track, start, false, body);
     }
 
     fn instant(&mut self, track: usize, e: &Event) {
         let args = match e.kind {
-            Kind::Spawn | Kind::Wake | Kind::Yield => format!("\"task\":{}", e.subject),
+            Kind::Spawn | Kind::Wake => format!("\"task\":{}", e.subject),
             Kind::Steal => format!("\"from_worker\":{},\"tasks\":{}", e.subject, e.arg),
             Kind::Netpoll => format!("\"events\":{}", e.arg),
             Kind::Timers => format!("\"fired\":{}", e.arg),
@@ -103,7 +108,7 @@ struct PollAt {
     ts: u64,
 }
 
-/// A wake, spawn, yield or steal to draw an arrow from.
+/// A wake, spawn or steal to draw an arrow from.
 struct Cause {
     track: usize,
     pos: u64,
@@ -131,24 +136,48 @@ pub(super) fn write(inner: &Inner, out: &mut impl io::Write) -> io::Result<()> {
                 (poll, parked, retired) = (None, None, None);
             }
             prev = Some(e.pos);
+            let task_slice = |lines: &mut Lines, s: &Event, end: u64| {
+                lines.slice(t, &format!("task {}", s.subject), s.ts, end, &task_args(s.subject));
+            };
+            match e.kind {
+                Kind::PollEnd => {
+                    // A timed poll's end.
+                    if let Some(s) = poll.take().filter(|s| s.subject == e.subject) {
+                        task_slice(&mut lines, &s, e.ts);
+                    }
+                    continue;
+                }
+                // What a poll does (or a netpoll dispatch right after one,
+                // on the same stamp): inside the poll, if one is open.
+                Kind::Spawn | Kind::Wake | Kind::BlockInPlace | Kind::BlockInPlaceEnd => {
+                    lines.instant(t, e);
+                    if matches!(e.kind, Kind::Spawn | Kind::Wake) {
+                        causes.push(Cause {
+                            track: t,
+                            pos: e.pos,
+                            ts: e.ts,
+                            kind: e.kind,
+                            subject: e.subject,
+                        });
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            // Everything else happens between polls: an open (untimed)
+            // poll before it ended on its start stamp.
+            if let Some(s) = poll.take() {
+                task_slice(&mut lines, &s, s.ts);
+            }
             match e.kind {
                 Kind::PollStart => {
                     // Running again: a park left without an unpark event
-                    // (shutdown, retirement) is over.
+                    // (shutdown) is over.
                     parked = None;
-                    if let Some(s) = poll.replace(*e) {
-                        // Its end was not recorded (cannot happen on one
-                        // thread without a gap): closed here.
-                        lines.slice(t, &format!("task {}", s.subject), s.ts, e.ts, &task_args(s.subject));
-                    }
+                    poll = Some(*e);
                     let at = PollAt { track: t, pos: e.pos, ts: e.ts };
                     polls_of_task.entry(e.subject).or_default().push(at);
                     polls_on_track[t].push(at);
-                }
-                Kind::PollEnd => {
-                    if let Some(s) = poll.take().filter(|s| s.subject == e.subject) {
-                        lines.slice(t, &format!("task {}", s.subject), s.ts, e.ts, &task_args(s.subject));
-                    }
                 }
                 Kind::Park => parked = Some(*e),
                 Kind::Unpark => {
@@ -170,7 +199,7 @@ pub(super) fn write(inner: &Inner, out: &mut impl io::Write) -> io::Result<()> {
                 }
                 _ => {
                     lines.instant(t, e);
-                    if matches!(e.kind, Kind::Spawn | Kind::Wake | Kind::Yield | Kind::Steal) {
+                    if e.kind == Kind::Steal {
                         causes.push(Cause {
                             track: t,
                             pos: e.pos,
@@ -185,8 +214,13 @@ pub(super) fn write(inner: &Inner, out: &mut impl io::Write) -> io::Result<()> {
         // Still open when the copy was taken: up to that moment.
         let end = |s: &Event| inner.taken_at.max(s.ts);
         if let Some(s) = poll {
-            let args = format!("{},\"unfinished\":true", task_args(s.subject));
-            lines.slice(t, &format!("task {}", s.subject), s.ts, end(&s), &args);
+            if track.polling == Some(s.subject) {
+                let args = format!("{},\"unfinished\":true", task_args(s.subject));
+                lines.slice(t, &format!("task {}", s.subject), s.ts, end(&s), &args);
+            } else {
+                // Its worker is not polling it: an untimed poll that ended.
+                lines.slice(t, &format!("task {}", s.subject), s.ts, s.ts, &task_args(s.subject));
+            }
         }
         if let Some(s) = parked {
             lines.slice(t, "parked", s.ts, end(&s), "");
@@ -259,7 +293,7 @@ pub(super) fn write(inner: &Inner, out: &mut impl io::Write) -> io::Result<()> {
     }
     for track in &mut lines.tracks {
         // Stable: events with one stamp keep their recorded order.
-        track.sort_by_key(|(ts, _)| *ts);
+        track.sort_by_key(|(key, _)| *key);
         for (_, line) in track.iter() {
             emit(out, line)?;
         }
@@ -284,11 +318,12 @@ mod tests {
         Event { pos, ts, kind, subject, arg }
     }
 
+    /// Tracks of events; the worker of the first is polling task 7.
     fn render(tracks: Vec<Vec<Event>>, taken_at: u64) -> String {
         let tracks = tracks
             .into_iter()
             .enumerate()
-            .map(|(i, events)| Track { name: format!("worker {i}"), events })
+            .map(|(i, events)| Track { name: format!("worker {i}"), events, polling: (i == 0).then_some(7) })
             .collect();
         let mut out = Vec::new();
         write(&Inner { tracks, taken_at, dropped_external: 0 }, &mut out).unwrap();
@@ -316,9 +351,27 @@ mod tests {
     }
 
     #[test]
-    fn an_open_poll_runs_to_the_snapshot_and_says_so() {
+    fn an_open_poll_runs_to_the_snapshot_only_while_its_worker_polls_it() {
         let json = render(vec![vec![ev(0, 1_001, Kind::PollStart, 7, 0)]], 5_001);
         assert!(json.contains("\"dur\":4.000,\"args\":{\"task\":7,\"unfinished\":true}"), "{json}");
+        let json = render(vec![vec![ev(0, 1_001, Kind::PollStart, 8, 0)]], 5_001);
+        assert!(json.contains("\"name\":\"task 8\",\"dur\":0.000,\"args\":{\"task\":8}"), "{json}");
+    }
+
+    #[test]
+    fn an_untimed_poll_ends_on_its_start_at_the_next_event_between_polls() {
+        let json = render(
+            vec![vec![
+                ev(0, 1_001, Kind::PollStart, 3, 0),
+                ev(1, 1_001, Kind::Wake, 4, 0),
+                ev(2, 1_001, Kind::PollStart, 4, 0),
+                ev(3, 2_001, Kind::Park, 0, 0),
+            ]],
+            9_001,
+        );
+        assert!(json.contains("\"ts\":1.000,\"ph\":\"X\",\"name\":\"task 3\",\"dur\":0.000"), "{json}");
+        assert!(json.contains("\"ts\":1.000,\"ph\":\"X\",\"name\":\"task 4\",\"dur\":0.000"), "{json}");
+        assert!(json.contains("\"ts\":2.000,\"ph\":\"X\",\"name\":\"parked\",\"dur\":7.000"), "{json}");
     }
 
     #[test]

@@ -14,53 +14,52 @@ use crate::loom::sync::Arc;
 pub(crate) enum Kind {
     /// A worker starts polling task `subject`.
     PollStart = 1,
-    /// The poll of task `subject` returned.
+    /// The poll of task `subject` returned (recorded for timed polls only:
+    /// an untimed poll ends on its start stamp, and the next event of its
+    /// worker that is not a spawn, wake or `block_in_place` closes it).
     PollEnd = 2,
     /// Task `subject` was spawned (queued for its first poll).
     Spawn = 3,
     /// Task `subject` was woken (by the ring's owner: a worker, or an
     /// outside thread in the external ring).
     Wake = 4,
-    /// Task `subject` yielded (re-queued itself).
-    Yield = 5,
     /// `arg` tasks were stolen from worker `subject`.
-    Steal = 6,
+    Steal = 5,
     /// The worker went to sleep.
-    Park = 7,
+    Park = 6,
     /// The worker woke up.
-    Unpark = 8,
+    Unpark = 7,
     /// A netpoll returned `arg` events.
-    Netpoll = 9,
+    Netpoll = 8,
     /// `arg` timers fired.
-    Timers = 10,
+    Timers = 9,
     /// The worker left the active set (CPU quota, end of a compensation).
-    Retire = 11,
+    Retire = 10,
     /// The worker came back into the active set.
-    Unretire = 12,
+    Unretire = 11,
     /// Task `subject` entered `block_in_place` (`arg` 1 if a spare worker
     /// was let in for it).
-    BlockInPlace = 13,
+    BlockInPlace = 12,
     /// Task `subject` left `block_in_place`.
-    BlockInPlaceEnd = 14,
+    BlockInPlaceEnd = 13,
     /// The monitor let a spare worker in for stalled worker `arg`.
-    Compensate = 15,
+    Compensate = 14,
     /// The compensation for worker `arg` ended.
-    CompensateEnd = 16,
+    CompensateEnd = 15,
     /// Task `subject`'s poll on worker `arg` was reported as a stall.
-    StallBegin = 17,
+    StallBegin = 16,
     /// That poll returned.
-    StallEnd = 18,
+    StallEnd = 17,
 }
 
 impl Kind {
     fn from_u8(byte: u8) -> Option<Kind> {
         use Kind::*;
-        const ALL: [Kind; 18] = [
+        const ALL: [Kind; 17] = [
             PollStart,
             PollEnd,
             Spawn,
             Wake,
-            Yield,
             Steal,
             Park,
             Unpark,
@@ -84,7 +83,6 @@ impl Kind {
             Kind::PollStart | Kind::PollEnd => "poll",
             Kind::Spawn => "spawn",
             Kind::Wake => "wake",
-            Kind::Yield => "yield",
             Kind::Steal => "steal",
             Kind::Park => "park",
             Kind::Unpark => "unpark",
@@ -156,7 +154,7 @@ mod tests {
 
     #[test]
     fn every_kind_survives_the_encoding_and_unknown_bytes_are_dropped() {
-        for byte in 1..=18u8 {
+        for byte in 1..=17u8 {
             let kind = Kind::from_u8(byte).unwrap();
             assert_eq!(kind as u8, byte);
             let raw = RawEvent { pos: 3, words: [10, 42, kind as u64 | 7 << 8] };
@@ -164,6 +162,6 @@ mod tests {
             assert_eq!((e.pos, e.ts, e.kind, e.subject, e.arg), (3, 10, kind, 42, 7));
         }
         assert!(Event::decode(RawEvent { pos: 0, words: [1, 1, 0] }).is_none());
-        assert!(Event::decode(RawEvent { pos: 0, words: [1, 1, 19] }).is_none());
+        assert!(Event::decode(RawEvent { pos: 0, words: [1, 1, 18] }).is_none());
     }
 }

@@ -102,9 +102,10 @@ impl Tracer {
     }
 
     /// Records an event from a thread that is not one of this runtime's
-    /// workers (or is one without its core: inside `block_in_place`).
-    /// Dropped if another thread is recording one right now.
-    pub(crate) fn record_external(&self, kind: Kind, subject: u64, arg: u64) {
+    /// workers (or is one without its core: inside `block_in_place`),
+    /// stamped `ts` or, if `None`, with the coarse clock. Dropped if
+    /// another thread is recording one right now.
+    pub(crate) fn record_external(&self, kind: Kind, subject: u64, arg: u64, ts: Option<u64>) {
         let Some(ext) = &self.external else { return };
         // Relaxed: a hint that saves the RMW when the lock is taken; the
         // swap decides.
@@ -119,7 +120,7 @@ impl Tracer {
         // Acquire/Release carries them from holder to holder. The stamp is
         // read under the lock so that the ring's stamps follow its order.
         let pos = ext.pos.load(Ordering::Relaxed);
-        let ts = crate::rt::clock::coarse_now_ns().max(ext.last_ts.load(Ordering::Relaxed));
+        let ts = ts.unwrap_or_else(crate::rt::clock::coarse_now_ns).max(ext.last_ts.load(Ordering::Relaxed));
         ext.ring.write(pos, [ts, subject, kind as u64 | arg << 8]);
         ext.pos.store(pos + 1, Ordering::Relaxed);
         ext.last_ts.store(ts, Ordering::Relaxed);
@@ -128,30 +129,33 @@ impl Tracer {
     }
 
     /// A snapshot of every ring, now. Never waits for a writer.
-    pub(crate) fn snapshot(&self) -> TraceSnapshot {
+    /// `polling(i)` is the task worker `i` is polling, if any.
+    pub(crate) fn snapshot(&self, polling: &dyn Fn(usize) -> Option<u64>) -> TraceSnapshot {
         let mut builder = snapshot::Builder::new();
         for (index, ring) in self.workers.iter().enumerate() {
-            builder.track(format!("worker {index}"), ring);
+            builder.track(format!("worker {index}"), ring, polling(index));
         }
         if let Some(ext) = &self.external {
-            builder.track("outside the runtime".to_string(), &ext.ring);
+            builder.track("outside the runtime".to_string(), &ext.ring, None);
             // Relaxed: a count, read for information.
             builder.dropped(ext.dropped.load(Ordering::Relaxed));
         }
         if let Some(ring) = &self.monitor {
-            builder.track("monitor".to_string(), ring);
+            builder.track("monitor".to_string(), ring, None);
         }
         builder.finish()
     }
 
-    /// The monitor reported a stall: keep a snapshot of now (the newest
-    /// `STALL_TRACES`).
+    /// True if the recorder is on.
     #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom
-    pub(crate) fn keep_stall_trace(&self) {
-        if self.workers.is_empty() {
-            return;
-        }
-        let snapshot = self.snapshot();
+    pub(crate) fn is_on(&self) -> bool {
+        !self.workers.is_empty()
+    }
+
+    /// Keeps `snapshot`, taken when the monitor reported a stall (the
+    /// newest `STALL_TRACES` are kept).
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the monitor's; no monitor under loom
+    pub(crate) fn keep_stall_trace(&self, snapshot: TraceSnapshot) {
         let mut kept = self.stall_traces.lock();
         if kept.len() == STALL_TRACES {
             kept.pop_front();

@@ -180,17 +180,19 @@ mod tests {
             })
         };
         let mut out = Vec::new();
-        let mut seen = 0;
-        for _ in 0..20_000 {
+        let (mut seen, mut copies) = (0, 0);
+        // Until many copies found events: some of them overlap the writer.
+        while seen < 100_000 || copies < 1_000 {
             out.clear();
             ring.copy(&mut out);
             for e in &out {
                 assert_eq!(e.words, payload(e.pos), "torn event at {}", e.pos);
             }
             seen += out.len();
+            copies += 1;
         }
         stop.store(true, Ordering::Relaxed);
         let written = writer.join().unwrap();
-        assert!(written > 0 && seen > 0);
+        assert!(written > 0);
     }
 }

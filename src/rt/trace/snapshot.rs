@@ -52,6 +52,8 @@ pub(super) struct Inner {
 pub(super) struct Track {
     pub(super) name: String,
     pub(super) events: Vec<Event>,
+    /// The task the ring's worker was polling when the copy was taken.
+    pub(super) polling: Option<u64>,
 }
 
 impl TraceSnapshot {
@@ -121,7 +123,7 @@ impl Builder {
     /// Copies `ring` as the track `name`: its complete events in their
     /// order, stamps made non-decreasing (each writer's clock is
     /// monotonic; this only guards the rendering).
-    pub(super) fn track(&mut self, name: String, ring: &Ring) {
+    pub(super) fn track(&mut self, name: String, ring: &Ring, polling: Option<u64>) {
         self.raw.clear();
         ring.copy(&mut self.raw);
         self.raw.sort_unstable_by_key(|e| e.pos);
@@ -131,7 +133,7 @@ impl Builder {
             e.ts = e.ts.max(last);
             last = e.ts;
         }
-        self.tracks.push(Track { name, events });
+        self.tracks.push(Track { name, events, polling });
     }
 
     pub(super) fn dropped(&mut self, n: u64) {

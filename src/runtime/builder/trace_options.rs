@@ -8,10 +8,10 @@ impl Builder {
     /// Events kept per worker by the flight recorder (default 4096,
     /// rounded up to a power of two; 0 turns it off).
     ///
-    /// Each worker records its recent scheduling events (poll start and
-    /// end with the task id, spawns, wakes, steals, parks, netpoll
-    /// batches, timer passes, retirements) in a ring of this many 32-byte
-    /// slots, overwriting the oldest;
+    /// Each worker records its recent scheduling events (poll starts with
+    /// the task id, spawns, wakes, steals, parks, netpoll batches, timer
+    /// passes, retirements) in a ring of this many 32-byte slots,
+    /// overwriting the oldest (a short poll takes one event);
     /// [`Handle::trace`](crate::Handle::trace) copies the rings without
     /// stopping the workers. Memory: 32 bytes × `events` per worker slot
     /// (the worker threads plus as many spare slots for compensation),
@@ -19,8 +19,8 @@ impl Builder {
     /// and a small one for the monitor: 4096 events on 4 worker threads
     /// take 9 rings of 128 KiB, about 1.1 MiB. Recording costs a few plain
     /// stores per event and reads no clock: events carry the worker's
-    /// cached clock, so polls shorter than its refresh interval show with
-    /// no length (see the trace's documentation for what that means).
+    /// cached clock, and only the polls the worker times (one in 32) show
+    /// their length.
     ///
     /// ```
     /// let rt = weft::Runtime::builder().worker_threads(1).flight_recorder(0).build().unwrap();
