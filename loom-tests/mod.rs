@@ -69,6 +69,9 @@
 //!   and a receiver registering; a storm of two handlers on a full pipe.
 //! - `timer`: a timer firing racing its owner's poll, cancel, drop and
 //!   first registration.
+//! - `trace`: the flight recorder's ring: a copy racing the writer's
+//!   wrap (no torn event); outside threads racing for the external
+//!   ring's try-lock (each event recorded whole or counted as dropped).
 //!
 //! Bookkeeping (drop counters, "was this waker woken" flags) uses std
 //! atomics on purpose: they are not part of any protocol under test, are
@@ -102,6 +105,7 @@ mod task;
 #[cfg(feature = "time")]
 mod test_clock;
 mod timer;
+mod trace;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Wake, Waker};

@@ -47,12 +47,25 @@ pub fn parse_worker_counts(raw: &str) -> Result<Vec<usize>, String> {
     Ok(counts)
 }
 
-/// A weft runtime with `workers` workers and the default configuration.
+/// A weft runtime with `workers` workers and the default configuration,
+/// except the flight recorder's ring size when `WEFT_BENCH_FLIGHT_RECORDER`
+/// holds a number of events (0: off), to measure the recorder's cost with
+/// the same binary (an unusable value is said once on stderr and ignored).
 pub fn weft_runtime(workers: usize) -> weft::Runtime {
-    weft::Runtime::builder()
-        .worker_threads(workers)
-        .build()
-        .unwrap_or_else(|e| panic!("cannot build a weft runtime with {workers} workers: {e}"))
+    let mut builder = weft::Runtime::builder();
+    builder.worker_threads(workers);
+    if let Ok(raw) = std::env::var("WEFT_BENCH_FLIGHT_RECORDER") {
+        match raw.trim().parse::<usize>() {
+            Ok(events) => {
+                builder.flight_recorder(events);
+            }
+            Err(e) => {
+                static TOLD: std::sync::Once = std::sync::Once::new();
+                TOLD.call_once(|| eprintln!("WEFT_BENCH_FLIGHT_RECORDER={raw:?} ignored ({e})"));
+            }
+        }
+    }
+    builder.build().unwrap_or_else(|e| panic!("cannot build a weft runtime with {workers} workers: {e}"))
 }
 
 /// Which of tokio's drivers a bench's tokio runtime has: only those its

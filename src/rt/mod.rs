@@ -13,6 +13,7 @@
 //!   driver, timer shards, blocking pool, cell depot, `LocalSet` registry).
 //! - `context`: what the current thread is (worker, `block_on`, entered).
 //! - `coop`: the per-task operation budget; `clock`: cheap timestamps.
+//! - `trace`: the flight recorder (per-worker event rings, trace JSON).
 //! - `rand`: a per-thread random number for `select!`'s branch order.
 //! - `tokio_context`: tokio's runtime context on weft's threads (feature
 //!   `tokio-context`).
@@ -35,3 +36,4 @@ pub(crate) mod services;
 pub(crate) mod task;
 pub(crate) mod time;
 pub(crate) mod tokio_context;
+pub(crate) mod trace;

@@ -16,6 +16,9 @@ use std::time::Duration;
 pub(crate) const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
 /// The scheduler trace period in milliseconds (`Builder::sched_trace`).
 pub(crate) const SCHEDTRACE_ENV: &str = "WEFT_SCHEDTRACE";
+/// Where to write a flight-recorder trace at shutdown
+/// (`Builder::trace_on_shutdown`).
+pub(crate) const TRACE_ENV: &str = "WEFT_TRACE";
 /// A poll longer than this is a stall (reported, compensated) by default.
 const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(10);
 /// Stall thresholds up to this one make the last searcher wake another
@@ -30,6 +33,7 @@ const DEFAULT_QUOTA_REFRESH: Duration = Duration::from_secs(1);
 
 #[cfg(feature = "topology")]
 mod topology_options;
+mod trace_options;
 
 pub(crate) type Callback = StdArc<dyn Fn() + Send + Sync + 'static>;
 type NameFn = StdArc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -75,6 +79,10 @@ pub struct Builder {
     /// How often the monitor trims the cell depot (`cell_cache::TRIM_PERIOD`;
     /// tests shorten it).
     pub(crate) cell_trim_period: Duration,
+    /// Events per flight-recorder ring (`flight_recorder`; 0: off).
+    flight_recorder: usize,
+    /// Where to write a trace at shutdown (`trace_on_shutdown`, `WEFT_TRACE`).
+    trace_on_shutdown: Option<PathBuf>,
 }
 
 impl fmt::Debug for Builder {
@@ -134,6 +142,8 @@ impl Builder {
             thread_keep_alive: crate::rt::blocking::pool::DEFAULT_KEEP_ALIVE,
             task_cell_cache: true,
             cell_trim_period: crate::rt::task::cell_cache::TRIM_PERIOD,
+            flight_recorder: crate::rt::trace::DEFAULT_CAPACITY,
+            trace_on_shutdown: None,
         }
     }
 
@@ -594,6 +604,7 @@ impl Builder {
             // wake.
             defer_searcher_notify: self.stall_threshold.is_some_and(|t| t <= MAX_DEFERRED_WAKE_THRESHOLD),
             fixed_seeds: settings.fixed_seeds,
+            flight_recorder: settings.flight_recorder,
             services: crate::rt::services::Config {
                 timer_shards,
                 blocking,
@@ -609,6 +620,7 @@ impl Builder {
         }
         let handle = scheduler::Handle { shared: Arc::new(shared) };
         let mut runtime = Runtime::new_with(handle.clone(), n);
+        runtime.trace_on_shutdown = trace_path_from_env().or_else(|| self.trace_on_shutdown.clone());
         for (index, core) in cores.into_iter().enumerate() {
             // Until this worker's thread runs, it counts as missing, so that
             // dropping the half-built runtime (an early return below, or a
@@ -677,6 +689,8 @@ struct Settings {
     task_cell_cache: bool,
     /// Seed the workers' victim choice with fixed numbers.
     fixed_seeds: bool,
+    /// `Builder::flight_recorder`.
+    flight_recorder: usize,
 }
 
 impl Settings {
@@ -689,6 +703,7 @@ impl Settings {
             stall_threshold: builder.stall_threshold,
             task_cell_cache: builder.task_cell_cache,
             fixed_seeds: false,
+            flight_recorder: builder.flight_recorder,
         }
     }
 
@@ -696,7 +711,9 @@ impl Settings {
     /// reads); no spare slots (models stay small); no monitor (no quota
     /// tracking, no stall detection: loom runs no monitor thread); no cell
     /// depot (its queue is not a loom type, and the models exercise the
-    /// task protocol, not the allocator); fixed seeds (executions replay).
+    /// task protocol, not the allocator); fixed seeds (executions replay);
+    /// no flight recorder (its ring has a model of its own, and thousands
+    /// of loom atomics per worker would slow every model).
     /// Elsewhere, unchanged.
     fn settled_for_loom(self) -> Settings {
         if !crate::loom::IS_LOOM {
@@ -709,6 +726,7 @@ impl Settings {
             stall_threshold: None,
             task_cell_cache: false,
             fixed_seeds: true,
+            flight_recorder: 0,
         }
     }
 }
@@ -765,6 +783,12 @@ fn sched_trace_from_env() -> io::Result<Option<Option<Duration>>> {
             format!("weft: {SCHEDTRACE_ENV}={text:?} is not a period in milliseconds (e.g. 1000; 0 or unset: off)"),
         )),
     }
+}
+
+/// `WEFT_TRACE`, if set and not empty: the path to write a trace to at
+/// shutdown.
+fn trace_path_from_env() -> Option<PathBuf> {
+    std::env::var_os(TRACE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// `WEFT_WORKER_THREADS`, if set: a positive integer, else an error that

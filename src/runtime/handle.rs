@@ -190,6 +190,36 @@ impl Handle {
         self.inner.shared.services().stall_log().lock().snapshot()
     }
 
+    /// A copy of the flight recorder's rings: each worker's most recent
+    /// scheduling events (polls, spawns, wakes, steals, parks, netpoll
+    /// batches, timer passes), the monitor's (stalls, compensations), and
+    /// those of threads outside the runtime. Write it with
+    /// [`TraceSnapshot::write_chrome_json`](crate::runtime::TraceSnapshot::write_chrome_json)
+    /// and open the file in <https://ui.perfetto.dev>.
+    ///
+    /// Taken while the runtime keeps running, without waiting for any
+    /// worker (also while one is stuck in a poll); events a worker writes
+    /// during the copy are either in it whole or left out. Empty if the
+    /// recorder is off ([`Builder::flight_recorder`](crate::Builder::flight_recorder)).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let mut file = Vec::new();
+    /// rt.handle().trace().write_chrome_json(&mut file).unwrap();
+    /// assert!(String::from_utf8(file).unwrap().contains("\"ph\":\"X\""));
+    /// ```
+    pub fn trace(&self) -> crate::runtime::TraceSnapshot {
+        self.inner.shared.trace_snapshot()
+    }
+
+    /// The flight-recorder snapshots the monitor took when it reported a
+    /// stall, oldest first (the last 4; see [`Handle::recent_stalls`] for
+    /// the stalls themselves).
+    pub fn recent_stall_traces(&self) -> Vec<crate::runtime::TraceSnapshot> {
+        self.inner.shared.trace().stall_traces()
+    }
+
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::capture(&self.inner.shared)

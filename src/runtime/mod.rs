@@ -8,6 +8,7 @@ mod handle;
 mod runtime;
 
 pub use crate::rt::monitor::{StallBacktrace, StallEvent, StallFrame};
+pub use crate::rt::trace::TraceSnapshot;
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use runtime::Runtime;

@@ -44,6 +44,9 @@ pub struct Runtime {
     /// of them is on.
     #[cfg(not(all(test, loom)))]
     monitor: Option<crate::rt::monitor::Monitor>,
+    /// Where shutdown writes a flight-recorder trace
+    /// (`Builder::trace_on_shutdown`, `WEFT_TRACE`).
+    pub(super) trace_on_shutdown: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Runtime {
@@ -78,6 +81,7 @@ impl Runtime {
             shut_down: false,
             #[cfg(not(all(test, loom)))]
             monitor: None,
+            trace_on_shutdown: None,
         }
     }
 
@@ -190,6 +194,11 @@ impl Runtime {
         self.handle.metrics()
     }
 
+    /// The flight recorder's recent events; see [`Handle::trace`].
+    pub fn trace(&self) -> crate::runtime::TraceSnapshot {
+        self.handle.trace()
+    }
+
     /// Every live task; see [`Handle::dump`].
     pub fn dump(&self) -> TaskDump {
         self.handle.dump()
@@ -239,6 +248,10 @@ impl Runtime {
         shared.services().blocking().begin_shutdown();
         shared.begin_shutdown();
         let all_exited = shared.wait_for_exits(self.num_workers, self.missing_workers, deadline);
+        if let Some(path) = self.trace_on_shutdown.take() {
+            // After the workers' exits: their last events are in.
+            write_shutdown_trace(shared, &path);
+        }
         let threads = std::mem::take(&mut self.threads);
         // On one of its own threads, that thread has not exited (or, in
         // `on_thread_stop`, has counted itself exited but cannot join
@@ -263,6 +276,15 @@ impl Runtime {
         // busy after it are left to finish on their own; they hold no
         // borrowed state.
         shared.services().blocking().wait_threads(deadline);
+    }
+}
+
+/// Writes the flight recorder's trace to `path`; a failure is logged, not
+/// raised (shutdown goes on).
+fn write_shutdown_trace(shared: &scheduler::Shared, path: &std::path::Path) {
+    match shared.trace_snapshot().write_to_file(path) {
+        Ok(()) => log::info!("weft: wrote the flight recorder's trace to {}", path.display()),
+        Err(e) => log::error!("weft: cannot write the flight recorder's trace to {}: {e}", path.display()),
     }
 }
 
@@ -406,5 +428,19 @@ mod cell_trim_tests {
         let err = builder.build().expect_err("stall detection needs the monitor");
         assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
         assert!(err.to_string().contains("cannot spawn the monitor thread"), "{err}");
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod trace_tests {
+    #[test]
+    fn a_trace_path_that_cannot_be_written_is_logged_not_raised() {
+        crate::test_log::install();
+        let path = std::env::temp_dir().join("weft-no-such-dir").join("nested").join("trace.json");
+        let rt = crate::Builder::new().worker_threads(1).trace_on_shutdown(&path).build().unwrap();
+        rt.block_on(rt.spawn(async {})).unwrap();
+        drop(rt);
+        assert!(!path.exists());
+        assert_eq!(crate::test_log::count("cannot write the flight recorder's trace"), 1);
     }
 }

@@ -176,9 +176,14 @@ mod thread {
         let period = config.stall_threshold.map(sample_period);
         let mut idle_period = period;
         let mut next_sample = period.map(|p| start + p);
-        let mut stalls = config
-            .stall_threshold
-            .map(|t| StallDetector::new(shared.num_workers(), t, config.stall_backtraces));
+        let mut stalls = config.stall_threshold.map(|t| {
+            StallDetector::new(
+                shared.num_workers(),
+                t,
+                config.stall_backtraces,
+                shared.trace().monitor_recorder(),
+            )
+        });
         let trim_period = config.cell_trim_period.filter(|_| shared.services().cell_depot().is_some());
         let mut next_trim = trim_period.map(|p| start + p);
         let mut next_trace = config.sched_trace.as_ref().map(|t| start + t.period);

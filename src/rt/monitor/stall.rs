@@ -43,6 +43,7 @@ use super::{StallBacktrace, StallEvent};
 use crate::rt::scheduler::compensate::Rescue;
 use crate::rt::scheduler::Shared;
 use crate::rt::task::Id;
+use crate::rt::trace::{Kind, Recorder};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -126,10 +127,17 @@ pub(super) struct StallDetector {
     told_descheduled: bool,
     /// Take each stalled worker's stack (`Builder::stall_backtraces`).
     backtraces: bool,
+    /// The monitor's flight-recorder ring (stalls, compensations).
+    trace: Recorder,
 }
 
 impl StallDetector {
-    pub(super) fn new(workers: usize, threshold: Duration, backtraces: bool) -> StallDetector {
+    pub(super) fn new(
+        workers: usize,
+        threshold: Duration,
+        backtraces: bool,
+        trace: Recorder,
+    ) -> StallDetector {
         StallDetector {
             threshold_ns: threshold.as_nanos().min(u64::MAX as u128) as u64,
             workers: (0..workers).map(|_| Watch::default()).collect(),
@@ -137,6 +145,7 @@ impl StallDetector {
             clocks: (0..workers).map(|_| ThreadClock::default()).collect(),
             told_descheduled: false,
             backtraces,
+            trace,
         }
     }
 
@@ -153,6 +162,7 @@ impl StallDetector {
             let stamp = shared.stamps()[index].sample();
             let watch = &mut self.workers[index];
             if watch.poll.is_some() && watch.poll != stamp {
+                record_end(&mut self.trace, index, watch, now);
                 end_stall(shared, index, watch, now);
             }
             if watch.poll.is_none() && stamp.is_some() {
@@ -187,7 +197,14 @@ impl StallDetector {
                 let poll = Poll { worker: index, seq, task: Id(id) };
                 let (event, warning) = report(shared, &poll, start, elapsed, &charge, stack);
                 self.workers[index].event = Some(event);
+                self.trace.record(now, Kind::StallBegin, id, index as u64);
+                if shared.trace().is_on() {
+                    shared.trace().keep_stall_trace(shared.trace_snapshot());
+                }
                 hand_off(shared, index, &mut self.workers[index]);
+                if self.workers[index].compensated {
+                    self.trace.record(now, Kind::Compensate, 0, index as u64);
+                }
                 warning.log();
                 continue;
             } else if let Some(seq) = watch.event {
@@ -197,7 +214,11 @@ impl StallDetector {
                     .lock()
                     .update(seq, |e| e.duration = Duration::from_nanos(elapsed));
             }
+            let compensated = self.workers[index].compensated;
             hand_off(shared, index, &mut self.workers[index]);
+            if !compensated && self.workers[index].compensated {
+                self.trace.record(now, Kind::Compensate, 0, index as u64);
+            }
         }
         active
     }
@@ -228,6 +249,7 @@ impl StallDetector {
         let now = crate::rt::clock::now_ns();
         for (index, watch) in self.workers.iter_mut().enumerate() {
             if watch.poll.is_some() {
+                record_end(&mut self.trace, index, watch, now);
                 end_stall(shared, index, watch, now);
             }
         }
@@ -254,6 +276,17 @@ fn end_stall(shared: &Shared, index: usize, watch: &mut Watch, now: u64) {
         shared.end_compensation();
     }
     *watch = Watch::default();
+}
+
+/// Records the end of the stall and of the compensation `watch` holds,
+/// if any, in the monitor's ring.
+fn record_end(trace: &mut Recorder, index: usize, watch: &Watch, now: u64) {
+    if let (Some(_), Some((_, id))) = (watch.event, watch.poll) {
+        trace.record(now, Kind::StallEnd, id, index as u64);
+    }
+    if watch.compensated {
+        trace.record(now, Kind::CompensateEnd, 0, index as u64);
+    }
 }
 
 /// Worker `index`'s stack, taken while its poll still runs: `None` if it

@@ -16,6 +16,7 @@
 
 use super::worker::{with_current, WorkerContext};
 use super::Shared;
+use crate::rt::trace::Kind;
 
 /// See [`crate::rt::task::block_in_place`].
 pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
@@ -42,6 +43,7 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
         // timed poll.
         stamp.end();
         crate::rt::clock::untime_poll();
+        core.record(Kind::BlockInPlace, task_id, u64::from(compensated));
         let _back = Restore { cx, core: Some(core), compensated, task_id };
         f()
     })
@@ -62,6 +64,9 @@ impl Drop for Restore<'_> {
             shared.end_compensation();
         }
         shared.idle.end_blocking();
+        if let Some(core) = self.core.as_mut() {
+            core.record(Kind::BlockInPlaceEnd, self.task_id, 0);
+        }
         *self.cx.core.borrow_mut() = self.core.take();
         // The rest of the poll is watched for stalls again (as a new poll:
         // the monitor times it from its next sample).

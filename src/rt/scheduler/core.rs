@@ -7,6 +7,7 @@ use super::stats::LocalStats;
 use crate::loom::deque::Worker;
 use crate::loom::sync::Arc;
 use crate::rt::task::Notified;
+use crate::rt::trace::{Kind, Recorder};
 
 /// A small xorshift generator for victim selection (no shared state).
 #[derive(Debug)]
@@ -66,6 +67,9 @@ pub(crate) struct Core {
     pub(crate) now: u64,
     /// When the busy time was last accounted (`Worker::mark_clock`).
     pub(crate) busy_mark: u64,
+    /// This worker's flight-recorder ring, written only through the core
+    /// (`rt::trace`).
+    pub(crate) trace: Recorder,
 }
 
 impl Core {
@@ -85,7 +89,16 @@ impl Core {
             local_steal_failures: 0,
             now: 0,
             busy_mark: 0,
+            trace: Recorder::default(),
         }
+    }
+}
+
+impl Core {
+    /// Records a flight-recorder event stamped with the cached clock.
+    #[inline]
+    pub(crate) fn record(&mut self, kind: Kind, subject: u64, arg: u64) {
+        self.trace.record(self.now, kind, subject, arg);
     }
 }
 

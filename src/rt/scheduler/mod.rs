@@ -32,6 +32,7 @@ use crate::rt::services::{self, Services};
 use crate::rt::task::list::OwnedTasks;
 use crate::rt::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::rt::time::{TimerHandle, TimerShards};
+use crate::rt::trace::{Kind, Tracer};
 use crate::topology::Topology;
 use crossbeam_utils::CachePadded;
 use idle::{Idle, NotifyAction};
@@ -93,6 +94,8 @@ pub(crate) struct Config {
     pub(crate) fixed_seeds: bool,
     /// The runtime-wide services.
     pub(crate) services: services::Config,
+    /// Events per flight-recorder ring (0: off).
+    pub(crate) flight_recorder: usize,
 }
 
 /// Everything the workers and handles share. Its fields are private to
@@ -137,6 +140,8 @@ pub(crate) struct Shared {
     /// What the paused test clock needs to know about idleness
     /// (`quiesce`).
     quiescence: quiesce::Quiescence,
+    /// The flight recorder's rings (`rt::trace`).
+    trace: Tracer,
 }
 
 /// A cheap, clonable reference to a scheduler; what tasks hold to
@@ -155,7 +160,8 @@ impl Shared {
     /// spares are for compensation; they steal from everyone (one flat
     /// tier) and everyone steals from them last.
     pub(crate) fn new(config: Config) -> std::io::Result<(Shared, Vec<core::Core>)> {
-        let Config { topology, spares, defer_searcher_notify, fixed_seeds, services } = config;
+        let Config { topology, spares, defer_searcher_notify, fixed_seeds, services, flight_recorder } =
+            config;
         let n = topology.worker_threads + spares;
         let base = topology.worker_threads.clamp(1, n);
         let mut victims = crate::topology::placement::victim_tiers(&topology.placement, &topology.nodes);
@@ -187,12 +193,15 @@ impl Shared {
                 runnext: Arc::new(runnext::Runnext::new()),
             })
             .collect();
+        let trace = Tracer::new(n, flight_recorder);
         let cores = locals
             .into_iter()
             .enumerate()
             .map(|(index, local)| {
                 let seed = if fixed_seeds { index as u64 + 1 } else { core::random_seed(index) };
-                core::Core::new(index, local, remotes[index].runnext.clone(), seed)
+                let mut core = core::Core::new(index, local, remotes[index].runnext.clone(), seed);
+                core.trace = trace.worker_recorder(index);
+                core
             })
             .collect();
         let shared = Shared {
@@ -212,6 +221,7 @@ impl Shared {
             defer_searcher_notify,
             remote_completions: CachePadded::new(std::sync::atomic::AtomicU64::new(0)),
             quiescence: quiesce::Quiescence::new(),
+            trace,
         };
         Ok((shared, cores))
     }
@@ -432,6 +442,32 @@ impl Shared {
         self.injector.len()
     }
 
+    /// The flight recorder's rings.
+    pub(crate) fn trace(&self) -> &Tracer {
+        &self.trace
+    }
+
+    /// A flight-recorder snapshot, now: the rings, and which task each
+    /// worker is polling (from its poll stamp), so that a poll without an
+    /// end event is shown as running only if it is.
+    pub(crate) fn trace_snapshot(&self) -> crate::rt::trace::TraceSnapshot {
+        self.trace.snapshot(&|index| self.stamps.get(index).and_then(|s| s.sample()).map(|(_, id)| id))
+    }
+
+    /// Records a spawn or wake of `task` made outside this runtime's
+    /// workers (`Tracer::record_external`). A spawn is stamped with the
+    /// task's creation stamp, read moments ago; a wake reads the coarse
+    /// clock.
+    pub(crate) fn record_external(&self, kind: Kind, task: &Notified) {
+        let raw = task.0.raw();
+        let header = raw.header();
+        let ts = match kind {
+            Kind::Spawn => Some(header.stats.created_ns),
+            _ => None,
+        };
+        self.trace.record_external(kind, header.id.as_u64(), 0, ts);
+    }
+
     /// Worker slots with a thread of their own from the start; the slots
     /// above are spares.
     pub(crate) fn base_workers(&self) -> usize {
@@ -514,7 +550,7 @@ impl Handle {
     {
         let (task, notified, join) = task::new_task_with(future, self.clone(), meta);
         if let Some(notified) = self.shared.owned.bind(task, notified) {
-            self.schedule_task(notified, false);
+            self.schedule_as(notified, false, Kind::Spawn);
         }
         join
     }

@@ -19,6 +19,7 @@ use crate::loom::deque::Steal;
 use crate::rt::context;
 use crate::rt::netpoll::DriverGuard;
 use crate::rt::task::Notified;
+use crate::rt::trace::Kind;
 use std::cell::RefCell;
 use std::ptr;
 use std::task::Waker;
@@ -60,11 +61,22 @@ impl Handle {
     /// Queues a woken or spawned task: on one of this runtime's workers, to
     /// its runnext slot (or the back of its queue for a yield); elsewhere, to
     /// the injector.
+    #[inline]
     pub(crate) fn schedule_task(&self, task: Notified, is_yield: bool) {
+        self.schedule_as(task, is_yield, Kind::Wake);
+    }
+
+    /// `schedule_task`, recorded in the flight recorder as `kind` (a wake
+    /// or a spawn; a yield is not recorded: the task's next poll shows it)
+    /// in this worker's ring, or the external one.
+    pub(crate) fn schedule_as(&self, task: Notified, is_yield: bool, kind: Kind) {
         let remote = with_current(|cx| {
             let Some(cx) = cx.filter(|cx| cx.handle.ptr_eq(self)) else { return Some(task) };
             let Ok(mut slot) = cx.core.try_borrow_mut() else { return Some(task) };
             let Some(core) = slot.as_mut() else { return Some(task) };
+            if !is_yield {
+                core.record(kind, task.0.id().as_u64(), 0);
+            }
             let stealable = core.schedule(task, is_yield, &self.shared) && !core.is_dispatching;
             drop(slot);
             if stealable {
@@ -73,6 +85,9 @@ impl Handle {
             None
         });
         if let Some(task) = remote {
+            if !is_yield {
+                self.shared.record_external(kind, &task);
+            }
             self.shared.schedule_remote(task);
         }
     }
@@ -195,6 +210,9 @@ impl Worker<'_> {
         let index = core.index;
         let (mut core, fired) = self.with_core_installed(core, || timers.fire_expired(index, now));
         core.stats.timers_fired += fired as u64;
+        if fired > 0 {
+            core.record(Kind::Timers, 0, fired as u64);
+        }
         core
     }
 
@@ -208,6 +226,9 @@ impl Worker<'_> {
             if let Some(mut guard) = driver.try_acquire() {
                 events = guard.poll(Some(Duration::ZERO), &mut core.io_wakers);
                 core.stats.netpoll_events += events as u64;
+                if events > 0 {
+                    core.record(Kind::Netpoll, 0, events as u64);
+                }
             }
         }
         let timers = self.shared.services.timers();
@@ -236,6 +257,9 @@ impl Worker<'_> {
         let (woken, timers_fired) = fired;
         let fired = woken + timers_fired;
         core.stats.timers_fired += timers_fired as u64;
+        if timers_fired > 0 {
+            core.record(Kind::Timers, 0, timers_fired as u64);
+        }
         core.is_dispatching = false;
         core.io_wakers = wakers;
         if !core.local.is_empty() {
@@ -311,8 +335,10 @@ impl Worker<'_> {
             loop {
                 match stealer.steal_batch_with_limit_and_pop(&core.local, usize::MAX) {
                     Steal::Success(task) => {
+                        let stolen = (core.local.len() - before) as u64 + 1;
                         core.stats.steal_operations += 1;
-                        core.stats.steals += (core.local.len() - before) as u64 + 1;
+                        core.stats.steals += stolen;
+                        core.record(Kind::Steal, victim as u64, stolen);
                         return Some((task, victim));
                     }
                     Steal::Empty => break,
@@ -354,6 +380,7 @@ impl Worker<'_> {
         let index = core.index;
         core.stats.retirements += 1;
         self.mark_clock(&mut core, true);
+        core.record(Kind::Retire, 0, 0);
         self.shared.stats[index].publish(&core.stats);
         // Our timer shard is no longer fired by us: announce its next
         // expiration as a foreign insert would (`timer_earliest_changed`
@@ -377,6 +404,7 @@ impl Worker<'_> {
                 // `set_active` counted us as unparked and searching.
                 core.is_searching = true;
                 self.mark_clock(&mut core, false);
+                core.record(Kind::Unretire, 0, 0);
                 return core;
             }
         }
@@ -425,8 +453,9 @@ impl Worker<'_> {
         if timed {
             core.now = crate::rt::clock::now_ns();
         }
-        let start = core.now;
-        stamp.begin(task.0.id().as_u64());
+        let (start, id) = (core.now, task.0.id().as_u64());
+        core.record(Kind::PollStart, id, 0);
+        stamp.begin(id);
         crate::rt::clock::enter_poll(start, timed);
         *self.cx.core.borrow_mut() = Some(core);
         crate::rt::coop::budget(|| task.run());
@@ -446,6 +475,8 @@ impl Worker<'_> {
                 core.stats.record_poll(end.saturating_sub(start));
             }
             core.now = end;
+            // Untimed polls end on their start stamp: no event needed.
+            core.record(Kind::PollEnd, id, 0);
         }
         core
     }
@@ -465,6 +496,7 @@ impl Worker<'_> {
         debug_assert!(!core.has_local_work());
         core.stats.parks += 1;
         self.mark_clock(&mut core, true);
+        core.record(Kind::Park, 0, 0);
         self.shared.stats[core.index].publish(&core.stats);
         let index = core.index;
         let parked = self.shared.idle.transition_to_parked(index, core.is_searching);
@@ -488,6 +520,7 @@ impl Worker<'_> {
             // One parked worker owns the netpoller and blocks in it until
             // the earliest timer; the others sleep on their own parkers.
             if let Some(mut guard) = self.shared.services.driver().try_acquire() {
+                let polled_before = core.stats.netpoll_events;
                 let (c, woke) = self.park_on_driver(core, &mut guard);
                 core = c;
                 drop(guard);
@@ -495,7 +528,11 @@ impl Worker<'_> {
                     // We have I/O or timers to hand out: leave the parked set
                     // (unless a notifier already took us out) and dispatch.
                     core.is_searching = !self.shared.idle.unpark_self(index);
-                    self.mark_clock(&mut core, false);
+                    self.unparked(&mut core);
+                    let events = core.stats.netpoll_events - polled_before;
+                    if events > 0 {
+                        core.record(Kind::Netpoll, 0, events);
+                    }
                     return self.dispatch(core).0;
                 }
             } else {
@@ -512,7 +549,7 @@ impl Worker<'_> {
                 let notified = parker.park_until(deadline);
                 if !notified && self.own_timers_due(index) {
                     core.is_searching = !self.shared.idle.unpark_self(index);
-                    self.mark_clock(&mut core, false);
+                    self.unparked(&mut core);
                     return self.dispatch(core).0;
                 }
             }
@@ -525,8 +562,15 @@ impl Worker<'_> {
         }
         // The notifier counted us as unparked and searching.
         core.is_searching = true;
-        self.mark_clock(&mut core, false);
+        self.unparked(&mut core);
         core
+    }
+
+    /// Leaving `park` with work to look for: marks the clock and records
+    /// the wake-up.
+    fn unparked(&self, core: &mut Core) {
+        self.mark_clock(core, false);
+        core.record(Kind::Unpark, 0, 0);
     }
 
     fn own_timers_due(&self, index: usize) -> bool {
