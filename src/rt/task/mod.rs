@@ -54,13 +54,15 @@ pub(crate) mod list;
 mod meta;
 mod raw;
 pub(crate) mod state;
+pub(crate) mod wait;
 pub(crate) mod waker;
 
 pub use abort::AbortHandle;
-pub use dump::{TaskDump, TaskInfo, TaskState};
+pub use dump::{TaskDump, TaskInfo, TaskState, TaskWait};
 pub use error::JoinError;
 pub use id::Id;
 pub use join::JoinHandle;
+pub use wait::WaitKind;
 
 pub(crate) use raw::{Header, Meta, RawTask};
 
