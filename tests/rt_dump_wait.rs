@@ -193,3 +193,186 @@ fn display_groups_by_wait_and_site_and_the_filter_selects_by_kind() {
     drop(tx);
     sleeper.abort();
 }
+
+#[test]
+fn locks_semaphores_notify_barrier_and_once_cell_record_their_kinds() {
+    use std::sync::Arc;
+    let rt = rt(2);
+    let mutex = Arc::new(weft::sync::Mutex::new(0));
+    let held = mutex.try_lock().unwrap();
+    let m = mutex.clone();
+    let mutex_line = line!() + 1;
+    let locker = rt.spawn(async move { *m.lock().await += 1 });
+
+    let rw = Arc::new(weft::sync::RwLock::new(0));
+    let written = rw.try_write().unwrap();
+    let (r1, r2) = (rw.clone(), rw.clone());
+    let read_line = line!() + 1;
+    let reader = rt.spawn(async move { *r1.read().await });
+    let write_line = line!() + 1;
+    let writer = rt.spawn(async move { *r2.write().await += 1 });
+
+    let sem = Arc::new(weft::sync::Semaphore::new(0));
+    let s = sem.clone();
+    let sem_line = line!() + 1;
+    let acquirer = rt.spawn(async move { s.acquire().await.map(drop).ok() });
+
+    let notify = Arc::new(weft::sync::Notify::new());
+    let n = notify.clone();
+    let notify_line = line!() + 1;
+    let notified = rt.spawn(async move { n.notified().await });
+
+    let barrier = Arc::new(weft::sync::Barrier::new(2));
+    let b = barrier.clone();
+    let barrier_line = line!() + 1;
+    let waiter = rt.spawn(async move { b.wait().await.is_leader() });
+
+    let cell = Arc::new(weft::sync::OnceCell::<u8>::new());
+    let (init_started_tx, init_started) = std::sync::mpsc::channel();
+    let c1 = cell.clone();
+    let initialiser = rt.spawn(async move {
+        *c1.get_or_init(|| async move {
+            init_started_tx.send(()).unwrap();
+            pending::<u8>().await
+        })
+        .await
+    });
+    init_started.recv().unwrap();
+    let c2 = cell.clone();
+    let cell_line = line!() + 1;
+    let second = rt.spawn(async move { *c2.get_or_init(|| async { 1 }).await });
+
+    for (id, kind, line) in [
+        (locker.id(), WaitKind::MutexLock, mutex_line),
+        (reader.id(), WaitKind::RwLockRead, read_line),
+        (writer.id(), WaitKind::RwLockWrite, write_line),
+        (acquirer.id(), WaitKind::SemaphoreAcquire, sem_line),
+        (notified.id(), WaitKind::Notify, notify_line),
+        (waiter.id(), WaitKind::Barrier, barrier_line),
+        (second.id(), WaitKind::OnceCell, cell_line),
+    ] {
+        assert_site(&wait_of(&rt, id, kind), line);
+    }
+    // The initialiser waits inside its own init future, not on the cell.
+    assert_eq!(wait_of(&rt, initialiser.id(), WaitKind::External).site(), None);
+
+    drop(held);
+    drop(written);
+    sem.add_permits(1);
+    notify.notify_one();
+    rt.block_on(async {
+        barrier.wait().await;
+        locker.await.unwrap();
+        reader.await.unwrap();
+        writer.await.unwrap();
+        acquirer.await.unwrap();
+        notified.await.unwrap();
+        waiter.await.unwrap();
+    });
+    initialiser.abort();
+    second.abort();
+}
+
+#[test]
+fn join_handles_and_join_sets_record_join_kinds() {
+    let rt = rt(2);
+    let never = rt.spawn(pending::<()>());
+    let joiner = rt.spawn(async move { never.await.ok() });
+    let wait = wait_of(&rt, joiner.id(), WaitKind::Join);
+    assert_eq!(wait.site(), None, "a JoinHandle has no construction site of the awaiting task's");
+    assert_eq!(wait.kind().to_string(), "join");
+
+    let set_line = line!() + 4;
+    let set_task = rt.spawn(async {
+        let mut set = weft::task::JoinSet::new();
+        set.spawn(pending::<()>());
+        set.join_next().await.map(|r| r.is_ok())
+    });
+    assert_site(&wait_of(&rt, set_task.id(), WaitKind::JoinSet), set_line);
+    joiner.abort();
+    set_task.abort();
+}
+
+#[test]
+fn a_context_waits_on_cancellation() {
+    let rt = rt(1);
+    let (ctx, cancel) = weft::context::Context::background().with_cancel();
+    let line = line!() + 1;
+    let task = rt.spawn(async move { ctx.cancelled().await });
+    assert_site(&wait_of(&rt, task.id(), WaitKind::ContextDone), line);
+    cancel.cancel();
+    rt.block_on(task).unwrap();
+}
+
+#[cfg(feature = "net")]
+#[test]
+fn sockets_record_accept_and_read_with_the_call_site() {
+    let rt = rt(2);
+    let (listener, addr) = rt.block_on(async {
+        let l = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        (l, addr)
+    });
+    let accept_line = line!() + 2;
+    let acceptor = rt.spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 8];
+        conn.read(&mut buf).await.unwrap()
+    });
+    assert_site(&wait_of(&rt, acceptor.id(), WaitKind::Accept), accept_line);
+    let client = std::net::TcpStream::connect(addr).unwrap();
+    assert_site(&wait_of(&rt, acceptor.id(), WaitKind::IoRead), accept_line + 2);
+    drop(client);
+    assert_eq!(rt.block_on(acceptor).unwrap(), 0, "EOF once the client is gone");
+}
+
+#[cfg(feature = "fs")]
+#[test]
+fn fs_operations_wait_on_the_blocking_pool() {
+    let rt = rt(1);
+    let dir = std::env::temp_dir().join(format!("weft-dump-wait-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only reads it.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    /// Opens the FIFO for writing and closes it, which lets the pool
+    /// thread blocked opening it for reading go (also if an assertion
+    /// fails: the runtime's drop waits for that thread).
+    struct Release(std::path::PathBuf);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            drop(std::fs::OpenOptions::new().write(true).open(&self.0));
+        }
+    }
+    let path = fifo.clone();
+    // Opening a FIFO for reading blocks (on the pool) until a writer opens it.
+    let line = line!() + 1;
+    let reader = rt.spawn(async move { weft::fs::read(&path).await.map(|v| v.len()) });
+    let release = Release(fifo);
+    assert_site(&wait_of(&rt, reader.id(), WaitKind::Blocking), line);
+    drop(release);
+    assert_eq!(rt.block_on(reader).unwrap().unwrap(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "process")]
+#[test]
+fn a_child_wait_shows_process_wait() {
+    let rt = rt(1);
+    let line = line!() + 8;
+    let task = rt.spawn(async move {
+        let mut child = weft::process::Command::new("cat")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let status = child.wait().await;
+        drop(stdin);
+        status.map(|s| s.success()).ok()
+    });
+    assert_site(&wait_of(&rt, task.id(), WaitKind::ProcessWait), line);
+    task.abort();
+}

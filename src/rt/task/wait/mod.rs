@@ -93,11 +93,13 @@ pub enum WaitKind {
     Signal,
     /// A child process's exit (`process::Child::wait`).
     ProcessWait,
+    /// `context::Context::cancelled`: waiting for a cancel or deadline.
+    ContextDone,
 }
 
 impl WaitKind {
     /// Every kind, indexed by its code minus one.
-    const ALL: [WaitKind; 27] = [
+    const ALL: [WaitKind; 28] = [
         WaitKind::External,
         WaitKind::MpscRecv,
         WaitKind::MpscSend,
@@ -125,6 +127,7 @@ impl WaitKind {
         WaitKind::Blocking,
         WaitKind::Signal,
         WaitKind::ProcessWait,
+        WaitKind::ContextDone,
     ];
 
     /// The kind with code `code` (0, and codes no kind has: none).
@@ -162,6 +165,7 @@ impl WaitKind {
             WaitKind::Blocking => "blocking pool",
             WaitKind::Signal => "signal",
             WaitKind::ProcessWait => "process wait",
+            WaitKind::ContextDone => "context done",
         }
     }
 }
@@ -273,6 +277,13 @@ impl WaitSite {
     #[inline]
     pub(crate) fn at(kind: WaitKind, site: &'static Location<'static>) -> WaitSite {
         WaitSite { kind, site }
+    }
+
+    /// `fut`, recording its `Pending`s as waits at this site.
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))] // the sync leaves'
+    #[inline]
+    pub(crate) fn wrap<F: Future>(self, fut: F) -> Waiting<F> {
+        Waiting { fut, kind: self.kind, site: self.site }
     }
 
     /// Records the wait if `poll` is `Pending`; returns `poll`.
