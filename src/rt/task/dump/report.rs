@@ -29,14 +29,19 @@ struct Group<'a> {
     tasks: Vec<&'a TaskInfo>,
 }
 
-type Key<'a> = (&'a str, u32, u32, TaskState, Option<&'a str>, u8, u16);
+type Key<'a> = (&'a str, u32, u32, TaskState, Option<&'a str>, u8, Option<(&'a str, u32, u32)>);
 
 pub(super) fn write(dump: &TaskDump, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let mut groups: HashMap<Key<'_>, Group<'_>> = HashMap::new();
     for t in dump.tasks() {
         let loc = t.location();
-        // The wait splits groups only where it is shown (idle tasks).
-        let (kind, site) = if t.wait().is_some() { (t.wait.kind(), t.wait.site()) } else { (0, 0) };
+        // The wait splits groups only where it is shown (idle tasks). By
+        // the site's file, line and column, not its table index: one call
+        // site can have several `Location`s (one per monomorphisation).
+        let (kind, site) = match t.wait() {
+            Some(w) => (w.kind() as u8, w.site().map(|l| (l.file(), l.line(), l.column()))),
+            None => (0, None),
+        };
         let key = (loc.file(), loc.line(), loc.column(), t.state(), t.name(), kind, site);
         groups.entry(key).or_insert_with(|| Group { first: t, tasks: Vec::new() }).tasks.push(t);
     }

@@ -97,4 +97,30 @@ mod tests {
         assert!(site(0).is_none());
         assert!(filled() >= 2);
     }
+
+    /// Threads racing to insert the same sites agree on every index (the
+    /// CAS from null decides, and a loser finds the winner's entry).
+    #[test]
+    fn racing_threads_agree_on_each_sites_index() {
+        #[rustfmt::skip]
+        let sites: [&'static Site; 8] = [Location::caller(), Location::caller(), Location::caller(), Location::caller(), Location::caller(), Location::caller(), Location::caller(), Location::caller()];
+        let barrier = std::sync::Barrier::new(4);
+        let seen: Vec<Vec<u16>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        sites.iter().map(|l| intern(l)).collect::<Vec<u16>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for other in &seen[1..] {
+            assert_eq!(other, &seen[0]);
+        }
+        for (l, &i) in sites.iter().zip(&seen[0]) {
+            assert!(std::ptr::eq(site(i).unwrap(), *l), "each index maps back to its own site");
+        }
+    }
 }
