@@ -30,7 +30,9 @@ fn hang_guard(start: Instant, what: &str) {
 
 #[test]
 fn tasks_woken_behind_a_5ms_poll_wait_at_least_5ms() {
-    let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    // No stall monitor: on a slow machine it could hand the queue to a
+    // spare thread during the spin, which would poll the woken tasks early.
+    let rt = weft::Runtime::builder().worker_threads(1).stall_threshold(None).build().unwrap();
     const WAITERS: usize = 8;
     let stop = Arc::new(AtomicBool::new(false));
     let mut senders = Vec::new();
