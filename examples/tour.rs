@@ -168,6 +168,24 @@ fn main() {
         m.total_steals(),
         m.num_alive_tasks()
     );
+    // Sampled histograms (one poll, one notification in 32): bucket bounds,
+    // so each figure is an upper bound within a factor of two.
+    let q = |h: &weft::metrics::PollHistogram, q: f64| match h.quantile(q) {
+        Some(d) if d == Duration::MAX => "> 1.05s".to_string(),
+        Some(d) => format!("<= {d:?}"),
+        None => "n/a".to_string(),
+    };
+    let (polls, latency) = (m.poll_histogram(), m.schedule_latency_histogram());
+    println!(
+        "poll duration: p50 {}, p99 {} ({} sampled); schedule latency (runnable to polled): p50 {}, p99 {}, p99.9 {} ({} sampled)",
+        q(&polls, 0.5),
+        q(&polls, 0.99),
+        polls.total_count(),
+        q(&latency, 0.5),
+        q(&latency, 0.99),
+        q(&latency, 0.999),
+        latency.total_count()
+    );
 
     // 7. A task dump: every live task with its name, spawn site, state,
     // age and polls, grouped like Go's goroutine dump. Three named

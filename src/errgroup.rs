@@ -136,16 +136,19 @@ impl<E: Send + 'static> Group<E> {
     /// # Panics
     ///
     /// Outside a weft runtime, as [`weft::spawn`](crate::spawn).
-    pub async fn spawn<F, T>(&mut self, future: F)
+    #[track_caller]
+    pub fn spawn<F, T>(&mut self, future: F) -> impl std::future::Future<Output = ()> + '_
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = match &self.limit {
-            Some(sem) => sem.clone().acquire_owned().await.ok(),
-            None => None,
-        };
-        self.start(future, permit);
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::SemaphoreAcquire, async move {
+            let permit = match &self.limit {
+                Some(sem) => sem.clone().acquire_owned().await.ok(),
+                None => None,
+            };
+            self.start(future, permit);
+        })
     }
 
     /// Spawns `future` if the group has a free place now (always, if it
@@ -205,32 +208,38 @@ impl<E: Send + 'static> Group<E> {
     ///
     /// If a task panicked: the others are cancelled and aborted, and the
     /// panic is resumed here.
-    pub async fn wait(mut self) -> Result<(), E> {
-        while let Some(res) = self.tasks.join_next().await {
-            if let Err(err) = res {
-                if err.is_panic() {
-                    self.shared.cancel.cancel();
-                    self.tasks.abort_all();
-                    std::panic::resume_unwind(err.into_panic());
+    #[track_caller]
+    pub fn wait(mut self) -> impl std::future::Future<Output = Result<(), E>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::JoinSet, async move {
+            while let Some(res) = self.tasks.join_next().await {
+                if let Err(err) = res {
+                    if err.is_panic() {
+                        self.shared.cancel.cancel();
+                        self.tasks.abort_all();
+                        std::panic::resume_unwind(err.into_panic());
+                    }
                 }
             }
-        }
-        self.shared.cancel.cancel();
-        match self.shared.first_err.lock().take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+            self.shared.cancel.cancel();
+            match self.shared.first_err.lock().take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        })
     }
 
     /// Cancels the context, aborts every task and waits until all have
     /// stopped. Returns the first error that happened before, if any.
-    pub async fn shutdown(mut self) -> Result<(), E> {
-        self.shared.cancel.cancel();
-        self.tasks.shutdown().await;
-        match self.shared.first_err.lock().take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+    #[track_caller]
+    pub fn shutdown(mut self) -> impl std::future::Future<Output = Result<(), E>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::JoinSet, async move {
+            self.shared.cancel.cancel();
+            self.tasks.shutdown().await;
+            match self.shared.first_err.lock().take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        })
     }
 
     /// Tasks spawned and not yet collected by `wait`.

@@ -217,33 +217,36 @@ impl Context {
     /// While pending on a context with a deadline it holds a timer, so it
     /// must be polled inside a weft runtime (the deadline is checked
     /// lazily; [`err`](Context::err) works anywhere).
-    pub async fn cancelled(&self) {
-        let Some(node) = &self.node else {
-            return std::future::pending().await;
-        };
-        // Created before the check: a cancel after the check runs
-        // `notify_waiters` after setting `err`, which completes every
-        // `Notified` that exists by then (no lost wake-up).
-        let mut notified = pin!(node.notify.notified());
-        let _ = notified.as_mut().enable();
-        if node.err() != NONE {
-            return;
-        }
-        let Some(deadline) = node.deadline else {
-            return notified.await;
-        };
-        let mut timer = pin!(crate::time::sleep_until(deadline));
-        std::future::poll_fn(|cx| {
-            if notified.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
+    #[track_caller]
+    pub fn cancelled(&self) -> impl std::future::Future<Output = ()> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::ContextDone, async move {
+            let Some(node) = &self.node else {
+                return std::future::pending().await;
+            };
+            // Created before the check: a cancel after the check runs
+            // `notify_waiters` after setting `err`, which completes every
+            // `Notified` that exists by then (no lost wake-up).
+            let mut notified = pin!(node.notify.notified());
+            let _ = notified.as_mut().enable();
+            if node.err() != NONE {
+                return;
             }
-            if timer.as_mut().poll(cx).is_ready() {
-                node.cancel(DEADLINE);
-                return Poll::Ready(());
-            }
-            Poll::Pending
+            let Some(deadline) = node.deadline else {
+                return notified.await;
+            };
+            let mut timer = pin!(crate::time::sleep_until(deadline));
+            std::future::poll_fn(|cx| {
+                if notified.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                if timer.as_mut().poll(cx).is_ready() {
+                    node.cancel(DEADLINE);
+                    return Poll::Ready(());
+                }
+                Poll::Pending
+            })
+            .await
         })
-        .await
     }
 
     /// Whether both are the same context (clones of one another).

@@ -103,19 +103,28 @@ enum Op {
 
 impl File {
     /// Opens a file for reading.
-    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new().read(true).open(path).await
+    #[track_caller]
+    pub fn open(path: impl AsRef<Path>) -> impl std::future::Future<Output = io::Result<File>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            OpenOptions::new().read(true).open(path).await
+        })
     }
 
     /// Opens a file for writing, creating it or truncating it.
-    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new().write(true).create(true).truncate(true).open(path).await
+    #[track_caller]
+    pub fn create(path: impl AsRef<Path>) -> impl std::future::Future<Output = io::Result<File>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            OpenOptions::new().write(true).create(true).truncate(true).open(path).await
+        })
     }
 
     /// Creates a new file for reading and writing; fails (`AlreadyExists`)
     /// if it exists.
-    pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new().read(true).write(true).create_new(true).open(path).await
+    #[track_caller]
+    pub fn create_new(path: impl AsRef<Path>) -> impl std::future::Future<Output = io::Result<File>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            OpenOptions::new().read(true).write(true).create_new(true).open(path).await
+        })
     }
 
     /// Options to open a file with ([`OpenOptions::new`]).
@@ -158,40 +167,61 @@ impl File {
 
     /// The file's metadata. Does not wait for a write in flight (its
     /// length may not be counted yet: flush first).
-    pub async fn metadata(&self) -> io::Result<Metadata> {
-        let std = self.std.clone();
-        self.run_detached("read metadata of", move || std.metadata()).await
+    #[track_caller]
+    pub fn metadata(&self) -> impl std::future::Future<Output = io::Result<Metadata>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            let std = self.std.clone();
+            self.run_detached("read metadata of", move || std.metadata()).await
+        })
     }
 
     /// Sets the file's permissions.
-    pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
-        let std = self.std.clone();
-        self.run_detached("set permissions of", move || std.set_permissions(perm)).await
+    #[track_caller]
+    pub fn set_permissions(
+        &self,
+        perm: Permissions,
+    ) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            let std = self.std.clone();
+            self.run_detached("set permissions of", move || std.set_permissions(perm)).await
+        })
     }
 
     /// A second handle to the same open file (shared position).
-    pub async fn try_clone(&self) -> io::Result<File> {
-        let std = self.std.clone();
-        let clone = self.run_detached("clone handle of", move || std.try_clone()).await?;
-        Ok(File::new(clone, self.path.clone()))
+    #[track_caller]
+    pub fn try_clone(&self) -> impl std::future::Future<Output = io::Result<File>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            let std = self.std.clone();
+            let clone = self.run_detached("clone handle of", move || std.try_clone()).await?;
+            Ok(File::new(clone, self.path.clone()))
+        })
     }
 
     /// Truncates or extends the file to `size` bytes, after the write in
     /// flight. The position is unchanged.
-    pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
-        self.run_ordered("set length of", move |f| f.set_len(size)).await
+    #[track_caller]
+    pub fn set_len(&mut self, size: u64) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            self.run_ordered("set length of", move |f| f.set_len(size)).await
+        })
     }
 
     /// Writes what is buffered, then asks the OS to write the file's data
     /// and metadata to the device (`fsync`).
-    pub async fn sync_all(&mut self) -> io::Result<()> {
-        self.run_ordered("sync", |f| f.sync_all()).await
+    #[track_caller]
+    pub fn sync_all(&mut self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            self.run_ordered("sync", |f| f.sync_all()).await
+        })
     }
 
     /// As [`sync_all`](Self::sync_all), without the metadata where the OS
     /// can tell (`fdatasync`).
-    pub async fn sync_data(&mut self) -> io::Result<()> {
-        self.run_ordered("sync data of", |f| f.sync_data()).await
+    #[track_caller]
+    pub fn sync_data(&mut self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            self.run_ordered("sync data of", |f| f.sync_data()).await
+        })
     }
 
     /// Reads from the current position to the end of the file, appending
@@ -225,32 +255,38 @@ impl File {
     /// completes, `buf` keeps what it held before the call, the bytes read
     /// meanwhile are lost, and the file's position is wherever the read
     /// stopped.
-    pub async fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_flush_inner(cx)).await?;
-        let State::Idle(read_ahead) = &mut self.state else { unreachable!("flushed: idle") };
-        let start = buf.len();
-        // Straight into the caller's vector when it holds nothing a
-        // cancellation could lose; else into a new one, appended after.
-        let mut into = if start == 0 { std::mem::take(buf) } else { Vec::new() };
-        into.extend_from_slice(read_ahead.bytes());
-        read_ahead.consume(read_ahead.len());
-        let read_ahead = std::mem::take(read_ahead);
-        self.spawn(read_ahead, move |mut file, _| {
-            let mut into = into;
-            let res = io::Read::read_to_end(&mut file, &mut into);
-            Op::ReadToEnd(res, into)
-        });
-        match poll_fn(|cx| self.poll_inflight(cx)).await? {
-            Some(Op::ReadToEnd(res, into)) => {
-                if start == 0 {
-                    *buf = into;
-                } else {
-                    buf.extend_from_slice(&into);
+    #[track_caller]
+    pub fn read_to_end<'w>(
+        &'w mut self,
+        buf: &'w mut Vec<u8>,
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+            let State::Idle(read_ahead) = &mut self.state else { unreachable!("flushed: idle") };
+            let start = buf.len();
+            // Straight into the caller's vector when it holds nothing a
+            // cancellation could lose; else into a new one, appended after.
+            let mut into = if start == 0 { std::mem::take(buf) } else { Vec::new() };
+            into.extend_from_slice(read_ahead.bytes());
+            read_ahead.consume(read_ahead.len());
+            let read_ahead = std::mem::take(read_ahead);
+            self.spawn(read_ahead, move |mut file, _| {
+                let mut into = into;
+                let res = io::Read::read_to_end(&mut file, &mut into);
+                Op::ReadToEnd(res, into)
+            });
+            match poll_fn(|cx| self.poll_inflight(cx)).await? {
+                Some(Op::ReadToEnd(res, into)) => {
+                    if start == 0 {
+                        *buf = into;
+                    } else {
+                        buf.extend_from_slice(&into);
+                    }
+                    res.map(|_| buf.len() - start).map_err(|e| self.wrap("read", e))
                 }
-                res.map(|_| buf.len() - start).map_err(|e| self.wrap("read", e))
+                _ => unreachable!("the only operation in flight is this read"),
             }
-            _ => unreachable!("the only operation in flight is this read"),
-        }
+        })
     }
 
     // ----- helpers ------------------------------------------------------

@@ -88,11 +88,18 @@ impl OpenOptions {
     }
 
     /// Opens `path` with these options, on the blocking pool.
-    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+    #[track_caller]
+    pub fn open<P: AsRef<Path>>(
+        &self,
+        path: P,
+    ) -> impl std::future::Future<Output = io::Result<File>> + use<P> {
+        // The options are copied now, so the future does not borrow them.
         let opts = self.0.clone();
-        let path = path.as_ref();
-        let std = on_pool("open", path.to_owned(), move |p| opts.open(p)).await?;
-        Ok(File::new(std, Some(Arc::from(path))))
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            let path = path.as_ref();
+            let std = on_pool("open", path.to_owned(), move |p| opts.open(p)).await?;
+            Ok(File::new(std, Some(Arc::from(path))))
+        })
     }
 }
 

@@ -38,16 +38,20 @@ const BATCH: usize = 32;
 /// # std::io::Result::Ok(())
 /// # }).unwrap();
 /// ```
-pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
-    let dir: Arc<Path> = Arc::from(path.as_ref());
-    let for_batch = dir.clone();
-    let batch = on_pool("read directory", path.as_ref().to_owned(), move |p| {
-        let mut batch = Batch { entries: VecDeque::new(), std: Some(std::fs::read_dir(p)?), dir: for_batch };
-        batch.fill();
-        Ok(batch)
+#[track_caller]
+pub fn read_dir(path: impl AsRef<Path>) -> impl std::future::Future<Output = io::Result<ReadDir>> {
+    crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+        let dir: Arc<Path> = Arc::from(path.as_ref());
+        let for_batch = dir.clone();
+        let batch = on_pool("read directory", path.as_ref().to_owned(), move |p| {
+            let mut batch =
+                Batch { entries: VecDeque::new(), std: Some(std::fs::read_dir(p)?), dir: for_batch };
+            batch.fill();
+            Ok(batch)
+        })
+        .await?;
+        Ok(ReadDir { state: State::Idle(Some(batch)), dir })
     })
-    .await?;
-    Ok(ReadDir { state: State::Idle(Some(batch)), dir })
 }
 
 /// The entries of a directory ([`read_dir`]), in the order the OS gives
@@ -97,8 +101,11 @@ impl Batch {
 
 impl ReadDir {
     /// The next entry, or `None` at the end. Cancel-safe.
-    pub async fn next_entry(&mut self) -> io::Result<Option<DirEntry>> {
-        poll_fn(|cx| self.poll_next_entry(cx)).await
+    #[track_caller]
+    pub fn next_entry(&mut self) -> impl std::future::Future<Output = io::Result<Option<DirEntry>>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            poll_fn(|cx| self.poll_next_entry(cx)).await
+        })
     }
 
     /// Polls for the next entry (the building block of `next_entry`, for
@@ -165,19 +172,25 @@ impl DirEntry {
     }
 
     /// The entry's metadata, not following a symlink (on the pool).
-    pub async fn metadata(&self) -> io::Result<Metadata> {
-        let std = self.std.clone();
-        on_pool("read metadata of", self.path(), move |_| std.metadata()).await
+    #[track_caller]
+    pub fn metadata(&self) -> impl std::future::Future<Output = io::Result<Metadata>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            let std = self.std.clone();
+            on_pool("read metadata of", self.path(), move |_| std.metadata()).await
+        })
     }
 
     /// The entry's file type, not following a symlink: usually known from
     /// the listing already, otherwise asked on the pool.
-    pub async fn file_type(&self) -> io::Result<FileType> {
-        if let Some(t) = self.file_type {
-            return Ok(t);
-        }
-        let std = self.std.clone();
-        on_pool("read file type of", self.path(), move |_| std.file_type()).await
+    #[track_caller]
+    pub fn file_type(&self) -> impl std::future::Future<Output = io::Result<FileType>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Blocking, async move {
+            if let Some(t) = self.file_type {
+                return Ok(t);
+            }
+            let std = self.std.clone();
+            on_pool("read file type of", self.path(), move |_| std.file_type()).await
+        })
     }
 
     /// The entry's inode number (Unix).

@@ -16,6 +16,9 @@ pub(crate) mod sync {
     pub(crate) use std::sync::Weak;
 
     pub(crate) mod atomic {
+        /// For process-wide tables outside any protocol (the await-site
+        /// table): always std's, so a `static` can hold them.
+        pub(crate) use std::sync::atomic::AtomicPtr as StaticAtomicPtr;
         /// For statics outside any protocol (id counters): always std's.
         pub(crate) use std::sync::atomic::AtomicU64 as StaticAtomicU64;
         /// For statistics outside any protocol (task poll counts and times,

@@ -114,6 +114,35 @@ impl PollHistogram {
         Duration::from_nanos(self.sum_ns)
     }
 
+    /// An upper bound of the `q`-quantile (`q` in 0..=1; 0.99 for p99): the
+    /// bound of the bucket that holds it, `Duration::MAX` for the last
+    /// bucket; `None` if the histogram is empty. Buckets double, so the
+    /// bound is within a factor of two of the true value.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     for _ in 0..64 {
+    ///         weft::spawn(async {}).await.unwrap();
+    ///     }
+    /// });
+    /// let h = rt.metrics().poll_histogram();
+    /// if let (Some(p50), Some(p99)) = (h.quantile(0.5), h.quantile(0.99)) {
+    ///     assert!(p50 <= p99);
+    ///     println!("polls: p50 <= {p50:?}, p99 <= {p99:?}");
+    /// }
+    /// ```
+    pub fn quantile(&self, q: f64) -> Option<std::time::Duration> {
+        let total = self.total_count();
+        if total == 0 {
+            return None;
+        }
+        // The rank of the quantile, 1-based; a NaN `q` counts as 0.
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let (bound, _) = self.cumulative().find(|&(_, c)| c >= rank)?;
+        Some(bound.unwrap_or(Duration::MAX))
+    }
+
     /// Adds `other`'s counts and sum to this histogram.
     pub fn merge(&mut self, other: &PollHistogram) {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
@@ -153,6 +182,11 @@ mod tests {
         assert_eq!(&cum[..5], &[2, 2, 2, 3, 3]);
         assert_eq!(cum.last(), Some(&7));
         assert!(cum.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(h.quantile(0.0), Some(Duration::from_micros(1)));
+        assert_eq!(h.quantile(0.2857), Some(Duration::from_micros(1)), "2 of 7");
+        assert_eq!(h.quantile(0.4), Some(Duration::from_micros(8)), "the 3rd of 7");
+        assert_eq!(h.quantile(0.99), Some(Duration::MAX));
+        assert_eq!(PollHistogram::default().quantile(0.5), None);
         h.merge(&h.clone());
         assert_eq!(h.total_count(), 14);
         assert_eq!(h.bucket_count(21), 8);

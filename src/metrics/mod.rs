@@ -3,6 +3,13 @@
 //! ([`RuntimeMetrics`], from [`Runtime::metrics`](crate::Runtime::metrics)),
 //! with a text summary and the Prometheus text exposition.
 //!
+//! Two sampled histograms per worker share [`PollHistogram`]'s buckets:
+//! poll durations (one poll in 32 is timed) and schedule latency, the time
+//! from a task becoming runnable (spawn, wake, requeue) to its poll
+//! starting (one notification in 32 per queuing thread is stamped;
+//! [`WorkerMetrics::schedule_latency_histogram`], Prometheus
+//! `weft_schedule_latency_seconds`).
+//!
 //! # Scheduler trace
 //!
 //! With `WEFT_SCHEDTRACE=ms` in the environment (or
@@ -24,7 +31,8 @@
 
 // - `mod.rs`: the runtime-wide snapshot and its `Display`.
 // - `worker.rs`: one worker's counters.
-// - `histogram.rs`: the poll-duration histogram.
+// - `histogram.rs`: the log-bucket histogram of the poll durations and
+//   of the schedule latency.
 // - `prometheus.rs`: the Prometheus text exposition (`to_prometheus`).
 // - `throttling.rs`: the CPU quota cgroup's throttling counters.
 // - `sched_trace.rs`: the `WEFT_SCHEDTRACE` line.
@@ -264,6 +272,17 @@ impl RuntimeMetrics {
         let mut h = PollHistogram::default();
         for w in &self.workers {
             h.merge(&w.poll_histogram);
+        }
+        h
+    }
+
+    /// All slots' schedule-latency histograms merged (a sample of the
+    /// notifications, see
+    /// [`WorkerMetrics::schedule_latency_histogram`]).
+    pub fn schedule_latency_histogram(&self) -> PollHistogram {
+        let mut h = PollHistogram::default();
+        for w in &self.workers {
+            h.merge(&w.schedule_latency_histogram);
         }
         h
     }

@@ -192,6 +192,11 @@ impl RuntimeMetrics {
     ///   seconds. `_sum` is not the busy time
     ///   (`weft_worker_busy_seconds_total`, which also counts unsampled
     ///   polls, searching and I/O); see [`PollHistogram`](crate::metrics::PollHistogram).
+    /// - histogram: `weft_schedule_latency_seconds{worker}`, the same
+    ///   buckets: the time from a task becoming runnable to its poll
+    ///   starting on that worker, for one notification in 32 per queuing
+    ///   thread; see
+    ///   [`WorkerMetrics::schedule_latency_histogram`](crate::metrics::WorkerMetrics::schedule_latency_histogram).
     ///
     /// ```
     /// let rt = weft::Runtime::builder().worker_threads(2).build().unwrap();
@@ -386,6 +391,7 @@ impl RuntimeMetrics {
             );
         }
         self.write_poll_histogram(o);
+        self.write_schedule_latency_histogram(o);
         out.0
     }
 
@@ -409,6 +415,28 @@ impl RuntimeMetrics {
             }
             o.sample("weft_poll_duration_seconds_sum", &labels, secs(h.sum()).into());
             o.sample("weft_poll_duration_seconds_count", &labels, h.total_count().into());
+        }
+    }
+
+    /// The `weft_schedule_latency_seconds` histogram, one series per worker.
+    fn write_schedule_latency_histogram(&self, o: &mut Out) {
+        o.family(
+            "weft_schedule_latency_seconds",
+            "histogram",
+            "Time from a task becoming runnable to its poll starting, for a sample of the notifications (one in 32 per queuing thread).",
+        );
+        for (i, w) in self.workers.iter().enumerate() {
+            let index = i.to_string();
+            let labels = worker_labels(self, i, &index);
+            let h = w.schedule_latency_histogram();
+            for (bound, count) in h.cumulative() {
+                let le = bound.map_or_else(|| "+Inf".to_string(), |b| format_float(secs(b)));
+                let mut bucket = labels.clone();
+                bucket.push(("le", &le));
+                o.sample("weft_schedule_latency_seconds_bucket", &bucket, count.into());
+            }
+            o.sample("weft_schedule_latency_seconds_sum", &labels, secs(h.sum()).into());
+            o.sample("weft_schedule_latency_seconds_count", &labels, h.total_count().into());
         }
     }
 }

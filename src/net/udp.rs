@@ -87,8 +87,11 @@ impl UdpSocket {
     ///
     /// Cancel-safe: a datagram is sent whole, in the poll that returns; a
     /// dropped send sent nothing.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_send(cx, buf)).await
+    #[track_caller]
+    pub fn send<'w>(&'w self, buf: &'w [u8]) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            poll_fn(|cx| self.poll_send(cx, buf)).await
+        })
     }
 
     /// Polls to send `buf` to the connected peer.
@@ -108,8 +111,14 @@ impl UdpSocket {
     ///
     /// Cancel-safe: a datagram is taken from the socket only in the poll that
     /// returns it.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_recv(cx, buf)).await
+    #[track_caller]
+    pub fn recv<'w>(
+        &'w self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            poll_fn(|cx| self.poll_recv(cx, buf)).await
+        })
     }
 
     /// Polls to receive one datagram from the connected peer.
@@ -128,9 +137,16 @@ impl UdpSocket {
     ///
     /// Cancel-safe: a datagram is sent whole, in the poll that returns; a
     /// dropped send sent nothing.
-    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = ops::resolve(target)?[0];
-        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+    #[track_caller]
+    pub fn send_to<'w, A: ToSocketAddrs>(
+        &'w self,
+        buf: &'w [u8],
+        target: A,
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'w, A> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            let target = ops::resolve(target)?[0];
+            poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+        })
     }
 
     /// Polls to send `buf` to `target`.
@@ -154,8 +170,14 @@ impl UdpSocket {
     ///
     /// Cancel-safe: a datagram is taken from the socket only in the poll that
     /// returns it.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+    #[track_caller]
+    pub fn recv_from<'w>(
+        &'w self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<(usize, SocketAddr)>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+        })
     }
 
     /// Polls to receive one datagram and its sender's address.
@@ -209,8 +231,14 @@ impl UdpSocket {
     }
 
     /// Receives the next datagram without removing it from the queue.
-    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.async_io(Direction::Read, |s| s.peek_from(buf)).await
+    #[track_caller]
+    pub fn peek_from<'w>(
+        &'w self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<(usize, SocketAddr)>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            self.io.async_io(Direction::Read, |s| s.peek_from(buf)).await
+        })
     }
 
     /// Waits until the socket may be readable (the wake-up can be spurious).
@@ -218,8 +246,11 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel-safe: readiness is not consumed by waiting for it.
-    pub async fn readable(&self) -> io::Result<()> {
-        ops::ready(&self.io, Direction::Read).await
+    #[track_caller]
+    pub fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            ops::ready(&self.io, Direction::Read).await
+        })
     }
 
     /// Waits until the socket may be writable (the wake-up can be spurious).
@@ -227,8 +258,11 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel-safe: readiness is not consumed by waiting for it.
-    pub async fn writable(&self) -> io::Result<()> {
-        ops::ready(&self.io, Direction::Write).await
+    #[track_caller]
+    pub fn writable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            ops::ready(&self.io, Direction::Write).await
+        })
     }
 
     /// Sets `SO_BROADCAST`.

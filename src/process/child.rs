@@ -86,9 +86,12 @@ impl Child {
     ///
     /// Cancel-safe: dropping the future leaves the child as it was; a
     /// later `wait` goes on waiting.
-    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
-        drop(self.stdin.take());
-        poll_fn(|cx| self.poll_wait(cx)).await
+    #[track_caller]
+    pub fn wait(&mut self) -> impl std::future::Future<Output = io::Result<ExitStatus>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::ProcessWait, async move {
+            drop(self.stdin.take());
+            poll_fn(|cx| self.poll_wait(cx)).await
+        })
     }
 
     fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
@@ -132,9 +135,12 @@ impl Child {
     }
 
     /// Kills the child (`SIGKILL`) and waits for it to exit.
-    pub async fn kill(&mut self) -> io::Result<()> {
-        self.start_kill()?;
-        self.wait().await.map(drop)
+    #[track_caller]
+    pub fn kill(&mut self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::ProcessWait, async move {
+            self.start_kill()?;
+            self.wait().await.map(drop)
+        })
     }
 
     /// Waits for the child to exit while collecting all of its stdout and
@@ -145,37 +151,40 @@ impl Child {
     /// pipe while the parent waits on the other does not deadlock. A child
     /// that is killed, or closes its pipes early, ends the reads at end of
     /// stream.
-    pub async fn wait_with_output(mut self) -> io::Result<Output> {
-        drop(self.stdin.take());
-        let stdout = self.stdout.take();
-        let stderr = self.stderr.take();
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let (mut out_done, mut err_done) = (stdout.is_none(), stderr.is_none());
-        let out_pipe = stdout.as_ref().map(|s| &s.pipe);
-        let err_pipe = stderr.as_ref().map(|s| &s.pipe);
-        poll_fn(|cx| {
-            // Both pipes on every poll: each must have its waker in place.
-            for (pipe, buf, done) in
-                [(out_pipe, &mut out, &mut out_done), (err_pipe, &mut err, &mut err_done)]
-            {
-                if let (Some(pipe), false) = (pipe, *done) {
-                    match pipe.poll_read_to_end(cx, buf) {
-                        Poll::Ready(Ok(())) => *done = true,
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                        Poll::Pending => {}
+    #[track_caller]
+    pub fn wait_with_output(mut self) -> impl std::future::Future<Output = io::Result<Output>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::ProcessWait, async move {
+            drop(self.stdin.take());
+            let stdout = self.stdout.take();
+            let stderr = self.stderr.take();
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let (mut out_done, mut err_done) = (stdout.is_none(), stderr.is_none());
+            let out_pipe = stdout.as_ref().map(|s| &s.pipe);
+            let err_pipe = stderr.as_ref().map(|s| &s.pipe);
+            poll_fn(|cx| {
+                // Both pipes on every poll: each must have its waker in place.
+                for (pipe, buf, done) in
+                    [(out_pipe, &mut out, &mut out_done), (err_pipe, &mut err, &mut err_done)]
+                {
+                    if let (Some(pipe), false) = (pipe, *done) {
+                        match pipe.poll_read_to_end(cx, buf) {
+                            Poll::Ready(Ok(())) => *done = true,
+                            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                            Poll::Pending => {}
+                        }
                     }
                 }
-            }
-            if out_done && err_done {
-                Poll::Ready(Ok(()))
-            } else {
-                Poll::Pending
-            }
+                if out_done && err_done {
+                    Poll::Ready(Ok(()))
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await?;
+            drop((stdout, stderr));
+            let status = self.wait().await?;
+            Ok(Output { status, stdout: out, stderr: err })
         })
-        .await?;
-        drop((stdout, stderr));
-        let status = self.wait().await?;
-        Ok(Output { status, stdout: out, stderr: err })
     }
 }
 

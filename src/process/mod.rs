@@ -222,22 +222,28 @@ impl Command {
 
     /// Spawns the process with stdin, stdout and stderr inherited unless
     /// set otherwise, and waits for its exit status.
-    pub async fn status(&mut self) -> io::Result<ExitStatus> {
-        let mut child = self.spawn()?;
-        child.wait().await
+    #[track_caller]
+    pub fn status(&mut self) -> impl std::future::Future<Output = io::Result<ExitStatus>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::ProcessWait, async move {
+            let mut child = self.spawn()?;
+            child.wait().await
+        })
     }
 
     /// Spawns the process with stdout and stderr piped and collected, and
     /// stdin from `/dev/null` unless set otherwise, and waits for it to
     /// exit. Like tokio's, it changes this `Command`: stdout and stderr
     /// stay piped (and stdin null, if it was not set) for later spawns.
-    pub async fn output(&mut self) -> io::Result<Output> {
-        self.std.stdout(Stdio::piped());
-        self.std.stderr(Stdio::piped());
-        if !self.stdin_set {
-            self.std.stdin(Stdio::null());
-        }
-        let child = self.spawn()?;
-        child.wait_with_output().await
+    #[track_caller]
+    pub fn output(&mut self) -> impl std::future::Future<Output = io::Result<Output>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::ProcessWait, async move {
+            self.std.stdout(Stdio::piped());
+            self.std.stderr(Stdio::piped());
+            if !self.stdin_set {
+                self.std.stdin(Stdio::null());
+            }
+            let child = self.spawn()?;
+            child.wait_with_output().await
+        })
     }
 }

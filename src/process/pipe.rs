@@ -133,21 +133,33 @@ pipe_type!(
 impl ChildStdin {
     /// Writes some of `buf`, waiting until the pipe has room. Fails with
     /// `BrokenPipe` once the child closed its end.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.pipe.poll_write(cx, buf)).await
+    #[track_caller]
+    pub fn write<'w>(
+        &'w mut self,
+        buf: &'w [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            poll_fn(|cx| self.pipe.poll_write(cx, buf)).await
+        })
     }
 
     /// Writes all of `buf`.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+    #[track_caller]
+    pub fn write_all<'w>(
+        &'w mut self,
+        mut buf: &'w [u8],
+    ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            while !buf.is_empty() {
+                match self.write(buf).await {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => buf = &buf[n..],
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -156,16 +168,28 @@ macro_rules! read_methods {
         impl $name {
             /// Reads into `buf`, waiting until data arrives; `Ok(0)` once
             /// the child closed its end (or exited) and the pipe is empty.
-            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                poll_fn(|cx| self.pipe.poll_read(cx, buf)).await
+            #[track_caller]
+            pub fn read<'w>(
+                &'w mut self,
+                buf: &'w mut [u8],
+            ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+                crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                    poll_fn(|cx| self.pipe.poll_read(cx, buf)).await
+                })
             }
 
             /// Reads until end of stream, appending to `out`; returns how
             /// many bytes were appended.
-            pub async fn read_to_end(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
-                let start = out.len();
-                poll_fn(|cx| self.pipe.poll_read_to_end(cx, out)).await?;
-                Ok(out.len() - start)
+            #[track_caller]
+            pub fn read_to_end<'w>(
+                &'w mut self,
+                out: &'w mut Vec<u8>,
+            ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+                crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                    let start = out.len();
+                    poll_fn(|cx| self.pipe.poll_read_to_end(cx, out)).await?;
+                    Ok(out.len() - start)
+                })
             }
         }
 

@@ -72,6 +72,9 @@ pub(crate) struct Context {
     /// `blocking::pool`: the pool (its shared state's address) whose
     /// thread this is; 0 elsewhere. Set once when a pool thread starts.
     pub(crate) blocking_pool: Cell<usize>,
+    /// `task::wait`: notifications this thread queues before the next one
+    /// it stamps for the schedule-latency sample (`runnable_stamp_us`).
+    pub(crate) runnable_countdown: Cell<u32>,
     /// `rand`: this thread's xorshift state for `select!`'s branch order
     /// (0: not seeded yet). Advanced by `rand::thread_rng_n`.
     pub(crate) rng: Cell<u64>,
@@ -94,6 +97,7 @@ impl Context {
             local_set: Cell::new(ptr::null()),
             task_ids: Cell::new((0, 0)),
             blocking_pool: Cell::new(0),
+            runnable_countdown: Cell::new(0),
             rng: Cell::new(0),
         }
     }

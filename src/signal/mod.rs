@@ -70,11 +70,14 @@ use std::io;
 /// Errors if called outside a runtime or if the handler cannot be
 /// installed.
 #[cfg(not(all(test, loom)))]
-pub async fn ctrl_c() -> io::Result<()> {
-    let mut sig = unix::signal(unix::SignalKind::interrupt())?;
-    // `None` only once the runtime shut down: nothing will come.
-    match sig.recv().await {
-        Some(()) => Ok(()),
-        None => Err(io::Error::other("weft: the runtime shut down while waiting for Ctrl-C")),
-    }
+#[track_caller]
+pub fn ctrl_c() -> impl std::future::Future<Output = io::Result<()>> {
+    crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Signal, async move {
+        let mut sig = unix::signal(unix::SignalKind::interrupt())?;
+        // `None` only once the runtime shut down: nothing will come.
+        match sig.recv().await {
+            Some(()) => Ok(()),
+            None => Err(io::Error::other("weft: the runtime shut down while waiting for Ctrl-C")),
+        }
+    })
 }

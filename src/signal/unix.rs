@@ -176,8 +176,11 @@ impl Signal {
     ///
     /// Cancel-safe: dropping the future loses no delivery; the next `recv`
     /// reports it.
-    pub async fn recv(&mut self) -> Option<()> {
-        poll_fn(|cx| self.poll_recv(cx)).await
+    #[track_caller]
+    pub fn recv(&mut self) -> impl std::future::Future<Output = Option<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Signal, async move {
+            poll_fn(|cx| self.poll_recv(cx)).await
+        })
     }
 
     /// Polls for the next delivery (the poll form of [`recv`](Signal::recv)).

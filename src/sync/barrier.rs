@@ -97,24 +97,27 @@ impl Barrier {
     /// Returns a result whose [`is_leader`](BarrierWaitResult::is_leader)
     /// is true for exactly one of them. Not cancel-safe (see the type's
     /// doc).
-    pub async fn wait(&self) -> BarrierWaitResult {
-        let generation = {
-            let mut state = self.state.lock();
-            state.arrived += 1;
-            if state.arrived == self.n {
-                state.arrived = 0;
-                state.generation = state.generation.wrapping_add(1);
-                let wakers = state.waiters.take_all().collect::<Vec<_>>();
-                drop(state);
-                for w in wakers {
-                    w.wake();
+    #[track_caller]
+    pub fn wait(&self) -> impl std::future::Future<Output = BarrierWaitResult> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Barrier, async move {
+            let generation = {
+                let mut state = self.state.lock();
+                state.arrived += 1;
+                if state.arrived == self.n {
+                    state.arrived = 0;
+                    state.generation = state.generation.wrapping_add(1);
+                    let wakers = state.waiters.take_all().collect::<Vec<_>>();
+                    drop(state);
+                    for w in wakers {
+                        w.wake();
+                    }
+                    return BarrierWaitResult(true);
                 }
-                return BarrierWaitResult(true);
-            }
-            state.generation
-        };
-        Released { barrier: self, generation, key: None }.await;
-        BarrierWaitResult(false)
+                state.generation
+            };
+            Released { barrier: self, generation, key: None }.await;
+            BarrierWaitResult(false)
+        })
     }
 
     /// The number of tasks each generation waits for.

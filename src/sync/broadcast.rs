@@ -396,8 +396,9 @@ impl<T: Clone> Receiver<T> {
     /// Cancel-safe: a position in the channel is consumed only in the poll that
     /// returns its value (or the `Lagged` error). If `recv` loses a `select!`,
     /// the next `recv` returns the same value.
-    pub async fn recv(&mut self) -> Result<T, RecvError> {
-        Recv { rx: self, key: None }.await
+    #[track_caller]
+    pub fn recv(&mut self) -> impl std::future::Future<Output = Result<T, RecvError>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::BroadcastRecv, Recv { rx: self, key: None })
     }
 
     /// Takes the next value if there is one, without waiting.

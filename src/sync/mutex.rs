@@ -126,9 +126,12 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// Cancel-safe: dropping the future gives up its place in the queue
     /// (or passes the lock on, if it had just been handed to it).
-    pub async fn lock(&self) -> MutexGuard<'_, T> {
-        acquired(self.sem.acquire(1).await);
-        MutexGuard { lock: self, _marker: PhantomData }
+    #[track_caller]
+    pub fn lock(&self) -> impl std::future::Future<Output = MutexGuard<'_, T>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MutexLock, async move {
+            acquired(self.sem.acquire(1).await);
+            MutexGuard { lock: self, _marker: PhantomData }
+        })
     }
 
     /// Takes the lock if it is free and nobody is queued for it.
@@ -141,9 +144,12 @@ impl<T: ?Sized> Mutex<T> {
 
     /// [`lock`](Mutex::lock) for an `Arc<Mutex>`: the guard owns a clone of
     /// the `Arc` instead of a borrow.
-    pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        acquired(self.sem.acquire(1).await);
-        OwnedMutexGuard { lock: self, _marker: PhantomData }
+    #[track_caller]
+    pub fn lock_owned(self: Arc<Self>) -> impl std::future::Future<Output = OwnedMutexGuard<T>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MutexLock, async move {
+            acquired(self.sem.acquire(1).await);
+            OwnedMutexGuard { lock: self, _marker: PhantomData }
+        })
     }
 
     /// [`try_lock`](Mutex::try_lock) for an `Arc<Mutex>`.

@@ -183,6 +183,8 @@ pub struct Notified<'a> {
     /// The `notify_waiters` generation when this was created (invariant 4).
     generation: usize,
     phase: Phase,
+    /// The caller of `notified`, for task dumps.
+    site: &'static std::panic::Location<'static>,
 }
 
 // SAFETY: the node is `Send + Sync`; `Notify` is `Sync`.
@@ -201,6 +203,7 @@ impl Notify {
     /// A future that completes at the next notification: a stored permit
     /// (consumed), a `notify_one` that picks it, or a `notify_waiters` call
     /// made after this returns.
+    #[track_caller]
     pub fn notified(&self) -> Notified<'_> {
         // Relaxed: coherence suffices. A `notify_waiters` that happens
         // after this call increments after this load, so the first poll
@@ -216,6 +219,7 @@ impl Notify {
             },
             generation,
             phase: Phase::Init,
+            site: std::panic::Location::caller(),
         }
     }
 
@@ -451,6 +455,8 @@ impl Future for Notified<'_> {
         if out.is_ready() {
             this.phase = Phase::Done;
             coop.made_progress();
+        } else {
+            crate::rt::task::wait::record(crate::rt::task::WaitKind::Notify, this.site);
         }
         out
     }

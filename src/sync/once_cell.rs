@@ -274,20 +274,26 @@ impl<T> OnceCell<T> {
     ///     assert_eq!(*cell.get_or_init(|| async { 2 }).await, 1, "not run again");
     /// });
     /// ```
-    pub async fn get_or_init<F, Fut>(&self, f: F) -> &T
+    #[track_caller]
+    pub fn get_or_init<F, Fut>(&self, f: F) -> impl Future<Output = &T> + use<'_, T, F, Fut>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
     {
-        if let Some(v) = self.get() {
-            return v;
-        }
-        match self.acquire_init().await {
-            Some(permit) => {
-                let value = f().await;
-                self.store(value, permit)
+        // Only the wait for another caller's init is this call's own; the
+        // init future's waits show as what they are.
+        let site = crate::rt::task::wait::WaitSite::here(crate::rt::task::WaitKind::OnceCell);
+        async move {
+            if let Some(v) = self.get() {
+                return v;
             }
-            None => self.get().expect("the semaphore closes only once the value is set"),
+            match site.wrap(self.acquire_init()).await {
+                Some(permit) => {
+                    let value = f().await;
+                    self.store(value, permit)
+                }
+                None => self.get().expect("the semaphore closes only once the value is set"),
+            }
         }
     }
 
@@ -305,20 +311,28 @@ impl<T> OnceCell<T> {
     ///     assert_eq!(cell.get_or_try_init(|| async { Ok::<_, &str>(3) }).await, Ok(&3));
     /// });
     /// ```
-    pub async fn get_or_try_init<E, F, Fut>(&self, f: F) -> Result<&T, E>
+    #[track_caller]
+    pub fn get_or_try_init<E, F, Fut>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = Result<&T, E>> + use<'_, T, E, F, Fut>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        if let Some(v) = self.get() {
-            return Ok(v);
-        }
-        match self.acquire_init().await {
-            Some(permit) => {
-                let value = f().await?;
-                Ok(self.store(value, permit))
+        // As in `get_or_init`.
+        let site = crate::rt::task::wait::WaitSite::here(crate::rt::task::WaitKind::OnceCell);
+        async move {
+            if let Some(v) = self.get() {
+                return Ok(v);
             }
-            None => Ok(self.get().expect("the semaphore closes only once the value is set")),
+            match site.wrap(self.acquire_init()).await {
+                Some(permit) => {
+                    let value = f().await?;
+                    Ok(self.store(value, permit))
+                }
+                None => Ok(self.get().expect("the semaphore closes only once the value is set")),
+            }
         }
     }
 

@@ -98,6 +98,7 @@ unsafe impl<T: Send> Sync for Inner<T> {}
 /// tx.send(7).unwrap();
 /// assert_eq!(rx.try_recv(), Ok(7));
 /// ```
+#[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
         state: AtomicUsize::new(0),
@@ -105,7 +106,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         rx_waker: UnsafeCell::new(None),
         tx_waker: UnsafeCell::new(None),
     });
-    (Sender { inner: Some(inner.clone()) }, Receiver { inner })
+    (Sender { inner: Some(inner.clone()) }, Receiver { inner, site: std::panic::Location::caller() })
 }
 
 /// The sending half of a [`channel`]; sends at most one value.
@@ -146,6 +147,9 @@ pub struct Sender<T> {
 /// iteration.
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
+    /// Where the channel was made: the receiver is awaited directly, so
+    /// task dumps show this as its await site.
+    site: &'static std::panic::Location<'static>,
 }
 
 /// The error of a [`Receiver`] whose sender was dropped without sending.
@@ -355,8 +359,11 @@ impl<T> Sender<T> {
     ///     assert!(tx.is_closed());
     /// });
     /// ```
-    pub async fn closed(&mut self) {
-        std::future::poll_fn(|cx| self.poll_closed(cx)).await
+    #[track_caller]
+    pub fn closed(&mut self) -> impl std::future::Future<Output = ()> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::ChannelClosed, async move {
+            std::future::poll_fn(|cx| self.poll_closed(cx)).await
+        })
     }
 }
 
@@ -450,6 +457,7 @@ impl<T> Future for Receiver<T> {
         let mut state = inner.state.load(Acquire);
         if state & (TX_DONE | RX_CLOSED) == 0 {
             if inner.register(&inner.rx_waker, RX_WAKER, TX_DONE, cx.waker()) {
+                crate::rt::task::wait::record(crate::rt::task::WaitKind::OneshotRecv, this.site);
                 return Poll::Pending;
             }
             // The sender finished while we registered; `register`'s Acquire

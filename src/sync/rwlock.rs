@@ -118,15 +118,21 @@ impl<T> RwLock<T> {
 
 impl<T: ?Sized> RwLock<T> {
     /// Waits for shared access. Cancel-safe.
-    pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        acquired(self.sem.acquire(1).await);
-        self.read_guard()
+    #[track_caller]
+    pub fn read(&self) -> impl std::future::Future<Output = RwLockReadGuard<'_, T>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::RwLockRead, async move {
+            acquired(self.sem.acquire(1).await);
+            self.read_guard()
+        })
     }
 
     /// Waits for exclusive access. Cancel-safe.
-    pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        acquired(self.sem.acquire(MAX_READS).await);
-        RwLockWriteGuard { lock: self, _marker: PhantomData }
+    #[track_caller]
+    pub fn write(&self) -> impl std::future::Future<Output = RwLockWriteGuard<'_, T>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::RwLockWrite, async move {
+            acquired(self.sem.acquire(MAX_READS).await);
+            RwLockWriteGuard { lock: self, _marker: PhantomData }
+        })
     }
 
     /// Shared access now, if no writer holds or waits for the lock.

@@ -135,8 +135,13 @@ impl Semaphore {
     ///
     /// Cancel-safe: dropping the future gives back anything it was
     /// assigned, and the waiter loses its place in the queue.
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.acquire_many(1).await
+    #[track_caller]
+    pub fn acquire(
+        &self,
+    ) -> impl std::future::Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::SemaphoreAcquire, async move {
+            self.acquire_many(1).await
+        })
     }
 
     /// Waits for `n` permits (all at once from the caller's point of view;
@@ -146,11 +151,17 @@ impl Semaphore {
     /// Cancel-safe, as [`acquire`](Semaphore::acquire). A request for more
     /// than [`Semaphore::MAX_PERMITS`] (possible only where `usize` is 32
     /// bits) can never be met and waits until the semaphore is closed.
-    pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
-        match self.ll.acquire(n).await {
-            Ok(()) => Ok(SemaphorePermit { sem: self, permits: n }),
-            Err(ll::AcquireError) => Err(AcquireError(())),
-        }
+    #[track_caller]
+    pub fn acquire_many(
+        &self,
+        n: u32,
+    ) -> impl std::future::Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::SemaphoreAcquire, async move {
+            match self.ll.acquire(n).await {
+                Ok(()) => Ok(SemaphorePermit { sem: self, permits: n }),
+                Err(ll::AcquireError) => Err(AcquireError(())),
+            }
+        })
     }
 
     /// Takes one permit if one is available and nobody is queued.
@@ -166,16 +177,27 @@ impl Semaphore {
 
     /// [`acquire`](Semaphore::acquire) for an `Arc<Semaphore>`: the permit
     /// keeps the semaphore alive and borrows nothing.
-    pub async fn acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.acquire_many_owned(1).await
+    #[track_caller]
+    pub fn acquire_owned(
+        self: Arc<Self>,
+    ) -> impl std::future::Future<Output = Result<OwnedSemaphorePermit, AcquireError>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::SemaphoreAcquire, async move {
+            self.acquire_many_owned(1).await
+        })
     }
 
     /// [`acquire_many`](Semaphore::acquire_many) for an `Arc<Semaphore>`.
-    pub async fn acquire_many_owned(self: Arc<Self>, n: u32) -> Result<OwnedSemaphorePermit, AcquireError> {
-        match self.ll.acquire(n).await {
-            Ok(()) => Ok(OwnedSemaphorePermit { sem: self, permits: n }),
-            Err(ll::AcquireError) => Err(AcquireError(())),
-        }
+    #[track_caller]
+    pub fn acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> impl std::future::Future<Output = Result<OwnedSemaphorePermit, AcquireError>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::SemaphoreAcquire, async move {
+            match self.ll.acquire(n).await {
+                Ok(()) => Ok(OwnedSemaphorePermit { sem: self, permits: n }),
+                Err(ll::AcquireError) => Err(AcquireError(())),
+            }
+        })
     }
 
     /// [`try_acquire`](Semaphore::try_acquire) for an `Arc<Semaphore>`.

@@ -292,8 +292,11 @@ impl<T> Sender<T> {
     ///     assert!(tx.is_closed());
     /// });
     /// ```
-    pub async fn closed(&self) {
-        Wait { shared: &self.shared, key: None, seen: 0, kind: WaitKind::RxGone }.await;
+    #[track_caller]
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::ChannelClosed, async move {
+            Wait { shared: &self.shared, key: None, seen: 0, kind: WaitKind::RxGone }.await;
+        })
     }
 }
 
@@ -363,16 +366,19 @@ impl<T> Receiver<T> {
     /// Cancel-safe: nothing is marked seen unless `changed` returns `Ok`. If it
     /// loses a `select!`, a change it was about to report is reported by the
     /// next `changed`.
-    pub async fn changed(&mut self) -> Result<(), RecvError> {
-        let seen = self.seen;
-        let version = Wait { shared: &self.shared, key: None, seen, kind: WaitKind::Changed }.await;
-        match version {
-            Some(v) => {
-                self.seen = v;
-                Ok(())
+    #[track_caller]
+    pub fn changed(&mut self) -> impl std::future::Future<Output = Result<(), RecvError>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::WatchChanged, async move {
+            let seen = self.seen;
+            let version = Wait { shared: &self.shared, key: None, seen, kind: WaitKind::Changed }.await;
+            match version {
+                Some(v) => {
+                    self.seen = v;
+                    Ok(())
+                }
+                None => Err(RecvError(())),
             }
-            None => Err(RecvError(())),
-        }
+        })
     }
 
     /// `changed` for a stream that keeps its waiter slot in `key` between
@@ -431,27 +437,33 @@ impl<T> Receiver<T> {
     ///     assert_eq!(done, 10);
     /// });
     /// ```
-    pub async fn wait_for(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<Ref<'_, T>, RecvError> {
-        // Split the borrow: the returned `Ref` borrows `shared` for the
-        // whole call while `seen` is updated in the loop.
-        let Receiver { shared, seen } = self;
-        let shared: &Shared<T> = shared;
-        loop {
-            {
-                let guard = shared.value.read();
-                // Relaxed is enough under the read lock (the version
-                // changes only under the write lock): the version of the
-                // value held.
-                *seen = shared.state.load(Relaxed) & !CLOSED;
-                if f(&guard) {
-                    return Ok(Ref { guard });
+    #[track_caller]
+    pub fn wait_for<F: FnMut(&T) -> bool>(
+        &mut self,
+        mut f: F,
+    ) -> impl std::future::Future<Output = Result<Ref<'_, T>, RecvError>> + use<'_, T, F> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::WatchChanged, async move {
+            // Split the borrow: the returned `Ref` borrows `shared` for the
+            // whole call while `seen` is updated in the loop.
+            let Receiver { shared, seen } = self;
+            let shared: &Shared<T> = shared;
+            loop {
+                {
+                    let guard = shared.value.read();
+                    // Relaxed is enough under the read lock (the version
+                    // changes only under the write lock): the version of the
+                    // value held.
+                    *seen = shared.state.load(Relaxed) & !CLOSED;
+                    if f(&guard) {
+                        return Ok(Ref { guard });
+                    }
+                }
+                let wait = Wait { shared, key: None, seen: *seen, kind: WaitKind::Changed };
+                if wait.await.is_none() {
+                    return Err(RecvError(()));
                 }
             }
-            let wait = Wait { shared, key: None, seen: *seen, kind: WaitKind::Changed };
-            if wait.await.is_none() {
-                return Err(RecvError(()));
-            }
-        }
+        })
     }
 
     /// Whether both receivers watch the same channel.

@@ -242,21 +242,32 @@ impl<T> JoinSet<T> {
     /// Cancel-safe: if the future is dropped before it completes (in a
     /// `select!`, on a timeout), no result is lost; it stays in the set for
     /// the next call.
-    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
-        poll_fn(|cx| self.poll_join_next(cx)).await
+    #[track_caller]
+    pub fn join_next(&mut self) -> impl std::future::Future<Output = Option<Result<T, JoinError>>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::JoinSet, async move {
+            poll_fn(|cx| self.poll_join_next(cx)).await
+        })
     }
 
     /// As [`join_next`](JoinSet::join_next), also giving the id of the task
     /// that finished (also cancel-safe).
-    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
-        poll_fn(|cx| self.poll_join_next_with_id(cx)).await
+    #[track_caller]
+    pub fn join_next_with_id(
+        &mut self,
+    ) -> impl std::future::Future<Output = Option<Result<(Id, T), JoinError>>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::JoinSet, async move {
+            poll_fn(|cx| self.poll_join_next_with_id(cx)).await
+        })
     }
 
     /// Aborts every task and waits until all of them have stopped; their
     /// results are dropped. The set is empty afterwards.
-    pub async fn shutdown(&mut self) {
-        self.abort_all();
-        while self.join_next().await.is_some() {}
+    #[track_caller]
+    pub fn shutdown(&mut self) -> impl std::future::Future<Output = ()> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::JoinSet, async move {
+            self.abort_all();
+            while self.join_next().await.is_some() {}
+        })
     }
 
     /// Waits for every task and returns the outputs in completion order.
@@ -265,22 +276,25 @@ impl<T> JoinSet<T> {
     /// If a task panicked, its panic is resumed here (the other tasks are
     /// aborted as the set drops); if a task was cancelled, with a message
     /// naming it. Use `join_next` to handle those cases yourself.
-    pub async fn join_all(mut self) -> Vec<T> {
-        let mut out = Vec::with_capacity(self.len);
-        while let Some(res) = self.join_next().await {
-            match res {
-                Ok(v) => out.push(v),
-                Err(err) if err.is_panic() => {
-                    drop(self);
-                    std::panic::resume_unwind(err.into_panic());
-                }
-                Err(err) => panic!(
+    #[track_caller]
+    pub fn join_all(mut self) -> impl std::future::Future<Output = Vec<T>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::JoinSet, async move {
+            let mut out = Vec::with_capacity(self.len);
+            while let Some(res) = self.join_next().await {
+                match res {
+                    Ok(v) => out.push(v),
+                    Err(err) if err.is_panic() => {
+                        drop(self);
+                        std::panic::resume_unwind(err.into_panic());
+                    }
+                    Err(err) => panic!(
                     "weft: JoinSet::join_all: task {} was cancelled; use join_next to handle cancelled tasks",
                     err.id()
                 ),
+                }
             }
-        }
-        out
+            out
+        })
     }
 }
 

@@ -22,7 +22,9 @@ mod ready_list;
 mod task_local;
 mod yield_now;
 
-pub use crate::rt::task::{AbortHandle, Id, JoinError, JoinHandle, TaskDump, TaskInfo, TaskState};
+pub use crate::rt::task::{
+    AbortHandle, Id, JoinError, JoinHandle, TaskDump, TaskInfo, TaskState, TaskWait, WaitKind,
+};
 pub use builder::Builder;
 pub use join_set::JoinSet;
 pub use local::{spawn_local, LocalSet};

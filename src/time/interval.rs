@@ -4,7 +4,7 @@
 use super::sleep::Sleep;
 use super::Instant;
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -198,8 +198,9 @@ impl Interval {
     ///
     /// Cancel-safe: dropping the returned future before it completes loses
     /// no tick.
+    #[track_caller]
     pub fn tick(&mut self) -> impl Future<Output = Instant> + '_ {
-        poll_fn(|cx| self.poll_tick(cx))
+        crate::rt::task::wait::poll_fn(crate::rt::task::WaitKind::IntervalTick, |cx| self.poll_tick(cx))
     }
 
     /// Polls for the next tick: `Ready(scheduled instant)` once it is due

@@ -124,6 +124,8 @@ pub struct Sleep {
     armed_in_future: bool,
     /// Structurally pinned: never moved out of a pinned `Sleep`.
     timer: Timer<scheduler::Handle>,
+    /// Where the sleep was made (the caller of `sleep`), for task dumps.
+    site: &'static std::panic::Location<'static>,
 }
 
 impl Sleep {
@@ -135,7 +137,12 @@ impl Sleep {
                  Create it from a task, from inside Runtime::block_on, or after Runtime::enter()."
             );
         };
-        Sleep { deadline, armed_in_future: false, timer: Timer::at(handle, deadline.into_std()) }
+        Sleep {
+            deadline,
+            armed_in_future: false,
+            timer: Timer::at(handle, deadline.into_std()),
+            site: std::panic::Location::caller(),
+        }
     }
 
     /// A sleep for `duration` from now. A non-zero duration puts the
@@ -204,7 +211,9 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        ready!(self.poll_timer(cx));
+        let site = self.site;
+        ready!(crate::rt::task::wait::WaitSite::at(crate::rt::task::WaitKind::Sleep, site)
+            .pending(self.poll_timer(cx)));
         // Only a completion costs budget. Out of budget: `poll_proceed`
         // wakes us and we stay pending; the timer stays fired, so the next
         // poll completes at once.

@@ -118,8 +118,11 @@ impl TcpListener {
     /// Cancel-safe: a connection leaves the listener's queue only in the poll
     /// that returns it; if `accept` loses a `select!`, the next `accept`
     /// returns it.
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+    #[track_caller]
+    pub fn accept(&self) -> impl std::future::Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Accept, async move {
+            poll_fn(|cx| self.poll_accept(cx)).await
+        })
     }
 
     /// Polls for a connection: `Pending` (with `cx` woken later) if none is

@@ -17,9 +17,18 @@ macro_rules! read_half_methods {
         ///
         /// Cancel-safe: bytes are taken from the socket only in the poll that
         /// returns their count; if `read` loses a `select!`, no data is lost.
-        pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[track_caller]
+        pub fn read<'w>(
+            &'w mut self,
+            buf: &'w mut [u8],
+        ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
-            crate::net::ops::read($s.io(), buf).await
+            let stream: &TcpStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                crate::net::ops::read(stream.io(), buf).await
+            })
         }
 
         /// Fills `buf` exactly (see [`TcpStream::read_exact`]).
@@ -29,15 +38,33 @@ macro_rules! read_half_methods {
         /// Not cancel-safe: dropped after part of `buf` was filled, it returns no
         /// count, so the bytes already read are lost to the caller. In a `select!` loop use
         /// `read` into a buffer that outlives the loop.
-        pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        #[track_caller]
+        pub fn read_exact<'w>(
+            &'w mut self,
+            buf: &'w mut [u8],
+        ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
-            crate::net::ops::read_exact($s.io(), buf).await
+            let stream: &TcpStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                crate::net::ops::read_exact(stream.io(), buf).await
+            })
         }
 
         /// Receives data without consuming it (see [`TcpStream::peek`]).
-        pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[track_caller]
+        pub fn peek<'w>(
+            &'w mut self,
+            buf: &'w mut [u8],
+        ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
-            $s.peek(buf).await
+            let stream: &TcpStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                stream.peek(buf).await
+            })
         }
 
         /// Waits until the stream may be readable.
@@ -45,9 +72,12 @@ macro_rules! read_half_methods {
         /// # Cancel safety
         ///
         /// Cancel-safe: readiness is not consumed by waiting for it.
-        pub async fn readable(&self) -> io::Result<()> {
-            let $this = self;
-            $s.readable().await
+        #[track_caller]
+        pub fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                let $this = self;
+                $s.readable().await
+            })
         }
 
         /// Reads without waiting (see [`TcpStream::try_read`]).
@@ -79,9 +109,18 @@ macro_rules! write_half_methods {
         ///
         /// Cancel-safe: bytes are handed to the socket only in the poll that
         /// returns their count; a dropped `write` wrote nothing.
-        pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        #[track_caller]
+        pub fn write<'w>(
+            &'w mut self,
+            buf: &'w [u8],
+        ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
-            crate::net::ops::write($s.io(), buf).await
+            let stream: &TcpStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+                crate::net::ops::write(stream.io(), buf).await
+            })
         }
 
         /// Writes all of `buf`.
@@ -92,14 +131,24 @@ macro_rules! write_half_methods {
         /// of `buf`. In a `select!` loop, write with `write` and keep the
         /// position, or finish the write in the handler (as the chat example
         /// does).
-        pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        #[track_caller]
+        pub fn write_all<'w>(
+            &'w mut self,
+            buf: &'w [u8],
+        ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
-            crate::net::ops::write_all($s.io(), buf).await
+            let stream: &TcpStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+                crate::net::ops::write_all(stream.io(), buf).await
+            })
         }
 
         /// Does nothing (see [`TcpStream::flush`]).
-        pub async fn flush(&mut self) -> io::Result<()> {
-            Ok(())
+        #[track_caller]
+        pub fn flush(&mut self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move { Ok(()) })
         }
 
         /// Waits until the stream may be writable.
@@ -107,9 +156,12 @@ macro_rules! write_half_methods {
         /// # Cancel safety
         ///
         /// Cancel-safe: readiness is not consumed by waiting for it.
-        pub async fn writable(&self) -> io::Result<()> {
-            let $this = self;
-            $s.writable().await
+        #[track_caller]
+        pub fn writable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+                let $this = self;
+                $s.writable().await
+            })
         }
 
         /// Writes without waiting (see [`TcpStream::try_write`]).

@@ -94,8 +94,11 @@ impl TcpStream {
     ///     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
     /// });
     /// ```
-    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        ops::each_addr(addr, TcpStream::connect_one).await
+    #[track_caller]
+    pub fn connect(addr: impl ToSocketAddrs) -> impl std::future::Future<Output = io::Result<TcpStream>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Connect, async move {
+            ops::each_addr(addr, TcpStream::connect_one).await
+        })
     }
 
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
@@ -186,8 +189,14 @@ impl TcpStream {
     ///
     /// Cancel-safe: bytes are taken from the socket only in the poll that
     /// returns their count; if `read` loses a `select!`, no data is lost.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        ops::read(&self.io, buf).await
+    #[track_caller]
+    pub fn read<'w>(
+        &'w mut self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            ops::read(&self.io, buf).await
+        })
     }
 
     /// Fills `buf` exactly, or returns `ErrorKind::UnexpectedEof` if the peer
@@ -198,8 +207,14 @@ impl TcpStream {
     /// Not cancel-safe: dropped after part of `buf` was filled, it returns no
     /// count, so the bytes already read are lost to the caller. In a `select!`
     /// loop use `read` into a buffer that outlives the loop.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        ops::read_exact(&self.io, buf).await
+    #[track_caller]
+    pub fn read_exact<'w>(
+        &'w mut self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            ops::read_exact(&self.io, buf).await
+        })
     }
 
     /// Writes some of `buf`, waiting until the socket accepts data; returns
@@ -209,8 +224,14 @@ impl TcpStream {
     ///
     /// Cancel-safe: bytes are handed to the socket only in the poll that
     /// returns their count; a dropped `write` wrote nothing.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        ops::write(&self.io, buf).await
+    #[track_caller]
+    pub fn write<'w>(
+        &'w mut self,
+        buf: &'w [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            ops::write(&self.io, buf).await
+        })
     }
 
     /// Writes all of `buf`.
@@ -220,14 +241,21 @@ impl TcpStream {
     /// Not cancel-safe: dropped part way, it has written an unknown prefix of
     /// `buf`. In a `select!` loop, write with `write` and keep the position, or
     /// finish the write in the handler (as the chat example does).
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        ops::write_all(&self.io, buf).await
+    #[track_caller]
+    pub fn write_all<'w>(
+        &'w mut self,
+        buf: &'w [u8],
+    ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            ops::write_all(&self.io, buf).await
+        })
     }
 
     /// Does nothing: a TCP stream has no user-space buffer. Present so code
     /// written against buffered writers reads naturally.
-    pub async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    #[track_caller]
+    pub fn flush(&mut self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move { Ok(()) })
     }
 
     /// Receives data into `buf` without removing it from the socket's queue.
@@ -247,8 +275,14 @@ impl TcpStream {
     ///     assert_eq!(&all, b"GET /");
     /// });
     /// ```
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.async_io(Direction::Read, |s| s.peek(buf)).await
+    #[track_caller]
+    pub fn peek<'w>(
+        &'w self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            self.io.async_io(Direction::Read, |s| s.peek(buf)).await
+        })
     }
 
     /// Waits until the stream may be readable. The wake-up can be spurious:
@@ -258,8 +292,11 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: readiness is not consumed by waiting for it.
-    pub async fn readable(&self) -> io::Result<()> {
-        ops::ready(&self.io, Direction::Read).await
+    #[track_caller]
+    pub fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            ops::ready(&self.io, Direction::Read).await
+        })
     }
 
     /// Waits until the stream may be writable (see
@@ -268,8 +305,11 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: readiness is not consumed by waiting for it.
-    pub async fn writable(&self) -> io::Result<()> {
-        ops::ready(&self.io, Direction::Write).await
+    #[track_caller]
+    pub fn writable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            ops::ready(&self.io, Direction::Write).await
+        })
     }
 
     /// Reads without waiting: `ErrorKind::WouldBlock` if no data is known to

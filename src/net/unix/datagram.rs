@@ -102,8 +102,11 @@ impl UnixDatagram {
     ///
     /// Cancel-safe: a datagram is sent whole, in the poll that returns; a
     /// dropped send sent nothing.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_send(cx, buf)).await
+    #[track_caller]
+    pub fn send<'w>(&'w self, buf: &'w [u8]) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            poll_fn(|cx| self.poll_send(cx, buf)).await
+        })
     }
 
     /// Polls to send `buf` to the connected peer.
@@ -117,8 +120,14 @@ impl UnixDatagram {
     ///
     /// Cancel-safe: a datagram is taken from the socket only in the poll that
     /// returns it.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_recv(cx, buf)).await
+    #[track_caller]
+    pub fn recv<'w>(
+        &'w self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            poll_fn(|cx| self.poll_recv(cx, buf)).await
+        })
     }
 
     /// Polls to receive one datagram.
@@ -132,9 +141,16 @@ impl UnixDatagram {
     ///
     /// Cancel-safe: a datagram is sent whole, in the poll that returns; a
     /// dropped send sent nothing.
-    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let path = path.as_ref();
-        self.io.async_io(Direction::Write, |s| s.send_to(buf, path)).await
+    #[track_caller]
+    pub fn send_to<'w, P: AsRef<Path>>(
+        &'w self,
+        buf: &'w [u8],
+        path: P,
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'w, P> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            let path = path.as_ref();
+            self.io.async_io(Direction::Write, |s| s.send_to(buf, path)).await
+        })
     }
 
     /// Receives one datagram and its sender's address.
@@ -143,8 +159,14 @@ impl UnixDatagram {
     ///
     /// Cancel-safe: a datagram is taken from the socket only in the poll that
     /// returns it.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.async_io(Direction::Read, |s| s.recv_from(buf)).await
+    #[track_caller]
+    pub fn recv_from<'w>(
+        &'w self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<(usize, SocketAddr)>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            self.io.async_io(Direction::Read, |s| s.recv_from(buf)).await
+        })
     }
 
     /// Sends without waiting (`WouldBlock` if not known writable).
@@ -162,8 +184,11 @@ impl UnixDatagram {
     /// # Cancel safety
     ///
     /// Cancel-safe: readiness is not consumed by waiting for it.
-    pub async fn readable(&self) -> io::Result<()> {
-        ops::ready(&self.io, Direction::Read).await
+    #[track_caller]
+    pub fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            ops::ready(&self.io, Direction::Read).await
+        })
     }
 
     /// Waits until the socket may be writable (the wake-up can be spurious).
@@ -171,8 +196,11 @@ impl UnixDatagram {
     /// # Cancel safety
     ///
     /// Cancel-safe: readiness is not consumed by waiting for it.
-    pub async fn writable(&self) -> io::Result<()> {
-        ops::ready(&self.io, Direction::Write).await
+    #[track_caller]
+    pub fn writable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            ops::ready(&self.io, Direction::Write).await
+        })
     }
 
     /// Shuts down the read side, the write side, or both.

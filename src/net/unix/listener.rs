@@ -69,8 +69,11 @@ impl UnixListener {
     /// Cancel-safe: a connection leaves the listener's queue only in the poll
     /// that returns it; if `accept` loses a `select!`, the next `accept`
     /// returns it.
-    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+    #[track_caller]
+    pub fn accept(&self) -> impl std::future::Future<Output = io::Result<(UnixStream, SocketAddr)>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Accept, async move {
+            poll_fn(|cx| self.poll_accept(cx)).await
+        })
     }
 
     /// Polls for a connection.

@@ -53,9 +53,18 @@ macro_rules! read_methods {
         ///
         /// Cancel-safe: bytes are taken from the socket only in the poll that
         /// returns their count; if `read` loses a `select!`, no data is lost.
-        pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let $h = &*self;
-            ops::read($s.io(), buf).await
+        #[track_caller]
+        pub fn read<'w>(
+            &'w mut self,
+            buf: &'w mut [u8],
+        ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
+            let $h = self;
+            let stream: &UnixStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                ops::read(stream.io(), buf).await
+            })
         }
 
         /// Fills `buf` exactly (see [`UnixStream::read_exact`]).
@@ -65,9 +74,18 @@ macro_rules! read_methods {
         /// Not cancel-safe: dropped after part of `buf` was filled, it returns no
         /// count, so the bytes already read are lost to the caller. In a `select!` loop use
         /// `read` into a buffer that outlives the loop.
-        pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-            let $h = &*self;
-            ops::read_exact($s.io(), buf).await
+        #[track_caller]
+        pub fn read_exact<'w>(
+            &'w mut self,
+            buf: &'w mut [u8],
+        ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
+            let $h = self;
+            let stream: &UnixStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                ops::read_exact(stream.io(), buf).await
+            })
         }
 
         /// Reads without waiting (see [`UnixStream::try_read`]).
@@ -81,9 +99,15 @@ macro_rules! read_methods {
         /// # Cancel safety
         ///
         /// Cancel-safe: readiness is not consumed by waiting for it.
-        pub async fn readable(&self) -> io::Result<()> {
+        #[track_caller]
+        pub fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
             let $h = self;
-            $s.readable().await
+            let stream: &UnixStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+                stream.readable().await
+            })
         }
     };
 }
@@ -96,9 +120,18 @@ macro_rules! write_methods {
         ///
         /// Cancel-safe: bytes are handed to the socket only in the poll that
         /// returns their count; a dropped `write` wrote nothing.
-        pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            let $h = &*self;
-            ops::write($s.io(), buf).await
+        #[track_caller]
+        pub fn write<'w>(
+            &'w mut self,
+            buf: &'w [u8],
+        ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
+            let $h = self;
+            let stream: &UnixStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+                ops::write(stream.io(), buf).await
+            })
         }
 
         /// Writes all of `buf`.
@@ -109,9 +142,18 @@ macro_rules! write_methods {
         /// of `buf`. In a `select!` loop, write with `write` and keep the
         /// position, or finish the write in the handler (as the chat example
         /// does).
-        pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-            let $h = &*self;
-            ops::write_all($s.io(), buf).await
+        #[track_caller]
+        pub fn write_all<'w>(
+            &'w mut self,
+            buf: &'w [u8],
+        ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
+            let $h = self;
+            let stream: &UnixStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+                ops::write_all(stream.io(), buf).await
+            })
         }
 
         /// Writes without waiting (see [`UnixStream::try_write`]).
@@ -125,9 +167,15 @@ macro_rules! write_methods {
         /// # Cancel safety
         ///
         /// Cancel-safe: readiness is not consumed by waiting for it.
-        pub async fn writable(&self) -> io::Result<()> {
+        #[track_caller]
+        pub fn writable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+            // The stream alone, not the half: the future borrows no
+            // more than `self` (a borrowed half's own lifetime is longer).
             let $h = self;
-            $s.writable().await
+            let stream: &UnixStream = &$s;
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+                stream.writable().await
+            })
         }
     };
 }

@@ -48,10 +48,14 @@ impl UnixStream {
 
     /// Connects to the socket file `path`. Errors if nobody listens there
     /// (`NotFound` or `ConnectionRefused`), or if called outside a runtime.
-    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let stream = UnixStream { io: PollEvented::new_connecting(mio::net::UnixStream::connect(path)?)? };
-        ops::finish_connect(&stream.io, |s| s.take_error(), |s| s.peer_addr().map(drop)).await?;
-        Ok(stream)
+    #[track_caller]
+    pub fn connect(path: impl AsRef<Path>) -> impl std::future::Future<Output = io::Result<UnixStream>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::Connect, async move {
+            let stream =
+                UnixStream { io: PollEvented::new_connecting(mio::net::UnixStream::connect(path)?)? };
+            ops::finish_connect(&stream.io, |s| s.take_error(), |s| s.peer_addr().map(drop)).await?;
+            Ok(stream)
+        })
     }
 
     /// A pair of connected, unnamed streams.
@@ -108,8 +112,14 @@ impl UnixStream {
     ///
     /// Cancel-safe: bytes are taken from the socket only in the poll that
     /// returns their count; if `read` loses a `select!`, no data is lost.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        ops::read(&self.io, buf).await
+    #[track_caller]
+    pub fn read<'w>(
+        &'w mut self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            ops::read(&self.io, buf).await
+        })
     }
 
     /// Fills `buf` exactly, or `ErrorKind::UnexpectedEof` if the peer closes
@@ -120,8 +130,14 @@ impl UnixStream {
     /// Not cancel-safe: dropped after part of `buf` was filled, it returns no
     /// count, so the bytes already read are lost to the caller. In a `select!`
     /// loop use `read` into a buffer that outlives the loop.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        ops::read_exact(&self.io, buf).await
+    #[track_caller]
+    pub fn read_exact<'w>(
+        &'w mut self,
+        buf: &'w mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            ops::read_exact(&self.io, buf).await
+        })
     }
 
     /// Writes some of `buf`, waiting until the socket accepts data.
@@ -130,8 +146,14 @@ impl UnixStream {
     ///
     /// Cancel-safe: bytes are handed to the socket only in the poll that
     /// returns their count; a dropped `write` wrote nothing.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        ops::write(&self.io, buf).await
+    #[track_caller]
+    pub fn write<'w>(
+        &'w mut self,
+        buf: &'w [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            ops::write(&self.io, buf).await
+        })
     }
 
     /// Writes all of `buf`.
@@ -141,13 +163,20 @@ impl UnixStream {
     /// Not cancel-safe: dropped part way, it has written an unknown prefix of
     /// `buf`. In a `select!` loop, write with `write` and keep the position, or
     /// finish the write in the handler (as the chat example does).
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        ops::write_all(&self.io, buf).await
+    #[track_caller]
+    pub fn write_all<'w>(
+        &'w mut self,
+        buf: &'w [u8],
+    ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            ops::write_all(&self.io, buf).await
+        })
     }
 
     /// Does nothing (no user-space buffer).
-    pub async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    #[track_caller]
+    pub fn flush(&mut self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move { Ok(()) })
     }
 
     /// Waits until the stream may be readable (the wake-up can be spurious).
@@ -155,8 +184,11 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: readiness is not consumed by waiting for it.
-    pub async fn readable(&self) -> io::Result<()> {
-        ops::ready(&self.io, Direction::Read).await
+    #[track_caller]
+    pub fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
+            ops::ready(&self.io, Direction::Read).await
+        })
     }
 
     /// Waits until the stream may be writable (the wake-up can be spurious).
@@ -164,8 +196,11 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: readiness is not consumed by waiting for it.
-    pub async fn writable(&self) -> io::Result<()> {
-        ops::ready(&self.io, Direction::Write).await
+    #[track_caller]
+    pub fn writable(&self) -> impl std::future::Future<Output = io::Result<()>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
+            ops::ready(&self.io, Direction::Write).await
+        })
     }
 
     /// Reads without waiting (`WouldBlock` if no data is known available).

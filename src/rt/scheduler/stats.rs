@@ -68,6 +68,11 @@ pub(crate) struct LocalStats {
     pub(crate) poll_hist: [u64; POLL_BUCKETS],
     /// Sum of the timed polls' durations, ns.
     pub(crate) poll_hist_sum_ns: u64,
+    /// Schedule-latency histogram (same buckets): for the sampled
+    /// notifications, the time from the stamp to the poll's start.
+    pub(crate) sched_hist: [u64; POLL_BUCKETS],
+    /// Sum of the sampled schedule latencies, ns.
+    pub(crate) sched_hist_sum_ns: u64,
 }
 
 impl LocalStats {
@@ -75,6 +80,12 @@ impl LocalStats {
     pub(crate) fn record_poll(&mut self, ns: u64) {
         self.poll_hist_sum_ns += ns;
         self.poll_hist[poll_bucket(ns)] += 1;
+    }
+
+    /// One sampled schedule latency of `ns` nanoseconds.
+    pub(crate) fn record_schedule_latency(&mut self, ns: u64) {
+        self.sched_hist_sum_ns = self.sched_hist_sum_ns.saturating_add(ns);
+        self.sched_hist[poll_bucket(ns)] += 1;
     }
 }
 
@@ -95,6 +106,8 @@ pub(crate) struct WorkerStats {
     timers_fired: StatAtomicU64,
     poll_hist: [StatAtomicU64; POLL_BUCKETS],
     poll_hist_sum_ns: StatAtomicU64,
+    sched_hist: [StatAtomicU64; POLL_BUCKETS],
+    sched_hist_sum_ns: StatAtomicU64,
 }
 
 impl WorkerStats {
@@ -116,6 +129,10 @@ impl WorkerStats {
         for (dst, src) in self.poll_hist.iter().zip(&s.poll_hist) {
             dst.store(*src, Relaxed);
         }
+        self.sched_hist_sum_ns.store(s.sched_hist_sum_ns, Relaxed);
+        for (dst, src) in self.sched_hist.iter().zip(&s.sched_hist) {
+            dst.store(*src, Relaxed);
+        }
     }
 
     pub(crate) fn read(&self) -> LocalStats {
@@ -134,6 +151,8 @@ impl WorkerStats {
             timers_fired: self.timers_fired.load(Relaxed),
             poll_hist: std::array::from_fn(|k| self.poll_hist[k].load(Relaxed)),
             poll_hist_sum_ns: self.poll_hist_sum_ns.load(Relaxed),
+            sched_hist: std::array::from_fn(|k| self.sched_hist[k].load(Relaxed)),
+            sched_hist_sum_ns: self.sched_hist_sum_ns.load(Relaxed),
         }
     }
 }

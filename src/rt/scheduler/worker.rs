@@ -450,8 +450,18 @@ impl Worker<'_> {
         // one in the harness at the end, which it leaves in the thread's
         // context (src/rt/clock.rs). The others run on the cached clock.
         let timed = core.stats.polls & (POLL_TIMING_SAMPLE - 1) == 0;
-        if timed {
+        // A sampled notification (one in POLL_TIMING_SAMPLE per queuing
+        // thread) left a runnable stamp in the header: this poll's start is
+        // a schedule-latency sample. We popped the `Notified`, so its
+        // owner's stamp is visible (docs/design/dump.md, "The wait word and
+        // its writers"); the harness clears it when the poll starts.
+        let runnable_since_us = task.0.raw().header().stats.wait().runnable_since_us();
+        if timed || runnable_since_us.is_some() {
             core.now = crate::rt::clock::now_ns();
+        }
+        if let Some(since) = runnable_since_us {
+            let waited_us = (core.now / 1_000).wrapping_sub(since) & crate::rt::task::WAIT_STAMP_MASK;
+            core.stats.record_schedule_latency(waited_us.saturating_mul(1_000));
         }
         let (start, id) = (core.now, task.0.id().as_u64());
         core.record(Kind::PollStart, id, 0);

@@ -148,6 +148,7 @@ where
                     TransitionToIdle::OkNotified => {
                         // Woken during its own poll: to the back of the queue
                         // (yield_now relies on this), never to runnext.
+                        self.header().stats.mark_runnable();
                         self.core().scheduler.yield_now(Notified(Task::from_raw(self.raw())));
                     }
                     TransitionToIdle::OkDealloc => self.dealloc(),
@@ -441,6 +442,9 @@ where
 {
     // SAFETY: as in `poll`; the caller hands over one reference.
     let harness = unsafe { Harness::<F, S>::from_raw(ptr) };
+    // We own the new `Notified` and have not queued it yet: the one writer
+    // of the runnable stamp (`raw::TaskStats`).
+    harness.header().stats.mark_runnable();
     harness.core().scheduler.schedule(Notified(Task::from_raw(harness.raw())));
 }
 

@@ -90,6 +90,11 @@ impl<T> Future for JoinHandle<T> {
         // SAFETY: `out` has the task's output type (the handle was created
         // with it), and we are the task's only JoinHandle.
         unsafe { self.raw.try_read_output(&mut out as *mut _ as *mut (), cx.waker()) };
+        if out.is_pending() {
+            // A handle is awaited directly (`handle.await`), so it has no
+            // construction site of the awaiting task's to show.
+            super::wait::record_unsited(super::wait::WaitKind::Join);
+        }
         out
     }
 }

@@ -56,15 +56,17 @@ mod raw;
 pub(crate) mod state;
 #[cfg(feature = "tracing")]
 mod traced;
+pub(crate) mod wait;
 pub(crate) mod waker;
 
 pub use abort::AbortHandle;
-pub use dump::{TaskDump, TaskInfo, TaskState};
+pub use dump::{TaskDump, TaskInfo, TaskState, TaskWait};
 pub use error::JoinError;
 pub use id::Id;
 pub use join::JoinHandle;
+pub use wait::WaitKind;
 
-pub(crate) use raw::{Header, Meta, RawTask};
+pub(crate) use raw::{Header, Meta, RawTask, WAIT_STAMP_MASK};
 
 use std::fmt;
 use std::future::Future;

@@ -66,9 +66,19 @@ pub(crate) struct Header {
 /// report as it is. No synchronisation hangs on them (std atomics, also
 /// under loom).
 ///
-/// Three words, not four: the poll count and the last poll's length share
-/// one (`POLLS_SHIFT`), which keeps the cell of a small task within
-/// glibc's 128-byte fast bins (docs/design/task.md, "Cell size").
+/// Four words: the poll count and the last poll's length share one
+/// (`POLLS_SHIFT`); the wait word packs four fields (`WAIT_*`), which keeps
+/// the cell of a small task within the cell cache's 128-byte class
+/// (docs/design/task.md, "Cell size").
+///
+/// The wait word has two kinds of writer, never at the same time
+/// (docs/design/dump.md, "Wait reasons and await sites"): the thread that
+/// holds RUNNING (poll start, and weft leaf futures returning `Pending`
+/// during the poll), and the owner of a `Notified` before it queues it
+/// (`mark_runnable`: spawn, wake of an idle task, resubmission after a
+/// wake during the poll). A `Notified` exists only while the task is not
+/// running, and the queue's push (Release) and pop (Acquire) order the
+/// stamp before the RUNNING that follows the pop.
 #[derive(Debug)]
 pub(crate) struct TaskStats {
     /// `clock` stamp of the spawn (see `clock::coarse_now_ns`).
@@ -81,6 +91,56 @@ pub(crate) struct TaskStats {
     /// 71 minutes (0 before one; a worker times one poll in
     /// `POLL_TIMING_SAMPLE`).
     pub(crate) polls_and_last_us: StatAtomicU64,
+    /// Bits 63..57: the wait kind (`WaitKind` code, 0 = none yet). Bit 56:
+    /// RUNNABLE, set with the stamp on a sampled notification, cleared at
+    /// poll start. Bits 55..40: the await site (`wait::sites` index, 0 =
+    /// unknown). Bits 39..0: the runnable stamp, microseconds on the
+    /// `clock` scale modulo 2^40 (12.7 days; only differences are used).
+    wait: StatAtomicU64,
+}
+
+const WAIT_KIND_SHIFT: u32 = 57;
+const WAIT_RUNNABLE: u64 = 1 << 56;
+const WAIT_SITE_SHIFT: u32 = 40;
+const WAIT_SITE_MASK: u64 = 0xffff << WAIT_SITE_SHIFT;
+/// The runnable stamp's bits (and the modulus of its differences).
+pub(crate) const WAIT_STAMP_MASK: u64 = (1 << WAIT_SITE_SHIFT) - 1;
+
+/// A copy of a task's wait word, decoded.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct WaitWord(u64);
+
+impl WaitWord {
+    /// The wait kind's code (0: none recorded).
+    pub(crate) fn kind(self) -> u8 {
+        (self.0 >> WAIT_KIND_SHIFT) as u8
+    }
+
+    /// The await site's index (0: unknown).
+    pub(crate) fn site(self) -> u16 {
+        ((self.0 & WAIT_SITE_MASK) >> WAIT_SITE_SHIFT) as u16
+    }
+
+    /// The runnable stamp in microseconds (modulo 2^40), if this
+    /// notification was sampled and the task has not been polled since.
+    pub(crate) fn runnable_since_us(self) -> Option<u64> {
+        (self.0 & WAIT_RUNNABLE != 0).then_some(self.0 & WAIT_STAMP_MASK)
+    }
+
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn from_parts(kind: u8, site: u16, runnable_us: Option<u64>) -> WaitWord {
+        let mut w = (u64::from(kind) << WAIT_KIND_SHIFT) | (u64::from(site) << WAIT_SITE_SHIFT);
+        if let Some(us) = runnable_us {
+            w |= WAIT_RUNNABLE | (us & WAIT_STAMP_MASK);
+        }
+        WaitWord(w)
+    }
+}
+
+/// The wait word of a new task: runnable from now if its first
+/// notification (the spawn's) is a sampled one.
+fn initial_wait() -> u64 {
+    super::wait::runnable_stamp_us().map_or(0, |us| WAIT_RUNNABLE | (us & WAIT_STAMP_MASK))
 }
 
 /// Where the poll count sits in `TaskStats::polls_and_last_us`.
@@ -93,6 +153,7 @@ impl TaskStats {
             created_ns,
             last_poll_start_ns: StatAtomicU64::new(0),
             polls_and_last_us: StatAtomicU64::new(0),
+            wait: StatAtomicU64::new(initial_wait()),
         }
     }
 
@@ -107,6 +168,46 @@ impl TaskStats {
         // The worker's cached clock may predate a spawn from outside (which
         // read the clock fresh); no poll starts before its task exists.
         self.last_poll_start_ns.store(start.max(self.created_ns), Relaxed);
+        // Until a weft leaf future says otherwise during this poll, whatever
+        // keeps the task waiting is not weft's; the last weft-known site
+        // stays. The runnable stamp is spent (the worker read it before the
+        // poll). Relaxed: single writer now (the RUNNING holder).
+        let w = self.wait.load(Relaxed);
+        let external = u64::from(super::wait::WaitKind::External as u8) << WAIT_KIND_SHIFT;
+        self.wait.store(external | (w & WAIT_SITE_MASK), Relaxed);
+    }
+
+    /// A weft leaf future returned `Pending` at site `site` (holder of
+    /// RUNNING only, during the poll: RUNNABLE is clear then, so the word
+    /// is just the kind and the site).
+    #[inline]
+    pub(crate) fn set_wait(&self, kind: super::wait::WaitKind, site: u16) {
+        let w = (u64::from(kind as u8) << WAIT_KIND_SHIFT) | (u64::from(site) << WAIT_SITE_SHIFT);
+        // Relaxed: statistics; single writer (the RUNNING holder), racy readers.
+        self.wait.store(w, Relaxed);
+    }
+
+    /// The owner of the task's `Notified` is about to queue it: on a
+    /// sampled notification, stamp the task runnable (see the struct doc
+    /// for why this writer never meets another).
+    #[inline]
+    pub(crate) fn mark_runnable(&self) {
+        if let Some(us) = super::wait::runnable_stamp_us() {
+            // Relaxed: single writer now (the Notified's owner); the queue
+            // push that follows publishes it to the popper.
+            let w = self.wait.load(Relaxed);
+            let keep = w & !(WAIT_RUNNABLE | WAIT_STAMP_MASK);
+            self.wait.store(keep | WAIT_RUNNABLE | (us & WAIT_STAMP_MASK), Relaxed);
+        }
+    }
+
+    /// The wait word as it is now (dumps read it racily; the popper of a
+    /// `Notified` reads the runnable stamp).
+    #[inline]
+    pub(crate) fn wait(&self) -> WaitWord {
+        // Relaxed: statistics; a reader that owns the Notified saw the
+        // stamp through the queue's pop (Acquire).
+        WaitWord(self.wait.load(Relaxed))
     }
 
     /// The poll that started at `start` ended at `end`.
@@ -320,17 +421,42 @@ mod tests {
         std::mem::size_of::<Cell<F, crate::rt::scheduler::Handle>>()
     }
 
-    /// A small task (a future holding one `Arc`) must fit a 120-byte
-    /// request, glibc's largest fast-bin chunk (128 bytes with its size
-    /// word): past it, a free from another worker takes the allocating
-    /// worker's arena lock, and spawn-heavy loads convoy on it
-    /// (docs/design/task.md, "Cell size").
+    /// A small task (a future holding one `Arc`) must fit the cell
+    /// cache's 128-byte class, so that with the cache on (the default) a
+    /// spawn-heavy load recycles cells per thread instead of freeing them
+    /// across arenas (docs/design/task.md, "Cell size").
     #[test]
-    fn a_small_task_cell_fits_a_malloc_fast_bin() {
+    fn a_small_task_cell_fits_the_cell_caches_128_byte_class() {
         let arc = std::sync::Arc::new(1u32);
         let fut = async move {
             let _keep = &arc;
         };
-        assert!(cell_size(&fut) <= 120, "cell of a small task is {} bytes", cell_size(&fut));
+        assert!(cell_size(&fut) <= 128, "cell of a small task is {} bytes", cell_size(&fut));
+        let layout = std::alloc::Layout::from_size_align(cell_size(&fut), 8).unwrap();
+        let class = crate::rt::task::cell_cache::class_of(layout).expect("a small cell is cached");
+        assert_eq!(crate::rt::task::cell_cache::class_layout(class).size(), 128);
+    }
+
+    #[test]
+    fn the_wait_word_keeps_the_site_across_a_poll_start() {
+        let stats = TaskStats::new(1);
+        stats.set_wait(super::super::wait::WaitKind::MpscRecv, 7);
+        assert_eq!(
+            (stats.wait().kind(), stats.wait().site()),
+            (super::super::wait::WaitKind::MpscRecv as u8, 7)
+        );
+        stats.poll_started(5);
+        let w = stats.wait();
+        assert_eq!(
+            (w.kind(), w.site(), w.runnable_since_us()),
+            (super::super::wait::WaitKind::External as u8, 7, None)
+        );
+        // Stamped on every notification until one is (1 in N per thread).
+        while stats.wait().runnable_since_us().is_none() {
+            stats.mark_runnable();
+        }
+        assert_eq!(stats.wait().site(), 7, "stamping keeps the site");
+        stats.poll_started(6);
+        assert_eq!(stats.wait().runnable_since_us(), None, "a poll start spends the stamp");
     }
 }

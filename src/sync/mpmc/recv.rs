@@ -9,6 +9,8 @@ use super::chan::{refresh, Chan, RecvSlot, RecvWaiter};
 use super::error::TryRecvError;
 use crate::loom::sync::Arc;
 use crate::rt::coop;
+use crate::rt::task::wait::WaitSite;
+use crate::rt::task::WaitKind;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -50,6 +52,8 @@ pub struct RecvFuture<'a, T> {
     chan: &'a Chan<T>,
     node: RecvWaiter<T>,
     waiting: bool,
+    /// The caller of `recv`, for task dumps.
+    site: WaitSite,
 }
 
 // SAFETY: the node is `Send` for `T: Send`; the channel is shared through
@@ -94,8 +98,14 @@ impl<T> Receiver<T> {
     ///     assert_eq!(total, 5050);
     /// });
     /// ```
+    #[track_caller]
     pub fn recv(&self) -> RecvFuture<'_, T> {
-        RecvFuture { chan: &self.chan, node: RecvWaiter::new(), waiting: false }
+        RecvFuture {
+            chan: &self.chan,
+            node: RecvWaiter::new(),
+            waiting: false,
+            site: WaitSite::here(WaitKind::MpmcRecv),
+        }
     }
 
     /// Takes a message if one is there now (buffered, or held by a
@@ -248,7 +258,8 @@ impl<T> Future for RecvFuture<'_, T> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: the node lives in this pinned future, is polled only
         // with this channel, and `Drop` releases it.
-        unsafe { poll_node(this.chan, &this.node, &mut this.waiting, cx) }
+        let poll = unsafe { poll_node(this.chan, &this.node, &mut this.waiting, cx) };
+        this.site.pending(poll)
     }
 }
 

@@ -9,6 +9,8 @@ use super::chan::{refresh, Chan, SendSlot, SendWaiter};
 use super::error::{SendError, TrySendError};
 use crate::loom::sync::Arc;
 use crate::rt::coop;
+use crate::rt::task::wait::WaitSite;
+use crate::rt::task::WaitKind;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -41,6 +43,8 @@ pub struct SendFuture<'a, T> {
     /// The value until it is placed or linked.
     value: Option<T>,
     node: SendWaiter<T>,
+    /// The caller of `send`, for task dumps.
+    site: WaitSite,
     state: State,
 }
 
@@ -78,8 +82,15 @@ impl<T> Sender<T> {
     ///     assert_eq!(worker.await.unwrap(), Some("job"));
     /// });
     /// ```
+    #[track_caller]
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
-        SendFuture { chan: &self.chan, value: Some(value), node: SendWaiter::new(), state: State::Init }
+        SendFuture {
+            chan: &self.chan,
+            value: Some(value),
+            node: SendWaiter::new(),
+            state: State::Init,
+            site: WaitSite::here(WaitKind::MpmcSend),
+        }
     }
 
     /// Sends `value` if that is possible now: a receiver waits, or the
@@ -160,6 +171,13 @@ impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let site = self.site;
+        site.pending(self.poll_send(cx))
+    }
+}
+
+impl<T> SendFuture<'_, T> {
+    fn poll_send(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
         let coop = ready!(coop::poll_proceed(cx));
         // SAFETY: nothing is moved out of the pinned part (the node); the
         // node is only used through `&`, so it keeps its address.

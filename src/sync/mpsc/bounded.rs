@@ -163,14 +163,17 @@ impl<T> Sender<T> {
     ///     assert_eq!(tx.send("b").await.unwrap_err().0, "b");
     /// });
     /// ```
-    pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        if !self.acquire_slot().await {
-            return Err(SendError(value));
-        }
-        match self.chan.push_reserved(value) {
-            Push::Sent => Ok(()),
-            Push::Closed(v) => Err(SendError(v)),
-        }
+    #[track_caller]
+    pub fn send(&self, value: T) -> impl std::future::Future<Output = Result<(), SendError<T>>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscSend, async move {
+            if !self.acquire_slot().await {
+                return Err(SendError(value));
+            }
+            match self.chan.push_reserved(value) {
+                Push::Sent => Ok(()),
+                Push::Closed(v) => Err(SendError(v)),
+            }
+        })
     }
 
     /// Sends `value` if there is room now; otherwise gives it back as
@@ -207,12 +210,15 @@ impl<T> Sender<T> {
     ///     assert_eq!(rx.recv().await, Some(42));
     /// });
     /// ```
-    pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
-        if self.acquire_slot().await {
-            Ok(Permit { chan: &self.chan })
-        } else {
-            Err(SendError(()))
-        }
+    #[track_caller]
+    pub fn reserve(&self) -> impl std::future::Future<Output = Result<Permit<'_, T>, SendError<()>>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscSend, async move {
+            if self.acquire_slot().await {
+                Ok(Permit { chan: &self.chan })
+            } else {
+                Err(SendError(()))
+            }
+        })
     }
 
     /// As [`reserve`](Self::reserve), without waiting: `Full(())` if the
@@ -227,12 +233,15 @@ impl<T> Sender<T> {
 
     /// As [`reserve`](Self::reserve), but the permit owns the sender (to
     /// move it into another task); on failure the sender comes back.
-    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<Self>> {
-        if self.acquire_slot().await {
-            Ok(OwnedPermit { sender: Some(self) })
-        } else {
-            Err(SendError(self))
-        }
+    #[track_caller]
+    pub fn reserve_owned(self) -> impl std::future::Future<Output = Result<OwnedPermit<T>, SendError<Self>>> {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscSend, async move {
+            if self.acquire_slot().await {
+                Ok(OwnedPermit { sender: Some(self) })
+            } else {
+                Err(SendError(self))
+            }
+        })
     }
 
     /// Whether the receiver is gone (dropped or closed).
@@ -257,8 +266,12 @@ impl<T> Sender<T> {
     ///     tx.closed().await;
     /// });
     /// ```
-    pub async fn closed(&self) {
-        Closed { chan: &self.chan, key: None }.await
+    #[track_caller]
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + '_ {
+        crate::rt::task::wait::waiting(
+            crate::rt::task::WaitKind::ChannelClosed,
+            Closed { chan: &self.chan, key: None },
+        )
     }
 
     /// Free slots now (the bound minus messages in the channel and
@@ -448,8 +461,11 @@ impl<T> Receiver<T> {
     /// Cancel-safe: a message leaves the channel only in the poll that returns
     /// it. If `recv` loses a `select!`, no message is lost, and the next `recv`
     /// returns it.
-    pub async fn recv(&mut self) -> Option<T> {
-        std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
+    #[track_caller]
+    pub fn recv(&mut self) -> impl std::future::Future<Output = Option<T>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
+            std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
+        })
     }
 
     /// Receives up to `limit` messages into `buf`, waiting for at least
@@ -473,8 +489,15 @@ impl<T> Receiver<T> {
     ///
     /// Cancel-safe: messages move into `buf` only in the poll that returns
     /// their count; a dropped `recv_many` took none.
-    pub async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
-        std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
+    #[track_caller]
+    pub fn recv_many<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<T>,
+        limit: usize,
+    ) -> impl std::future::Future<Output = usize> + 'a {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
+            std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
+        })
     }
 
     /// Takes a message if one is there, without waiting.

@@ -103,8 +103,12 @@ impl<T> UnboundedSender<T> {
     ///     tx.closed().await;
     /// });
     /// ```
-    pub async fn closed(&self) {
-        Closed { chan: &self.chan, key: None }.await
+    #[track_caller]
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + '_ {
+        crate::rt::task::wait::waiting(
+            crate::rt::task::WaitKind::ChannelClosed,
+            Closed { chan: &self.chan, key: None },
+        )
     }
 
     /// Whether both senders feed the same channel.
@@ -220,8 +224,11 @@ impl<T> UnboundedReceiver<T> {
     /// Cancel-safe: a message leaves the channel only in the poll that returns
     /// it. If `recv` loses a `select!`, no message is lost, and the next `recv`
     /// returns it.
-    pub async fn recv(&mut self) -> Option<T> {
-        std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
+    #[track_caller]
+    pub fn recv(&mut self) -> impl std::future::Future<Output = Option<T>> + '_ {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
+            std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
+        })
     }
 
     /// Receives up to `limit` messages into `buf`, waiting for at least
@@ -246,8 +253,15 @@ impl<T> UnboundedReceiver<T> {
     ///
     /// Cancel-safe: messages move into `buf` only in the poll that returns
     /// their count; a dropped `recv_many` took none.
-    pub async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
-        std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
+    #[track_caller]
+    pub fn recv_many<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<T>,
+        limit: usize,
+    ) -> impl std::future::Future<Output = usize> + 'a {
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
+            std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
+        })
     }
 
     /// Takes a message if one is there, without waiting.

@@ -14,7 +14,8 @@
 mod report;
 
 use super::list::OwnedTasks;
-use super::raw::Header;
+use super::raw::{Header, WaitWord, WAIT_STAMP_MASK};
+use super::wait::{sites, WaitKind};
 use super::Id;
 use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::StdArc;
@@ -108,6 +109,65 @@ pub struct TaskInfo {
     captured_ns: u64,
     local: bool,
     leaked: bool,
+    wait: WaitWord,
+}
+
+/// Why an idle task waits, from [`TaskInfo::wait`]: what the weft future
+/// that last returned `Pending` in its poll waits for, where that future
+/// was created (the `.await` of `rx.recv()`, `sleep(d)`, ...), and for how
+/// long (since its last poll started).
+///
+/// ```
+/// use weft::task::WaitKind;
+///
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// let (tx, mut rx) = weft::sync::mpsc::channel::<()>(1);
+/// let (polled_tx, polled) = std::sync::mpsc::channel();
+/// let task = rt.spawn(async move {
+///     polled_tx.send(line!() + 1).unwrap();
+///     rx.recv().await
+/// });
+/// let line = polled.recv().unwrap();
+/// let wait = loop {
+///     // Once its poll has returned, the task is idle, waiting on `recv`.
+///     let dump = rt.dump();
+///     let info = dump.tasks().iter().find(|t| t.id() == task.id()).unwrap();
+///     if let Some(wait) = info.wait() {
+///         break wait;
+///     }
+///     std::thread::yield_now();
+/// };
+/// assert_eq!(wait.kind(), WaitKind::MpscRecv);
+/// assert_eq!(wait.site().unwrap().line(), line);
+/// println!("[{}, {:?}] at {}", wait.kind(), wait.duration(), wait.site().unwrap());
+/// # drop(tx);
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TaskWait {
+    kind: WaitKind,
+    site: Option<&'static Location<'static>>,
+    duration: Duration,
+}
+
+impl TaskWait {
+    /// What the task waits for; [`WaitKind::External`] when the future
+    /// that returned `Pending` last is not weft's.
+    pub fn kind(&self) -> WaitKind {
+        self.kind
+    }
+
+    /// Where the weft future the task waits on was created; for an
+    /// external wait, the last weft future that waited in this task. `None`
+    /// when no weft future has waited in the task yet (or the process's
+    /// table of sites is full).
+    pub fn site(&self) -> Option<&'static Location<'static>> {
+        self.site
+    }
+
+    /// How long the task has waited: the time since its last poll started.
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
 }
 
 impl TaskInfo {
@@ -145,6 +205,8 @@ impl TaskInfo {
             captured_ns: 0,
             local,
             leaked,
+            // Relaxed inside; a value the word held, decoded after the walk.
+            wait: stats.wait(),
         }
     }
 
@@ -223,6 +285,30 @@ impl TaskInfo {
         (self.last_poll_start_ns != 0).then(|| ns_between(self.last_poll_start_ns, self.captured_ns))
     }
 
+    /// Why the task waits, if it is idle and has been polled: the kind and
+    /// await site of the weft future that last returned `Pending` in its
+    /// poll (see [`TaskWait`]). `None` for a task that is scheduled,
+    /// running or complete, or was never polled.
+    pub fn wait(&self) -> Option<TaskWait> {
+        if self.state != TaskState::Idle {
+            return None;
+        }
+        let kind = WaitKind::from_code(self.wait.kind())?;
+        Some(TaskWait { kind, site: sites::site(self.wait.site()), duration: self.unpolled_for() })
+    }
+
+    /// For a scheduled task whose notification was one of the sampled ones
+    /// (one in 32 per thread, for the schedule-latency histogram), how long
+    /// it has waited in a run queue; `None` otherwise.
+    pub fn runnable_for(&self) -> Option<Duration> {
+        if self.state != TaskState::Scheduled {
+            return None;
+        }
+        let since = self.wait.runnable_since_us()?;
+        let now = self.captured_ns / 1_000;
+        Some(Duration::from_micros(now.wrapping_sub(since) & WAIT_STAMP_MASK))
+    }
+
     /// `since_last_poll`, or the age of a task never polled.
     fn unpolled_for(&self) -> Duration {
         self.since_last_poll().unwrap_or_else(|| self.age())
@@ -240,8 +326,10 @@ fn ns_between(from: u64, to: u64) -> Duration {
 /// `JoinHandle` still exists then, until the handle reads the output or is
 /// dropped (state [`TaskState::Complete`]). The dump is taken while the
 /// runtime keeps running (see [`TaskInfo`] for what that means for
-/// consistency). `Display` prints a report grouped by spawn location, state
-/// and name, oldest group first.
+/// consistency). `Display` prints a report grouped by state, wait kind and
+/// await site (for idle tasks, see [`TaskInfo::wait`]), spawn location and
+/// name, oldest group first, each group headed like Go's goroutine dump:
+/// `12 tasks [mpsc recv, 7m12s] at src/conn.rs:88:21, spawned at src/server.rs:40:9`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -352,6 +440,20 @@ impl TaskDump {
         self.filter(|t| t.unpolled_for() > d)
     }
 
+    /// Idle tasks waiting on a weft future of kind `kind` (see
+    /// [`TaskInfo::wait`]).
+    ///
+    /// ```
+    /// use weft::task::WaitKind;
+    ///
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let dump = rt.dump();
+    /// assert!(dump.waiting_on(WaitKind::MutexLock).is_empty());
+    /// ```
+    pub fn waiting_on(&self, kind: WaitKind) -> TaskDump {
+        self.filter(|t| t.wait().is_some_and(|w| w.kind == kind))
+    }
+
     /// Tasks in state `state`.
     pub fn with_state(&self, state: TaskState) -> TaskDump {
         self.filter(|t| t.state == state)
@@ -390,7 +492,7 @@ impl TaskDump {
     ///     std::thread::yield_now();
     /// };
     /// assert_eq!(dump.tasks()[0].id(), forgotten.id());
-    /// println!("{dump}"); // "1 task, idle, spawned at ..., leaked"
+    /// println!("{dump}"); // "1 task [external, 1.2ms], spawned at ..., leaked"
     /// ```
     pub fn leaked(&self) -> TaskDump {
         self.filter(|t| t.leaked)
@@ -411,7 +513,7 @@ mod tests {
     /// the complete-but-unjoined flag.
     #[test]
     fn header_size() {
-        assert_eq!(std::mem::size_of::<Header>(), 72);
+        assert_eq!(std::mem::size_of::<Header>(), 80);
     }
 
     fn info(id: u64, state: TaskState, created: u64, last_start: u64, last_ns: u64) -> TaskInfo {
@@ -427,6 +529,7 @@ mod tests {
             captured_ns: 1_000_000_001,
             local: false,
             leaked: false,
+            wait: WaitWord::default(),
         }
     }
 
@@ -463,5 +566,27 @@ mod tests {
         assert_eq!(ids(dump.not_polled_for(Duration::from_millis(40))), [1, 2, 3]);
         assert_eq!(ids(dump.not_polled_for(Duration::from_millis(60))), [1, 3]);
         assert_eq!(ids(dump.with_state(TaskState::Running)), [3]);
+    }
+
+    #[test]
+    fn wait_and_runnable_for_decode_the_wait_word() {
+        let site = sites::intern(Location::caller());
+        let mut idle = info(1, TaskState::Idle, 1, 500_000_001, 0);
+        idle.wait = WaitWord::from_parts(WaitKind::Notify as u8, site, None);
+        let wait = idle.wait().unwrap();
+        assert_eq!(wait.kind(), WaitKind::Notify);
+        assert_eq!(wait.site().unwrap().line(), line!() - 5);
+        assert_eq!(wait.duration(), Duration::from_millis(500));
+        assert_eq!(idle.runnable_for(), None, "idle: not in a queue");
+
+        // Queued 300 µs before the capture (1_000_000 µs).
+        let mut queued = info(2, TaskState::Scheduled, 1, 500_000_001, 0);
+        queued.wait = WaitWord::from_parts(WaitKind::Notify as u8, site, Some(999_700));
+        assert_eq!(queued.runnable_for(), Some(Duration::from_micros(300)));
+        assert_eq!(queued.wait(), None, "scheduled: no longer waiting on the notify");
+        // A stamp from before the 40-bit wrap still gives the difference.
+        queued.wait = WaitWord::from_parts(0, 0, Some(WAIT_STAMP_MASK - 99));
+        queued.captured_ns = 200_001;
+        assert_eq!(queued.runnable_for(), Some(Duration::from_micros(300)));
     }
 }

@@ -1,14 +1,20 @@
 //! The grouped text report of a `TaskDump` (its `Display`), in the spirit
-//! of Go's goroutine dump: one group per (spawn location, state, leaked or
-//! not, name) with its count, oldest group first.
+//! of Go's goroutine dump: one group per (state, wait kind, await site,
+//! spawn location, name, leaked or not) with its count, oldest group
+//! first. The first line of a group reads like Go's `goroutine 7 [chan
+//! receive, 7 minutes]`:
 //!
 //! ```text
 //! task dump: 103 tasks in 3 groups, captured 2026-11-23T16:02:11.123Z (walk took 41µs), 100 leaked
 //!
-//! 100 tasks, idle, spawned at src/main.rs:12:9, name "conn-handler", leaked
-//!     age 1.52s..1.61s, polls 1..3, last poll started 1.50s..1.60s ago
+//! 100 tasks [mpsc recv, 7m12s] at src/conn.rs:88:30, spawned at src/main.rs:12:9, name "conn-handler"
+//!     age 7m13s..7m14s, polls 1..3, last poll started 1.50s..7m12s ago
 //!     ids 4 5 6 7 8 9 10 11 12 13 ... (90 more)
 //! ```
+//!
+//! The bracket holds the wait kind and the longest wait in the group for
+//! idle tasks (`TaskInfo::wait`), else the state (with the longest known
+//! time in a run queue for scheduled tasks, `TaskInfo::runnable_for`).
 
 use super::{TaskDump, TaskInfo, TaskState};
 use std::collections::HashMap;
@@ -18,19 +24,26 @@ use std::time::{Duration, UNIX_EPOCH};
 /// Ids printed per group before "... (N more)".
 const MAX_IDS: usize = 10;
 
-/// The tasks of one (location, state, name).
+/// The tasks of one (location, state, name, wait kind, await site).
 struct Group<'a> {
     first: &'a TaskInfo,
     tasks: Vec<&'a TaskInfo>,
 }
 
-type Key<'a> = (&'a str, u32, u32, TaskState, bool, Option<&'a str>);
+type Key<'a> = (&'a str, u32, u32, TaskState, bool, Option<&'a str>, u8, Option<(&'a str, u32, u32)>);
 
 pub(super) fn write(dump: &TaskDump, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let mut groups: HashMap<Key<'_>, Group<'_>> = HashMap::new();
     for t in dump.tasks() {
         let loc = t.location();
-        let key = (loc.file(), loc.line(), loc.column(), t.state(), t.is_leaked(), t.name());
+        // The wait splits groups only where it is shown (idle tasks). By
+        // the site's file, line and column, not its table index: one call
+        // site can have several `Location`s (one per monomorphisation).
+        let (kind, site) = match t.wait() {
+            Some(w) => (w.kind() as u8, w.site().map(|l| (l.file(), l.line(), l.column()))),
+            None => (0, None),
+        };
+        let key = (loc.file(), loc.line(), loc.column(), t.state(), t.is_leaked(), t.name(), kind, site);
         groups.entry(key).or_insert_with(|| Group { first: t, tasks: Vec::new() }).tasks.push(t);
     }
     let mut groups: Vec<Group<'_>> = groups.into_values().collect();
@@ -72,7 +85,19 @@ pub(super) fn write(dump: &TaskDump, f: &mut fmt::Formatter<'_>) -> fmt::Result 
 
 fn write_group(g: &Group<'_>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let n = g.tasks.len();
-    write!(f, "{n} task{}, {}, spawned at {}", plural(n), g.first.state(), g.first.location())?;
+    write!(f, "{n} task{} ", plural(n))?;
+    if let Some(wait) = g.first.wait() {
+        let longest = g.tasks.iter().filter_map(|t| t.wait()).map(|w| w.duration()).max();
+        write!(f, "[{}, {}]", wait.kind(), Coarse(longest.unwrap_or_default()))?;
+        if let Some(site) = wait.site() {
+            write!(f, " at {site}")?;
+        }
+    } else if let Some(queued) = g.tasks.iter().filter_map(|t| t.runnable_for()).max() {
+        write!(f, "[{}, runnable {}]", g.first.state(), Coarse(queued))?;
+    } else {
+        write!(f, "[{}]", g.first.state())?;
+    }
+    write!(f, ", spawned at {}", g.first.location())?;
     if let Some(name) = g.first.name() {
         write!(f, ", name {name:?}")?;
     }
@@ -179,6 +204,23 @@ impl fmt::Display for Dur {
     }
 }
 
+/// A wait's length as Go prints it in a dump, coarse past a minute
+/// (`7m12s`, `2h5m`), else as `Dur`.
+struct Coarse(Duration);
+
+impl fmt::Display for Coarse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.as_secs();
+        if s >= 3600 {
+            write!(f, "{}h{}m", s / 3600, s % 3600 / 60)
+        } else if s >= 60 {
+            write!(f, "{}m{}s", s / 60, s % 60)
+        } else {
+            Dur(self.0).fmt(f)
+        }
+    }
+}
+
 /// A time since the UNIX epoch as UTC ISO 8601 with milliseconds.
 struct Utc(Duration);
 
@@ -227,6 +269,9 @@ mod tests {
         assert_eq!(Dur(Duration::from_micros(350_000)).to_string(), "350ms");
         assert_eq!(Dur(Duration::from_nanos(12_040)).to_string(), "12.0µs");
         assert_eq!(Dur(Duration::from_nanos(7)).to_string(), "7ns");
+        assert_eq!(Coarse(Duration::from_secs(432)).to_string(), "7m12s");
+        assert_eq!(Coarse(Duration::from_secs(7500)).to_string(), "2h5m");
+        assert_eq!(Coarse(Duration::from_millis(1520)).to_string(), "1.52s");
         assert_eq!(Range { min: 1, max: 1 }.to_string(), "1");
         assert_eq!(Range { min: 1, max: 3 }.to_string(), "1..3");
         let close =
