@@ -116,7 +116,7 @@ fn a_task_awaiting_pending_is_reported_in_the_dump_and_the_metrics() {
     assert!(text.contains("# TYPE weft_leaked_tasks gauge"), "{text}");
     let report = rt.dump().to_string();
     assert!(report.lines().next().unwrap().ends_with(", 1 leaked"), "{report}");
-    let group = report.lines().find(|l| l.starts_with("1 task, idle, ")).expect("the task's group");
+    let group = report.lines().find(|l| l.starts_with("1 task [external, ")).expect("the task's group");
     assert!(group.ends_with(", leaked"), "{report}");
     // Abort still ends it (its future is dropped, never polled).
     join.abort();
