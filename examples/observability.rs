@@ -188,13 +188,7 @@ fn main() {
     let (latency, polls) = (metrics.schedule_latency_histogram(), metrics.poll_histogram());
     for (what, h) in [("schedule latency", &latency), ("poll time", &polls)] {
         let q = |p: f64| h.quantile(p).map_or("-".to_string(), |d| format!("{d:?}"));
-        println!(
-            "{what}: {} samples, p50 {}, p90 {}, p99 {}",
-            h.total_count(),
-            q(0.5),
-            q(0.9),
-            q(0.99)
-        );
+        println!("{what}: {} samples, p50 {}, p90 {}, p99 {}", h.total_count(), q(0.5), q(0.9), q(0.99));
     }
 
     // What every worker did in the last moments, for ui.perfetto.dev.

@@ -127,8 +127,8 @@ where
                 let outer = waker::enter_poll(self.raw());
                 let done = self.poll_future();
                 let yielded = waker::leave_poll(self.raw(), outer);
-                if timed {
-                    let end = crate::rt::clock::now_ns();
+                let end = timed.then(crate::rt::clock::now_ns);
+                if let Some(end) = end {
                     stats.poll_ended(start, end);
                     if cached != 0 {
                         crate::rt::clock::refresh(end);
@@ -148,7 +148,13 @@ where
                     TransitionToIdle::OkNotified => {
                         // Woken during its own poll: to the back of the queue
                         // (yield_now relies on this), never to runnext.
-                        self.header().stats.mark_runnable();
+                        // A timed poll's end reading is the runnable stamp:
+                        // the same one-in-32 sampling as a wake's, with no
+                        // thread-local countdown and no clock read on the
+                        // path every yield takes.
+                        if let Some(end) = end {
+                            stats.mark_runnable_at(end);
+                        }
                         self.core().scheduler.yield_now(Notified(Task::from_raw(self.raw())));
                     }
                     TransitionToIdle::OkDealloc => self.dealloc(),

@@ -174,7 +174,13 @@ impl TaskStats {
         // poll). Relaxed: single writer now (the RUNNING holder).
         let w = self.wait.load(Relaxed);
         let external = u64::from(super::wait::WaitKind::External as u8) << WAIT_KIND_SHIFT;
-        self.wait.store(external | (w & WAIT_SITE_MASK), Relaxed);
+        let next = external | (w & WAIT_SITE_MASK);
+        // A task that polls again without a weft wait in between (a yield
+        // loop, a busy stream) already holds this value: no store, so the
+        // line is not dirtied for the dump's sake on every poll.
+        if w != next {
+            self.wait.store(next, Relaxed);
+        }
     }
 
     /// A weft leaf future returned `Pending` at site `site` (holder of
@@ -193,12 +199,18 @@ impl TaskStats {
     #[inline]
     pub(crate) fn mark_runnable(&self) {
         if let Some(us) = super::wait::runnable_stamp_us() {
-            // Relaxed: single writer now (the Notified's owner); the queue
-            // push that follows publishes it to the popper.
-            let w = self.wait.load(Relaxed);
-            let keep = w & !(WAIT_RUNNABLE | WAIT_STAMP_MASK);
-            self.wait.store(keep | WAIT_RUNNABLE | (us & WAIT_STAMP_MASK), Relaxed);
+            self.mark_runnable_at(us * 1_000);
         }
+    }
+
+    /// As `mark_runnable`, for a notification the caller samples itself,
+    /// stamped at `now_ns` (a `clock` reading it already has).
+    pub(crate) fn mark_runnable_at(&self, now_ns: u64) {
+        // Relaxed: single writer now (the Notified's owner); the queue push
+        // that follows publishes it to the popper.
+        let w = self.wait.load(Relaxed);
+        let keep = w & !(WAIT_RUNNABLE | WAIT_STAMP_MASK);
+        self.wait.store(keep | WAIT_RUNNABLE | ((now_ns / 1_000) & WAIT_STAMP_MASK), Relaxed);
     }
 
     /// The wait word as it is now (dumps read it racily; the popper of a
