@@ -462,7 +462,7 @@ impl Shared {
         let raw = task.0.raw();
         let header = raw.header();
         let ts = match kind {
-            Kind::Spawn => Some(header.stats.created_ns),
+            Kind::Spawn => Some(header.stats.created_ns()),
             _ => None,
         };
         self.trace.record_external(kind, header.id.as_u64(), 0, ts);

@@ -457,9 +457,9 @@ impl Worker<'_> {
         // A sampled notification (one in POLL_TIMING_SAMPLE per queuing
         // thread) left a runnable stamp in the header: this poll's start is
         // a schedule-latency sample. We popped the `Notified`, so its
-        // owner's stamp is visible (docs/design/dump.md, "The wait word and
+        // owner's stamp is visible (docs/design/dump.md, "The wait fields and
         // its writers"); the harness clears it when the poll starts.
-        let runnable_since_us = task.0.raw().header().stats.wait().runnable_since_us();
+        let runnable_since_us = task.0.raw().header().stats.runnable_since_us();
         if timed || runnable_since_us.is_some() {
             core.now = crate::rt::clock::now_ns();
         }

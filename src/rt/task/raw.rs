@@ -66,47 +66,61 @@ pub(crate) struct Header {
 /// report as it is. No synchronisation hangs on them (std atomics, also
 /// under loom).
 ///
-/// Four words: the poll count and the last poll's length share one
-/// (`POLLS_SHIFT`); the wait word packs four fields (`WAIT_*`), which keeps
-/// the cell of a small task within the cell cache's 128-byte class
-/// (docs/design/task.md, "Cell size").
+/// Three words, as many as before wait reasons existed: the header stays
+/// 72 bytes, which keeps the cell of a small task within glibc's fast bins
+/// and the cache's 128-byte class, and every field a poll touches where it
+/// was (docs/design/task.md, "Cell size"). Stamps are microseconds on the
+/// `clock` scale in 48 bits (8.9 years), which frees 16 bits beside the
+/// spawn stamp for the await site, and 16 beside the last poll's start for
+/// the wait kind and the RUNNABLE flag.
 ///
-/// The wait word has two kinds of writer, never at the same time
+/// The second word has two kinds of writer, never at the same time
 /// (docs/design/dump.md, "Wait reasons and await sites"): the thread that
 /// holds RUNNING (poll start, and weft leaf futures returning `Pending`
 /// during the poll), and the owner of a `Notified` before it queues it
 /// (`mark_runnable`: spawn, wake of an idle task, resubmission after a
 /// wake during the poll). A `Notified` exists only while the task is not
 /// running, and the queue's push (Release) and pop (Acquire) order the
-/// stamp before the RUNNING that follows the pop.
+/// stamp before the RUNNING that follows the pop. The site bits of the
+/// first word are written by the RUNNING holder only.
 #[derive(Debug)]
 pub(crate) struct TaskStats {
-    /// `clock` stamp of the spawn (see `clock::coarse_now_ns`).
-    pub(crate) created_ns: u64,
-    /// `clock` stamp of the last poll's start (the worker's cached clock,
-    /// exact for timed polls); 0 = never polled.
-    pub(crate) last_poll_start_ns: StatAtomicU64,
+    /// Bits 63..48: the await site of the last weft wait (`wait::sites`
+    /// index, 0 = unknown). Bits 47..0: the spawn's `clock` stamp in
+    /// microseconds (never changes).
+    created_and_site: StatAtomicU64,
+    /// Bits 63..57: the wait kind (`WaitKind` code, 0 = none yet). Bit 56:
+    /// RUNNABLE. Bits 47..0, microseconds on the `clock` scale: with
+    /// RUNNABLE clear, the last poll's start (0 = never polled; the
+    /// worker's cached clock, exact for timed polls); with RUNNABLE set
+    /// (a sampled notification, until the poll starts), when the task was
+    /// queued: the last poll's start is then known only to be earlier.
+    poll_start_and_wait: StatAtomicU64,
     /// High 32 bits: polls started (saturating). Low 32 bits: length of the
     /// last *timed* poll in microseconds, rounded up, saturating at about
     /// 71 minutes (0 before one; a worker times one poll in
     /// `POLL_TIMING_SAMPLE`).
     pub(crate) polls_and_last_us: StatAtomicU64,
-    /// Bits 63..57: the wait kind (`WaitKind` code, 0 = none yet). Bit 56:
-    /// RUNNABLE, set with the stamp on a sampled notification, cleared at
-    /// poll start. Bits 55..40: the await site (`wait::sites` index, 0 =
-    /// unknown). Bits 39..0: the runnable stamp, microseconds on the
-    /// `clock` scale modulo 2^40 (12.7 days; only differences are used).
-    wait: StatAtomicU64,
 }
 
+/// The 48-bit microsecond stamps of `TaskStats`.
+const STAMP_MASK: u64 = (1 << 48) - 1;
+const SITE_SHIFT: u32 = 48;
+const KIND_SHIFT: u32 = 57;
+const RUNNABLE: u64 = 1 << 56;
+const KIND_MASK: u64 = 0x7f << KIND_SHIFT;
+
+/// The layout of a `WaitWord`, a decoded copy of the wait fields (not a
+/// header word): kind | RUNNABLE | site | runnable stamp modulo 2^40.
 const WAIT_KIND_SHIFT: u32 = 57;
 const WAIT_RUNNABLE: u64 = 1 << 56;
 const WAIT_SITE_SHIFT: u32 = 40;
 const WAIT_SITE_MASK: u64 = 0xffff << WAIT_SITE_SHIFT;
-/// The runnable stamp's bits (and the modulus of its differences).
+/// The runnable stamp's bits in a `WaitWord` (and the modulus of its
+/// differences: 12.7 days).
 pub(crate) const WAIT_STAMP_MASK: u64 = (1 << WAIT_SITE_SHIFT) - 1;
 
-/// A copy of a task's wait word, decoded.
+/// A copy of a task's wait fields, decoded.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct WaitWord(u64);
 
@@ -137,24 +151,44 @@ impl WaitWord {
     }
 }
 
-/// The wait word of a new task: runnable from now if its first
-/// notification (the spawn's) is a sampled one.
-fn initial_wait() -> u64 {
-    super::wait::runnable_stamp_us().map_or(0, |us| WAIT_RUNNABLE | (us & WAIT_STAMP_MASK))
-}
-
 /// Where the poll count sits in `TaskStats::polls_and_last_us`.
 const POLLS_SHIFT: u32 = 32;
 const LAST_US_MASK: u64 = (1 << POLLS_SHIFT) - 1;
 
+/// A `clock` stamp (ns) as the 48-bit microseconds the words hold.
+#[inline]
+fn us_of(ns: u64) -> u64 {
+    (ns / 1_000) & STAMP_MASK
+}
+
 impl TaskStats {
     pub(crate) fn new(created_ns: u64) -> TaskStats {
+        // Runnable from now if the spawn's notification is a sampled one.
+        let second = super::wait::runnable_stamp_us().map_or(0, |us| RUNNABLE | (us & STAMP_MASK));
         TaskStats {
-            created_ns,
-            last_poll_start_ns: StatAtomicU64::new(0),
+            created_and_site: StatAtomicU64::new(us_of(created_ns)),
+            poll_start_and_wait: StatAtomicU64::new(second),
             polls_and_last_us: StatAtomicU64::new(0),
-            wait: StatAtomicU64::new(initial_wait()),
         }
+    }
+
+    /// The spawn's `clock` stamp, to the microsecond.
+    pub(crate) fn created_ns(&self) -> u64 {
+        // Relaxed: the stamp bits never change after `new`.
+        (self.created_and_site.load(Relaxed) & STAMP_MASK) * 1_000
+    }
+
+    /// The last poll's start as a `clock` stamp to the microsecond (0:
+    /// never polled). For a task queued by a sampled notification, the
+    /// time it was queued (its last poll started earlier).
+    pub(crate) fn last_poll_start_ns(&self) -> u64 {
+        // Relaxed: a statistic read racily by dumps.
+        let w = self.poll_start_and_wait.load(Relaxed);
+        if w & RUNNABLE != 0 && self.polls() == 0 {
+            // The spawn's own stamp: never polled yet.
+            return 0;
+        }
+        (w & STAMP_MASK) * 1_000
     }
 
     /// A poll starts at `start` (holder of RUNNING only).
@@ -166,31 +200,31 @@ impl TaskStats {
             self.polls_and_last_us.store(w + (1 << POLLS_SHIFT), Relaxed);
         }
         // The worker's cached clock may predate a spawn from outside (which
-        // read the clock fresh); no poll starts before its task exists.
-        self.last_poll_start_ns.store(start.max(self.created_ns), Relaxed);
-        // Until a weft leaf future says otherwise during this poll, whatever
-        // keeps the task waiting is not weft's; the last weft-known site
-        // stays. The runnable stamp is spent (the worker read it before the
-        // poll). Relaxed: single writer now (the RUNNING holder).
-        let w = self.wait.load(Relaxed);
-        let external = u64::from(super::wait::WaitKind::External as u8) << WAIT_KIND_SHIFT;
-        let next = external | (w & WAIT_SITE_MASK);
-        // A task that polls again without a weft wait in between (a yield
-        // loop, a busy stream) already holds this value: no store, so the
-        // line is not dirtied for the dump's sake on every poll.
-        if w != next {
-            self.wait.store(next, Relaxed);
-        }
+        // read the clock fresh); no poll starts before its task exists. At
+        // least 1: 0 means never polled. Until a weft leaf future says
+        // otherwise during this poll, whatever keeps the task waiting is
+        // not weft's (the last weft-known site stays in the first word);
+        // the runnable stamp is spent (the worker read it before the poll).
+        // Relaxed: single writer now (the RUNNING holder).
+        let created = self.created_and_site.load(Relaxed) & STAMP_MASK;
+        let at = us_of(start).max(created).max(1);
+        let external = u64::from(super::wait::WaitKind::External as u8) << KIND_SHIFT;
+        self.poll_start_and_wait.store(external | at, Relaxed);
     }
 
     /// A weft leaf future returned `Pending` at site `site` (holder of
-    /// RUNNING only, during the poll: RUNNABLE is clear then, so the word
-    /// is just the kind and the site).
+    /// RUNNING only, during the poll: RUNNABLE is clear then).
     #[inline]
     pub(crate) fn set_wait(&self, kind: super::wait::WaitKind, site: u16) {
-        let w = (u64::from(kind as u8) << WAIT_KIND_SHIFT) | (u64::from(site) << WAIT_SITE_SHIFT);
-        // Relaxed: statistics; single writer (the RUNNING holder), racy readers.
-        self.wait.store(w, Relaxed);
+        // Relaxed (all four): statistics; single writer (the RUNNING
+        // holder), racy readers.
+        let w = self.poll_start_and_wait.load(Relaxed);
+        self.poll_start_and_wait.store((w & !KIND_MASK) | (u64::from(kind as u8) << KIND_SHIFT), Relaxed);
+        let c = self.created_and_site.load(Relaxed);
+        let with_site = (c & STAMP_MASK) | (u64::from(site) << SITE_SHIFT);
+        if c != with_site {
+            self.created_and_site.store(with_site, Relaxed);
+        }
     }
 
     /// The owner of the task's `Notified` is about to queue it: on a
@@ -208,18 +242,33 @@ impl TaskStats {
     pub(crate) fn mark_runnable_at(&self, now_ns: u64) {
         // Relaxed: single writer now (the Notified's owner); the queue push
         // that follows publishes it to the popper.
-        let w = self.wait.load(Relaxed);
-        let keep = w & !(WAIT_RUNNABLE | WAIT_STAMP_MASK);
-        self.wait.store(keep | WAIT_RUNNABLE | ((now_ns / 1_000) & WAIT_STAMP_MASK), Relaxed);
+        let w = self.poll_start_and_wait.load(Relaxed);
+        self.poll_start_and_wait.store((w & KIND_MASK) | RUNNABLE | us_of(now_ns), Relaxed);
     }
 
-    /// The wait word as it is now (dumps read it racily; the popper of a
-    /// `Notified` reads the runnable stamp).
+    /// The wait fields as they are now (dumps read them racily, one word
+    /// after the other; the popper of a `Notified` reads the runnable
+    /// stamp).
     #[inline]
     pub(crate) fn wait(&self) -> WaitWord {
         // Relaxed: statistics; a reader that owns the Notified saw the
         // stamp through the queue's pop (Acquire).
-        WaitWord(self.wait.load(Relaxed))
+        let w = self.poll_start_and_wait.load(Relaxed);
+        let mut word = (w & KIND_MASK) | (w & RUNNABLE);
+        if w & RUNNABLE != 0 {
+            word |= w & STAMP_MASK & WAIT_STAMP_MASK;
+        }
+        word |= (self.created_and_site.load(Relaxed) >> SITE_SHIFT) << WAIT_SITE_SHIFT;
+        WaitWord(word)
+    }
+
+    /// The runnable stamp alone (the popper's read before each poll: one
+    /// load).
+    #[inline]
+    pub(crate) fn runnable_since_us(&self) -> Option<u64> {
+        // Relaxed: as in `wait`.
+        let w = self.poll_start_and_wait.load(Relaxed);
+        (w & RUNNABLE != 0).then_some(w & WAIT_STAMP_MASK)
     }
 
     /// The poll that started at `start` ended at `end`.
@@ -433,20 +482,31 @@ mod tests {
         std::mem::size_of::<Cell<F, crate::rt::scheduler::Handle>>()
     }
 
-    /// A small task (a future holding one `Arc`) must fit the cell
-    /// cache's 128-byte class, so that with the cache on (the default) a
-    /// spawn-heavy load recycles cells per thread instead of freeing them
-    /// across arenas (docs/design/task.md, "Cell size").
+    /// A small task (a future holding one `Arc`) must stay within glibc's
+    /// fast bins (120 requested bytes) and so also within the cell cache's
+    /// 128-byte class (docs/design/task.md, "Cell size").
     #[test]
-    fn a_small_task_cell_fits_the_cell_caches_128_byte_class() {
+    fn a_small_task_cell_fits_a_malloc_fast_bin() {
         let arc = std::sync::Arc::new(1u32);
         let fut = async move {
             let _keep = &arc;
         };
-        assert!(cell_size(&fut) <= 128, "cell of a small task is {} bytes", cell_size(&fut));
-        let layout = std::alloc::Layout::from_size_align(cell_size(&fut), 8).unwrap();
-        let class = crate::rt::task::cell_cache::class_of(layout).expect("a small cell is cached");
-        assert_eq!(crate::rt::task::cell_cache::class_layout(class).size(), 128);
+        assert!(cell_size(&fut) <= 120, "cell of a small task is {} bytes", cell_size(&fut));
+        assert_eq!(std::mem::size_of::<Header>(), 72, "the header is nine words");
+    }
+
+    #[test]
+    fn stamps_keep_microseconds_and_never_polled_reads_zero() {
+        let stats = TaskStats::new(5_000_000);
+        assert_eq!(stats.created_ns(), 5_000_000);
+        assert_eq!(stats.last_poll_start_ns(), 0, "never polled");
+        stats.poll_started(4_000_000);
+        assert_eq!(stats.last_poll_start_ns(), 5_000_000, "a poll never starts before its spawn");
+        stats.poll_started(7_654_321);
+        assert_eq!(stats.last_poll_start_ns(), 7_654_000);
+        stats.set_wait(super::super::wait::WaitKind::Sleep, 3);
+        assert_eq!(stats.created_ns(), 5_000_000, "the site leaves the spawn stamp alone");
+        assert_eq!(stats.last_poll_start_ns(), 7_654_000, "the kind leaves the poll start alone");
     }
 
     #[test]

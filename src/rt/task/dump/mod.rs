@@ -17,7 +17,6 @@ use super::list::OwnedTasks;
 use super::raw::{Header, WaitWord, WAIT_STAMP_MASK};
 use super::wait::{sites, WaitKind};
 use super::Id;
-use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::StdArc;
 use crate::rt::clock;
 use std::fmt;
@@ -199,8 +198,8 @@ impl TaskInfo {
             // Relaxed: statistics (see `TaskStats`); each value is one the
             // field held, nothing else is inferred from them.
             polls: stats.polls(),
-            created_ns: stats.created_ns,
-            last_poll_start_ns: stats.last_poll_start_ns.load(Relaxed),
+            created_ns: stats.created_ns(),
+            last_poll_start_ns: stats.last_poll_start_ns(),
             last_poll_ns: stats.last_poll_ns(),
             captured_ns: 0,
             local,
@@ -513,7 +512,7 @@ mod tests {
     /// the complete-but-unjoined flag.
     #[test]
     fn header_size() {
-        assert_eq!(std::mem::size_of::<Header>(), 80);
+        assert_eq!(std::mem::size_of::<Header>(), 72);
     }
 
     fn info(id: u64, state: TaskState, created: u64, last_start: u64, last_ns: u64) -> TaskInfo {

@@ -189,7 +189,7 @@ pub(crate) fn record(kind: WaitKind, site: &'static Location<'static>) {
     // in progress on this thread (set by `waker::enter_poll`, restored by
     // `leave_poll` before the poll's RUNNING ends); the poll holds a
     // reference, so the header is alive. This thread holds RUNNING, the
-    // one writer of the wait word during a poll (`raw::TaskStats`).
+    // one writer of the wait fields during a poll (`raw::TaskStats`).
     let header = unsafe { &*(addr as *const Header) };
     header.stats.set_wait(kind, sites::intern(site));
 }

@@ -1,6 +1,6 @@
 //! Await sites: a process-wide, lock-free table that turns the
 //! `&'static Location` of a leaf future's construction into a 16-bit index
-//! that fits in a task's wait word (`raw::TaskStats::wait`).
+//! that fits in a task's header beside its spawn stamp (`raw::TaskStats`).
 //!
 //! The table is a fixed array of pointers with open addressing on the
 //! pointer's hash and a bounded probe: a lookup is a hash and, for a site
@@ -14,7 +14,7 @@ use crate::loom::sync::atomic::{Ordering::Acquire, Ordering::Release, StaticAtom
 use std::panic::Location;
 
 /// Slots in the table (a power of two, at most 2^16 so an index fits the
-/// wait word's 16 bits).
+/// 16 bits beside the spawn stamp).
 const SLOTS: usize = 4096;
 /// Slots a lookup visits before it gives up with index 0.
 const PROBES: usize = 32;
