@@ -73,7 +73,7 @@ pub(crate) struct Context {
     /// thread this is; 0 elsewhere. Set once when a pool thread starts.
     pub(crate) blocking_pool: Cell<usize>,
     /// `task::wait`: notifications this thread queues before the next one
-    /// it stamps for the schedule-latency sample (`runnable_stamp_us`).
+    /// it stamps for the schedule-latency sample (`runnable_stamp_ns`).
     pub(crate) runnable_countdown: Cell<u32>,
     /// `rand`: this thread's xorshift state for `select!`'s branch order
     /// (0: not seeded yet). Advanced by `rand::thread_rng_n`.

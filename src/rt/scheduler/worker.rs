@@ -459,13 +459,14 @@ impl Worker<'_> {
         // a schedule-latency sample. We popped the `Notified`, so its
         // owner's stamp is visible (docs/design/dump.md, "The wait fields and
         // its writers"); the harness clears it when the poll starts.
-        let runnable_since_us = task.0.raw().header().stats.runnable_since_us();
-        if timed || runnable_since_us.is_some() {
+        let runnable_since = task.0.raw().header().stats.runnable_since();
+        if timed || runnable_since.is_some() {
             core.now = crate::rt::clock::now_ns();
         }
-        if let Some(since) = runnable_since_us {
-            let waited_us = (core.now / 1_000).wrapping_sub(since) & crate::rt::task::WAIT_STAMP_MASK;
-            core.stats.record_schedule_latency(waited_us.saturating_mul(1_000));
+        if let Some(since) = runnable_since {
+            use crate::rt::task::{STAMP_SHIFT, WAIT_STAMP_MASK};
+            let waited = (core.now >> STAMP_SHIFT).wrapping_sub(since) & WAIT_STAMP_MASK;
+            core.stats.record_schedule_latency(waited << STAMP_SHIFT);
         }
         let (start, id) = (core.now, task.0.id().as_u64());
         core.record(Kind::PollStart, id, 0);

@@ -66,7 +66,7 @@ pub use id::Id;
 pub use join::JoinHandle;
 pub use wait::WaitKind;
 
-pub(crate) use raw::{Header, Meta, RawTask, WAIT_STAMP_MASK};
+pub(crate) use raw::{Header, Meta, RawTask, STAMP_SHIFT, WAIT_STAMP_MASK};
 
 use std::fmt;
 use std::future::Future;

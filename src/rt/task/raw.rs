@@ -69,8 +69,9 @@ pub(crate) struct Header {
 /// Three words, as many as before wait reasons existed: the header stays
 /// 72 bytes, which keeps the cell of a small task within glibc's fast bins
 /// and the cache's 128-byte class, and every field a poll touches where it
-/// was (docs/design/task.md, "Cell size"). Stamps are microseconds on the
-/// `clock` scale in 48 bits (8.9 years), which frees 16 bits beside the
+/// was (docs/design/task.md, "Cell size"). Stamps are `clock` readings in
+/// units of 1,024 ns (a shift, not a division, on the poll path) in 48
+/// bits (9.1 years), which frees 16 bits beside the
 /// spawn stamp for the await site, and 16 beside the last poll's start for
 /// the wait kind and the RUNNABLE flag.
 ///
@@ -87,11 +88,12 @@ pub(crate) struct Header {
 pub(crate) struct TaskStats {
     /// Bits 63..48: the await site of the last weft wait (`wait::sites`
     /// index, 0 = unknown). Bits 47..0: the spawn's `clock` stamp in
-    /// microseconds (never changes).
+    /// 1,024 ns units (never changes).
     created_and_site: StatAtomicU64,
     /// Bits 63..57: the wait kind (`WaitKind` code, 0 = none yet). Bit 56:
-    /// RUNNABLE. Bits 47..0, microseconds on the `clock` scale: with
-    /// RUNNABLE clear, the last poll's start (0 = never polled; the
+    /// RUNNABLE. Bits 47..0, 1,024 ns units on the `clock` scale: with
+    /// RUNNABLE clear, the last poll's start (meaningless while the poll
+    /// count is 0; the
     /// worker's cached clock, exact for timed polls); with RUNNABLE set
     /// (a sampled notification, until the poll starts), when the task was
     /// queued: the last poll's start is then known only to be earlier.
@@ -103,8 +105,9 @@ pub(crate) struct TaskStats {
     pub(crate) polls_and_last_us: StatAtomicU64,
 }
 
-/// The 48-bit microsecond stamps of `TaskStats`.
+/// The 48-bit stamps of `TaskStats`, in units of 2^STAMP_SHIFT ns.
 const STAMP_MASK: u64 = (1 << 48) - 1;
+pub(crate) const STAMP_SHIFT: u32 = 10;
 const SITE_SHIFT: u32 = 48;
 const KIND_SHIFT: u32 = 57;
 const RUNNABLE: u64 = 1 << 56;
@@ -117,7 +120,7 @@ const WAIT_RUNNABLE: u64 = 1 << 56;
 const WAIT_SITE_SHIFT: u32 = 40;
 const WAIT_SITE_MASK: u64 = 0xffff << WAIT_SITE_SHIFT;
 /// The runnable stamp's bits in a `WaitWord` (and the modulus of its
-/// differences: 12.7 days).
+/// differences: 13 days).
 pub(crate) const WAIT_STAMP_MASK: u64 = (1 << WAIT_SITE_SHIFT) - 1;
 
 /// A copy of a task's wait fields, decoded.
@@ -135,9 +138,9 @@ impl WaitWord {
         ((self.0 & WAIT_SITE_MASK) >> WAIT_SITE_SHIFT) as u16
     }
 
-    /// The runnable stamp in microseconds (modulo 2^40), if this
+    /// The runnable stamp in 2^STAMP_SHIFT ns units (modulo 2^40), if this
     /// notification was sampled and the task has not been polled since.
-    pub(crate) fn runnable_since_us(self) -> Option<u64> {
+    pub(crate) fn runnable_since(self) -> Option<u64> {
         (self.0 & WAIT_RUNNABLE != 0).then_some(self.0 & WAIT_STAMP_MASK)
     }
 
@@ -155,40 +158,38 @@ impl WaitWord {
 const POLLS_SHIFT: u32 = 32;
 const LAST_US_MASK: u64 = (1 << POLLS_SHIFT) - 1;
 
-/// A `clock` stamp (ns) as the 48-bit microseconds the words hold.
+/// A `clock` stamp (ns) as the 48-bit stamp the words hold.
 #[inline]
-fn us_of(ns: u64) -> u64 {
-    (ns / 1_000) & STAMP_MASK
+fn stamp_of(ns: u64) -> u64 {
+    (ns >> STAMP_SHIFT) & STAMP_MASK
 }
 
 impl TaskStats {
     pub(crate) fn new(created_ns: u64) -> TaskStats {
         // Runnable from now if the spawn's notification is a sampled one.
-        let second = super::wait::runnable_stamp_us().map_or(0, |us| RUNNABLE | (us & STAMP_MASK));
+        let second = super::wait::runnable_stamp_ns().map_or(0, |ns| RUNNABLE | stamp_of(ns));
         TaskStats {
-            created_and_site: StatAtomicU64::new(us_of(created_ns)),
+            created_and_site: StatAtomicU64::new(stamp_of(created_ns)),
             poll_start_and_wait: StatAtomicU64::new(second),
             polls_and_last_us: StatAtomicU64::new(0),
         }
     }
 
-    /// The spawn's `clock` stamp, to the microsecond.
+    /// The spawn's `clock` stamp, to 1,024 ns.
     pub(crate) fn created_ns(&self) -> u64 {
         // Relaxed: the stamp bits never change after `new`.
-        (self.created_and_site.load(Relaxed) & STAMP_MASK) * 1_000
+        (self.created_and_site.load(Relaxed) & STAMP_MASK) << STAMP_SHIFT
     }
 
-    /// The last poll's start as a `clock` stamp to the microsecond (0:
+    /// The last poll's start as a `clock` stamp to 1,024 ns (`None`:
     /// never polled). For a task queued by a sampled notification, the
-    /// time it was queued (its last poll started earlier).
-    pub(crate) fn last_poll_start_ns(&self) -> u64 {
+    /// time it was queued (its last poll started earlier). The worker's
+    /// cached clock may predate a spawn from outside (which read the clock
+    /// fresh): callers clamp it to the spawn stamp.
+    pub(crate) fn last_poll_start_ns(&self) -> Option<u64> {
         // Relaxed: a statistic read racily by dumps.
         let w = self.poll_start_and_wait.load(Relaxed);
-        if w & RUNNABLE != 0 && self.polls() == 0 {
-            // The spawn's own stamp: never polled yet.
-            return 0;
-        }
-        (w & STAMP_MASK) * 1_000
+        (self.polls() != 0).then_some((w & STAMP_MASK) << STAMP_SHIFT)
     }
 
     /// A poll starts at `start` (holder of RUNNING only).
@@ -199,17 +200,13 @@ impl TaskStats {
         if w >> POLLS_SHIFT != u64::from(u32::MAX) {
             self.polls_and_last_us.store(w + (1 << POLLS_SHIFT), Relaxed);
         }
-        // The worker's cached clock may predate a spawn from outside (which
-        // read the clock fresh); no poll starts before its task exists. At
-        // least 1: 0 means never polled. Until a weft leaf future says
-        // otherwise during this poll, whatever keeps the task waiting is
-        // not weft's (the last weft-known site stays in the first word);
-        // the runnable stamp is spent (the worker read it before the poll).
-        // Relaxed: single writer now (the RUNNING holder).
-        let created = self.created_and_site.load(Relaxed) & STAMP_MASK;
-        let at = us_of(start).max(created).max(1);
+        // Until a weft leaf future says otherwise during this poll, whatever
+        // keeps the task waiting is not weft's (the last weft-known site
+        // stays in the first word); the runnable stamp is spent (the
+        // worker read it before the poll). One store, as before wait
+        // reasons existed. Relaxed: single writer now (the RUNNING holder).
         let external = u64::from(super::wait::WaitKind::External as u8) << KIND_SHIFT;
-        self.poll_start_and_wait.store(external | at, Relaxed);
+        self.poll_start_and_wait.store(external | stamp_of(start), Relaxed);
     }
 
     /// A weft leaf future returned `Pending` at site `site` (holder of
@@ -232,8 +229,8 @@ impl TaskStats {
     /// for why this writer never meets another).
     #[inline]
     pub(crate) fn mark_runnable(&self) {
-        if let Some(us) = super::wait::runnable_stamp_us() {
-            self.mark_runnable_at(us * 1_000);
+        if let Some(ns) = super::wait::runnable_stamp_ns() {
+            self.mark_runnable_at(ns);
         }
     }
 
@@ -243,7 +240,7 @@ impl TaskStats {
         // Relaxed: single writer now (the Notified's owner); the queue push
         // that follows publishes it to the popper.
         let w = self.poll_start_and_wait.load(Relaxed);
-        self.poll_start_and_wait.store((w & KIND_MASK) | RUNNABLE | us_of(now_ns), Relaxed);
+        self.poll_start_and_wait.store((w & KIND_MASK) | RUNNABLE | stamp_of(now_ns), Relaxed);
     }
 
     /// The wait fields as they are now (dumps read them racily, one word
@@ -265,7 +262,7 @@ impl TaskStats {
     /// The runnable stamp alone (the popper's read before each poll: one
     /// load).
     #[inline]
-    pub(crate) fn runnable_since_us(&self) -> Option<u64> {
+    pub(crate) fn runnable_since(&self) -> Option<u64> {
         // Relaxed: as in `wait`.
         let w = self.poll_start_and_wait.load(Relaxed);
         (w & RUNNABLE != 0).then_some(w & WAIT_STAMP_MASK)
@@ -496,17 +493,20 @@ mod tests {
     }
 
     #[test]
-    fn stamps_keep_microseconds_and_never_polled_reads_zero() {
+    fn stamps_keep_1024_ns_units_and_never_polled_reads_none() {
         let stats = TaskStats::new(5_000_000);
-        assert_eq!(stats.created_ns(), 5_000_000);
-        assert_eq!(stats.last_poll_start_ns(), 0, "never polled");
-        stats.poll_started(4_000_000);
-        assert_eq!(stats.last_poll_start_ns(), 5_000_000, "a poll never starts before its spawn");
+        let unit = 1 << STAMP_SHIFT;
+        assert_eq!(stats.created_ns(), 5_000_000 / unit * unit);
+        assert_eq!(stats.last_poll_start_ns(), None, "never polled");
         stats.poll_started(7_654_321);
-        assert_eq!(stats.last_poll_start_ns(), 7_654_000);
+        assert_eq!(stats.last_poll_start_ns(), Some(7_654_321 / unit * unit));
         stats.set_wait(super::super::wait::WaitKind::Sleep, 3);
-        assert_eq!(stats.created_ns(), 5_000_000, "the site leaves the spawn stamp alone");
-        assert_eq!(stats.last_poll_start_ns(), 7_654_000, "the kind leaves the poll start alone");
+        assert_eq!(stats.created_ns(), 5_000_000 / unit * unit, "the site leaves the spawn stamp alone");
+        assert_eq!(
+            stats.last_poll_start_ns(),
+            Some(7_654_321 / unit * unit),
+            "the kind leaves the poll start"
+        );
     }
 
     #[test]
@@ -520,15 +520,15 @@ mod tests {
         stats.poll_started(5);
         let w = stats.wait();
         assert_eq!(
-            (w.kind(), w.site(), w.runnable_since_us()),
+            (w.kind(), w.site(), w.runnable_since()),
             (super::super::wait::WaitKind::External as u8, 7, None)
         );
         // Stamped on every notification until one is (1 in N per thread).
-        while stats.wait().runnable_since_us().is_none() {
+        while stats.wait().runnable_since().is_none() {
             stats.mark_runnable();
         }
         assert_eq!(stats.wait().site(), 7, "stamping keeps the site");
         stats.poll_started(6);
-        assert_eq!(stats.wait().runnable_since_us(), None, "a poll start spends the stamp");
+        assert_eq!(stats.wait().runnable_since(), None, "a poll start spends the stamp");
     }
 }

@@ -14,7 +14,7 @@
 mod report;
 
 use super::list::OwnedTasks;
-use super::raw::{Header, WaitWord, WAIT_STAMP_MASK};
+use super::raw::{Header, WaitWord, STAMP_SHIFT, WAIT_STAMP_MASK};
 use super::wait::{sites, WaitKind};
 use super::Id;
 use crate::loom::sync::StdArc;
@@ -199,7 +199,9 @@ impl TaskInfo {
             // field held, nothing else is inferred from them.
             polls: stats.polls(),
             created_ns: stats.created_ns(),
-            last_poll_start_ns: stats.last_poll_start_ns(),
+            // No poll starts before its task exists (a worker's cached
+            // clock may predate a spawn from outside); 0: never polled.
+            last_poll_start_ns: stats.last_poll_start_ns().map_or(0, |t| t.max(stats.created_ns()).max(1)),
             last_poll_ns: stats.last_poll_ns(),
             captured_ns: 0,
             local,
@@ -303,9 +305,9 @@ impl TaskInfo {
         if self.state != TaskState::Scheduled {
             return None;
         }
-        let since = self.wait.runnable_since_us()?;
-        let now = self.captured_ns / 1_000;
-        Some(Duration::from_micros(now.wrapping_sub(since) & WAIT_STAMP_MASK))
+        let since = self.wait.runnable_since()?;
+        let now = self.captured_ns >> STAMP_SHIFT;
+        Some(Duration::from_nanos((now.wrapping_sub(since) & WAIT_STAMP_MASK) << STAMP_SHIFT))
     }
 
     /// `since_last_poll`, or the age of a task never polled.
@@ -578,14 +580,15 @@ mod tests {
         assert_eq!(wait.duration(), Duration::from_millis(500));
         assert_eq!(idle.runnable_for(), None, "idle: not in a queue");
 
-        // Queued 300 µs before the capture (1_000_000 µs).
+        // Queued 300 stamp units (of 2^STAMP_SHIFT ns) before the capture.
         let mut queued = info(2, TaskState::Scheduled, 1, 500_000_001, 0);
-        queued.wait = WaitWord::from_parts(WaitKind::Notify as u8, site, Some(999_700));
-        assert_eq!(queued.runnable_for(), Some(Duration::from_micros(300)));
+        let now = queued.captured_ns >> STAMP_SHIFT;
+        queued.wait = WaitWord::from_parts(WaitKind::Notify as u8, site, Some(now - 300));
+        assert_eq!(queued.runnable_for(), Some(Duration::from_nanos(300 << STAMP_SHIFT)));
         assert_eq!(queued.wait(), None, "scheduled: no longer waiting on the notify");
         // A stamp from before the 40-bit wrap still gives the difference.
         queued.wait = WaitWord::from_parts(0, 0, Some(WAIT_STAMP_MASK - 99));
-        queued.captured_ns = 200_001;
-        assert_eq!(queued.runnable_for(), Some(Duration::from_micros(300)));
+        queued.captured_ns = 200 << STAMP_SHIFT;
+        assert_eq!(queued.runnable_for(), Some(Duration::from_nanos(300 << STAMP_SHIFT)));
     }
 }

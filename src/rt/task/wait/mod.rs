@@ -304,10 +304,10 @@ impl WaitSite {
 const RUNNABLE_SAMPLE: u32 = crate::rt::scheduler::stats::POLL_TIMING_SAMPLE as u32;
 
 /// The owner of a `Notified` is about to queue it: if this notification is
-/// this thread's sampled one, the clock in microseconds (for the task's
-/// "runnable since" stamp); else `None`. A thread-local countdown.
+/// this thread's sampled one, the clock (for the task's "runnable since"
+/// stamp); else `None`. A thread-local countdown.
 #[inline]
-pub(crate) fn runnable_stamp_us() -> Option<u64> {
+pub(crate) fn runnable_stamp_ns() -> Option<u64> {
     let sampled = context::with(|c| {
         let left = c.runnable_countdown.get();
         c.runnable_countdown.set(if left == 0 { RUNNABLE_SAMPLE - 1 } else { left - 1 });
@@ -315,7 +315,7 @@ pub(crate) fn runnable_stamp_us() -> Option<u64> {
     })
     .unwrap_or(false);
     if sampled {
-        Some(crate::rt::clock::now_ns() / 1_000)
+        Some(crate::rt::clock::now_ns())
     } else {
         None
     }
