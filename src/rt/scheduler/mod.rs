@@ -566,7 +566,7 @@ impl Schedule for Handle {
     }
 
     fn yield_now(&self, task: Notified) {
-        self.schedule_task(task, true);
+        self.yield_task(task);
     }
 
     fn release(&self, task: RawTask) -> Option<Task> {

@@ -69,6 +69,29 @@ impl Handle {
         self.schedule_as(task, is_yield, Kind::Wake);
     }
 
+    /// A task that yielded (or was woken during its own poll) goes to the
+    /// back of this worker's queue, or to the injector elsewhere. Not
+    /// recorded in the flight recorder (the task's next poll shows it), and
+    /// kept apart from `schedule_as` so that the path every yield takes
+    /// stays one small function with nothing but the push in it.
+    #[inline]
+    pub(crate) fn yield_task(&self, task: Notified) {
+        let remote = with_current(|cx| {
+            let Some(cx) = cx.filter(|cx| cx.handle.ptr_eq(self)) else { return Some(task) };
+            let Ok(mut slot) = cx.core.try_borrow_mut() else { return Some(task) };
+            let Some(core) = slot.as_mut() else { return Some(task) };
+            let stealable = core.schedule(task, true, &self.shared) && !core.is_dispatching;
+            drop(slot);
+            if stealable {
+                self.shared.notify_parked_local();
+            }
+            None
+        });
+        if let Some(task) = remote {
+            self.shared.schedule_remote(task);
+        }
+    }
+
     /// `schedule_task`, recorded in the flight recorder as `kind` (a wake
     /// or a spawn; a yield is not recorded: the task's next poll shows it)
     /// in this worker's ring, or the external one.
@@ -95,6 +118,20 @@ impl Handle {
             self.shared.schedule_remote(task);
         }
     }
+}
+
+/// A schedule-latency sample (one notification in 32): from the task's
+/// runnable stamp to now, the start of its poll. Out of line, so the poll
+/// path carries only the test of the stamp's flag.
+#[cold]
+#[inline(never)]
+fn record_schedule_latency(core: &mut Core, since: u64, timed: bool) {
+    use crate::rt::task::{STAMP_SHIFT, WAIT_STAMP_MASK};
+    if !timed {
+        core.now = crate::rt::clock::now_ns();
+    }
+    let waited = (core.now >> STAMP_SHIFT).wrapping_sub(since) & WAIT_STAMP_MASK;
+    core.stats.record_schedule_latency(waited << STAMP_SHIFT);
 }
 
 /// Resets the context's `worker` when the worker's frame ends, even by
@@ -459,14 +496,11 @@ impl Worker<'_> {
         // a schedule-latency sample. We popped the `Notified`, so its
         // owner's stamp is visible (docs/design/dump.md, "The wait fields and
         // its writers"); the harness clears it when the poll starts.
-        let runnable_since = task.0.raw().header().stats.runnable_since();
-        if timed || runnable_since.is_some() {
+        if timed {
             core.now = crate::rt::clock::now_ns();
         }
-        if let Some(since) = runnable_since {
-            use crate::rt::task::{STAMP_SHIFT, WAIT_STAMP_MASK};
-            let waited = (core.now >> STAMP_SHIFT).wrapping_sub(since) & WAIT_STAMP_MASK;
-            core.stats.record_schedule_latency(waited << STAMP_SHIFT);
+        if let Some(since) = task.0.raw().header().stats.runnable_since() {
+            record_schedule_latency(&mut core, since, timed);
         }
         let (start, id) = (core.now, task.0.id().as_u64());
         core.record(Kind::PollStart, id, 0);
