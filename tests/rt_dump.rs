@@ -4,6 +4,9 @@
 //! No verdict depends on a sleep: waits are deadline loops over dumps or
 //! flags (sleeping 1 ms between looks).
 
+mod common;
+
+use common::dump::{find, rt, wait_for};
 use std::collections::HashSet;
 use std::future::{pending, Future};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -11,29 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
-use weft::task::{Builder, Id, TaskDump, TaskInfo, TaskState};
-
-fn rt(workers: usize) -> weft::Runtime {
-    weft::Runtime::builder().worker_threads(workers).build().expect("build runtime")
-}
-
-/// Looks at `f` every millisecond until it returns `Some`; panics after a
-/// minute (a hang guard).
-#[track_caller]
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn find(dump: &TaskDump, id: Id) -> Option<TaskInfo> {
-    dump.tasks().iter().find(|t| t.id() == id).cloned()
-}
+use weft::task::{Builder, Id, TaskInfo, TaskState};
 
 /// The task `id` once the dump shows it in `state`.
 #[track_caller]

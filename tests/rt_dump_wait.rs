@@ -6,28 +6,12 @@
 //! it idle; the verdict is the kind and the line of the call.
 #![cfg(all(feature = "sync", feature = "time"))]
 
+mod common;
+
+use common::dump::{rt, wait_for};
 use std::future::pending;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use weft::task::{Id, TaskDump, TaskState, TaskWait, WaitKind};
-
-fn rt(workers: usize) -> weft::Runtime {
-    weft::Runtime::builder().worker_threads(workers).build().expect("build runtime")
-}
-
-/// Looks at `f` every millisecond until it returns `Some`; panics after a
-/// minute (a hang guard).
-#[track_caller]
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
 
 /// The wait of task `id` once the dump shows it idle with a wait of `kind`.
 #[track_caller]

@@ -9,6 +9,9 @@
 //! idle (its poll returned, so its waker is stored), then check that many
 //! dumps never call it leaked.
 
+mod common;
+
+use common::dump::{find, rt, wait_for};
 use std::collections::{HashMap, HashSet};
 use std::future::{pending, Future};
 use std::pin::Pin;
@@ -17,29 +20,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
-use weft::task::{AbortHandle, Id, TaskDump, TaskInfo, TaskState};
-
-fn rt(workers: usize) -> weft::Runtime {
-    weft::Runtime::builder().worker_threads(workers).build().expect("build runtime")
-}
-
-/// Looks at `f` every millisecond until it returns `Some`;
-/// panics after a minute (a hang guard, not a verdict).
-#[track_caller]
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn find(dump: &TaskDump, id: Id) -> Option<TaskInfo> {
-    dump.tasks().iter().find(|t| t.id() == id).cloned()
-}
+use weft::task::{AbortHandle, Id, TaskInfo, TaskState};
 
 /// Task `id` once a dump reports it leaked.
 #[track_caller]

@@ -23,7 +23,7 @@
 // iteration count each; it prints the 10th, 50th and 90th percentile of
 // the per-iteration time over the samples, one line per workload:
 //
-//	spawn_many_local/go/2 p10 1.234ms p50 1.250ms p90 1.300ms (20 samples x 40 iterations)
+//	WORKLOAD/go/WORKERS p10 TIME p50 TIME p90 TIME (20 samples x N iterations)
 package main
 
 import (

@@ -18,3 +18,6 @@ pub mod child;
 /// Helpers for the networking tests.
 #[cfg(feature = "net")]
 pub mod net;
+
+/// Helpers for the task-dump tests (`rt_dump`, `rt_dump_wait`, `rt_leak`).
+pub mod dump;
