@@ -9,6 +9,15 @@
 //!   trips of 64 bytes (time per iteration / rounds = one round trip).
 //! - `tcp_echo_throughput`: [`TP_CONNS`] connections x [`TP_ROUNDS`] round
 //!   trips of 1 KiB each, all concurrent.
+//! - `tcp_echo_small_256`, `tcp_echo_small_1024`: many connections
+//!   exchanging small messages ([`SMALL_SHAPES`]), where the runtime's cost
+//!   per readiness event weighs most beside the kernel's.
+//!
+//! Every echo shape also runs on `mio_floor`: no runtime, N plain threads
+//! (N = the worker count), each with its own `mio::Poll`, listener and
+//! share of the connections, driving both ends of each with the same
+//! system calls a runtime's tasks make (see [`floor`]). It is the floor a
+//! runtime's per-event overhead is measured against.
 //! - `tcp_accept`: [`ACCEPTS`] connections accepted; the server writes one
 //!   byte on each and drops it; [`ACCEPT_CONCURRENCY`] client tasks connect,
 //!   read that byte (so a client never has more than one connection waiting
@@ -49,12 +58,19 @@ const TP_SIZE: usize = 1024;
 const ACCEPTS: usize = 10_000;
 const ACCEPT_CONCURRENCY: usize = 50;
 const _: () = assert!(ACCEPTS % ACCEPT_CONCURRENCY == 0, "every accept needs a connect");
+/// (group, connections, round trips, message size) of the many-connection,
+/// small-message echoes. The 1,024-connection shape makes fewer round trips
+/// so that one iteration stays short.
+const SMALL_SHAPES: &[(&str, usize, usize, usize)] =
+    &[("tcp_echo_small_256", 256, 100, 64), ("tcp_echo_small_1024", 1024, 25, 64)];
 const DEFAULT_WORKERS: &[usize] = &[2, 4];
 #[cfg(feature = "tokio-io")]
 const READ_BUF_CAPACITY: usize = 8 * 1024;
 
 /// SO_LINGER 0: close sends RST, no TIME_WAIT (so 10,000 connections per
-/// iteration do not exhaust ephemeral ports). Same call on both runtimes.
+/// iteration, or thousands of echo clients per second, do not exhaust
+/// ephemeral ports). Same call on both runtimes and the floor: the accept
+/// clients and every echo client make it before they close.
 fn linger_zero(fd: &impl AsRawFd) {
     let l = libc::linger { l_onoff: 1, l_linger: 0 };
     // SAFETY: a valid open socket fd, a correctly sized `linger` value.
@@ -99,6 +115,7 @@ mod on_weft {
             s.write_all(&msg).await.unwrap();
             s.read_exact(&mut back).await.unwrap();
         }
+        linger_zero(&s);
     }
 
     pub(super) fn echo(rt: &weft::Runtime, conns: usize, rounds: usize, size: usize) {
@@ -258,6 +275,7 @@ mod on_tokio {
             s.write_all(&msg).await.unwrap();
             s.read_exact(&mut back).await.unwrap();
         }
+        linger_zero(&s);
     }
 
     pub(super) fn echo(rt: &tokio::runtime::Runtime, conns: usize, rounds: usize, size: usize) {
@@ -327,6 +345,204 @@ mod on_tokio {
     }
 }
 
+/// The bare-mio floor: the echo with no runtime. A fixed pool of plain
+/// threads (one per worker of the runtimes it is compared with), each
+/// running one `mio::Poll` loop over its share of the connections, both
+/// ends of each (as a runtime's workers run both the client and the server
+/// tasks).
+///
+/// Each thread binds its own listener and connects and accepts its share
+/// (blocking, one connection at a time, so the accept queue never holds
+/// more than one), then drives them edge-triggered, registered for
+/// reading and writing as the runtimes register their sockets. The system
+/// calls per message are the ones a runtime's tasks make: the client
+/// writes its message, reads the reply until it has all of it, writes the
+/// next one and reads until `WouldBlock`; the server reads, echoes what it
+/// read, and reads again until `WouldBlock`. A client closes after its
+/// last reply, with SO_LINGER 0 like the runtimes' clients; the server
+/// sees the reset or the end of stream and closes its end.
+mod floor {
+    use super::linger_zero;
+    use mio::net::TcpStream;
+    use mio::{Events, Interest, Poll, Token};
+    use std::io::{self, ErrorKind, Read, Write};
+    use std::sync::mpsc;
+
+    /// One thread's part of an iteration: connections, round trips, size.
+    type Job = (usize, usize, usize);
+
+    /// The threads, waiting for jobs between iterations (so an iteration
+    /// does not pay for starting threads, as a runtime's does not).
+    pub(super) struct Floor {
+        jobs: Vec<mpsc::Sender<Job>>,
+        done: mpsc::Receiver<()>,
+    }
+
+    impl Floor {
+        pub(super) fn new(threads: usize) -> Floor {
+            let (done_tx, done) = mpsc::channel();
+            let jobs = (0..threads)
+                .map(|i| {
+                    let (tx, rx) = mpsc::channel::<Job>();
+                    let done = done_tx.clone();
+                    std::thread::Builder::new()
+                        .name(format!("mio-floor-{i}"))
+                        .spawn(move || {
+                            for (conns, rounds, size) in rx {
+                                run(conns, rounds, size);
+                                done.send(()).unwrap();
+                            }
+                        })
+                        .expect("spawn a floor thread");
+                    tx
+                })
+                .collect();
+            Floor { jobs, done }
+        }
+
+        /// One iteration: `conns` connections, shared out as evenly as
+        /// possible, each `rounds` round trips of `size` bytes.
+        pub(super) fn echo(&self, conns: usize, rounds: usize, size: usize) {
+            let n = self.jobs.len();
+            for (i, job) in self.jobs.iter().enumerate() {
+                job.send((conns / n + usize::from(i < conns % n), rounds, size)).unwrap();
+            }
+            for _ in 0..n {
+                self.done.recv().unwrap();
+            }
+        }
+    }
+
+    struct Client {
+        sock: TcpStream,
+        left: usize,
+        sent: usize,
+        got: usize,
+    }
+
+    struct Server {
+        sock: TcpStream,
+        /// Bytes read and not yet echoed: `buf[from..to]`.
+        from: usize,
+        to: usize,
+    }
+
+    /// Connection `i`'s server end has token `2 * i`, its client end
+    /// `2 * i + 1`.
+    fn run(conns: usize, rounds: usize, size: usize) {
+        if conns == 0 {
+            return;
+        }
+        let mut poll = Poll::new().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut clients = Vec::with_capacity(conns);
+        let mut servers = Vec::with_capacity(conns);
+        for i in 0..conns {
+            let c = std::net::TcpStream::connect(addr).unwrap();
+            let (s, _) = listener.accept().unwrap();
+            let mut ends = [c, s].map(|end| {
+                end.set_nodelay(true).unwrap();
+                end.set_nonblocking(true).unwrap();
+                TcpStream::from_std(end)
+            });
+            let both = Interest::READABLE | Interest::WRITABLE;
+            poll.registry().register(&mut ends[1], Token(2 * i), both).unwrap();
+            poll.registry().register(&mut ends[0], Token(2 * i + 1), both).unwrap();
+            let [c, s] = ends;
+            clients.push(Some(Client { sock: c, left: rounds, sent: 0, got: 0 }));
+            servers.push(Some(Server { sock: s, from: 0, to: 0 }));
+        }
+        let msg = vec![7u8; size];
+        let mut back = vec![0u8; size];
+        let mut bufs = vec![vec![0u8; size]; conns];
+        let mut open = 2 * conns;
+        for client in &mut clients {
+            open -= drive_client(client, &msg, &mut back) as usize;
+        }
+        let mut events = Events::with_capacity(1024);
+        while open > 0 {
+            match poll.poll(&mut events, None) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => panic!("floor poll: {e}"),
+            }
+            for event in events.iter() {
+                let (i, is_client) = (event.token().0 / 2, event.token().0 % 2 == 1);
+                let closed = if is_client {
+                    drive_client(&mut clients[i], &msg, &mut back)
+                } else {
+                    drive_server(&mut servers[i], &mut bufs[i])
+                };
+                open -= closed as usize;
+            }
+        }
+    }
+
+    /// Runs a client until it would block; true if it finished (and
+    /// closed) now.
+    fn drive_client(slot: &mut Option<Client>, msg: &[u8], back: &mut [u8]) -> bool {
+        let Some(c) = slot else { return false };
+        loop {
+            if c.sent < msg.len() {
+                match (&c.sock).write(&msg[c.sent..]) {
+                    Ok(n) => c.sent += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                    Err(e) => panic!("floor client write: {e}"),
+                }
+                continue;
+            }
+            match (&c.sock).read(&mut back[c.got..]) {
+                Ok(0) => panic!("floor client: server closed early"),
+                Ok(n) => {
+                    c.got += n;
+                    if c.got == back.len() {
+                        c.got = 0;
+                        c.left -= 1;
+                        if c.left == 0 {
+                            linger_zero(&c.sock);
+                            *slot = None;
+                            return true;
+                        }
+                        c.sent = 0;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                Err(e) => panic!("floor client read: {e}"),
+            }
+        }
+    }
+
+    /// Runs a server end until it would block; true if its peer closed
+    /// (and so did it) now.
+    fn drive_server(slot: &mut Option<Server>, buf: &mut [u8]) -> bool {
+        let Some(s) = slot else { return false };
+        loop {
+            if s.from < s.to {
+                match (&s.sock).write(&buf[s.from..s.to]) {
+                    Ok(n) => s.from += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                    Err(e) => panic!("floor server write: {e}"),
+                }
+                continue;
+            }
+            match (&s.sock).read(buf) {
+                Ok(0) => break,
+                Ok(n) => (s.from, s.to) = (0, n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                Err(e) if is_reset(&e) => break,
+                Err(e) => panic!("floor server read: {e}"),
+            }
+        }
+        *slot = None;
+        true
+    }
+
+    fn is_reset(e: &io::Error) -> bool {
+        matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted)
+    }
+}
+
 fn group<'a>(
     c: &'a mut Criterion,
     name: &str,
@@ -339,22 +555,22 @@ fn group<'a>(
 fn net(c: &mut Criterion) {
     let runtimes =
         support::Runtimes::build(&support::worker_counts(DEFAULT_WORKERS), support::TokioDrivers::All).pairs;
-    let mut g = group(c, "tcp_echo_latency");
-    for (n, w, t) in &runtimes {
-        g.bench_function(BenchmarkId::new("weft", n), |b| b.iter(|| on_weft::echo(w, 1, LAT_ROUNDS, 64)));
-        g.bench_function(BenchmarkId::new("tokio", n), |b| b.iter(|| on_tokio::echo(t, 1, LAT_ROUNDS, 64)));
+    let floors: Vec<floor::Floor> = runtimes.iter().map(|(n, _, _)| floor::Floor::new(*n)).collect();
+    let shapes =
+        [("tcp_echo_latency", 1, LAT_ROUNDS, 64), ("tcp_echo_throughput", TP_CONNS, TP_ROUNDS, TP_SIZE)];
+    for &(name, conns, rounds, size) in shapes.iter().chain(SMALL_SHAPES) {
+        let mut g = group(c, name);
+        for ((n, w, t), f) in runtimes.iter().zip(&floors) {
+            g.bench_function(BenchmarkId::new("weft", n), |b| {
+                b.iter(|| on_weft::echo(w, conns, rounds, size))
+            });
+            g.bench_function(BenchmarkId::new("tokio", n), |b| {
+                b.iter(|| on_tokio::echo(t, conns, rounds, size))
+            });
+            g.bench_function(BenchmarkId::new("mio_floor", n), |b| b.iter(|| f.echo(conns, rounds, size)));
+        }
+        g.finish();
     }
-    g.finish();
-    let mut g = group(c, "tcp_echo_throughput");
-    for (n, w, t) in &runtimes {
-        g.bench_function(BenchmarkId::new("weft", n), |b| {
-            b.iter(|| on_weft::echo(w, TP_CONNS, TP_ROUNDS, TP_SIZE))
-        });
-        g.bench_function(BenchmarkId::new("tokio", n), |b| {
-            b.iter(|| on_tokio::echo(t, TP_CONNS, TP_ROUNDS, TP_SIZE))
-        });
-    }
-    g.finish();
     let mut g = group(c, "tcp_accept");
     for (n, w, t) in &runtimes {
         g.bench_function(BenchmarkId::new("weft", n), |b| b.iter(|| on_weft::accept(w)));
