@@ -102,13 +102,21 @@ impl TcpStream {
     }
 
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
-        let stream = TcpStream { io: PollEvented::new_connecting(mio::net::TcpStream::connect(addr)?)? };
+        let stream = TcpStream::armed(PollEvented::new_connecting(mio::net::TcpStream::connect(addr)?)?);
         ops::finish_connect(&stream.io, |s| s.take_error(), |s| s.peer_addr().map(drop)).await?;
         Ok(stream)
     }
 
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream { io: PollEvented::new(stream)? })
+        Ok(TcpStream::armed(PollEvented::new(stream)?))
+    }
+
+    /// Every TCP stream's reads may switch to TCP_INQ (see
+    /// `rt::netpoll::inq`).
+    fn armed(#[allow(unused_mut)] mut io: PollEvented<mio::net::TcpStream>) -> TcpStream {
+        #[cfg(target_os = "linux")]
+        io.arm_tcp_inq();
+        TcpStream { io }
     }
 
     pub(super) fn io(&self) -> &PollEvented<mio::net::TcpStream> {
@@ -505,5 +513,71 @@ impl std::os::fd::AsRawFd for TcpStream {
 impl std::os::fd::AsFd for TcpStream {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.io.get_ref().as_fd()
+    }
+}
+
+#[cfg(all(test, not(loom), target_os = "linux"))]
+mod inq_tests {
+    use super::*;
+    use std::future::poll_fn;
+
+    fn read_ready(s: &TcpStream) -> bool {
+        s.io.registration().is_ready(Direction::Read)
+    }
+
+    /// Reads until `buf` is full, waiting on the netpoller in between.
+    async fn fill(s: &TcpStream, buf: &mut [u8]) {
+        let mut got = 0;
+        while got < buf.len() {
+            let n = poll_fn(|cx| s.io.poll_read(cx, &mut buf[got..])).await.unwrap();
+            assert_ne!(n, 0, "unexpected end of stream");
+            got += n;
+        }
+    }
+
+    #[test]
+    fn a_read_that_empties_the_socket_clears_readable_and_the_next_message_still_wakes() {
+        let rt = crate::Runtime::builder().worker_threads(1).build().unwrap();
+        rt.block_on(async {
+            let listener = crate::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 8];
+            // The pattern that switches TCP_INQ on: a read that fills its
+            // buffer, then one that finds nothing (polled once: Pending).
+            client.write_all(&[1; 8]).await.unwrap();
+            fill(&server, &mut buf).await;
+            let pending = poll_fn(|cx| Poll::Ready(server.io.poll_read(cx, &mut buf).is_pending())).await;
+            assert!(pending, "nothing was sent: the read must wait");
+            assert!(server.io.reads_with_inq(), "full read then WouldBlock switches the option on");
+
+            // A read that takes everything: readable is cleared by the
+            // kernel's count, with no WouldBlock read.
+            client.write_all(&[2; 8]).await.unwrap();
+            fill(&server, &mut buf).await;
+            assert_eq!(buf, [2; 8]);
+            assert!(!read_ready(&server), "the kernel said the queue is empty");
+
+            // The next message brings its own edge: the read waits and wakes.
+            client.write_all(&[3; 8]).await.unwrap();
+            fill(&server, &mut buf).await;
+            assert_eq!(buf, [3; 8]);
+
+            // A read that leaves bytes behind keeps readable (one send of
+            // 16 bytes on loopback is one segment: all of it is queued
+            // when the first read runs).
+            client.write_all(&[4; 16]).await.unwrap();
+            let mut both = [0u8; 16];
+            fill(&server, &mut both[..8]).await;
+            assert!(read_ready(&server), "the kernel said 8 bytes are left");
+            fill(&server, &mut both[8..]).await;
+            assert_eq!(both, [4; 16]);
+            assert!(!read_ready(&server));
+
+            // End of stream is still read as 0.
+            drop(client);
+            let n = poll_fn(|cx| server.io.poll_read(cx, &mut buf)).await.unwrap();
+            assert_eq!(n, 0);
+        });
     }
 }

@@ -11,6 +11,8 @@
 //! - `registration.rs`: what an I/O object holds (`PollEvented`).
 //! - `fd.rs`: a raw file descriptor as a mio source (pipes, pidfds, the
 //!   signal self-pipe).
+//! - `inq.rs` (Linux): TCP_INQ, so a stream read that empties the socket
+//!   says so and the `WouldBlock` read after it is not made.
 //!
 //! Without the `net` and `signal` features (`process` turns on `signal`)
 //! nothing registers I/O: `registration.rs` is
@@ -40,6 +42,8 @@ mod sys;
 
 #[cfg(all(unix, feature = "signal", not(all(test, loom))))]
 pub(crate) mod fd;
+#[cfg(all(target_os = "linux", any(feature = "net", feature = "signal"), not(all(test, loom))))]
+pub(crate) mod inq;
 #[cfg(all(any(feature = "net", feature = "signal"), not(all(test, loom))))]
 pub(crate) mod registration;
 pub(crate) mod scheduled_io;

@@ -94,6 +94,12 @@ impl Registration {
         }
     }
 
+    /// Whether `dir` is known ready right now (tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_ready(&self, dir: Direction) -> bool {
+        self.io().ready_event(dir).is_some()
+    }
+
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
         self.io().clear_readiness(ev);
     }
@@ -144,6 +150,10 @@ impl Registration {
 pub(crate) struct PollEvented<E: Source> {
     io: Option<E>,
     registration: Registration,
+    /// Whether reads learn from the kernel what they left behind (TCP
+    /// streams on Linux, see `inq.rs`).
+    #[cfg(target_os = "linux")]
+    inq: super::inq::Inq,
 }
 
 impl<E: Source + fmt::Debug> fmt::Debug for PollEvented<E> {
@@ -184,7 +194,24 @@ impl<E: Source> PollEvented<E> {
 
     fn register(mut io: E, interest: Interest, assume_ready: usize) -> io::Result<PollEvented<E>> {
         let registration = Registration::new(&mut io, interest, assume_ready)?;
-        Ok(PollEvented { io: Some(io), registration })
+        Ok(PollEvented {
+            io: Some(io),
+            registration,
+            #[cfg(target_os = "linux")]
+            inq: super::inq::Inq::off(),
+        })
+    }
+
+    /// A TCP stream: lets reads switch to TCP_INQ when the stream shows the
+    /// request/response pattern (`inq.rs`). Other sockets keep plain reads.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn arm_tcp_inq(&mut self)
+    where
+        E: std::os::fd::AsRawFd,
+    {
+        // The fd stays open while `self` reads: it is `io`'s, which lives
+        // until `into_inner` (which consumes `self`) or drop.
+        self.inq = super::inq::Inq::armed(self.get_ref().as_raw_fd());
     }
 
     pub(crate) fn get_ref(&self) -> &E {
@@ -193,6 +220,12 @@ impl<E: Source> PollEvented<E> {
 
     pub(crate) fn registration(&self) -> &Registration {
         &self.registration
+    }
+
+    /// Whether reads go through TCP_INQ now (tests).
+    #[cfg(all(test, not(loom), target_os = "linux"))]
+    pub(crate) fn reads_with_inq(&self) -> bool {
+        self.inq.fd_if_on().is_some()
     }
 
     /// Deregisters and returns the source (still open).
@@ -235,7 +268,12 @@ where
 {
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
-        self.poll_stream_io(cx, Direction::Read, len, |mut io| io.read(buf))
+        self.poll_stream_read(cx, len, |mut io, inq_fd| match inq_fd {
+            // SAFETY: `buf` is `len` writable bytes, borrowed for this call;
+            // `fd` is the source's own, open while `io` is borrowed.
+            Some(fd) => unsafe { super::inq::recv(fd, buf.as_mut_ptr(), len) },
+            None => io.read(buf).map(|n| (n, None)),
+        })
     }
 
     pub(crate) fn poll_read_vectored(
@@ -268,6 +306,10 @@ where
     /// it is tick-guarded, so an edge the netpoller applied since we looked
     /// survives, and an edge still queued in the kernel is applied later.
     /// Stream sockets only (a datagram read is short by nature).
+    ///
+    /// Writes and vectored reads; a plain stream read goes through
+    /// `poll_stream_read`, which has a second way to know the buffer is
+    /// drained.
     fn poll_stream_io(
         &self,
         cx: &mut Context<'_>,
@@ -286,6 +328,48 @@ where
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.registration.clear_readiness(ev),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// `poll_stream_io` for a read of `len` bytes with `op`, which is
+    /// handed the fd to read with TCP_INQ when that is on (`inq.rs`) and
+    /// returns the bytes read and, if the kernel said, how many it left.
+    /// Besides a short read, a read after which the kernel reports nothing
+    /// left clears the observed readiness too (tick-guarded, as every
+    /// clear): every byte that arrives later brings an edge of its own.
+    fn poll_stream_read(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&E, Option<std::ffi::c_int>) -> io::Result<(usize, Option<usize>)>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        loop {
+            let ev = std::task::ready!(self.registration.poll_ready(cx, Direction::Read))?;
+            #[cfg(target_os = "linux")]
+            let inq_fd = self.inq.fd_if_on();
+            #[cfg(not(target_os = "linux"))]
+            let inq_fd = None;
+            match op(io, inq_fd) {
+                Ok((n, left)) => {
+                    if n > 0 && (n < len || left == Some(0)) {
+                        self.registration.clear_readiness(ev);
+                    }
+                    #[cfg(target_os = "linux")]
+                    if inq_fd.is_none() {
+                        self.inq.plain_read(n, len);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.registration.clear_readiness(ev);
+                    #[cfg(target_os = "linux")]
+                    if inq_fd.is_none() {
+                        self.inq.plain_would_block();
+                    }
+                }
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
@@ -314,17 +398,23 @@ where
     ) -> Poll<io::Result<usize>> {
         // `recv(2)` returns at most `isize::MAX` bytes.
         let len = buf.len().min(isize::MAX as usize);
-        let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
-        self.poll_stream_io(cx, Direction::Read, len, |io| {
+        let ptr = buf.as_mut_ptr().cast::<u8>();
+        self.poll_stream_read(cx, len, |io, inq_fd| {
+            #[cfg(target_os = "linux")]
+            if let Some(fd) = inq_fd {
+                // SAFETY: as for `recv` below; `fd` is the same fd.
+                return unsafe { super::inq::recv(fd, ptr, len) };
+            }
+            let _ = inq_fd;
             // SAFETY: `ptr` points to `len` writable bytes of `buf`, which
             // the caller's `&mut` borrow keeps alive and unaliased for
             // this call; the kernel only writes into them (never reads),
             // so their being uninitialized is fine. The fd is the
             // source's own, open while `io` is borrowed.
-            let n = unsafe { libc::recv(io.as_raw_fd(), ptr, len, 0) };
+            let n = unsafe { libc::recv(io.as_raw_fd(), ptr.cast(), len, 0) };
             // A negative return is the only failure; any other value is a
             // count no larger than `len`.
-            usize::try_from(n).map_err(|_| io::Error::last_os_error())
+            usize::try_from(n).map(|n| (n, None)).map_err(|_| io::Error::last_os_error())
         })
     }
 }
