@@ -18,6 +18,7 @@ use mio::event::Source;
 use mio::Interest;
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 /// The error every operation returns once the runtime's netpoller is gone.
@@ -35,7 +36,21 @@ pub(crate) fn no_runtime_error() -> io::Error {
 pub(crate) struct Registration {
     driver: Arc<Driver>,
     index: usize,
+    /// The slot itself, looked up once: every readiness check goes through
+    /// it, and the slab lookup (page arithmetic and an Acquire load) would
+    /// otherwise be paid on each. Points into a slab page, which never
+    /// moves or frees before the slab drops, and the slab lives in the
+    /// driver that `driver` keeps alive.
+    slot: NonNull<ScheduledIo>,
 }
+
+// SAFETY: `slot` is a shared reference in all but name (see the field):
+// `ScheduledIo` is Sync (atomics and a mutex), and the memory it points to
+// lives as long as `driver`, which is Send and Sync. The other fields are
+// Send and Sync.
+unsafe impl Send for Registration {}
+// SAFETY: as for Send; only `&ScheduledIo` is ever made from `slot`.
+unsafe impl Sync for Registration {}
 
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -66,6 +81,8 @@ impl Registration {
             return Err(shutdown_error());
         }
         let (index, _gen) = driver.registrar().register(source, interest, assume_ready)?;
+        let slot =
+            NonNull::from(driver.registrar().slab.get(index).expect("weft: registered slot has a page"));
         // Check again: a shutdown that ran between the check above and the
         // allocation marked every slot SHUTDOWN before ours was reset by
         // `allocate`, so nothing would ever end this registration's waits.
@@ -73,11 +90,14 @@ impl Registration {
             let _ = driver.registrar().deregister(source, index);
             return Err(shutdown_error());
         }
-        Ok(Registration { driver, index })
+        Ok(Registration { driver, index, slot })
     }
 
     fn io(&self) -> &ScheduledIo {
-        self.driver.registrar().slab.get(self.index).expect("weft: registered slot has a page")
+        // SAFETY: `slot` came from the slab of `self.driver`, whose pages
+        // never move or free before the driver drops, and we hold the
+        // driver (see the field). Only shared references are made.
+        unsafe { self.slot.as_ref() }
     }
 
     /// Waits until `dir` is ready. Consumes one unit of coop budget when
