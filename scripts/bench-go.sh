@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs benches/go/sched.go (the scheduler workloads of benches/scheduler.rs
-# on Go's runtime) at each worker count in WEFT_BENCH_WORKERS (default
-# "2,4"), with GOMAXPROCS set to it, for the Go column of
-# docs/benchmarks.md. Extra arguments go to the Go program (-filter REGEXP,
-# -warm-up 1s, -measurement 3s).
+# on Go's runtime) and benches/go/echo.go (the loopback echoes of
+# benches/net.rs on Go's netpoller) at each worker count in
+# WEFT_BENCH_WORKERS (default "2,4"), with GOMAXPROCS set to it, for the
+# Go column of docs/benchmarks.md. Extra arguments go to both Go programs
+# (-filter REGEXP, -warm-up 1s, -measurement 3s); a filter that matches
+# none of a program's workloads makes it print nothing.
 # Without a Go toolchain it says so and exits 0: the Go column is optional.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +15,11 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 go version
 IFS=, read -r -a counts <<< "${WEFT_BENCH_WORKERS:-2,4}"
-bin="$(mktemp -d)/sched"
-trap 'rm -rf "$(dirname "$bin")"' EXIT
-go build -o "$bin" benches/go/sched.go
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+go build -o "$dir/sched" benches/go/sched.go
+go build -o "$dir/echo" benches/go/echo.go
 for n in "${counts[@]}"; do
-  GOMAXPROCS="$n" "$bin" "$@"
+  GOMAXPROCS="$n" "$dir/sched" "$@"
+  GOMAXPROCS="$n" "$dir/echo" "$@"
 done
