@@ -25,18 +25,18 @@
 // for `PollEvented`'s field.
 #![cfg_attr(not(feature = "net"), allow(dead_code))]
 
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 /// Not a TCP stream, or the option was refused: plain `recv`.
-const OFF: u8 = 0;
+const OFF: usize = 0;
 /// A TCP stream with the option not yet set.
-const ARMED: u8 = 1;
+const ARMED: usize = 1;
 /// As `ARMED`, and the last read filled its buffer.
-const FULL_READ: u8 = 2;
+const FULL_READ: usize = 2;
 /// The option is set: reads go through `recv` below.
-const ON: u8 = 3;
+const ON: usize = 3;
 
 /// A stream's TCP_INQ state and the fd it applies to.
 ///
@@ -46,20 +46,20 @@ const ON: u8 = 3;
 /// count in that read's reply says the queue is empty.
 #[derive(Debug)]
 pub(crate) struct Inq {
-    state: AtomicU8,
+    state: AtomicUsize,
     fd: RawFd,
 }
 
 impl Inq {
     /// Plain reads, never switched (anything but a TCP stream).
     pub(crate) fn off() -> Inq {
-        Inq { state: AtomicU8::new(OFF), fd: -1 }
+        Inq { state: AtomicUsize::new(OFF), fd: -1 }
     }
 
     /// A TCP stream on `fd` that may switch (see the module docs). The fd
     /// must stay open as long as this value is used to read.
     pub(crate) fn armed(fd: RawFd) -> Inq {
-        Inq { state: AtomicU8::new(ARMED), fd }
+        Inq { state: AtomicUsize::new(ARMED), fd }
     }
 
     /// The fd to read with `recv` below, if the option is on.
