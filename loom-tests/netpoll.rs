@@ -2,8 +2,9 @@
 //!
 //! - `ScheduledIo`: a task registering interest (`poll_ready`) against the
 //!   netpoller applying an event (`set_readiness` + `take_wakers`); the
-//!   owner's `clear_readiness` against a new edge; a slot handed to a new
-//!   owner against a late event for the old token.
+//!   owner's `clear_readiness` against a new edge, also when the clear
+//!   follows a read that emptied the socket rather than a `WouldBlock`; a
+//!   slot handed to a new owner against a late event for the old token.
 //! - `Parker::park_driver` / `unpark_worker`: a worker parked *inside* the
 //!   poller is woken through the poller's waker.
 //! - The timer hand-off between the poller's owner going to sleep
@@ -136,6 +137,53 @@ fn clear_readiness_keeps_newer_edge() {
     // about.
     outcomes
         .assert_all_seen(&["cleared, then the new edge set it again", "new edge first, the clear kept it"]);
+}
+
+/// A stream read that emptied the socket (a short read, or the kernel's
+/// TCP_INQ count of 0) clears the readiness it observed without a
+/// `WouldBlock`, and the task then waits for the next message, whose edge
+/// the netpoller applies meanwhile. The task's wait returns Ready, or its
+/// waker is woken exactly once: the clear never swallows the next
+/// message's edge (docs/design/netpoll.md, "Reads that empty the socket").
+#[test]
+fn clear_after_a_draining_read_keeps_the_next_message() {
+    let outcomes = Outcomes::default();
+    let seen = outcomes.clone();
+    model_min_preemptions(PREEMPTIONS, move || {
+        let io = Arc::new(ScheduledIo::new());
+        let gen = io.reset_for_new_owner();
+        assert!(io.set_readiness(gen, READABLE));
+        let (waker, wakes, _) = flag_waker();
+        let mut cx = Context::from_waker(&waker);
+        // The read: observe readiness; the read takes every byte there is.
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readable after the first edge");
+        };
+        // The next message arrives: its edge is applied concurrently.
+        let netpoller = {
+            let io = io.clone();
+            thread::spawn(move || apply_event(&io, gen))
+        };
+        // The kernel said nothing is left: clear what was observed, then
+        // wait for more.
+        io.clear_readiness(ev);
+        let wait = io.poll_ready(&mut cx, Direction::Read);
+        let (applied, woken) = netpoller.join().unwrap();
+        assert!(applied);
+        assert_eq!(wakes.get(), woken, "a waker taken was not woken exactly once");
+        match wait {
+            Poll::Ready(_) => seen.saw(if woken == 0 { "ready" } else { "ready, woken anyway" }),
+            Poll::Pending => {
+                assert_eq!(woken, 1, "the wait is Pending and the next message's edge woke nobody");
+                seen.saw("pending, then woken");
+            }
+        }
+        assert!(
+            io.poll_ready(&mut cx, Direction::Read).is_ready(),
+            "the next message's readiness was erased"
+        );
+    });
+    outcomes.assert_all_seen(&["ready", "pending, then woken"]);
 }
 
 /// The slab frees a slot (`release`) and hands it to a new registration
