@@ -122,6 +122,29 @@ impl<T> Sender<T> {
     /// was already handed. The semaphore's `Acquire` charges the
     /// cooperative budget.
     async fn acquire_slot(&self) -> bool {
+        // A free slot with nobody queued for one (the common case while
+        // the receiver keeps up) is one CAS: no waiter node is built, no
+        // cancel guard armed. Charged to the budget like the slow path.
+        let fast = std::future::poll_fn(|cx| {
+            let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
+            match self.sem().try_acquire(1) {
+                Ok(()) => {
+                    coop.made_progress();
+                    Poll::Ready(Some(true))
+                }
+                Err(TryAcquireError::Closed) => {
+                    coop.made_progress();
+                    Poll::Ready(Some(false))
+                }
+                // Dropping `coop` unspent returns the unit: the slow path
+                // below charges it.
+                Err(TryAcquireError::NoPermits) => Poll::Ready(None),
+            }
+        })
+        .await;
+        if let Some(acquired) = fast {
+            return acquired;
+        }
         /// Armed while the wait is pending. A wait dropped after the
         /// receiver handed it a slot gives that slot back (in the
         /// semaphore's `Acquire::drop`, which runs first: the field is
