@@ -124,26 +124,10 @@ impl<T> Sender<T> {
     async fn acquire_slot(&self) -> bool {
         // A free slot with nobody queued for one (the common case while
         // the receiver keeps up) is one CAS: no waiter node is built, no
-        // cancel guard armed. Charged to the budget like the slow path.
-        let fast = std::future::poll_fn(|cx| {
-            let coop = std::task::ready!(crate::rt::coop::poll_proceed(cx));
-            match self.sem().try_acquire(1) {
-                Ok(()) => {
-                    coop.made_progress();
-                    Poll::Ready(Some(true))
-                }
-                Err(TryAcquireError::Closed) => {
-                    coop.made_progress();
-                    Poll::Ready(Some(false))
-                }
-                // Dropping `coop` unspent returns the unit: the slow path
-                // below charges it.
-                Err(TryAcquireError::NoPermits) => Poll::Ready(None),
-            }
-        })
-        .await;
-        if let Some(acquired) = fast {
-            return acquired;
+        // cancel guard armed.
+        let fast = std::future::poll_fn(|cx| self.sem().poll_try_acquire(cx, 1)).await;
+        if let Some(done) = fast {
+            return done.is_ok();
         }
         /// Armed while the wait is pending. A wait dropped after the
         /// receiver handed it a slot gives that slot back (in the
@@ -486,9 +470,9 @@ impl<T> Receiver<T> {
     /// returns it.
     #[track_caller]
     pub fn recv(&mut self) -> impl std::future::Future<Output = Option<T>> + '_ {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
-            std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
-        })
+        // A `poll_fn` rather than an `async` block: no state machine to
+        // resume around the one call.
+        crate::rt::task::wait::poll_fn(crate::rt::task::WaitKind::MpscRecv, move |cx| self.rx.poll_recv(cx))
     }
 
     /// Receives up to `limit` messages into `buf`, waiting for at least
@@ -518,8 +502,8 @@ impl<T> Receiver<T> {
         buf: &'a mut Vec<T>,
         limit: usize,
     ) -> impl std::future::Future<Output = usize> + 'a {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
-            std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
+        crate::rt::task::wait::poll_fn(crate::rt::task::WaitKind::MpscRecv, move |cx| {
+            self.rx.poll_recv_many(cx, buf, limit)
         })
     }
 
