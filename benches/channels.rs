@@ -13,6 +13,9 @@
 //! - `mpsc_bounded_5x1000`: [`PRODUCERS`] producer tasks each send
 //!   [`MESSAGES`] `u64`s into one bounded channel of capacity
 //!   [`CAPACITY`]; the `block_on` future receives all of them.
+//! - `mpsc_bounded_contended_8x5000_cap128`: the same with
+//!   [`CONTENDED_PRODUCERS`] producers of [`CONTENDED_MESSAGES`] each, so
+//!   the channel stays full and most sends wait for a slot.
 //! - `mpsc_unbounded_5x1000`: the same on an unbounded channel.
 //! - `oneshot_1000_round_trips`: a server task receives [`ROUND_TRIPS`]
 //!   requests, one after another, each carrying a oneshot reply sender,
@@ -56,6 +59,10 @@ use support::{flat_group, worker_counts, Runtimes, TokioDrivers};
 const PRODUCERS: u64 = 5;
 /// Messages per producer.
 const MESSAGES: u64 = 1_000;
+/// Producer tasks in `mpsc_bounded_contended_8x5000_cap128`.
+const CONTENDED_PRODUCERS: u64 = 8;
+/// Messages per producer in `mpsc_bounded_contended_8x5000_cap128`.
+const CONTENDED_MESSAGES: u64 = 5_000;
 /// Capacity of the bounded channel.
 const CAPACITY: usize = 128;
 /// Sequential request/reply round trips in `oneshot_1000_round_trips`.
@@ -79,13 +86,21 @@ macro_rules! workloads {
             use $oneshot as oneshot;
 
             pub fn mpsc_bounded(rt: &$rt) {
+                mpsc_bounded_shape(rt, super::PRODUCERS, super::MESSAGES);
+            }
+
+            pub fn mpsc_bounded_contended(rt: &$rt) {
+                mpsc_bounded_shape(rt, super::CONTENDED_PRODUCERS, super::CONTENDED_MESSAGES);
+            }
+
+            fn mpsc_bounded_shape(rt: &$rt, producers: u64, messages: u64) {
                 rt.block_on(async {
                     let (tx, mut rx) = mpsc::channel::<u64>(super::CAPACITY);
-                    for p in 0..super::PRODUCERS {
+                    for p in 0..producers {
                         let tx = tx.clone();
                         drop($spawn(async move {
-                            for i in 0..super::MESSAGES {
-                                tx.send(p * super::MESSAGES + i).await.expect("receiver alive");
+                            for i in 0..messages {
+                                tx.send(p * messages + i).await.expect("receiver alive");
                             }
                         }));
                     }
@@ -95,7 +110,7 @@ macro_rules! workloads {
                         std::hint::black_box(v);
                         n += 1;
                     }
-                    assert_eq!(n, super::PRODUCERS * super::MESSAGES);
+                    assert_eq!(n, producers * messages);
                 });
             }
 
@@ -292,6 +307,16 @@ fn channels(c: &mut Criterion) {
             weft: weft_on_weft::mpsc_bounded,
             tokio: tokio_on_tokio::mpsc_bounded,
             weft_on_tokio: weft_on_tokio::mpsc_bounded,
+        },
+    );
+    bench_workload(
+        c,
+        &runtimes,
+        "mpsc_bounded_contended_8x5000_cap128",
+        Variants {
+            weft: weft_on_weft::mpsc_bounded_contended,
+            tokio: tokio_on_tokio::mpsc_bounded_contended,
+            weft_on_tokio: weft_on_tokio::mpsc_bounded_contended,
         },
     );
     bench_workload(

@@ -42,6 +42,34 @@ fn a_task_parked_on_mpsc_recv_shows_the_line_of_the_call() {
     assert_eq!(rt.block_on(task).unwrap(), None);
 }
 
+/// A second wait of the same kind at another call replaces the recorded
+/// site (a repeat of the same wait leaves the header as it is; a new
+/// site must still be written).
+#[test]
+fn a_second_wait_of_the_same_kind_shows_the_new_line() {
+    let rt = rt(1);
+    let (tx1, mut rx1) = weft::sync::mpsc::channel::<u8>(1);
+    let (tx2, mut rx2) = weft::sync::mpsc::channel::<u8>(1);
+    let first = line!() + 3;
+    let second = first + 1;
+    let task = rt.spawn(async move {
+        let a = rx1.recv().await;
+        let b = rx2.recv().await;
+        (a, b)
+    });
+    assert_site(&wait_of(&rt, task.id(), WaitKind::MpscRecv), first);
+    tx1.try_send(1).unwrap();
+    let moved = wait_for(&format!("task {} waiting at line {second}", task.id()), || {
+        let dump = rt.dump();
+        let t = dump.tasks().iter().find(|t| t.id() == task.id())?;
+        t.wait().filter(|w| w.site().is_some_and(|s| s.line() == second))
+    });
+    assert_eq!(moved.kind(), WaitKind::MpscRecv);
+    assert_site(&moved, second);
+    tx2.try_send(2).unwrap();
+    assert_eq!(rt.block_on(task).unwrap(), (Some(1), Some(2)));
+}
+
 #[test]
 fn every_channel_family_records_its_own_kind() {
     let rt = rt(2);

@@ -489,6 +489,34 @@ fn receiving_and_sending_take_part_in_the_budget() {
     assert!((1..=128).contains(&rounds), "{rounds} ready send+recv rounds before yielding");
 }
 
+/// A task sending into a channel that always has room (the send's fast
+/// path) yields to a task it spawned on its only worker.
+#[test]
+fn sending_with_room_takes_part_in_the_budget() {
+    watchdog("sending_with_room_takes_part_in_the_budget");
+    let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    let sends = rt.block_on(async {
+        weft::spawn(async {
+            let flag = Arc::new(AtomicUsize::new(0));
+            let f = flag.clone();
+            let other = weft::spawn(async move { f.store(1, SeqCst) });
+            let (tx, _rx) = mpsc::channel(1_000);
+            let mut sends = 0u64;
+            while flag.load(SeqCst) == 0 {
+                tx.send(sends).await.unwrap();
+                sends += 1;
+            }
+            other.await.unwrap();
+            sends
+        })
+        .await
+        .unwrap()
+    });
+    // 128 sends spend the budget; the 129th yields and completes once the
+    // other task has run.
+    assert!((1..=129).contains(&sends), "{sends} ready sends before yielding");
+}
+
 // ---- stress ----
 
 /// P producers x M messages on a runtime with `workers` workers: the
@@ -565,6 +593,13 @@ fn stress(workers: usize, bounded: Option<usize>, producers: usize, per_producer
 #[test]
 fn stress_bounded_2_workers() {
     stress(2, Some(16), 5, 2_000);
+}
+
+/// The contended bench's shape: more producers than workers keep the
+/// channel full, so most sends wait for a slot and are handed one.
+#[test]
+fn stress_bounded_8_producers_capacity_128() {
+    stress(2, Some(128), 8, 5_000);
 }
 
 #[test]

@@ -176,6 +176,32 @@ impl Semaphore {
         Acquire { sem: self, node: Waiter::new(), n, phase: Phase::Init }
     }
 
+    /// An acquire's lock-free first step as a plain poll (one CAS, charged
+    /// to the budget like [`acquire`](Self::acquire)): `Some` with the
+    /// outcome, or `None` (budget unit returned) when the caller must
+    /// queue. For callers that keep more state around the acquire than
+    /// the `Acquire` future needs (a bounded mpsc send's cancel guard).
+    pub(crate) fn poll_try_acquire(
+        &self,
+        cx: &mut Context<'_>,
+        n: u32,
+    ) -> Poll<Option<Result<(), AcquireError>>> {
+        let coop = ready!(coop::poll_proceed(cx));
+        match self.try_acquire(n) {
+            Ok(()) => {
+                coop.made_progress();
+                Poll::Ready(Some(Ok(())))
+            }
+            Err(TryAcquireError::Closed) => {
+                coop.made_progress();
+                Poll::Ready(Some(Err(AcquireError)))
+            }
+            // Dropping `coop` unspent returns the unit: the slow path
+            // charges it.
+            Err(TryAcquireError::NoPermits) => Poll::Ready(None),
+        }
+    }
+
     /// Takes `n` permits now, or fails. Fails while others wait, even if
     /// enough permits were about to be handed to them.
     pub(crate) fn try_acquire(&self, n: u32) -> Result<(), TryAcquireError> {

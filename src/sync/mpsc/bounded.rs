@@ -122,6 +122,13 @@ impl<T> Sender<T> {
     /// was already handed. The semaphore's `Acquire` charges the
     /// cooperative budget.
     async fn acquire_slot(&self) -> bool {
+        // A free slot with nobody queued for one (the common case while
+        // the receiver keeps up) is one CAS: no waiter node is built, no
+        // cancel guard armed.
+        let fast = std::future::poll_fn(|cx| self.sem().poll_try_acquire(cx, 1)).await;
+        if let Some(done) = fast {
+            return done.is_ok();
+        }
         /// Armed while the wait is pending. A wait dropped after the
         /// receiver handed it a slot gives that slot back (in the
         /// semaphore's `Acquire::drop`, which runs first: the field is
@@ -463,9 +470,9 @@ impl<T> Receiver<T> {
     /// returns it.
     #[track_caller]
     pub fn recv(&mut self) -> impl std::future::Future<Output = Option<T>> + '_ {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
-            std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
-        })
+        // A `poll_fn` rather than an `async` block: no state machine to
+        // resume around the one call.
+        crate::rt::task::wait::poll_fn(crate::rt::task::WaitKind::MpscRecv, move |cx| self.rx.poll_recv(cx))
     }
 
     /// Receives up to `limit` messages into `buf`, waiting for at least
@@ -495,8 +502,8 @@ impl<T> Receiver<T> {
         buf: &'a mut Vec<T>,
         limit: usize,
     ) -> impl std::future::Future<Output = usize> + 'a {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
-            std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
+        crate::rt::task::wait::poll_fn(crate::rt::task::WaitKind::MpscRecv, move |cx| {
+            self.rx.poll_recv_many(cx, buf, limit)
         })
     }
 

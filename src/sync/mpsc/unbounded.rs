@@ -226,9 +226,9 @@ impl<T> UnboundedReceiver<T> {
     /// returns it.
     #[track_caller]
     pub fn recv(&mut self) -> impl std::future::Future<Output = Option<T>> + '_ {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
-            std::future::poll_fn(|cx| self.rx.poll_recv(cx)).await
-        })
+        // A `poll_fn` rather than an `async` block: no state machine to
+        // resume around the one call.
+        crate::rt::task::wait::poll_fn(crate::rt::task::WaitKind::MpscRecv, move |cx| self.rx.poll_recv(cx))
     }
 
     /// Receives up to `limit` messages into `buf`, waiting for at least
@@ -259,8 +259,8 @@ impl<T> UnboundedReceiver<T> {
         buf: &'a mut Vec<T>,
         limit: usize,
     ) -> impl std::future::Future<Output = usize> + 'a {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::MpscRecv, async move {
-            std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buf, limit)).await
+        crate::rt::task::wait::poll_fn(crate::rt::task::WaitKind::MpscRecv, move |cx| {
+            self.rx.poll_recv_many(cx, buf, limit)
         })
     }
 

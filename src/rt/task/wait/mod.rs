@@ -217,7 +217,7 @@ pub(crate) fn waiting<F: Future>(kind: WaitKind, fut: F) -> Waiting<F> {
 }
 
 /// [`waiting`] over `std::future::poll_fn(f)`.
-#[cfg_attr(not(feature = "time"), allow(dead_code))] // used by the time and net leaves
+#[cfg_attr(not(any(feature = "time", feature = "sync")), allow(dead_code))] // the time, net and mpsc leaves
 #[track_caller]
 #[inline]
 pub(crate) fn poll_fn<T, F>(kind: WaitKind, f: F) -> Waiting<std::future::PollFn<F>>
