@@ -150,7 +150,7 @@ impl Task {
     }
 
     pub(crate) fn id(&self) -> Id {
-        self.raw.header().id
+        self.raw.header().id()
     }
 
     /// Cancel the task as part of shutdown, giving up this reference.
@@ -220,7 +220,7 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    new_task_with(future, scheduler, Meta { spawned_at, name: None })
+    new_task_with(future, scheduler, Meta { spawned_at, name: None, priority: crate::task::Priority::Normal })
 }
 
 /// `new_task` with a name (or other metadata).

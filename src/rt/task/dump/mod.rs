@@ -191,7 +191,7 @@ impl TaskInfo {
         let leaked = snapshot.is_leaked_if_listed();
         let stats = &header.stats;
         TaskInfo {
-            id: header.id,
+            id: header.id(),
             name: header.meta.name().cloned(),
             location: header.meta.location(),
             state,
