@@ -149,6 +149,25 @@ impl BgTokens {
         self.free.fetch_add(0, Ordering::AcqRel)
     }
 
+    /// The giver's half of the protocol: gives a token back, then says
+    /// whether a worker must be woken (`has_queued`: Background work waits
+    /// where a token holder could take it).
+    pub(crate) fn give_back_then(&self, has_queued: impl FnOnce() -> bool) -> bool {
+        self.give_back();
+        has_queued()
+    }
+
+    /// The parker's half, for a worker without a token: moves its queued
+    /// Background tasks (`queue`) to the Background `injector`, then
+    /// returns whether it may park: the injector is empty, or no token is
+    /// free (read with `free_now`'s RMW, after the pushes).
+    pub(crate) fn hand_off_before_park<T>(&self, queue: &Worker<T>, injector: &Injector<T>) -> bool {
+        while let Some(task) = queue.pop() {
+            injector.push(task);
+        }
+        injector.is_empty() || self.free_now() == 0
+    }
+
     /// A hint: whether a token is free (or there is no cap).
     pub(crate) fn any_free(&self) -> bool {
         // Relaxed: a hint for the sleep protocol's re-check; the token
@@ -177,8 +196,7 @@ impl Shared {
     /// Gives a background token back (the caller held one) and wakes a
     /// worker if Background work is queued (`BgTokens`).
     pub(crate) fn give_back_bg_token(&self) {
-        self.classes.bg.give_back();
-        if self.has_queued_background() {
+        if self.classes.bg.give_back_then(|| self.has_queued_background()) {
             let _ = self.notify_parked();
         }
     }
@@ -351,15 +369,9 @@ impl Core {
         if !shared.classes.bg.is_capped() {
             return true;
         }
-        while let Some(task) = self.bg.pop() {
-            shared.bg_injector.push(task);
-        }
-        if shared.bg_injector.is_empty() {
-            return true;
-        }
-        // The RMW orders our pushes before a later `give_back`'s check, or
-        // sees its token (`BgTokens`).
-        shared.classes.bg.free_now() == 0
+        // The RMW in there orders our pushes before a later `give_back`'s
+        // check, or sees its token (`BgTokens`).
+        shared.classes.bg.hand_off_before_park(&self.bg, &shared.bg_injector)
     }
 }
 
