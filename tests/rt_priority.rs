@@ -407,3 +407,58 @@ fn stress_mixed_classes_every_task_completes_and_drops_once() {
     assert_eq!(completions.load(SeqCst), PARENTS * CHILDREN);
     assert_eq!(drops.load(SeqCst), PARENTS * CHILDREN);
 }
+
+#[test]
+fn metrics_count_polls_by_class_and_prometheus_labels_them() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        let mut joins = Vec::new();
+        for i in 0..15 {
+            let class = if i < 10 { Priority::Background } else { Priority::Critical };
+            joins.push(spawn_class(class, async {}));
+        }
+        for j in joins {
+            j.await.unwrap();
+        }
+    });
+    // The worker publishes its counters when it parks, after the last
+    // task: wait for that (the deadline only guards against a hang).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let m = loop {
+        let m = rt.metrics();
+        if m.polls_by_class(Priority::Background) == 10 && m.polls_by_class(Priority::Critical) == 5 {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "counters never reached 10 and 5");
+        std::thread::yield_now();
+    };
+    assert_eq!(m.queue_depth_by_class(Priority::Background), 0);
+    let text = m.to_prometheus();
+    assert!(text.lines().any(|l| l == r#"weft_task_polls_total{class="background"} 10"#), "{text}");
+    assert!(text.lines().any(|l| l == r#"weft_task_polls_total{class="critical"} 5"#), "{text}");
+}
+
+#[test]
+fn the_dump_shows_the_class_of_non_normal_tasks() {
+    let rt = runtime(1);
+    let gate = Arc::new(Gate::default());
+    let waiting = {
+        let gate = gate.clone();
+        Builder::new()
+            .name("compaction")
+            .priority(Priority::Background)
+            .spawn_on(async move { gate.wait().await }, rt.handle())
+            .unwrap()
+    };
+    let dump = rt.handle().dump();
+    let info = dump.tasks().iter().find(|t| t.id() == waiting.id()).unwrap();
+    assert_eq!(info.priority(), Priority::Background);
+    let text = dump.to_string();
+    let header = text.lines().find(|l| l.contains("compaction")).unwrap();
+    assert!(header.ends_with(", class background"), "{text}");
+    assert!(!text.contains("class normal"), "{text}");
+    while !gate.try_open() {
+        std::thread::yield_now();
+    }
+    rt.block_on(waiting).unwrap();
+}

@@ -495,7 +495,12 @@ impl Shared {
     }
 
     pub(crate) fn injector_len(&self) -> usize {
-        self.injector.len()
+        self.injector.len() + self.crit_injector.len() + self.bg_injector.len()
+    }
+
+    /// Tasks waiting in the injector of `class`.
+    pub(crate) fn injector_len_of(&self, class: crate::task::Priority) -> usize {
+        self.injector_of(class).len()
     }
 
     /// The flight recorder's rings.
