@@ -127,7 +127,7 @@ impl RuntimeMetrics {
             leaked_tasks,
             spawned_tasks_count: shared.owned().spawned_count(),
             global_queue_depth: shared.injector_len(),
-            global_queue_depth_by_class: crate::task::Priority::ALL.map(|c| shared.injector_len_of(c)),
+            global_queue_depth_by_class: crate::rt::task::Priority::ALL.map(|c| shared.injector_len_of(c)),
             workers,
             blocking_threads: blocking.threads,
             idle_blocking_threads: blocking.idle,
@@ -216,13 +216,13 @@ impl RuntimeMetrics {
     /// assert!(m.polls_by_class(Priority::Background) <= 1);
     /// assert_eq!(m.queue_depth_by_class(Priority::Critical), 0);
     /// ```
-    pub fn polls_by_class(&self, class: crate::task::Priority) -> u64 {
+    pub fn polls_by_class(&self, class: crate::rt::task::Priority) -> u64 {
         self.workers.iter().map(|w| w.polls_by_class(class)).sum()
     }
 
     /// Tasks of class `class` waiting to run: in the workers' queues and
     /// in the class's injector (runnext slots not counted).
-    pub fn queue_depth_by_class(&self, class: crate::task::Priority) -> usize {
+    pub fn queue_depth_by_class(&self, class: crate::rt::task::Priority) -> usize {
         self.global_queue_depth_by_class[class.index()]
             + self.workers.iter().map(|w| w.local_queue_depth_by_class(class)).sum::<usize>()
     }

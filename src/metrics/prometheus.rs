@@ -9,7 +9,7 @@
 //! Durations are in seconds, as Prometheus's base unit.
 
 use super::{RuntimeMetrics, WorkerMetrics};
-use crate::task::Priority;
+use crate::rt::task::Priority;
 use std::fmt::Write as _;
 
 /// A sample's value: integers are written exactly, floats in Go's `%g`

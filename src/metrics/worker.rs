@@ -105,13 +105,13 @@ impl WorkerMetrics {
     }
 
     /// Tasks of class `class` polled by this worker.
-    pub fn polls_by_class(&self, class: crate::task::Priority) -> u64 {
+    pub fn polls_by_class(&self, class: crate::rt::task::Priority) -> u64 {
         self.class_polls[class.index()]
     }
 
     /// Tasks of class `class` queued on this worker (its runnext slot not
     /// counted).
-    pub fn local_queue_depth_by_class(&self, class: crate::task::Priority) -> usize {
+    pub fn local_queue_depth_by_class(&self, class: crate::rt::task::Priority) -> usize {
         self.class_queue_depth[class.index()]
     }
 

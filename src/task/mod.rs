@@ -20,18 +20,16 @@
 mod builder;
 mod join_set;
 mod local;
-mod priority;
 mod ready_list;
 mod task_local;
 mod yield_now;
 
 pub use crate::rt::task::{
-    AbortHandle, Id, JoinError, JoinHandle, TaskDump, TaskInfo, TaskState, TaskWait, WaitKind,
+    AbortHandle, Id, JoinError, JoinHandle, Priority, TaskDump, TaskInfo, TaskState, TaskWait, WaitKind,
 };
 pub use builder::Builder;
 pub use join_set::JoinSet;
 pub use local::{spawn_local, LocalSet};
-pub use priority::Priority;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use yield_now::yield_now;
 

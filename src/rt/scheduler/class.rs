@@ -14,7 +14,7 @@ use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_RUNNEXT_STREAK};
 use crate::loom::deque::{Injector, Steal, Worker};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::rt::task::Notified;
-use crate::task::Priority;
+use crate::rt::task::Priority;
 use crossbeam_utils::CachePadded;
 
 const C: Priority = Priority::Critical;

@@ -7,8 +7,8 @@ use super::stats::LocalStats;
 use crate::loom::deque::Worker;
 use crate::loom::sync::Arc;
 use crate::rt::task::Notified;
+use crate::rt::task::Priority;
 use crate::rt::trace::{Kind, Recorder};
-use crate::task::Priority;
 
 /// A small xorshift generator for victim selection (no shared state).
 #[derive(Debug)]

@@ -346,7 +346,7 @@ impl Shared {
 
     /// Drops every task in the injectors (of every class).
     pub(crate) fn drain_injector(&self) {
-        for class in crate::task::Priority::ALL {
+        for class in crate::rt::task::Priority::ALL {
             let injector = self.injector_of(class);
             loop {
                 match injector.steal() {
@@ -499,7 +499,7 @@ impl Shared {
     }
 
     /// Tasks waiting in the injector of `class`.
-    pub(crate) fn injector_len_of(&self, class: crate::task::Priority) -> usize {
+    pub(crate) fn injector_len_of(&self, class: crate::rt::task::Priority) -> usize {
         self.injector_of(class).len()
     }
 
@@ -604,9 +604,9 @@ impl Handle {
         // before the flag is set: a runtime without classes skips the
         // look at the polled task.
         let priority = if self.shared.classes.in_use_relaxed() {
-            crate::task::Priority::inherited(crate::task::current_priority())
+            crate::rt::task::Priority::inherited(crate::rt::task::waker::polled_task_priority())
         } else {
-            crate::task::Priority::Normal
+            crate::rt::task::Priority::Normal
         };
         self.spawn_with(future, task::Meta { spawned_at, name: None, priority })
     }

@@ -6,7 +6,7 @@ use super::core::Core;
 use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_INJECTOR_BATCH, MAX_RUNNEXT_STREAK};
 use crate::loom::deque::Steal;
 use crate::rt::task::Notified;
-use crate::task::Priority;
+use crate::rt::task::Priority;
 
 impl Core {
     /// Pushes to the back of the local queue. When the queue is full, the

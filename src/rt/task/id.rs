@@ -3,7 +3,7 @@
 
 use crate::loom::sync::atomic::{Ordering, StaticAtomicU64};
 use crate::rt::context;
-use crate::task::Priority;
+use crate::rt::task::Priority;
 use std::fmt;
 
 /// A task's id, unique among all tasks of the process.

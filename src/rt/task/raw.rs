@@ -41,7 +41,7 @@ pub(crate) struct Meta {
     /// lock with a reference-count increment instead of an allocation.
     pub(crate) name: Option<StdArc<str>>,
     /// The scheduling class, already resolved (inheritance applied).
-    pub(crate) priority: crate::task::Priority,
+    pub(crate) priority: crate::rt::task::Priority,
 }
 
 /// The part of a task that untyped code may touch. First field of `Cell`
@@ -72,7 +72,7 @@ impl Header {
 
     /// The task's scheduling class.
     #[inline]
-    pub(crate) fn priority(&self) -> crate::task::Priority {
+    pub(crate) fn priority(&self) -> crate::rt::task::Priority {
         self.ident.priority()
     }
 }

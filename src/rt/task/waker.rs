@@ -65,7 +65,7 @@ pub(crate) fn polled_task_id() -> Option<super::Id> {
 
 /// The class of the task this thread is polling now, if any (as
 /// `polled_task_id`).
-pub(crate) fn polled_task_priority() -> Option<crate::task::Priority> {
+pub(crate) fn polled_task_priority() -> Option<crate::rt::task::Priority> {
     let addr = context::with(|c| c.polling.get()).unwrap_or(0) & !1;
     if addr == 0 {
         return None;

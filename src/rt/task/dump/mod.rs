@@ -97,7 +97,7 @@ impl fmt::Display for TaskState {
 #[derive(Clone, Debug)]
 pub struct TaskInfo {
     id: Id,
-    priority: crate::task::Priority,
+    priority: crate::rt::task::Priority,
     name: Option<StdArc<str>>,
     location: &'static Location<'static>,
     state: TaskState,
@@ -231,7 +231,7 @@ impl TaskInfo {
     /// assert_eq!(info.priority(), Priority::Background);
     /// assert!(dump.to_string().contains(", class background"));
     /// ```
-    pub fn priority(&self) -> crate::task::Priority {
+    pub fn priority(&self) -> crate::rt::task::Priority {
         self.priority
     }
 
@@ -539,7 +539,7 @@ mod tests {
     fn info(id: u64, state: TaskState, created: u64, last_start: u64, last_ns: u64) -> TaskInfo {
         TaskInfo {
             id: Id(id),
-            priority: crate::task::Priority::Normal,
+            priority: crate::rt::task::Priority::Normal,
             name: None,
             location: Location::caller(),
             state,

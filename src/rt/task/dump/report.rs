@@ -17,7 +17,7 @@
 //! time in a run queue for scheduled tasks, `TaskInfo::runnable_for`).
 
 use super::{TaskDump, TaskInfo, TaskState};
-use crate::task::Priority;
+use crate::rt::task::Priority;
 use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, UNIX_EPOCH};

@@ -1,4 +1,5 @@
-//! `task::Priority`: the scheduling class of a task.
+//! `task::Priority`: the scheduling class of a task (the engine's type,
+//! re-exported by the `task` face).
 
 use std::fmt;
 
