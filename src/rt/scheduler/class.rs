@@ -337,6 +337,9 @@ impl Core {
             return self.bg.pop();
         }
         if self.runnext_class == class && !self.runnext.is_empty() {
+            // The slot is emptied: its class goes back to Normal, so that
+            // Normal schedules take `schedule`'s fast path again.
+            self.runnext_class = Priority::Normal;
             if let Some(task) = self.runnext.take() {
                 if self.runnext_streak < MAX_RUNNEXT_STREAK {
                     self.runnext_streak += 1;

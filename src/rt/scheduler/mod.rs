@@ -604,7 +604,7 @@ impl Handle {
         // before the flag is set: a runtime without classes skips the
         // look at the polled task.
         let priority = if self.shared.classes.in_use_relaxed() {
-            crate::rt::task::Priority::inherited(crate::rt::task::waker::polled_task_priority())
+            inherited_priority()
         } else {
             crate::rt::task::Priority::Normal
         };
@@ -629,6 +629,14 @@ impl Handle {
     pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+}
+
+/// The class a task spawned without one gets on this thread (out of line:
+/// `Handle::spawn` stays small enough to inline where no class is in use).
+#[cold]
+#[inline(never)]
+fn inherited_priority() -> crate::rt::task::Priority {
+    crate::rt::task::Priority::inherited(crate::rt::task::waker::polled_task_priority())
 }
 
 impl Schedule for Handle {

@@ -32,11 +32,13 @@ impl Core {
     /// never takes the runnext slot; a task displaced from the slot goes to
     /// its own class's queue. The class is read from the task's immutable
     /// id word, in the header line this schedule has just written.
+    #[inline]
     pub(crate) fn schedule(&mut self, task: Notified, is_yield: bool, shared: &Shared) -> bool {
-        let class = task.0.raw().header().priority();
-        if class == Priority::Background {
-            self.push_class(class, task, shared);
-            return true;
+        // A Normal task with a Normal task (or none) in runnext: the path
+        // of a runtime without classes, behind one compare of the id word
+        // and one of a field of ours.
+        if !(task.0.raw().header().ident.is_normal() && self.runnext_class == Priority::Normal) {
+            return self.schedule_classed(task, is_yield, shared);
         }
         if is_yield {
             // Everything already runnable goes ahead of the yielder: the
@@ -44,7 +46,37 @@ impl Core {
             // on a lone worker, remote work would wait up to 61 ticks while
             // the yielder keeps coming back).
             if let Some(prev) = self.runnext.take() {
-                self.push_class(self.runnext_class, prev, shared);
+                self.push_back(prev, shared);
+            }
+            if !shared.injector.is_empty() {
+                self.pull_injector_batch(shared);
+            }
+            self.push_back(task, shared);
+            return true;
+        }
+        match self.runnext.replace(task) {
+            Some(prev) => {
+                self.push_back(prev, shared);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `schedule` where the task or the runnext slot's task has a class.
+    #[inline(never)]
+    fn schedule_classed(&mut self, task: Notified, is_yield: bool, shared: &Shared) -> bool {
+        let class = task.0.raw().header().priority();
+        if class == Priority::Background {
+            self.push_class(class, task, shared);
+            return true;
+        }
+        if is_yield {
+            // As in `schedule`. The slot is left empty, so its class goes
+            // back to Normal (the fast path's condition).
+            let prev_class = std::mem::replace(&mut self.runnext_class, Priority::Normal);
+            if let Some(prev) = self.runnext.take() {
+                self.push_class(prev_class, prev, shared);
             }
             if !shared.injector.is_empty() {
                 self.pull_injector_batch(shared);

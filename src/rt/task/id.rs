@@ -80,6 +80,20 @@ impl Ident {
         Id(self.0 & ID_MASK)
     }
 
+    /// A number to pick the task's owned-list shard by: the id's low bits
+    /// (the class bits are above any shard mask), without masking them off.
+    #[inline]
+    pub(crate) fn shard_key(self) -> usize {
+        self.0 as usize
+    }
+
+    /// True for a Normal task: the class bits are zero (one compare; the
+    /// schedule path's test, cheaper than decoding the class).
+    #[inline]
+    pub(crate) fn is_normal(self) -> bool {
+        self.0 <= ID_MASK
+    }
+
     #[inline]
     pub(crate) fn priority(self) -> Priority {
         Priority::from_bits(self.0 >> CLASS_SHIFT)

@@ -136,7 +136,7 @@ impl OwnedTasks {
     }
 
     fn shard(&self, task: &RawTask) -> &Mutex<Shard> {
-        &self.shards[(task.header().id().0 as usize) & self.mask]
+        &self.shards[task.header().ident.shard_key() & self.mask]
     }
 
     /// Adds a new task. Returns its first `Notified`, or `None` if the list

@@ -26,16 +26,19 @@ use std::fmt;
 /// ```
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+// The discriminants are the class's bits in the id word (`bits`): Normal
+// is 0, so a task without a class has a plain id there.
+#[repr(u8)]
 pub enum Priority {
     /// Latency-critical work (requests): the largest share of picks.
-    Critical,
+    Critical = 1,
     /// Everything else; what a task gets unless it or its parent asks.
     #[default]
-    Normal,
+    Normal = 0,
     /// Throughput work that may wait (compaction, exports): the smallest
     /// share of picks, and capped to a number of workers if the runtime is
     /// built with `background_workers`.
-    Background,
+    Background = 2,
 }
 
 /// How many classes there are (the length of per-class arrays, indexed by
@@ -60,11 +63,7 @@ impl Priority {
     /// a task spawned without a class has a plain id there.
     #[inline]
     pub(crate) fn bits(self) -> u64 {
-        match self {
-            Priority::Normal => 0,
-            Priority::Critical => 1,
-            Priority::Background => 2,
-        }
+        self as u64
     }
 
     /// The inverse of `bits` (an unused pattern reads as `Normal`).
