@@ -23,6 +23,9 @@
 //!   its keep-alive exit and shutdown (the pool alone, with a toy job).
 //! - `steal`: a worker's local queue drained by its owner and a thief.
 //! - `park`: the worker parker's token.
+//! - `priority`: the background cap's tokens: a returned token racing a
+//!   worker without one parking on Background work (never stranded), and
+//!   never more holders than the cap.
 //! - `active`: the active-worker target lowered and raised while workers
 //!   run, search and park (live CPU-quota tracking).
 //! - `compensate`: the monitor's compensation for a stalled worker: its
@@ -87,6 +90,7 @@ mod joinset;
 mod localset;
 mod netpoll;
 mod park;
+mod priority;
 mod shutdown;
 #[cfg(all(unix, feature = "signal"))]
 mod signal;

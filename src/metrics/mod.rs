@@ -97,6 +97,8 @@ pub struct RuntimeMetrics {
     global_queue_depth: usize,
     workers: Vec<WorkerMetrics>,
     // Blocking pool (getters at the end of the file).
+    /// Injector depth by class (`Priority::index`).
+    global_queue_depth_by_class: [usize; 3],
     blocking_threads: usize,
     idle_blocking_threads: usize,
     blocking_queue_depth: usize,
@@ -125,6 +127,7 @@ impl RuntimeMetrics {
             leaked_tasks,
             spawned_tasks_count: shared.owned().spawned_count(),
             global_queue_depth: shared.injector_len(),
+            global_queue_depth_by_class: crate::rt::task::Priority::ALL.map(|c| shared.injector_len_of(c)),
             workers,
             blocking_threads: blocking.threads,
             idle_blocking_threads: blocking.idle,
@@ -196,9 +199,32 @@ impl RuntimeMetrics {
         self.spawned_tasks_count
     }
 
-    /// Tasks waiting in the global injector queue.
+    /// Tasks waiting in the global injector queues (of every class).
     pub fn global_queue_depth(&self) -> usize {
         self.global_queue_depth
+    }
+
+    /// Tasks of class `class` polled, summed over the workers.
+    ///
+    /// ```
+    /// use weft::task::{Builder, Priority};
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let bg = Builder::new().priority(Priority::Background).spawn_on(async {}, rt.handle()).unwrap();
+    /// rt.block_on(bg).unwrap();
+    /// // Counters are published every 61 polls and when a worker parks.
+    /// let m = rt.metrics();
+    /// assert!(m.polls_by_class(Priority::Background) <= 1);
+    /// assert_eq!(m.queue_depth_by_class(Priority::Critical), 0);
+    /// ```
+    pub fn polls_by_class(&self, class: crate::rt::task::Priority) -> u64 {
+        self.workers.iter().map(|w| w.polls_by_class(class)).sum()
+    }
+
+    /// Tasks of class `class` waiting to run: in the workers' queues and
+    /// in the class's injector (runnext slots not counted).
+    pub fn queue_depth_by_class(&self, class: crate::rt::task::Priority) -> usize {
+        self.global_queue_depth_by_class[class.index()]
+            + self.workers.iter().map(|w| w.local_queue_depth_by_class(class)).sum::<usize>()
     }
 
     /// Per-slot counters: the first [`worker_threads`](RuntimeMetrics::worker_threads)

@@ -9,6 +9,7 @@
 //! Durations are in seconds, as Prometheus's base unit.
 
 use super::{RuntimeMetrics, WorkerMetrics};
+use crate::rt::task::Priority;
 use std::fmt::Write as _;
 
 /// A sample's value: integers are written exactly, floats in Go's `%g`
@@ -184,6 +185,9 @@ impl RuntimeMetrics {
     ///   `weft_cgroup_cpu_periods_total`,
     ///   `weft_cgroup_cpu_throttled_periods_total`,
     ///   `weft_cgroup_cpu_throttled_seconds_total`;
+    /// - per priority class, labelled `class="critical"`, `"normal"` or
+    ///   `"background"`: the counter `weft_task_polls_total{class}` and the
+    ///   gauge `weft_class_queue_depth{class}` (worker queues and injector);
     /// - histogram: `weft_poll_duration_seconds{worker}`, buckets 1 µs to
     ///   1.048576 s by powers of two, then +Inf. It is a sample: a worker
     ///   times one poll in 32, so `_count` is the number of sampled polls
@@ -390,9 +394,25 @@ impl RuntimeMetrics {
                 secs(t.throttled_time()),
             );
         }
+        self.write_classes(o);
         self.write_poll_histogram(o);
         self.write_schedule_latency_histogram(o);
         out.0
+    }
+
+    /// The per-class families, one series per class labelled
+    /// `class="critical"` etc.
+    fn write_classes(&self, o: &mut Out) {
+        const POLLS: &str = "weft_task_polls_total";
+        o.family(POLLS, "counter", "Task polls by priority class.");
+        for class in Priority::ALL {
+            o.sample(POLLS, &[("class", class.as_str())], self.polls_by_class(class).into());
+        }
+        const DEPTH: &str = "weft_class_queue_depth";
+        o.family(DEPTH, "gauge", "Tasks waiting to run by priority class (worker queues and injector).");
+        for class in Priority::ALL {
+            o.sample(DEPTH, &[("class", class.as_str())], self.queue_depth_by_class(class).into());
+        }
     }
 
     /// The `weft_poll_duration_seconds` histogram, one series per worker.
@@ -479,6 +499,8 @@ mod tests {
             poll_histogram: PollHistogram::new(counts, 2_500_000_000),
             descheduled_polls: 7,
             cpu_wait_ns: 1_500_000_000,
+            class_polls: [1, 3, 2],
+            class_queue_depth: [0, 1, 0],
             ..WorkerMetrics::default()
         };
         RuntimeMetrics {
@@ -490,6 +512,7 @@ mod tests {
             leaked_tasks: 1,
             spawned_tasks_count: 9,
             global_queue_depth: 0,
+            global_queue_depth_by_class: [0, 0, 4],
             blocking_threads: 1,
             idle_blocking_threads: 1,
             blocking_queue_depth: 0,
@@ -500,6 +523,19 @@ mod tests {
                 throttled_ns: 600_000_000,
             }),
         }
+    }
+
+    #[test]
+    fn polls_and_queue_depth_carry_a_class_label() {
+        let text = snapshot().to_prometheus();
+        let lines: Vec<&str> = text.lines().collect();
+        let has = |l: &str| lines.contains(&l);
+        assert!(has("# TYPE weft_task_polls_total counter"), "{text}");
+        assert!(has(r#"weft_task_polls_total{class="critical"} 1"#), "{text}");
+        assert!(has(r#"weft_task_polls_total{class="normal"} 3"#), "{text}");
+        assert!(has(r#"weft_task_polls_total{class="background"} 2"#), "{text}");
+        assert!(has(r#"weft_class_queue_depth{class="normal"} 1"#), "{text}");
+        assert!(has(r#"weft_class_queue_depth{class="background"} 4"#), "{text}");
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct WorkerMetrics {
     pub(super) busy_ns: u64,
     pub(super) poll_histogram: PollHistogram,
     pub(super) schedule_latency_histogram: PollHistogram,
+    /// Polls and queued tasks by class (`Priority::index`).
+    pub(super) class_polls: [u64; 3],
+    pub(super) class_queue_depth: [usize; 3],
 }
 
 impl WorkerMetrics {
@@ -67,12 +70,18 @@ impl WorkerMetrics {
     /// stall count.
     pub(super) fn capture(stats: &WorkerStats, remote: &Remote, stamp: &PollStamp) -> WorkerMetrics {
         let s = stats.read();
+        let class_queue_depth = [remote.crit_stealer.len(), remote.stealer.len(), remote.bg_stealer.len()];
+        let (crit, bg) = (s.class_polls[0], s.class_polls[2]);
+        // The pick counts Critical and Background polls; Normal's are the
+        // rest (saturating: the counters are published together, but a
+        // metric must not panic).
+        let class_polls = [crit, s.polls.saturating_sub(crit + bg), bg];
         WorkerMetrics {
             polls: s.polls,
             steals: s.steals,
             steal_operations: s.steal_operations,
             parks: s.parks,
-            local_queue_depth: remote.stealer.len(),
+            local_queue_depth: class_queue_depth.iter().sum(),
             runnext_hits: s.runnext_hits,
             overflows: s.overflows,
             injector_pulls: s.injector_pulls,
@@ -90,7 +99,20 @@ impl WorkerMetrics {
             busy_ns: s.busy_ns,
             poll_histogram: PollHistogram::new(s.poll_hist, s.poll_hist_sum_ns),
             schedule_latency_histogram: PollHistogram::new(s.sched_hist, s.sched_hist_sum_ns),
+            class_polls,
+            class_queue_depth,
         }
+    }
+
+    /// Tasks of class `class` polled by this worker.
+    pub fn polls_by_class(&self, class: crate::rt::task::Priority) -> u64 {
+        self.class_polls[class.index()]
+    }
+
+    /// Tasks of class `class` queued on this worker (its runnext slot not
+    /// counted).
+    pub fn local_queue_depth_by_class(&self, class: crate::rt::task::Priority) -> usize {
+        self.class_queue_depth[class.index()]
     }
 
     /// Tasks polled by this worker.

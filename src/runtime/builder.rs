@@ -83,6 +83,9 @@ pub struct Builder {
     flight_recorder: usize,
     /// Where to write a trace at shutdown (`trace_on_shutdown`, `WEFT_TRACE`).
     trace_on_shutdown: Option<PathBuf>,
+    /// `background_workers`: at most this many workers poll Background
+    /// tasks at a time (None: no cap).
+    background_workers: Option<usize>,
 }
 
 impl fmt::Debug for Builder {
@@ -144,6 +147,7 @@ impl Builder {
             cell_trim_period: crate::rt::task::cell_cache::TRIM_PERIOD,
             flight_recorder: crate::rt::trace::DEFAULT_CAPACITY,
             trace_on_shutdown: None,
+            background_workers: None,
         }
     }
 
@@ -441,6 +445,43 @@ impl Builder {
         self
     }
 
+    /// At most `n` workers poll [`Background`](crate::task::Priority::Background)
+    /// tasks at the same time (default: no cap), so a background burst
+    /// leaves the other workers to the other classes. A worker that finds
+    /// only Background work while `n` others hold it parks until one of
+    /// them moves on.
+    ///
+    /// `n` must be at least 1 (background work must be able to run) and at
+    /// most the number of worker threads; otherwise [`Builder::build`]
+    /// returns an `InvalidInput` error.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// let rt = weft::Runtime::builder().worker_threads(2).background_workers(1).build().unwrap();
+    /// drop(rt);
+    /// let err = weft::Runtime::builder().worker_threads(2).background_workers(3).build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn background_workers(&mut self, n: usize) -> &mut Self {
+        self.background_workers = Some(n);
+        self
+    }
+
+    fn resolve_background_workers(&self, workers: usize) -> io::Result<Option<usize>> {
+        match self.background_workers {
+            Some(0) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "weft: background_workers(0) is invalid: background tasks would never run; \
+                 leave the option unset for no cap",
+            )),
+            Some(n) if n > workers => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("weft: background_workers({n}) is more than the runtime's {workers} worker threads"),
+            )),
+            cap => Ok(cap),
+        }
+    }
+
     fn resolve_timer_shards(&self, workers: usize) -> io::Result<usize> {
         match self.timer_shards {
             None => Ok(workers),
@@ -532,7 +573,8 @@ impl Builder {
     /// Starts the runtime's worker threads.
     ///
     /// Errors: `InvalidInput` for a worker count of 0 or above the maximum
-    /// (or a timer shard count of 0, or `max_blocking_threads(0)`), a malformed `WEFT_WORKER_THREADS` or `WEFT_SCHEDTRACE`, a
+    /// (or a timer shard count of 0, `max_blocking_threads(0)`, or a
+    /// `background_workers` cap of 0 or above the worker count), a malformed `WEFT_WORKER_THREADS` or `WEFT_SCHEDTRACE`, a
     /// pinning CPU the process may not use;
     /// the OS error if a thread cannot be spawned (already started threads
     /// are shut down first).
@@ -559,6 +601,7 @@ impl Builder {
         let spares = if settings.spares { base.min(MAX_WORKERS - base) } else { 0 };
         let n = base + spares;
         let timer_shards = self.resolve_timer_shards(n)?;
+        let background_workers = self.resolve_background_workers(base)?;
         let blocking = self.blocking_config()?;
         let quota = match (topology.count_source(), settings.quota_refresh) {
             // Off Linux there is no quota to follow (fixtures aside).
@@ -605,6 +648,7 @@ impl Builder {
             defer_searcher_notify: self.stall_threshold.is_some_and(|t| t <= MAX_DEFERRED_WAKE_THRESHOLD),
             fixed_seeds: settings.fixed_seeds,
             flight_recorder: settings.flight_recorder,
+            background_workers,
             services: crate::rt::services::Config {
                 timer_shards,
                 blocking,

@@ -1,6 +1,7 @@
-//! `task::Builder`: spawn a task with a name (shown in task dumps).
+//! `task::Builder`: spawn a task with a name (shown in task dumps) or a
+//! scheduling class.
 
-use super::JoinHandle;
+use super::{JoinHandle, Priority};
 use crate::loom::sync::StdArc;
 use crate::rt::context;
 use crate::rt::task::Meta;
@@ -9,7 +10,8 @@ use std::future::Future;
 use std::io;
 use std::panic::Location;
 
-/// Configures a task before spawning it: its name.
+/// Configures a task before spawning it: its name and its [`Priority`]
+/// class.
 ///
 /// A name shows up in [`Handle::dump`](crate::Handle::dump) reports next to
 /// the task's spawn location, which is recorded for every task (the caller
@@ -35,6 +37,7 @@ use std::panic::Location;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Builder<'a> {
     name: Option<&'a str>,
+    priority: Option<Priority>,
 }
 
 impl<'a> Builder<'a> {
@@ -43,12 +46,35 @@ impl<'a> Builder<'a> {
 
     /// A builder for an unnamed task.
     pub fn new() -> Builder<'a> {
-        Builder { name: None }
+        Builder { name: None, priority: None }
     }
 
     /// Names the task (checked when it is spawned; see the type's docs).
     pub fn name(self, name: &'a str) -> Builder<'a> {
-        Builder { name: Some(name) }
+        Builder { name: Some(name), ..self }
+    }
+
+    /// Sets the task's scheduling class (see [`Priority`]). Without it the
+    /// task is `Normal`, or `Background` when spawned from a `Background`
+    /// task; a class given here always wins over that inheritance.
+    ///
+    /// Classes order the runtime's worker queues only: the closure of a
+    /// `spawn_blocking` runs on its own OS thread, where no class applies,
+    /// and `LocalSet` tasks (which this builder does not spawn) are always
+    /// `Normal`.
+    ///
+    /// ```
+    /// use weft::task::{Builder, Priority};
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let compaction = Builder::new()
+    ///     .name("compaction")
+    ///     .priority(Priority::Background)
+    ///     .spawn_on(async { weft::task::current_priority() }, rt.handle())
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(compaction).unwrap(), Some(Priority::Background));
+    /// ```
+    pub fn priority(self, priority: Priority) -> Builder<'a> {
+        Builder { priority: Some(priority), ..self }
     }
 
     /// Spawns the task onto the current runtime (from a task, from inside
@@ -109,8 +135,15 @@ impl<'a> Builder<'a> {
             None => None,
             Some(name) => Some(StdArc::from(check_name(name)?)),
         };
-        Ok(Meta { spawned_at, name })
+        let priority = self.priority.unwrap_or_else(inherited_priority);
+        Ok(Meta { spawned_at, name, priority })
     }
+}
+
+/// The class of a task spawned without one from this thread: the polled
+/// task's, if it passes on (`Priority::inherited`).
+pub(crate) fn inherited_priority() -> Priority {
+    Priority::inherited(super::current_priority())
 }
 
 /// The rule of [`Builder`]'s docs.

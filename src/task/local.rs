@@ -243,8 +243,13 @@ where
     // only from `tick`, on the set's thread (the `Rc` context cannot leave
     // it); the set's owned list is shut down in `LocalSet::drop`, on the
     // same thread; `JoinHandle<T>` is `Send` only if `T` is.
-    let (task, notified, join) =
-        unsafe { crate::rt::task::new_local_task(future, scheduler, Meta { spawned_at, name: None }) };
+    let (task, notified, join) = unsafe {
+        crate::rt::task::new_local_task(
+            future,
+            scheduler,
+            Meta { spawned_at, name: None, priority: crate::task::Priority::Normal },
+        )
+    };
     if let Some(notified) = cx.shared.owned().bind(task, notified) {
         cx.queue.borrow_mut().push_back(notified);
         if !context::is_current(&cx.shared) {

@@ -6,7 +6,9 @@
 //!   [`JoinError`] says why a task produced no output.
 //! - [`JoinSet`]: a group of tasks whose outputs arrive in completion order.
 //! - [`LocalSet`]: `!Send` futures on the thread that drives the set.
-//! - [`Builder`]: spawn with a name (shown in task dumps).
+//! - [`Builder`]: spawn with a name (shown in task dumps) or a
+//!   [`Priority`] class; [`current_priority`]: the class of the task being
+//!   polled.
 //! - [`TaskDump`]: every live task of a runtime (`Handle::dump`).
 //! - [`task_local!`](crate::task_local) / [`LocalKey`]: values scoped to
 //!   a future, read by anything it calls while it is polled.
@@ -23,7 +25,7 @@ mod task_local;
 mod yield_now;
 
 pub use crate::rt::task::{
-    AbortHandle, Id, JoinError, JoinHandle, TaskDump, TaskInfo, TaskState, TaskWait, WaitKind,
+    AbortHandle, Id, JoinError, JoinHandle, Priority, TaskDump, TaskInfo, TaskState, TaskWait, WaitKind,
 };
 pub use builder::Builder;
 pub use join_set::JoinSet;
@@ -94,4 +96,25 @@ pub fn id() -> Id {
 /// ```
 pub fn try_id() -> Option<Id> {
     crate::rt::task::waker::polled_task_id()
+}
+
+/// The [`Priority`] class of the task being polled on this thread, or
+/// `None` outside a task.
+///
+/// Tasks of a [`LocalSet`] and the task behind a `spawn_blocking` closure
+/// are always `Normal` (classes order the runtime's workers' queues, which
+/// neither uses).
+///
+/// ```
+/// use weft::task::{self, Priority};
+/// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+/// assert_eq!(rt.block_on(async { task::current_priority() }), None, "block_on's future is not a task");
+/// let bg = task::Builder::new()
+///     .priority(Priority::Background)
+///     .spawn_on(async { task::current_priority() }, rt.handle())
+///     .unwrap();
+/// assert_eq!(rt.block_on(bg).unwrap(), Some(Priority::Background));
+/// ```
+pub fn current_priority() -> Option<Priority> {
+    crate::rt::task::waker::polled_task_priority()
 }

@@ -98,7 +98,12 @@ impl Shared {
         if let Some(task) = self.remotes[index].runnext.steal() {
             self.schedule_remote(task);
         }
-        let has_work = !self.remotes[index].stealer.is_empty() || has_timers || !self.injector.is_empty();
+        let remote = &self.remotes[index];
+        let has_work = !remote.stealer.is_empty()
+            || !remote.crit_stealer.is_empty()
+            || !remote.bg_stealer.is_empty()
+            || has_timers
+            || self.has_injected_work();
         if !has_work || compensated {
             return Rescue::Nothing;
         }

@@ -7,6 +7,7 @@ use super::stats::LocalStats;
 use crate::loom::deque::Worker;
 use crate::loom::sync::Arc;
 use crate::rt::task::Notified;
+use crate::rt::task::Priority;
 use crate::rt::trace::{Kind, Recorder};
 
 /// A small xorshift generator for victim selection (no shared state).
@@ -34,7 +35,20 @@ impl FastRand {
 /// wakes from that task can reach the local queue).
 pub(crate) struct Core {
     pub(crate) index: usize,
+    /// The Normal class's deque (the only one a runtime without classes
+    /// uses).
     pub(crate) local: Worker<Notified>,
+    /// The Critical and Background classes' deques (`class.rs`).
+    pub(crate) crit: Worker<Notified>,
+    pub(crate) bg: Worker<Notified>,
+    /// The class of the task this worker last put in runnext: the class of
+    /// whatever `runnext.take()` returns (only the owner fills the slot;
+    /// the monitor only empties it). Never Background.
+    pub(crate) runnext_class: Priority,
+    /// Position in the weighted pick's cycle (`class::SHARES`).
+    pub(crate) pick: u8,
+    /// This worker holds a background-cap token (`class::BgTokens`).
+    pub(crate) bg_token: bool,
     /// The task to run next (a task woken or spawned by the running task);
     /// shared with `Remote::runnext` so the monitor can take it from a
     /// stalled worker.
@@ -73,10 +87,16 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(index: usize, local: Worker<Notified>, runnext: Arc<Runnext>, seed: u64) -> Core {
+    pub(crate) fn new(index: usize, queues: [Worker<Notified>; 3], runnext: Arc<Runnext>, seed: u64) -> Core {
+        let [crit, local, bg] = queues;
         Core {
             index,
             local,
+            crit,
+            bg,
+            runnext_class: Priority::Normal,
+            pick: 0,
+            bg_token: false,
             runnext,
             runnext_streak: 0,
             tick: 0,

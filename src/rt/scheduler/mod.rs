@@ -14,6 +14,7 @@
 //! `rt::services::Services`.
 
 pub(crate) mod block_in_place;
+pub(crate) mod class;
 pub(crate) mod compensate;
 pub(crate) mod core;
 pub(crate) mod idle;
@@ -63,7 +64,11 @@ pub(crate) type VictimTiers = Box<[Box<[usize]>]>;
 
 /// What other threads can reach of one worker.
 pub(crate) struct Remote {
+    /// The Normal class's deque.
     pub(crate) stealer: Stealer<Notified>,
+    /// The Critical and Background classes' deques (`class.rs`).
+    pub(crate) crit_stealer: Stealer<Notified>,
+    pub(crate) bg_stealer: Stealer<Notified>,
     pub(crate) parker: Parker,
     /// The worker's runnext slot (the monitor takes from it when the
     /// worker stalls; the worker's `Core` holds the other reference).
@@ -96,13 +101,23 @@ pub(crate) struct Config {
     pub(crate) services: services::Config,
     /// Events per flight-recorder ring (0: off).
     pub(crate) flight_recorder: usize,
+    /// At most this many workers poll Background tasks at a time (None: no
+    /// cap).
+    pub(crate) background_workers: Option<usize>,
 }
 
 /// Everything the workers and handles share. Its fields are private to
 /// the scheduler (the run loop, queues and parker are its submodules);
 /// the rest of the engine and the faces use its methods.
 pub(crate) struct Shared {
+    /// The Normal class's injector (the only one a runtime without classes
+    /// uses).
     injector: CachePadded<Injector<Notified>>,
+    /// The Critical and Background classes' injectors (`class.rs`).
+    crit_injector: CachePadded<Injector<Notified>>,
+    bg_injector: CachePadded<Injector<Notified>>,
+    /// Whether classes are in use, and the background cap.
+    classes: class::ClassState,
     remotes: Box<[Remote]>,
     stats: Box<[CachePadded<WorkerStats>]>,
     /// Each worker's current-poll stamp, sampled by the monitor.
@@ -160,8 +175,15 @@ impl Shared {
     /// spares are for compensation; they steal from everyone (one flat
     /// tier) and everyone steals from them last.
     pub(crate) fn new(config: Config) -> std::io::Result<(Shared, Vec<core::Core>)> {
-        let Config { topology, spares, defer_searcher_notify, fixed_seeds, services, flight_recorder } =
-            config;
+        let Config {
+            topology,
+            spares,
+            defer_searcher_notify,
+            fixed_seeds,
+            services,
+            flight_recorder,
+            background_workers,
+        } = config;
         let n = topology.worker_threads + spares;
         let base = topology.worker_threads.clamp(1, n);
         let mut victims = crate::topology::placement::victim_tiers(&topology.placement, &topology.nodes);
@@ -184,11 +206,15 @@ impl Shared {
         let active = topology.num_workers;
         let mut worker_nodes: Vec<Option<usize>> = topology.placement.iter().map(|p| p.node).collect();
         worker_nodes.resize(n, None);
-        let locals: Vec<Worker<Notified>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        // Per worker, one deque per class, highest class first.
+        let locals: Vec<[Worker<Notified>; 3]> =
+            (0..n).map(|_| [Worker::new_fifo(), Worker::new_fifo(), Worker::new_fifo()]).collect();
         let remotes: Box<[Remote]> = locals
             .iter()
-            .map(|w| Remote {
+            .map(|[c, w, b]| Remote {
                 stealer: w.stealer(),
+                crit_stealer: c.stealer(),
+                bg_stealer: b.stealer(),
                 parker: park::Parker::new(),
                 runnext: Arc::new(runnext::Runnext::new()),
             })
@@ -206,6 +232,9 @@ impl Shared {
             .collect();
         let shared = Shared {
             injector: CachePadded::new(Injector::new()),
+            crit_injector: CachePadded::new(Injector::new()),
+            bg_injector: CachePadded::new(Injector::new()),
+            classes: class::ClassState::new(background_workers),
             stats: (0..n).map(|_| CachePadded::new(WorkerStats::default())).collect(),
             stamps: (0..n).map(|_| CachePadded::new(PollStamp::default())).collect(),
             remotes,
@@ -303,9 +332,10 @@ impl Shared {
         }
     }
 
-    /// Pushes a task from a thread that is not one of this runtime's workers.
+    /// Pushes a task from a thread that is not one of this runtime's
+    /// workers, to its class's injector.
     pub(crate) fn schedule_remote(&self, task: Notified) {
-        self.injector.push(task);
+        self.injector_of(task.0.raw().header().priority()).push(task);
         if !self.notify_parked() {
             // Shutdown began; its final drain may already have run. Drain
             // ourselves so no task reference is left in the injector (every
@@ -314,19 +344,45 @@ impl Shared {
         }
     }
 
+    /// Drops every task in the injectors (of every class).
     pub(crate) fn drain_injector(&self) {
-        loop {
-            match self.injector.steal() {
-                Steal::Success(task) => drop(task),
-                Steal::Retry => continue,
-                Steal::Empty => break,
+        for class in crate::rt::task::Priority::ALL {
+            let injector = self.injector_of(class);
+            loop {
+                match injector.steal() {
+                    Steal::Success(task) => drop(task),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
             }
         }
     }
 
-    /// True if any queue other workers could take from holds a task.
+    /// True if any queue other workers could take from holds a task, in
+    /// any class.
     pub(crate) fn has_stealable_work(&self) -> bool {
-        !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
+        self.has_injected_work()
+            || self
+                .remotes
+                .iter()
+                .any(|r| !r.stealer.is_empty() || !r.crit_stealer.is_empty() || !r.bg_stealer.is_empty())
+    }
+
+    /// True if an injector of any class holds a task.
+    pub(crate) fn has_injected_work(&self) -> bool {
+        !self.injector.is_empty() || !self.crit_injector.is_empty() || !self.bg_injector.is_empty()
+    }
+
+    /// The last parker's re-check (docs/design/sleep.md): `has_stealable_work`,
+    /// except that queued Background work counts only while a background
+    /// token is free. With every token held, the holders give theirs back
+    /// and wake a worker for it (`class::BgTokens`); waking one now would
+    /// only find work it may not poll and park again.
+    pub(crate) fn has_runnable_stealable_work(&self) -> bool {
+        !self.injector.is_empty()
+            || !self.crit_injector.is_empty()
+            || self.remotes.iter().any(|r| !r.stealer.is_empty() || !r.crit_stealer.is_empty())
+            || (self.classes.bg.any_free() && self.has_queued_background())
     }
 
     /// Starts shutdown: flags it and wakes every worker. Returns false if it
@@ -439,7 +495,12 @@ impl Shared {
     }
 
     pub(crate) fn injector_len(&self) -> usize {
-        self.injector.len()
+        self.injector.len() + self.crit_injector.len() + self.bg_injector.len()
+    }
+
+    /// Tasks waiting in the injector of `class`.
+    pub(crate) fn injector_len_of(&self, class: crate::rt::task::Priority) -> usize {
+        self.injector_of(class).len()
     }
 
     /// The flight recorder's rings.
@@ -465,7 +526,7 @@ impl Shared {
             Kind::Spawn => Some(header.stats.created_ns()),
             _ => None,
         };
-        self.trace.record_external(kind, header.id.as_u64(), 0, ts);
+        self.trace.record_external(kind, header.id().as_u64(), 0, ts);
     }
 
     /// Worker slots with a thread of their own from the start; the slots
@@ -539,15 +600,25 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_with(future, task::Meta { spawned_at, name: None })
+        // Only a Background task passes its class on, and none exists
+        // before the flag is set: a runtime without classes skips the
+        // look at the polled task.
+        let priority = if self.shared.classes.in_use_relaxed() {
+            inherited_priority()
+        } else {
+            crate::rt::task::Priority::Normal
+        };
+        self.spawn_with(future, task::Meta { spawned_at, name: None, priority })
     }
 
-    /// `spawn` with a name (`task::Builder`).
+    /// `spawn` with a name or a class (`task::Builder`); `meta.priority` is
+    /// final (inheritance already applied).
     pub(crate) fn spawn_with<F>(&self, future: F, meta: task::Meta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.shared.classes.note_spawn(meta.priority);
         let (task, notified, join) = task::new_task_with(future, self.clone(), meta);
         if let Some(notified) = self.shared.owned.bind(task, notified) {
             self.schedule_as(notified, false, Kind::Spawn);
@@ -558,6 +629,14 @@ impl Handle {
     pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+}
+
+/// The class a task spawned without one gets on this thread (out of line:
+/// `Handle::spawn` stays small enough to inline where no class is in use).
+#[cold]
+#[inline(never)]
+fn inherited_priority() -> crate::rt::task::Priority {
+    crate::rt::task::Priority::inherited(crate::rt::task::waker::polled_task_priority())
 }
 
 impl Schedule for Handle {

@@ -6,6 +6,7 @@ use super::core::Core;
 use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_INJECTOR_BATCH, MAX_RUNNEXT_STREAK};
 use crate::loom::deque::Steal;
 use crate::rt::task::Notified;
+use crate::rt::task::Priority;
 
 impl Core {
     /// Pushes to the back of the local queue. When the queue is full, the
@@ -26,7 +27,19 @@ impl Core {
 
     /// Schedules a task from the running task. Returns true if the task
     /// landed where other workers can steal it (so one should be woken).
+    ///
+    /// By class (docs/design/priority.md, "runnext"): a Background task
+    /// never takes the runnext slot; a task displaced from the slot goes to
+    /// its own class's queue. The class is read from the task's immutable
+    /// id word, in the header line this schedule has just written.
+    #[inline]
     pub(crate) fn schedule(&mut self, task: Notified, is_yield: bool, shared: &Shared) -> bool {
+        // A Normal task with a Normal task (or none) in runnext: the path
+        // of a runtime without classes, behind one compare of the id word
+        // and one of a field of ours.
+        if !(task.0.raw().header().ident.is_normal() && self.runnext_class == Priority::Normal) {
+            return self.schedule_classed(task, is_yield, shared);
+        }
         if is_yield {
             // Everything already runnable goes ahead of the yielder: the
             // runnext task, and a batch of what waits in the injector (else,
@@ -50,39 +63,81 @@ impl Core {
         }
     }
 
+    /// `schedule` where the task or the runnext slot's task has a class.
+    #[inline(never)]
+    fn schedule_classed(&mut self, task: Notified, is_yield: bool, shared: &Shared) -> bool {
+        let class = task.0.raw().header().priority();
+        if class == Priority::Background {
+            self.push_class(class, task, shared);
+            return true;
+        }
+        if is_yield {
+            // As in `schedule`. The slot is left empty, so its class goes
+            // back to Normal (the fast path's condition).
+            let prev_class = std::mem::replace(&mut self.runnext_class, Priority::Normal);
+            if let Some(prev) = self.runnext.take() {
+                self.push_class(prev_class, prev, shared);
+            }
+            if !shared.injector.is_empty() {
+                self.pull_injector_batch(shared);
+            }
+            self.push_class(class, task, shared);
+            return true;
+        }
+        let prev_class = std::mem::replace(&mut self.runnext_class, class);
+        match self.runnext.replace(task) {
+            Some(prev) => {
+                self.push_class(prev_class, prev, shared);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Moves a batch from the injector into the local queue: Go's
     /// `globrunqget` size, `min(len / workers + 1, 128)`. crossbeam takes at
     /// most half of a block per call, so this calls again until the batch is
     /// complete or the injector is empty. Returns the first task of the
     /// batch, which the caller runs, or `None` if the injector was empty.
+    #[inline]
     pub(crate) fn pull_injector_and_pop(&mut self, shared: &Shared) -> Option<Notified> {
-        let injector = &shared.injector;
+        self.pull_class_injector_and_pop(Priority::Normal, shared)
+    }
+
+    /// `pull_injector_and_pop` for `class`'s injector and local deque.
+    pub(crate) fn pull_class_injector_and_pop(
+        &mut self,
+        class: Priority,
+        shared: &Shared,
+    ) -> Option<Notified> {
+        let injector = shared.injector_of(class);
         if injector.is_empty() {
             return None;
         }
         let want = (injector.len() / shared.active_workers() + 1).min(MAX_INJECTOR_BATCH);
-        let before = self.local.len();
+        let local = self.queue_of(class);
+        let before = local.len();
         let first = loop {
-            match injector.steal_batch_with_limit_and_pop(&self.local, want) {
+            match injector.steal_batch_with_limit_and_pop(local, want) {
                 Steal::Success(task) => break task,
                 Steal::Empty => return None,
                 Steal::Retry => continue,
             }
         };
-        self.stats.injector_pulls += 1;
         // Bounded: thieves may be draining our queue while we fill it, which
         // would keep `taken` low; a few rounds are plenty (each moves up to
         // half a block).
         for _ in 0..8 {
-            let taken = 1 + self.local.len().saturating_sub(before);
+            let taken = 1 + local.len().saturating_sub(before);
             if taken >= want {
                 break;
             }
-            match injector.steal_batch_with_limit(&self.local, want - taken) {
+            match injector.steal_batch_with_limit(local, want - taken) {
                 Steal::Success(()) | Steal::Retry => continue,
                 Steal::Empty => break,
             }
         }
+        self.stats.injector_pulls += 1;
         Some(first)
     }
 
@@ -103,28 +158,37 @@ impl Core {
                 return Some(task);
             }
             // Two tasks waking each other would starve the queue: send this
-            // one to the back.
-            self.push_back(task, shared);
+            // one to the back (of its class's queue).
+            self.push_class(self.runnext_class, task, shared);
         }
         self.runnext_streak = 0;
         self.local.pop()
     }
 
+    /// Any task in the runnext slot or a local deque of any class.
     pub(crate) fn has_local_work(&self) -> bool {
-        !self.runnext.is_empty() || !self.local.is_empty()
+        !self.runnext.is_empty() || self.has_queued_work()
     }
 
-    /// Moves every queued task (runnext first, then the local queue in
-    /// order) to the injector, for a worker that retires. Returns how many.
+    /// Any task in a local deque of any class (what thieves can take).
+    pub(crate) fn has_queued_work(&self) -> bool {
+        !self.local.is_empty() || !self.crit.is_empty() || !self.bg.is_empty()
+    }
+
+    /// Moves every queued task (runnext first, then each class's local
+    /// queue in order) to its class's injector, for a worker that retires or
+    /// blocks. Returns how many.
     pub(crate) fn hand_back(&mut self, shared: &Shared) -> usize {
         let mut n = 0;
         if let Some(task) = self.runnext.take() {
-            shared.injector.push(task);
+            shared.injector_of(self.runnext_class).push(task);
             n += 1;
         }
-        while let Some(task) = self.local.pop() {
-            shared.injector.push(task);
-            n += 1;
+        for class in Priority::ALL {
+            while let Some(task) = self.queue_of(class).pop() {
+                shared.injector_of(class).push(task);
+                n += 1;
+            }
         }
         self.runnext_streak = 0;
         n
@@ -133,8 +197,10 @@ impl Core {
     /// Drops every queued task (shutdown: the owned list cancels them).
     pub(crate) fn drain(&mut self) {
         drop(self.runnext.take());
-        while let Some(task) = self.local.pop() {
-            drop(task);
+        for class in Priority::ALL {
+            while let Some(task) = self.queue_of(class).pop() {
+                drop(task);
+            }
         }
     }
 }

@@ -73,6 +73,11 @@ pub(crate) struct LocalStats {
     pub(crate) sched_hist: [u64; POLL_BUCKETS],
     /// Sum of the sampled schedule latencies, ns.
     pub(crate) sched_hist_sum_ns: u64,
+    /// Polls by class (`Priority::index`), counted by the weighted pick
+    /// for Critical and Background only, so a runtime without classes pays
+    /// nothing for them; Normal's slot stays 0 (its polls are the rest of
+    /// `polls`).
+    pub(crate) class_polls: [u64; 3],
 }
 
 impl LocalStats {
@@ -108,6 +113,7 @@ pub(crate) struct WorkerStats {
     poll_hist_sum_ns: StatAtomicU64,
     sched_hist: [StatAtomicU64; POLL_BUCKETS],
     sched_hist_sum_ns: StatAtomicU64,
+    class_polls: [StatAtomicU64; 3],
 }
 
 impl WorkerStats {
@@ -133,6 +139,9 @@ impl WorkerStats {
         for (dst, src) in self.sched_hist.iter().zip(&s.sched_hist) {
             dst.store(*src, Relaxed);
         }
+        for (dst, src) in self.class_polls.iter().zip(&s.class_polls) {
+            dst.store(*src, Relaxed);
+        }
     }
 
     pub(crate) fn read(&self) -> LocalStats {
@@ -153,6 +162,7 @@ impl WorkerStats {
             poll_hist_sum_ns: self.poll_hist_sum_ns.load(Relaxed),
             sched_hist: std::array::from_fn(|k| self.sched_hist[k].load(Relaxed)),
             sched_hist_sum_ns: self.sched_hist_sum_ns.load(Relaxed),
+            class_polls: std::array::from_fn(|k| self.class_polls[k].load(Relaxed)),
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::loom::deque::Steal;
 use crate::rt::context;
 use crate::rt::netpoll::DriverGuard;
 use crate::rt::task::Notified;
+use crate::rt::task::Priority;
 use crate::rt::trace::Kind;
 use std::cell::RefCell;
 use std::ptr;
@@ -223,6 +224,11 @@ impl Worker<'_> {
             if self.shared.is_shutdown() {
                 return core;
             }
+            if self.shared.classes.in_use() && !core.before_park_classed(self.shared) {
+                // Background work we hold no token for, and a token is
+                // free: pick again instead of parking (class.rs, `BgTokens`).
+                continue;
+            }
             core = self.park(core);
             if self.shared.is_shutdown() {
                 return core;
@@ -303,7 +309,7 @@ impl Worker<'_> {
         }
         core.is_dispatching = false;
         core.io_wakers = wakers;
-        if !core.local.is_empty() {
+        if core.has_queued_work() {
             // Stealable work beyond the runnext slot: one notification for
             // the whole batch (tokio and Go do the same after a netpoll).
             self.shared.notify_parked_local();
@@ -321,6 +327,12 @@ impl Worker<'_> {
     }
 
     fn next_task(&self, core: &mut Core) -> Option<Notified> {
+        if self.shared.classes.in_use() {
+            // The weighted pick between the class queues
+            // (docs/design/priority.md); never taken before the first task
+            // with a class is spawned.
+            return core.next_classed(self.shared, core.tick % GLOBAL_POLL_INTERVAL == 0);
+        }
         if core.tick % GLOBAL_POLL_INTERVAL == 0 {
             if let Steal::Success(task) = self.shared.injector.steal() {
                 core.stats.injector_pulls += 1;
@@ -345,7 +357,12 @@ impl Worker<'_> {
                 // Other NUMA nodes only after repeated failures on ours.
                 break;
             }
-            if let Some((task, victim)) = self.steal_from(core, tier) {
+            let stolen = if self.shared.classes.in_use() {
+                self.steal_classed(core, tier)
+            } else {
+                self.steal_from(core, tier, Priority::Normal)
+            };
+            if let Some((task, victim)) = stolen {
                 core.local_steal_failures = 0;
                 let nodes = &self.shared.worker_nodes;
                 if nodes[victim].is_some() && nodes[victim] != nodes[core.index] {
@@ -357,13 +374,32 @@ impl Worker<'_> {
                 core.local_steal_failures = core.local_steal_failures.saturating_add(1);
             }
         }
+        if self.shared.classes.in_use() {
+            return core.next_classed_injectors(self.shared);
+        }
         core.pull_injector_and_pop(self.shared)
     }
 
-    /// Steals half of one victim's queue (plus one task to run), visiting
-    /// every victim of `tier` once from a random start.
+    /// Stealing with classes in use: from the victims of `tier`, Critical
+    /// work first, then Normal, then Background (only if this worker may
+    /// poll Background tasks under the cap).
+    fn steal_classed(&self, core: &mut Core, tier: &[usize]) -> Option<(Notified, usize)> {
+        for class in Priority::ALL {
+            if class == Priority::Background && !core.may_run_background(self.shared) {
+                continue;
+            }
+            if let Some(found) = self.steal_from(core, tier, class) {
+                core.picked(class, self.shared);
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// Steals half of one victim's queue of `class` (plus one task to run),
+    /// visiting every victim of `tier` once from a random start.
     /// Returns the task and the victim's index.
-    fn steal_from(&self, core: &mut Core, tier: &[usize]) -> Option<(Notified, usize)> {
+    fn steal_from(&self, core: &mut Core, tier: &[usize], class: Priority) -> Option<(Notified, usize)> {
         let n = tier.len();
         if n == 0 {
             return None;
@@ -371,12 +407,18 @@ impl Worker<'_> {
         let start = core.rand.below(n);
         for i in 0..n {
             let victim = tier[(start + i) % n];
-            let stealer = &self.shared.remotes[victim].stealer;
-            let before = core.local.len();
+            let remote = &self.shared.remotes[victim];
+            let stealer = match class {
+                Priority::Critical => &remote.crit_stealer,
+                Priority::Background => &remote.bg_stealer,
+                _ => &remote.stealer,
+            };
+            let local = core.queue_of(class);
+            let before = local.len();
             loop {
-                match stealer.steal_batch_with_limit_and_pop(&core.local, usize::MAX) {
+                match stealer.steal_batch_with_limit_and_pop(local, usize::MAX) {
                     Steal::Success(task) => {
-                        let stolen = (core.local.len() - before) as u64 + 1;
+                        let stolen = (core.queue_of(class).len() - before) as u64 + 1;
                         core.stats.steal_operations += 1;
                         core.stats.steals += stolen;
                         core.record(Kind::Steal, victim as u64, stolen);
@@ -407,6 +449,7 @@ impl Worker<'_> {
             }
         }
         core.hand_back(self.shared);
+        core.release_bg_token(self.shared);
         if !self.shared.idle.retire(core.index) {
             // The target was raised again before we took the lock.
             return core;
@@ -458,7 +501,7 @@ impl Worker<'_> {
     #[inline(never)]
     fn notify_after_first_poll(&self, core: &mut Core) {
         core.notify_after_poll = false;
-        if !core.local.is_empty() || !self.shared.injector.is_empty() {
+        if core.has_queued_work() || self.shared.has_injected_work() {
             self.shared.notify_parked_local();
         }
     }
@@ -550,7 +593,7 @@ impl Worker<'_> {
         let index = core.index;
         let parked = self.shared.idle.transition_to_parked(index, core.is_searching);
         core.is_searching = false;
-        if parked == Parked::RecheckQueues && self.shared.has_stealable_work() {
+        if parked == Parked::RecheckQueues && self.shared.has_runnable_stealable_work() {
             // We were the last to stop looking: make sure the work we see is
             // picked up (possibly by waking ourselves).
             let _ = self.shared.notify_parked();

@@ -43,7 +43,7 @@ impl AbortHandle {
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.raw.header().id
+        self.raw.header().id()
     }
 }
 

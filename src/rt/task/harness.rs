@@ -194,12 +194,12 @@ where
         let output = match res {
             Ok(Poll::Pending) => return false,
             Ok(Poll::Ready(out)) => Ok(out),
-            Err(payload) => Err(JoinError::panic(self.header().id, payload)),
+            Err(payload) => Err(JoinError::panic(self.header().id(), payload)),
         };
         // Drop the future first (its destructor may panic), then store.
         let output = match self.drop_future_catching() {
             Ok(()) => output,
-            Err(payload) => output.and(Err(JoinError::panic(self.header().id, payload))),
+            Err(payload) => output.and(Err(JoinError::panic(self.header().id(), payload))),
         };
         self.set_stage(Stage::Finished(output));
         true
@@ -219,7 +219,7 @@ where
     /// Drops the future on the current thread and stores the cancellation
     /// error. Caller holds RUNNING.
     fn cancel_future(&self) {
-        let id = self.header().id;
+        let id = self.header().id();
         let err = match self.drop_future_catching() {
             Ok(()) => JoinError::cancelled(id),
             Err(payload) => JoinError::panic(id, payload),

@@ -3,6 +3,7 @@
 
 use crate::loom::sync::atomic::{Ordering, StaticAtomicU64};
 use crate::rt::context;
+use crate::rt::task::Priority;
 use std::fmt;
 
 /// A task's id, unique among all tasks of the process.
@@ -46,5 +47,71 @@ impl Id {
     /// The id as a number.
     pub fn as_u64(&self) -> u64 {
         self.0
+    }
+}
+
+/// Where the class sits in a task's id word: the top two bits. Ids come
+/// from a 64-bit counter that a process cannot take past 2^62 (a thousand
+/// years at four billion spawns a second), so the bits are never an id's.
+const CLASS_SHIFT: u32 = 62;
+const ID_MASK: u64 = (1 << CLASS_SHIFT) - 1;
+
+/// A task's id and scheduling class in one immutable word of the header.
+///
+/// The class is read on every schedule (which queue a woken task goes to);
+/// the id word is written once at creation and sits in the header's first
+/// cache line, beside the state word that the same schedule has just
+/// changed, so reading the class costs a load from a line already in this
+/// core's cache and no atomic. The state word has no spare bits to give
+/// (its high bits are the reference count), and `meta`'s spare low bits
+/// would have every reader of the location mask them off.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Ident(u64);
+
+impl Ident {
+    pub(crate) fn new(id: Id, class: Priority) -> Ident {
+        debug_assert!(id.0 <= ID_MASK);
+        Ident((id.0 & ID_MASK) | (class.bits() << CLASS_SHIFT))
+    }
+
+    /// The public id (the class bits masked off).
+    #[inline]
+    pub(crate) fn id(self) -> Id {
+        Id(self.0 & ID_MASK)
+    }
+
+    /// A number to pick the task's owned-list shard by: the id's low bits
+    /// (the class bits are above any shard mask), without masking them off.
+    #[inline]
+    pub(crate) fn shard_key(self) -> usize {
+        self.0 as usize
+    }
+
+    /// True for a Normal task: the class bits are zero (one compare; the
+    /// schedule path's test, cheaper than decoding the class).
+    #[inline]
+    pub(crate) fn is_normal(self) -> bool {
+        self.0 <= ID_MASK
+    }
+
+    #[inline]
+    pub(crate) fn priority(self) -> Priority {
+        Priority::from_bits(self.0 >> CLASS_SHIFT)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_class_bits_never_show_in_the_id() {
+        for class in Priority::ALL {
+            let ident = Ident::new(Id(ID_MASK), class);
+            assert_eq!(ident.id(), Id(ID_MASK));
+            assert_eq!(ident.priority(), class);
+            let ident = Ident::new(Id(7), class);
+            assert_eq!((ident.id(), ident.priority()), (Id(7), class));
+        }
     }
 }

@@ -78,7 +78,7 @@ impl<T> JoinHandle<T> {
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.raw.header().id
+        self.raw.header().id()
     }
 }
 

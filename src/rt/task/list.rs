@@ -136,7 +136,7 @@ impl OwnedTasks {
     }
 
     fn shard(&self, task: &RawTask) -> &Mutex<Shard> {
-        &self.shards[(task.header().id.0 as usize) & self.mask]
+        &self.shards[task.header().ident.shard_key() & self.mask]
     }
 
     /// Adds a new task. Returns its first `Notified`, or `None` if the list
@@ -312,7 +312,7 @@ impl OwnedTasks {
             // SAFETY: linked tasks are live (the list holds a reference to
             // each) and we hold the shard lock, so the links are stable.
             let header = unsafe { ptr.as_ref() };
-            if header.id == id {
+            if header.id() == id {
                 return Some((header.meta.name().map(|n| n.to_string()), header.meta.location()));
             }
             cur = with_links(ptr, |l| l.next);

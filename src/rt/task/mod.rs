@@ -52,6 +52,7 @@ mod id;
 mod join;
 pub(crate) mod list;
 mod meta;
+mod priority;
 mod raw;
 pub(crate) mod state;
 #[cfg(feature = "tracing")]
@@ -64,6 +65,7 @@ pub use dump::{TaskDump, TaskInfo, TaskState, TaskWait};
 pub use error::JoinError;
 pub use id::Id;
 pub use join::JoinHandle;
+pub use priority::Priority;
 pub use wait::WaitKind;
 
 pub(crate) use raw::{Header, Meta, RawTask, STAMP_SHIFT, WAIT_STAMP_MASK};
@@ -150,7 +152,7 @@ impl Task {
     }
 
     pub(crate) fn id(&self) -> Id {
-        self.raw.header().id
+        self.raw.header().id()
     }
 
     /// Cancel the task as part of shutdown, giving up this reference.
@@ -220,7 +222,11 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    new_task_with(future, scheduler, Meta { spawned_at, name: None })
+    new_task_with(
+        future,
+        scheduler,
+        Meta { spawned_at, name: None, priority: crate::rt::task::Priority::Normal },
+    )
 }
 
 /// `new_task` with a name (or other metadata).

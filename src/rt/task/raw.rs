@@ -2,7 +2,7 @@
 //! type-erased vtable, and `RawTask`, the untyped pointer every handle holds.
 
 use super::harness;
-use super::id::Id;
+use super::id::{Id, Ident};
 use super::list::Links;
 use super::meta::TaskMeta;
 use super::state::State;
@@ -40,6 +40,8 @@ pub(crate) struct Meta {
     /// Shared (not boxed) so that a task dump copies it under the list
     /// lock with a reference-count increment instead of an allocation.
     pub(crate) name: Option<StdArc<str>>,
+    /// The scheduling class, already resolved (inheritance applied).
+    pub(crate) priority: crate::rt::task::Priority,
 }
 
 /// The part of a task that untyped code may touch. First field of `Cell`
@@ -51,13 +53,28 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     /// Links in the owned-tasks list; guarded by that list's shard lock.
     pub(crate) links: UnsafeCell<Links>,
-    pub(crate) id: Id,
+    /// The id and the scheduling class (immutable; `id.rs`).
+    pub(crate) ident: Ident,
     /// Where `spawn` was called and the task's name, if any (for task
     /// dumps and stall reports), in one word.
     pub(crate) meta: TaskMeta,
     /// Poll statistics for task dumps (written by the holder of RUNNING,
     /// read racily by dumps).
     pub(crate) stats: TaskStats,
+}
+
+impl Header {
+    /// The task's public id.
+    #[inline]
+    pub(crate) fn id(&self) -> Id {
+        self.ident.id()
+    }
+
+    /// The task's scheduling class.
+    #[inline]
+    pub(crate) fn priority(&self) -> crate::rt::task::Priority {
+        self.ident.priority()
+    }
 }
 
 /// A task's poll statistics. Written only by the thread that holds RUNNING
@@ -355,7 +372,7 @@ where
                 state: State::new(),
                 vtable: harness::vtable::<F, S>(),
                 links: UnsafeCell::new(Links::default()),
-                id,
+                ident: Ident::new(id, meta.priority),
                 meta: TaskMeta::new(meta.spawned_at, meta.name),
                 stats: TaskStats::new(crate::rt::clock::coarse_now_ns()),
             });

@@ -1277,7 +1277,7 @@ fn owned_list_hands_out_its_reference_once_and_counts_refused_spawns() {
     let n2 = list.bind(t2, n2).expect("open list");
     assert_eq!(list.len(), 2);
     let mut seen = Vec::new();
-    list.copy_all(&mut seen, |h| h.id);
+    list.copy_all(&mut seen, |h| h.id());
     assert_eq!(seen.len(), 2);
     drop(list.remove(raw1).expect("the list's reference, once"));
     assert!(list.remove(raw1).is_none());

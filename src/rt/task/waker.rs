@@ -60,7 +60,21 @@ pub(crate) fn polled_task_id() -> Option<super::Id> {
     // reference, so the header is alive, and `id` is written only at
     // creation.
     let header = unsafe { &*(addr as *const Header) };
-    Some(header.id)
+    Some(header.id())
+}
+
+/// The class of the task this thread is polling now, if any (as
+/// `polled_task_id`).
+pub(crate) fn polled_task_priority() -> Option<crate::rt::task::Priority> {
+    let addr = context::with(|c| c.polling.get()).unwrap_or(0) & !1;
+    if addr == 0 {
+        return None;
+    }
+    // SAFETY: as in `polled_task_id`: the header is alive while its poll is
+    // in progress on this thread, and its id word is written only at
+    // creation.
+    let header = unsafe { &*(addr as *const Header) };
+    Some(header.priority())
 }
 
 /// Asks for the task that owns `waker` to run again after the tasks now

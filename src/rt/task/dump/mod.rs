@@ -97,6 +97,7 @@ impl fmt::Display for TaskState {
 #[derive(Clone, Debug)]
 pub struct TaskInfo {
     id: Id,
+    priority: crate::rt::task::Priority,
     name: Option<StdArc<str>>,
     location: &'static Location<'static>,
     state: TaskState,
@@ -191,7 +192,8 @@ impl TaskInfo {
         let leaked = snapshot.is_leaked_if_listed();
         let stats = &header.stats;
         TaskInfo {
-            id: header.id,
+            id: header.id(),
+            priority: header.priority(),
             name: header.meta.name().cloned(),
             location: header.meta.location(),
             state,
@@ -214,6 +216,23 @@ impl TaskInfo {
     /// The task's id.
     pub fn id(&self) -> Id {
         self.id
+    }
+
+    /// The task's scheduling class ([`crate::task::Builder::priority`],
+    /// or inherited from a `Background` parent).
+    ///
+    /// ```
+    /// use weft::task::{Builder, Priority};
+    /// let rt = weft::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let bg = Builder::new().priority(Priority::Background).spawn_on(async {}, rt.handle()).unwrap();
+    /// // A task stays listed until its `JoinHandle` is dropped or awaited.
+    /// let dump = rt.handle().dump();
+    /// let info = dump.tasks().iter().find(|t| t.id() == bg.id()).unwrap();
+    /// assert_eq!(info.priority(), Priority::Background);
+    /// assert!(dump.to_string().contains(", class background"));
+    /// ```
+    pub fn priority(&self) -> crate::rt::task::Priority {
+        self.priority
     }
 
     /// The name given with [`crate::task::Builder::name`], if any.
@@ -520,6 +539,7 @@ mod tests {
     fn info(id: u64, state: TaskState, created: u64, last_start: u64, last_ns: u64) -> TaskInfo {
         TaskInfo {
             id: Id(id),
+            priority: crate::rt::task::Priority::Normal,
             name: None,
             location: Location::caller(),
             state,

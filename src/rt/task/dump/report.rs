@@ -1,6 +1,6 @@
 //! The grouped text report of a `TaskDump` (its `Display`), in the spirit
 //! of Go's goroutine dump: one group per (state, wait kind, await site,
-//! spawn location, name, leaked or not) with its count, oldest group
+//! spawn location, name, class, leaked or not) with its count, oldest group
 //! first. The first line of a group reads like Go's `goroutine 7 [chan
 //! receive, 7 minutes]`:
 //!
@@ -17,6 +17,7 @@
 //! time in a run queue for scheduled tasks, `TaskInfo::runnable_for`).
 
 use super::{TaskDump, TaskInfo, TaskState};
+use crate::rt::task::Priority;
 use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, UNIX_EPOCH};
@@ -30,7 +31,8 @@ struct Group<'a> {
     tasks: Vec<&'a TaskInfo>,
 }
 
-type Key<'a> = (&'a str, u32, u32, TaskState, bool, Option<&'a str>, u8, Option<(&'a str, u32, u32)>);
+type Key<'a> =
+    (&'a str, u32, u32, TaskState, bool, Option<&'a str>, u8, Option<(&'a str, u32, u32)>, Priority);
 
 pub(super) fn write(dump: &TaskDump, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let mut groups: HashMap<Key<'_>, Group<'_>> = HashMap::new();
@@ -43,7 +45,17 @@ pub(super) fn write(dump: &TaskDump, f: &mut fmt::Formatter<'_>) -> fmt::Result 
             Some(w) => (w.kind() as u8, w.site().map(|l| (l.file(), l.line(), l.column()))),
             None => (0, None),
         };
-        let key = (loc.file(), loc.line(), loc.column(), t.state(), t.is_leaked(), t.name(), kind, site);
+        let key = (
+            loc.file(),
+            loc.line(),
+            loc.column(),
+            t.state(),
+            t.is_leaked(),
+            t.name(),
+            kind,
+            site,
+            t.priority(),
+        );
         groups.entry(key).or_insert_with(|| Group { first: t, tasks: Vec::new() }).tasks.push(t);
     }
     let mut groups: Vec<Group<'_>> = groups.into_values().collect();
@@ -100,6 +112,9 @@ fn write_group(g: &Group<'_>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     write!(f, ", spawned at {}", g.first.location())?;
     if let Some(name) = g.first.name() {
         write!(f, ", name {name:?}")?;
+    }
+    if g.first.priority() != Priority::Normal {
+        write!(f, ", class {}", g.first.priority())?;
     }
     if g.first.is_leaked() {
         write!(f, ", leaked")?;
