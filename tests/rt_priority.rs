@@ -439,6 +439,50 @@ fn metrics_count_polls_by_class_and_prometheus_labels_them() {
 }
 
 #[test]
+fn schedule_latency_samples_are_split_by_class() {
+    // One worker, no monitor: every spawn below is queued by this thread
+    // (one notification in 32 is stamped) and polled by the worker.
+    let rt = Runtime::builder().worker_threads(1).stall_threshold(None).build().unwrap();
+    let wanted = |m: &weft::metrics::RuntimeMetrics| {
+        m.schedule_latency_histogram_by_class(Priority::Critical).total_count() >= 4
+            && m.schedule_latency_histogram_by_class(Priority::Background).total_count() >= 4
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let m = loop {
+        let m = rt.metrics();
+        if wanted(&m) {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "never got 4 samples of each class");
+        // A batch of each class, spawned from outside the runtime (one
+        // class after the other: alternating them would put every 32nd
+        // notification, the sampled one, on the same class); their
+        // completion is awaited so the next batch finds them counted.
+        let batch: Vec<_> = [Priority::Critical, Priority::Background]
+            .iter()
+            .flat_map(|&class| (0..64).map(move |_| class))
+            .map(|class| Builder::new().priority(class).spawn_on(async {}, rt.handle()).unwrap())
+            .collect();
+        for j in batch {
+            rt.block_on(j).unwrap();
+        }
+    };
+    // The classes partition the samples: their counts and sums add up to
+    // the all-class histogram's, in one snapshot.
+    let total = m.schedule_latency_histogram();
+    let parts: Vec<_> = [Priority::Critical, Priority::Normal, Priority::Background]
+        .iter()
+        .map(|&c| m.schedule_latency_histogram_by_class(c))
+        .collect();
+    assert_eq!(parts.iter().map(|h| h.total_count()).sum::<u64>(), total.total_count());
+    assert_eq!(parts.iter().map(|h| h.sum()).sum::<std::time::Duration>(), total.sum());
+    let text = m.to_prometheus();
+    let critical = parts[0].total_count();
+    let line = format!(r#"weft_class_schedule_latency_seconds_count{{class="critical"}} {critical}"#);
+    assert!(text.lines().any(|l| l == line), "{line} not in {text}");
+}
+
+#[test]
 fn the_dump_shows_the_class_of_non_normal_tasks() {
     let rt = runtime(1);
     let gate = Arc::new(Gate::default());

@@ -150,11 +150,39 @@ impl PollHistogram {
         }
         self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
     }
+
+    /// This histogram without `part`'s samples (a part of it: what is left
+    /// of a total once the other classes' samples are taken out).
+    /// Saturating, so counts published at slightly different moments never
+    /// underflow.
+    pub(crate) fn without(&self, part: &PollHistogram) -> PollHistogram {
+        let mut h = self.clone();
+        for (a, b) in h.counts.iter_mut().zip(&part.counts) {
+            *a = a.saturating_sub(*b);
+        }
+        h.sum_ns = h.sum_ns.saturating_sub(part.sum_ns);
+        h
+    }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_part_taken_out_leaves_the_rest_and_never_underflows() {
+        let mut total = [0u64; POLL_BUCKETS];
+        total[0] = 5;
+        total[3] = 2;
+        let mut part = [0u64; POLL_BUCKETS];
+        part[0] = 2;
+        part[3] = 3;
+        let rest = PollHistogram::new(total, 900).without(&PollHistogram::new(part, 1_000));
+        assert_eq!(rest.counts()[0], 3);
+        assert_eq!(rest.counts()[3], 0);
+        assert_eq!(rest.total_count(), 3);
+        assert_eq!(rest.sum(), Duration::ZERO);
+    }
 
     #[test]
     fn bounds_are_powers_of_two_from_one_microsecond() {

@@ -312,6 +312,25 @@ impl RuntimeMetrics {
         }
         h
     }
+
+    /// [`schedule_latency_histogram`](RuntimeMetrics::schedule_latency_histogram)
+    /// for the tasks of class `class` only: how long a Critical task waits
+    /// to run beside Background work, for instance.
+    ///
+    /// ```
+    /// use weft::task::Priority;
+    /// let rt = weft::runtime::Builder::new().worker_threads(1).build().unwrap();
+    /// let m = rt.metrics();
+    /// let h = m.schedule_latency_histogram_by_class(Priority::Critical);
+    /// assert!(h.total_count() <= m.schedule_latency_histogram().total_count());
+    /// ```
+    pub fn schedule_latency_histogram_by_class(&self, class: crate::rt::task::Priority) -> PollHistogram {
+        let mut h = PollHistogram::default();
+        for w in &self.workers {
+            h.merge(w.schedule_latency_histogram_by_class(class));
+        }
+        h
+    }
 }
 
 impl fmt::Display for RuntimeMetrics {

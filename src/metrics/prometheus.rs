@@ -187,7 +187,9 @@ impl RuntimeMetrics {
     ///   `weft_cgroup_cpu_throttled_seconds_total`;
     /// - per priority class, labelled `class="critical"`, `"normal"` or
     ///   `"background"`: the counter `weft_task_polls_total{class}` and the
-    ///   gauge `weft_class_queue_depth{class}` (worker queues and injector);
+    ///   gauge `weft_class_queue_depth{class}` (worker queues and injector),
+    ///   and the histogram `weft_class_schedule_latency_seconds{class}`
+    ///   (the schedule-latency samples of that class, all workers);
     /// - histogram: `weft_poll_duration_seconds{worker}`, buckets 1 µs to
     ///   1.048576 s by powers of two, then +Inf. It is a sample: a worker
     ///   times one poll in 32, so `_count` is the number of sampled polls
@@ -413,6 +415,22 @@ impl RuntimeMetrics {
         for class in Priority::ALL {
             o.sample(DEPTH, &[("class", class.as_str())], self.queue_depth_by_class(class).into());
         }
+        const LATENCY: &str = "weft_class_schedule_latency_seconds";
+        o.family(
+            LATENCY,
+            "histogram",
+            "weft_schedule_latency_seconds by priority class, all workers together.",
+        );
+        for class in Priority::ALL {
+            let h = self.schedule_latency_histogram_by_class(class);
+            let labels = [("class", class.as_str())];
+            for (bound, count) in h.cumulative() {
+                let le = bound.map_or_else(|| "+Inf".to_string(), |b| format_float(secs(b)));
+                o.sample(&format!("{LATENCY}_bucket"), &[labels[0], ("le", &le)], count.into());
+            }
+            o.sample(&format!("{LATENCY}_sum"), &labels, secs(h.sum()).into());
+            o.sample(&format!("{LATENCY}_count"), &labels, h.total_count().into());
+        }
     }
 
     /// The `weft_poll_duration_seconds` histogram, one series per worker.
@@ -536,6 +554,11 @@ mod tests {
         assert!(has(r#"weft_task_polls_total{class="background"} 2"#), "{text}");
         assert!(has(r#"weft_class_queue_depth{class="normal"} 1"#), "{text}");
         assert!(has(r#"weft_class_queue_depth{class="background"} 4"#), "{text}");
+        assert!(has(r#"weft_class_schedule_latency_seconds_count{class="critical"} 0"#), "{text}");
+        assert!(
+            has(r#"weft_class_schedule_latency_seconds_bucket{class="background",le="+Inf"} 0"#),
+            "{text}"
+        );
     }
 
     #[test]

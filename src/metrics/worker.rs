@@ -60,6 +60,8 @@ pub struct WorkerMetrics {
     pub(super) busy_ns: u64,
     pub(super) poll_histogram: PollHistogram,
     pub(super) schedule_latency_histogram: PollHistogram,
+    /// `schedule_latency_histogram` by class (`Priority::index`).
+    pub(super) schedule_latency_by_class: [PollHistogram; 3],
     /// Polls and queued tasks by class (`Priority::index`).
     pub(super) class_polls: [u64; 3],
     pub(super) class_queue_depth: [usize; 3],
@@ -76,6 +78,13 @@ impl WorkerMetrics {
         // rest (saturating: the counters are published together, but a
         // metric must not panic).
         let class_polls = [crit, s.polls.saturating_sub(crit + bg), bg];
+        // Likewise the schedule-latency samples: the Critical and
+        // Background ones are recorded apart, Normal's are the rest.
+        let sched = PollHistogram::new(s.sched_hist, s.sched_hist_sum_ns);
+        let sched_crit = PollHistogram::new(s.sched_hist_class[0], s.sched_hist_class_sum_ns[0]);
+        let sched_bg = PollHistogram::new(s.sched_hist_class[1], s.sched_hist_class_sum_ns[1]);
+        let sched_normal = sched.without(&sched_crit).without(&sched_bg);
+        let schedule_latency_by_class = [sched_crit, sched_normal, sched_bg];
         WorkerMetrics {
             polls: s.polls,
             steals: s.steals,
@@ -98,10 +107,18 @@ impl WorkerMetrics {
             cpu_wait_ns: crate::rt::monitor::read_schedstat(stamp.thread()).map_or(0, |(_, wait)| wait),
             busy_ns: s.busy_ns,
             poll_histogram: PollHistogram::new(s.poll_hist, s.poll_hist_sum_ns),
-            schedule_latency_histogram: PollHistogram::new(s.sched_hist, s.sched_hist_sum_ns),
+            schedule_latency_histogram: sched,
+            schedule_latency_by_class,
             class_polls,
             class_queue_depth,
         }
+    }
+
+    /// [`schedule_latency_histogram`](WorkerMetrics::schedule_latency_histogram)'s
+    /// samples of tasks of class `class` (a task's class is read when its
+    /// sampled poll starts).
+    pub fn schedule_latency_histogram_by_class(&self, class: crate::rt::task::Priority) -> &PollHistogram {
+        &self.schedule_latency_by_class[class.index()]
     }
 
     /// Tasks of class `class` polled by this worker.

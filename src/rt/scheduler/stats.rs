@@ -10,6 +10,7 @@
 use crate::loom::sync::atomic::{
     AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, StatAtomicU64,
 };
+use crate::rt::task::Priority;
 
 /// Buckets of the poll-duration histogram: bucket `k < POLL_BUCKETS - 1`
 /// holds polls of at most `POLL_BUCKET_FIRST_NS << k` ns (1 us, 2 us, 4 us,
@@ -73,6 +74,13 @@ pub(crate) struct LocalStats {
     pub(crate) sched_hist: [u64; POLL_BUCKETS],
     /// Sum of the sampled schedule latencies, ns.
     pub(crate) sched_hist_sum_ns: u64,
+    /// The samples of `sched_hist` that were Critical (`[0]`) and
+    /// Background (`[1]`) tasks, and their sums: Normal's are the rest,
+    /// so a runtime without classes never writes these.
+    pub(crate) sched_hist_class: [[u64; POLL_BUCKETS]; 2],
+    pub(crate) sched_hist_class_sum_ns: [u64; 2],
+    /// Samples in each of `sched_hist_class` (what `publish` compares).
+    pub(crate) sched_hist_class_samples: [u64; 2],
     /// Polls by class (`Priority::index`), counted by the weighted pick
     /// for Critical and Background only, so a runtime without classes pays
     /// nothing for them; Normal's slot stays 0 (its polls are the rest of
@@ -88,9 +96,18 @@ impl LocalStats {
     }
 
     /// One sampled schedule latency of `ns` nanoseconds.
-    pub(crate) fn record_schedule_latency(&mut self, ns: u64) {
+    pub(crate) fn record_schedule_latency(&mut self, ns: u64, class: Priority) {
+        let bucket = poll_bucket(ns);
         self.sched_hist_sum_ns = self.sched_hist_sum_ns.saturating_add(ns);
-        self.sched_hist[poll_bucket(ns)] += 1;
+        self.sched_hist[bucket] += 1;
+        let slot = match class {
+            Priority::Critical => 0,
+            Priority::Background => 1,
+            _ => return,
+        };
+        self.sched_hist_class_sum_ns[slot] = self.sched_hist_class_sum_ns[slot].saturating_add(ns);
+        self.sched_hist_class_samples[slot] += 1;
+        self.sched_hist_class[slot][bucket] += 1;
     }
 }
 
@@ -113,6 +130,9 @@ pub(crate) struct WorkerStats {
     poll_hist_sum_ns: StatAtomicU64,
     sched_hist: [StatAtomicU64; POLL_BUCKETS],
     sched_hist_sum_ns: StatAtomicU64,
+    sched_hist_class: [[StatAtomicU64; POLL_BUCKETS]; 2],
+    sched_hist_class_sum_ns: [StatAtomicU64; 2],
+    sched_hist_class_samples: [StatAtomicU64; 2],
     class_polls: [StatAtomicU64; 3],
 }
 
@@ -142,6 +162,17 @@ impl WorkerStats {
         for (dst, src) in self.class_polls.iter().zip(&s.class_polls) {
             dst.store(*src, Relaxed);
         }
+        // A class's samples change only where that class runs: a runtime
+        // without classes skips these stores after one compare each.
+        for c in 0..2 {
+            if s.sched_hist_class_samples[c] != self.sched_hist_class_samples[c].load(Relaxed) {
+                self.sched_hist_class_samples[c].store(s.sched_hist_class_samples[c], Relaxed);
+                self.sched_hist_class_sum_ns[c].store(s.sched_hist_class_sum_ns[c], Relaxed);
+                for (dst, src) in self.sched_hist_class[c].iter().zip(&s.sched_hist_class[c]) {
+                    dst.store(*src, Relaxed);
+                }
+            }
+        }
     }
 
     pub(crate) fn read(&self) -> LocalStats {
@@ -162,6 +193,11 @@ impl WorkerStats {
             poll_hist_sum_ns: self.poll_hist_sum_ns.load(Relaxed),
             sched_hist: std::array::from_fn(|k| self.sched_hist[k].load(Relaxed)),
             sched_hist_sum_ns: self.sched_hist_sum_ns.load(Relaxed),
+            sched_hist_class: std::array::from_fn(|c| {
+                std::array::from_fn(|k| self.sched_hist_class[c][k].load(Relaxed))
+            }),
+            sched_hist_class_sum_ns: std::array::from_fn(|c| self.sched_hist_class_sum_ns[c].load(Relaxed)),
+            sched_hist_class_samples: std::array::from_fn(|c| self.sched_hist_class_samples[c].load(Relaxed)),
             class_polls: std::array::from_fn(|k| self.class_polls[k].load(Relaxed)),
         }
     }

@@ -126,13 +126,13 @@ impl Handle {
 /// path carries only the test of the stamp's flag.
 #[cold]
 #[inline(never)]
-fn record_schedule_latency(core: &mut Core, since: u64, timed: bool) {
+fn record_schedule_latency(core: &mut Core, since: u64, timed: bool, class: Priority) {
     use crate::rt::task::{STAMP_SHIFT, WAIT_STAMP_MASK};
     if !timed {
         core.now = crate::rt::clock::now_ns();
     }
     let waited = (core.now >> STAMP_SHIFT).wrapping_sub(since) & WAIT_STAMP_MASK;
-    core.stats.record_schedule_latency(waited << STAMP_SHIFT);
+    core.stats.record_schedule_latency(waited << STAMP_SHIFT, class);
 }
 
 /// Resets the context's `worker` when the worker's frame ends, even by
@@ -543,7 +543,7 @@ impl Worker<'_> {
             core.now = crate::rt::clock::now_ns();
         }
         if let Some(since) = task.0.raw().header().stats.runnable_since() {
-            record_schedule_latency(&mut core, since, timed);
+            record_schedule_latency(&mut core, since, timed, task.0.raw().header().priority());
         }
         let (start, id) = (core.now, task.0.id().as_u64());
         core.record(Kind::PollStart, id, 0);
