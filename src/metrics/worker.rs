@@ -13,6 +13,7 @@ use super::histogram::PollHistogram;
 use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::rt::scheduler::stats::{PollStamp, WorkerStats};
 use crate::rt::scheduler::Remote;
+use crate::rt::task::Priority;
 use std::time::Duration;
 
 /// One worker's counters, from [`crate::metrics::RuntimeMetrics::workers`].
@@ -72,7 +73,7 @@ impl WorkerMetrics {
     /// stall count.
     pub(super) fn capture(stats: &WorkerStats, remote: &Remote, stamp: &PollStamp) -> WorkerMetrics {
         let s = stats.read();
-        let class_queue_depth = [remote.crit_stealer.len(), remote.stealer.len(), remote.bg_stealer.len()];
+        let class_queue_depth = Priority::ALL.map(|class| remote.stealer_of(class).len());
         let (crit, bg) = (s.class_polls[0], s.class_polls[2]);
         // The pick counts Critical and Background polls; Normal's are the
         // rest (saturating: the counters are published together, but a

@@ -10,8 +10,8 @@
 //! loop never comes here (`ClassState::in_use`).
 
 use super::core::Core;
-use super::{Shared, LOCAL_QUEUE_CAPACITY, MAX_RUNNEXT_STREAK};
-use crate::loom::deque::{Injector, Steal, Worker};
+use super::{Remote, Shared, LOCAL_QUEUE_CAPACITY, MAX_RUNNEXT_STREAK};
+use crate::loom::deque::{Injector, Steal, Stealer, Worker};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::rt::task::Notified;
 use crate::rt::task::Priority;
@@ -199,6 +199,23 @@ impl Shared {
         if self.classes.bg.give_back_then(|| self.has_queued_background()) {
             let _ = self.notify_parked();
         }
+    }
+}
+
+impl Remote {
+    /// The stealer of this worker's `class` deque.
+    #[inline]
+    pub(crate) fn stealer_of(&self, class: Priority) -> &Stealer<Notified> {
+        match class {
+            Priority::Critical => &self.crit_stealer,
+            Priority::Background => &self.bg_stealer,
+            _ => &self.stealer,
+        }
+    }
+
+    /// True if this worker's deque of any class holds a task.
+    pub(crate) fn has_queued_work(&self) -> bool {
+        !self.stealer.is_empty() || !self.crit_stealer.is_empty() || !self.bg_stealer.is_empty()
     }
 }
 

@@ -99,11 +99,7 @@ impl Shared {
             self.schedule_remote(task);
         }
         let remote = &self.remotes[index];
-        let has_work = !remote.stealer.is_empty()
-            || !remote.crit_stealer.is_empty()
-            || !remote.bg_stealer.is_empty()
-            || has_timers
-            || self.has_injected_work();
+        let has_work = remote.has_queued_work() || has_timers || self.has_injected_work();
         if !has_work || compensated {
             return Rescue::Nothing;
         }

@@ -361,11 +361,7 @@ impl Shared {
     /// True if any queue other workers could take from holds a task, in
     /// any class.
     pub(crate) fn has_stealable_work(&self) -> bool {
-        self.has_injected_work()
-            || self
-                .remotes
-                .iter()
-                .any(|r| !r.stealer.is_empty() || !r.crit_stealer.is_empty() || !r.bg_stealer.is_empty())
+        self.has_injected_work() || self.remotes.iter().any(Remote::has_queued_work)
     }
 
     /// True if an injector of any class holds a task.

@@ -408,11 +408,7 @@ impl Worker<'_> {
         for i in 0..n {
             let victim = tier[(start + i) % n];
             let remote = &self.shared.remotes[victim];
-            let stealer = match class {
-                Priority::Critical => &remote.crit_stealer,
-                Priority::Background => &remote.bg_stealer,
-                _ => &remote.stealer,
-            };
+            let stealer = remote.stealer_of(class);
             let local = core.queue_of(class);
             let before = local.len();
             loop {
