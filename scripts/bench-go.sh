@@ -17,8 +17,8 @@ go version
 IFS=, read -r -a counts <<< "${WEFT_BENCH_WORKERS:-2,4}"
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-go build -o "$dir/sched" benches/go/sched.go
-go build -o "$dir/echo" benches/go/echo.go
+go build -o "$dir/sched" benches/go/sched.go benches/go/harness.go
+go build -o "$dir/echo" benches/go/echo.go benches/go/harness.go
 for n in "${counts[@]}"; do
   GOMAXPROCS="$n" "$dir/sched" "$@"
   GOMAXPROCS="$n" "$dir/echo" "$@"

@@ -18,27 +18,16 @@
 //	tcp_echo_small_256    256 x 100 x 64 B
 //	tcp_echo_small_1024   1024 x 25 x 64 B
 //
-// Measurement as in sched.go: a warm-up of about one second (also to size
-// a sample), then SAMPLES samples of the same iteration count; one line
-// per workload with the 10th, 50th and 90th percentile per iteration:
-//
-//	WORKLOAD/go/WORKERS p10 TIME p50 TIME p90 TIME (20 samples x N iterations)
+// Measurement and output: harness.go.
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"regexp"
-	"runtime"
-	"sort"
 	"sync"
-	"time"
 )
-
-const samples = 20
 
 type shape struct {
 	name                string
@@ -121,64 +110,11 @@ func echo(s shape) {
 	must(ln.Close())
 }
 
-// measure runs f for about warm, sizes a sample to about per, then times
-// `samples` samples and returns per-iteration times in nanoseconds.
-func measure(f func(), warm, per time.Duration) ([]float64, int) {
-	start := time.Now()
-	n := 0
-	for time.Since(start) < warm {
-		f()
-		n++
-	}
-	iters := int(per / (time.Since(start) / time.Duration(n)))
-	if iters < 1 {
-		iters = 1
-	}
-	out := make([]float64, 0, samples)
-	for i := 0; i < samples; i++ {
-		t := time.Now()
-		for j := 0; j < iters; j++ {
-			f()
-		}
-		out = append(out, float64(time.Since(t).Nanoseconds())/float64(iters))
-	}
-	sort.Float64s(out)
-	return out, iters
-}
-
-func pct(sorted []float64, p float64) float64 {
-	return sorted[int(p*float64(len(sorted)-1))]
-}
-
-func human(ns float64) string {
-	switch {
-	case ns >= 1e6:
-		return fmt.Sprintf("%.3fms", ns/1e6)
-	case ns >= 1e3:
-		return fmt.Sprintf("%.1fµs", ns/1e3)
-	default:
-		return fmt.Sprintf("%.0fns", ns)
-	}
-}
-
 func main() {
-	warm := flag.Duration("warm-up", time.Second, "warm-up time per workload")
-	meas := flag.Duration("measurement", 3*time.Second, "measurement time per workload")
-	filter := flag.String("filter", "", "regexp: run only the workloads it matches")
-	flag.Parse()
-	re, err := regexp.Compile(*filter)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bad -filter: %v\n", err)
-		os.Exit(2)
-	}
-	workers := runtime.GOMAXPROCS(0)
+	workloads := make([]workload, 0, len(shapes))
 	for _, s := range shapes {
-		if !re.MatchString(s.name) {
-			continue
-		}
 		s := s
-		ts, iters := measure(func() { echo(s) }, *warm, *meas/samples)
-		fmt.Printf("%s/go/%d p10 %s p50 %s p90 %s (%d samples x %d iterations)\n",
-			s.name, workers, human(pct(ts, 0.1)), human(pct(ts, 0.5)), human(pct(ts, 0.9)), samples, iters)
+		workloads = append(workloads, workload{s.name, func() { echo(s) }})
 	}
+	run(workloads)
 }
