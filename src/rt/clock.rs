@@ -74,6 +74,7 @@ fn raw_monotonic_ns(_: RawClock) -> u64 {
 /// `now_ns`. A spawn from outside any worker reads this instead of the
 /// precise clock, whose cost is a sizeable part of a remote spawn
 /// (docs/benchmarks.md).
+#[inline(never)]
 fn coarse_clock_ns() -> u64 {
     match (raw_monotonic_ns(RawClock::Coarse), epoch_pair().1) {
         // No raw clock here (or it failed): the precise one.
@@ -125,6 +126,7 @@ pub(crate) fn refresh(now: u64) {
 
 /// The cached clock of the poll this thread is in, or 0 outside a worker's
 /// poll.
+#[inline]
 pub(crate) fn poll_clock() -> u64 {
     poll_clock_and_timed().0
 }
@@ -146,6 +148,7 @@ pub(crate) fn poll_timed() -> bool {
 /// cached clock: at most a few polls or one park old) and a coarse clock
 /// read elsewhere (a few ms old at most, `coarse_clock_ns`). Used for task
 /// creation times, so `spawn` reads no precise clock.
+#[inline]
 pub(crate) fn coarse_now_ns() -> u64 {
     match poll_clock() {
         0 => coarse_clock_ns(),

@@ -81,6 +81,7 @@ pub(crate) fn depot_chains(class: usize) -> usize {
 }
 
 /// The class of a cell with `layout`, if it is cached.
+#[inline]
 pub(crate) fn class_of(layout: Layout) -> Option<usize> {
     let size = layout.size();
     if size > MAX_CACHED || layout.align() > ALIGN {
@@ -310,12 +311,21 @@ unsafe fn free_n(mut head: *mut Free, n: usize, class: usize) {
 ///
 /// The memory must be given back with [`free`] with the same `depot`
 /// choice (`Some` or `None`) and `layout`.
+#[inline]
 pub(crate) fn alloc(depot: Option<&CellDepot>, layout: Layout) -> *mut u8 {
-    let Some((depot, class)) = depot.zip(class_of(layout)) else {
+    // Inlined into each task type's allocation, where `layout` is a
+    // constant: the class is computed at compile time, and only the stash
+    // access below is a call.
+    match depot.zip(class_of(layout)) {
+        Some((depot, class)) => alloc_class(depot, class),
         // SAFETY: every task cell has a non-zero size (its header alone is
         // dozens of bytes).
-        return unsafe { std::alloc::alloc(layout) };
-    };
+        None => unsafe { std::alloc::alloc(layout) },
+    }
+}
+
+/// `alloc` for a cached class.
+fn alloc_class(depot: &CellDepot, class: usize) -> *mut u8 {
     // A thread-local that is gone (thread exit) or busy (an allocator that
     // spawns a task from inside a free: not ours to support, but not
     // unsound either) falls back to the allocator.
@@ -336,13 +346,23 @@ pub(crate) fn alloc(depot: Option<&CellDepot>, layout: Layout) -> *mut u8 {
 /// `cell` came from `alloc(d, layout)` where `d` is `Some` iff `depot` is
 /// (the same depot or another: free cells are runtime-agnostic), nothing
 /// uses it any more, and its contents have been dropped.
+#[inline]
 pub(crate) unsafe fn free(depot: Option<&CellDepot>, cell: NonNull<u8>, layout: Layout) {
-    let Some((depot, class)) = depot.zip(class_of(layout)) else {
+    // Inlined like `alloc`, for the same reason.
+    match depot.zip(class_of(layout)) {
+        // SAFETY: forwarded from the caller.
+        Some((depot, class)) => unsafe { free_class(depot, cell, class) },
         // SAFETY: per the caller, allocated by the global allocator with
         // exactly `layout`.
-        unsafe { std::alloc::dealloc(cell.as_ptr(), layout) };
-        return;
-    };
+        None => unsafe { std::alloc::dealloc(cell.as_ptr(), layout) },
+    }
+}
+
+/// `free` for a cached class.
+///
+/// # Safety
+/// As for `free`, with `class` the class of the cell's layout.
+unsafe fn free_class(depot: &CellDepot, cell: NonNull<u8>, class: usize) {
     let kept = STASH
         .try_with(|stash| match stash.try_borrow_mut() {
             Ok(mut stash) => {

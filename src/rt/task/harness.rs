@@ -201,8 +201,48 @@ where
             Ok(()) => output,
             Err(payload) => output.and(Err(JoinError::panic(self.header().id(), payload))),
         };
-        self.set_stage(Stage::Finished(output));
+        self.store_output(output);
         true
+    }
+
+    /// Stores the result over the `Consumed` stage that dropping the
+    /// future left (also when its destructor panicked: an assignment
+    /// writes the new value on the unwind path too). `Consumed` has no
+    /// destructor, so the store skips the drop glue of the whole stage.
+    /// Caller holds RUNNING.
+    fn store_output(&self, output: Result<F::Output, JoinError>) {
+        // SAFETY: RUNNING gives exclusive access to the stage; it holds
+        // `Consumed` (above), which owns nothing, so overwriting it without
+        // a drop leaks nothing.
+        self.core().stage.with_mut(|ptr| unsafe {
+            debug_assert!(matches!(*ptr, Stage::Consumed));
+            ptr.write(Stage::Finished(output));
+        });
+    }
+
+    /// Drops an output nobody will read, leaving `Consumed`. An `Ok`
+    /// output of a type without drop glue (the common `()`) needs no call
+    /// into the stage's drop glue: the stage is overwritten. A panicking
+    /// destructor is contained. Caller holds COMPLETE with the handle gone
+    /// (or is the handle).
+    #[inline]
+    fn drop_output(&self) {
+        let trivial = self.core().stage.with(|ptr| {
+            // SAFETY: the caller has exclusive access to the stage (above).
+            !mem::needs_drop::<F::Output>() && matches!(unsafe { &*ptr }, Stage::Finished(Ok(_)))
+        });
+        if trivial {
+            // SAFETY: as above; the `Ok` output has no destructor to run.
+            self.core().stage.with_mut(|ptr| unsafe { ptr.write(Stage::Consumed) });
+        } else {
+            self.drop_output_catching();
+        }
+    }
+
+    /// `drop_output`'s general case: the stage's drop glue, contained.
+    #[inline(never)]
+    fn drop_output_catching(&self) {
+        let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
     }
 
     /// Replaces the stage, dropping the old value. Caller holds RUNNING, or
@@ -255,7 +295,7 @@ where
             self.core().scheduler.complete_joinable(self.raw())
         } else {
             // The handle is gone: nobody will read the output.
-            let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
+            self.drop_output();
             if !counted_early {
                 self.core().scheduler.task_completing();
             }
@@ -320,7 +360,13 @@ where
             };
             let _trailer = DropTrailer(std::ptr::addr_of_mut!((*cell).trailer));
             std::ptr::drop_in_place(std::ptr::addr_of_mut!((*cell).header));
-            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*cell).core.stage));
+            // Almost every task dies `Consumed` or `Released`, which own
+            // nothing: testing for them here saves a call into the drop
+            // glue of the whole stage (the future's every state).
+            let stage = std::ptr::addr_of_mut!((*cell).core.stage);
+            if !(*stage).with(|p| matches!(*p, Stage::Consumed | Stage::Released)) {
+                std::ptr::drop_in_place(stage);
+            }
         }
     }
 
@@ -407,7 +453,7 @@ where
             // reference (`Released`) if it was still listed. Otherwise drop
             // the output (a panicking destructor is contained) and release.
             holds_list_reference = read.unwrap_or_else(|| {
-                let _ = catch_unwind(AssertUnwindSafe(|| self.set_stage(Stage::Consumed)));
+                self.drop_output();
                 self.take_list_reference()
             });
         }

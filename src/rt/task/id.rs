@@ -26,16 +26,23 @@ impl fmt::Display for Id {
 const BLOCK: u64 = 1024;
 static NEXT_BLOCK: StaticAtomicU64 = StaticAtomicU64::new(1);
 
+/// A fresh block of `BLOCK` ids: `(first, end)`.
+#[cold]
+fn reserve_block() -> (u64, u64) {
+    // Relaxed: only uniqueness matters, which the RMW gives.
+    let first = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+    (first, first + BLOCK)
+}
+
 impl Id {
+    #[inline]
     pub(crate) fn next() -> Id {
         // The thread's reserved block: the context's `task_ids`.
         context::with(|cx| {
             let cell = &cx.task_ids;
             let (mut next, mut end) = cell.get();
             if next == end {
-                // Relaxed: only uniqueness matters, which the RMW gives.
-                next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
-                end = next + BLOCK;
+                (next, end) = reserve_block();
             }
             cell.set((next + 1, end));
             Id(next)

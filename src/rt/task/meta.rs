@@ -29,14 +29,19 @@ struct Named {
 pub(crate) struct TaskMeta(usize);
 
 impl TaskMeta {
+    /// Inlined into every spawn: an unnamed task's meta is one store.
+    #[inline]
     pub(crate) fn new(location: &'static Location<'static>, name: Option<StdArc<str>>) -> TaskMeta {
         match name {
             None => TaskMeta(location as *const Location<'static> as usize),
-            Some(name) => {
-                let named = Box::into_raw(Box::new(Named { location, name }));
-                TaskMeta(named as usize | NAMED)
-            }
+            Some(name) => TaskMeta::named_new(location, name),
         }
+    }
+
+    #[cold]
+    fn named_new(location: &'static Location<'static>, name: StdArc<str>) -> TaskMeta {
+        let named = Box::into_raw(Box::new(Named { location, name }));
+        TaskMeta(named as usize | NAMED)
     }
 
     fn named(&self) -> Option<&Named> {
@@ -66,13 +71,20 @@ impl TaskMeta {
 }
 
 impl Drop for TaskMeta {
+    #[inline]
     fn drop(&mut self) {
         if self.0 & NAMED != 0 {
-            // SAFETY: the pointer came from `Box::into_raw` in `new` and is
-            // freed only here, once.
-            drop(unsafe { Box::from_raw((self.0 & !NAMED) as *mut Named) });
+            drop_named(self.0 & !NAMED);
         }
     }
+}
+
+/// Frees a named task's `Named` box (out of line: most tasks have none).
+#[cold]
+fn drop_named(ptr: usize) {
+    // SAFETY: called once, from `TaskMeta::drop`, with the pointer that came
+    // from `Box::into_raw` in `named_new`.
+    drop(unsafe { Box::from_raw(ptr as *mut Named) });
 }
 
 // SAFETY: the word is either a `&'static Location` (Sync) or an owned box of

@@ -182,6 +182,7 @@ fn stamp_of(ns: u64) -> u64 {
 }
 
 impl TaskStats {
+    #[inline]
     pub(crate) fn new(created_ns: u64) -> TaskStats {
         // Runnable from now if the spawn's notification is a sampled one.
         let second = super::wait::runnable_stamp_ns().map_or(0, |ns| RUNNABLE | stamp_of(ns));
@@ -457,6 +458,12 @@ impl RawTask {
     /// # Safety
     /// Called once, by the `JoinHandle`, giving up its reference.
     pub(crate) unsafe fn drop_join_handle(self) {
+        // A handle dropped before completion needs nothing typed (no
+        // output, no waker to take back): one CAS, no call through the
+        // vtable.
+        if self.header().state.drop_join_handle_fast() {
+            return;
+        }
         // SAFETY: forwarded caller obligation.
         unsafe { (self.header().vtable.drop_join_handle)(self.ptr) }
     }

@@ -385,6 +385,32 @@ impl State {
         })
     }
 
+    /// A `JoinHandle` is dropped before its task completed and with no join
+    /// waker registered (the common detached spawn): clears JOIN_INTEREST
+    /// and gives up the handle's reference in one CAS, where the general
+    /// path (`unset_join_interested`, then dropping the reference) takes
+    /// two RMWs. Fails, changing nothing, if the task is complete, a join
+    /// waker is registered (the handle must take it back first), or the
+    /// handle's reference is the last (the caller must then deallocate):
+    /// the caller takes the general path.
+    ///
+    /// Without JOIN_WAKER and before COMPLETE the trailer's waker slot is
+    /// empty (the handle fills it only right before setting JOIN_WAKER, and
+    /// a failed `set_join_waker` means COMPLETE), so there is nothing for
+    /// the handle to drop after giving up its reference.
+    /// AcqRel (in `fetch_update`): the Release half orders the handle's
+    /// earlier accesses to the cell before whichever reference drop ends
+    /// its life (pairs with the AcqRel of `ref_dec_n`).
+    pub(crate) fn drop_join_handle_fast(&self) -> bool {
+        self.fetch_update(|curr| {
+            debug_assert!(curr.is_join_interested());
+            if curr.is_complete() || curr.is_join_waker_set() || curr.ref_count() < 2 {
+                return (false, None);
+            }
+            (true, Some(Snapshot((curr.0 & !JOIN_INTEREST) - REF_ONE)))
+        })
+    }
+
     /// The handle has written a waker into the trailer: hand it to the task
     /// side. Fails if the task completed meanwhile (read the output then).
     /// Release (in AcqRel) publishes the waker write; pairs with the Acquire
