@@ -81,7 +81,9 @@ impl Handle {
             let Some(cx) = cx.filter(|cx| cx.handle.ptr_eq(self)) else { return Some(task) };
             let Ok(mut slot) = cx.core.try_borrow_mut() else { return Some(task) };
             let Some(core) = slot.as_mut() else { return Some(task) };
-            let stealable = core.schedule(task, true, &self.shared) && !core.is_dispatching;
+            core.schedule_yield(task, &self.shared);
+            // A yielded task always lands where thieves can take it.
+            let stealable = !core.is_dispatching;
             drop(slot);
             if stealable {
                 self.shared.notify_parked_local();
@@ -89,8 +91,17 @@ impl Handle {
             None
         });
         if let Some(task) = remote {
-            self.shared.schedule_remote(task);
+            self.yield_remote(task);
         }
+    }
+
+    /// `yield_task` off this runtime's workers (or with the core taken):
+    /// to the injector. Out of line, so that the yield's own path needs few
+    /// registers.
+    #[cold]
+    #[inline(never)]
+    fn yield_remote(&self, task: Notified) {
+        self.shared.schedule_remote(task);
     }
 
     /// `schedule_task`, recorded in the flight recorder as `kind` (a wake
@@ -191,7 +202,8 @@ impl Worker<'_> {
                 continue;
             }
             core.tick = core.tick.wrapping_add(1);
-            if core.tick % GLOBAL_POLL_INTERVAL == 0 {
+            let global_tick = core.tick % GLOBAL_POLL_INTERVAL == 0;
+            if global_tick {
                 core = self.maintenance(core);
                 if self.shared.is_shutdown() {
                     return core;
@@ -199,7 +211,7 @@ impl Worker<'_> {
             } else {
                 core = self.fire_own_timers(core);
             }
-            if let Some(task) = self.next_task(&mut core) {
+            if let Some(task) = self.next_task(&mut core, global_tick) {
                 core = self.run_task(core, task);
                 continue;
             }
@@ -326,14 +338,16 @@ impl Worker<'_> {
         (core, r)
     }
 
-    fn next_task(&self, core: &mut Core) -> Option<Notified> {
+    /// The next task to run; `global_tick`: this tick is a
+    /// `GLOBAL_POLL_INTERVAL` one, when the injector goes first.
+    fn next_task(&self, core: &mut Core, global_tick: bool) -> Option<Notified> {
         if self.shared.classes.in_use() {
             // The weighted pick between the class queues
             // (docs/design/priority.md); never taken before the first task
             // with a class is spawned.
-            return core.next_classed(self.shared, core.tick % GLOBAL_POLL_INTERVAL == 0);
+            return core.next_classed(self.shared, global_tick);
         }
-        if core.tick % GLOBAL_POLL_INTERVAL == 0 {
+        if global_tick {
             if let Steal::Success(task) = self.shared.injector.steal() {
                 core.stats.injector_pulls += 1;
                 return Some(task);
