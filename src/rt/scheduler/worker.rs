@@ -559,9 +559,13 @@ impl Worker<'_> {
         core.record(Kind::PollStart, id, 0);
         stamp.begin(id);
         crate::rt::clock::enter_poll(start, timed);
-        *self.cx.core.borrow_mut() = Some(core);
+        // The slot is empty between polls (the run loop holds the core):
+        // nothing to drop from it, so none of the drop code is emitted.
+        let empty = self.cx.core.replace(Some(core));
+        debug_assert!(empty.is_none(), "weft: a worker core left in its slot");
+        std::mem::forget(empty);
         crate::rt::coop::budget(|| task.run());
-        let mut core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll");
+        let mut core = self.cx.core.take().expect("weft: worker core missing after a poll");
         if core.notify_after_poll {
             self.notify_after_first_poll(&mut core);
         }
