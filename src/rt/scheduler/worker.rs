@@ -251,6 +251,11 @@ impl Worker<'_> {
     /// Every `GLOBAL_POLL_INTERVAL` ticks: publish counters, poll the
     /// netpoller without blocking (so busy tasks cannot starve I/O) and
     /// fire any expired timer, ours or another worker's.
+    ///
+    /// This and the other steps off the path of a tick that finds local
+    /// work (`poll_io_and_timers`, `search`, `park`) stay out of line, so
+    /// the run loop keeps its hot values in registers.
+    #[inline(never)]
     fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
         self.mark_clock(&mut core, true);
         self.shared.stats[core.index].publish(&core.stats);
@@ -278,6 +283,7 @@ impl Worker<'_> {
     /// Non-blocking netpoll (if nobody holds the poller and anything is
     /// registered) and expired timers of every shard. Returns true if
     /// anything was woken.
+    #[inline(never)]
     fn poll_io_and_timers(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
         let driver = self.shared.services.driver();
         let mut events = 0;
@@ -358,6 +364,7 @@ impl Worker<'_> {
 
     /// Steal from other workers (if the searching limit allows), then the
     /// injector once more.
+    #[inline(never)]
     fn search(&self, core: &mut Core) -> Option<Notified> {
         if !core.is_searching {
             core.is_searching = self.shared.idle.transition_to_searching();
@@ -598,6 +605,7 @@ impl Worker<'_> {
         core.now = now;
     }
 
+    #[inline(never)]
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
         debug_assert!(!core.has_local_work());
         core.stats.parks += 1;
