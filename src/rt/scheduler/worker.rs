@@ -81,13 +81,13 @@ impl Handle {
             let Some(cx) = cx.filter(|cx| cx.handle.ptr_eq(self)) else { return Some(task) };
             let Ok(mut slot) = cx.core.try_borrow_mut() else { return Some(task) };
             let Some(core) = slot.as_mut() else { return Some(task) };
+            // A yield comes from a task's poll in `run_task`, never from the
+            // wakes of `dispatch` (whose one notification covers its batch).
+            debug_assert!(!core.is_dispatching, "weft: a yield during a dispatch");
             core.schedule_yield(task, &self.shared);
-            // A yielded task always lands where thieves can take it.
-            let stealable = !core.is_dispatching;
             drop(slot);
-            if stealable {
-                self.shared.notify_parked_local();
-            }
+            // A yielded task always lands where thieves can take it.
+            self.shared.notify_parked_local();
             None
         });
         if let Some(task) = remote {
