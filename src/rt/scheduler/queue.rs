@@ -12,17 +12,29 @@ impl Core {
     /// Pushes to the back of the local queue. When the queue is full, the
     /// older half goes to the injector first (Go's `runqputslow`), so other
     /// workers can take it and the owner's queue stays cache-sized.
+    ///
+    /// Inlined: every yield and every displaced runnext task comes through
+    /// here, and the overflow is out of line so that the push itself needs
+    /// no registers of its own in the caller.
+    #[inline(always)]
     pub(crate) fn push_back(&mut self, task: Notified, shared: &Shared) {
         if self.local.len() >= LOCAL_QUEUE_CAPACITY {
-            for _ in 0..LOCAL_QUEUE_CAPACITY / 2 {
-                match self.local.pop() {
-                    Some(t) => shared.injector.push(t),
-                    None => break,
-                }
-            }
-            self.stats.overflows += 1;
+            self.overflow_half(shared);
         }
         self.local.push(task);
+    }
+
+    /// Moves the older half of the full local queue to the injector.
+    #[cold]
+    #[inline(never)]
+    fn overflow_half(&mut self, shared: &Shared) {
+        for _ in 0..LOCAL_QUEUE_CAPACITY / 2 {
+            match self.local.pop() {
+                Some(t) => shared.injector.push(t),
+                None => break,
+            }
+        }
+        self.stats.overflows += 1;
     }
 
     /// Schedules a task from the running task. Returns true if the task
@@ -41,17 +53,7 @@ impl Core {
             return self.schedule_classed(task, is_yield, shared);
         }
         if is_yield {
-            // Everything already runnable goes ahead of the yielder: the
-            // runnext task, and a batch of what waits in the injector (else,
-            // on a lone worker, remote work would wait up to 61 ticks while
-            // the yielder keeps coming back).
-            if let Some(prev) = self.runnext.take() {
-                self.push_back(prev, shared);
-            }
-            if !shared.injector.is_empty() {
-                self.pull_injector_batch(shared);
-            }
-            self.push_back(task, shared);
+            self.schedule_yield(task, shared);
             return true;
         }
         match self.runnext.replace(task) {
@@ -61,6 +63,44 @@ impl Core {
             }
             None => false,
         }
+    }
+
+    /// `schedule` for a task that yielded: to the back of its queue, always
+    /// where other workers can steal it. The path every yield takes is the
+    /// class test, two emptiness tests and the push; the rest is out of
+    /// line.
+    #[inline(always)]
+    pub(crate) fn schedule_yield(&mut self, task: Notified, shared: &Shared) {
+        if task.0.raw().header().ident.is_normal()
+            && self.runnext_class == Priority::Normal
+            && self.runnext.is_empty()
+            && shared.injector.is_empty()
+        {
+            self.push_back(task, shared);
+        } else {
+            self.schedule_yield_slow(task, shared);
+        }
+    }
+
+    /// `schedule_yield` with a class in play, a runnext task or injected
+    /// work.
+    #[inline(never)]
+    fn schedule_yield_slow(&mut self, task: Notified, shared: &Shared) {
+        if !(task.0.raw().header().ident.is_normal() && self.runnext_class == Priority::Normal) {
+            let _ = self.schedule_classed(task, true, shared);
+            return;
+        }
+        // Everything already runnable goes ahead of the yielder: the
+        // runnext task, and a batch of what waits in the injector (else,
+        // on a lone worker, remote work would wait up to 61 ticks while
+        // the yielder keeps coming back).
+        if let Some(prev) = self.runnext.take() {
+            self.push_back(prev, shared);
+        }
+        if !shared.injector.is_empty() {
+            self.pull_injector_batch(shared);
+        }
+        self.push_back(task, shared);
     }
 
     /// `schedule` where the task or the runnext slot's task has a class.
@@ -150,6 +190,7 @@ impl Core {
 
     /// The next local task: runnext (at most `MAX_RUNNEXT_STREAK` in a row,
     /// then it yields to the queue), else the front of the local queue.
+    #[inline]
     pub(crate) fn next_local(&mut self, shared: &Shared) -> Option<Notified> {
         if let Some(task) = self.runnext.take() {
             if self.runnext_streak < MAX_RUNNEXT_STREAK {
@@ -157,12 +198,19 @@ impl Core {
                 self.stats.runnext_hits += 1;
                 return Some(task);
             }
-            // Two tasks waking each other would starve the queue: send this
-            // one to the back (of its class's queue).
-            self.push_class(self.runnext_class, task, shared);
+            self.end_runnext_streak(task, shared);
         }
         self.runnext_streak = 0;
         self.local.pop()
+    }
+
+    /// Two tasks waking each other would starve the queue: `task`, taken
+    /// from runnext at the end of its streak, goes to the back (of its
+    /// class's queue). Out of line: it keeps the push off the run loop.
+    #[cold]
+    #[inline(never)]
+    fn end_runnext_streak(&mut self, task: Notified, shared: &Shared) {
+        self.push_class(self.runnext_class, task, shared);
     }
 
     /// Any task in the runnext slot or a local deque of any class.

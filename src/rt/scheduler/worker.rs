@@ -81,16 +81,27 @@ impl Handle {
             let Some(cx) = cx.filter(|cx| cx.handle.ptr_eq(self)) else { return Some(task) };
             let Ok(mut slot) = cx.core.try_borrow_mut() else { return Some(task) };
             let Some(core) = slot.as_mut() else { return Some(task) };
-            let stealable = core.schedule(task, true, &self.shared) && !core.is_dispatching;
+            // A yield comes from a task's poll in `run_task`, never from the
+            // wakes of `dispatch` (whose one notification covers its batch).
+            debug_assert!(!core.is_dispatching, "weft: a yield during a dispatch");
+            core.schedule_yield(task, &self.shared);
             drop(slot);
-            if stealable {
-                self.shared.notify_parked_local();
-            }
+            // A yielded task always lands where thieves can take it.
+            self.shared.notify_parked_local();
             None
         });
         if let Some(task) = remote {
-            self.shared.schedule_remote(task);
+            self.yield_remote(task);
         }
+    }
+
+    /// `yield_task` off this runtime's workers (or with the core taken):
+    /// to the injector. Out of line, so that the yield's own path needs few
+    /// registers.
+    #[cold]
+    #[inline(never)]
+    fn yield_remote(&self, task: Notified) {
+        self.shared.schedule_remote(task);
     }
 
     /// `schedule_task`, recorded in the flight recorder as `kind` (a wake
@@ -191,7 +202,8 @@ impl Worker<'_> {
                 continue;
             }
             core.tick = core.tick.wrapping_add(1);
-            if core.tick % GLOBAL_POLL_INTERVAL == 0 {
+            let global_tick = core.tick % GLOBAL_POLL_INTERVAL == 0;
+            if global_tick {
                 core = self.maintenance(core);
                 if self.shared.is_shutdown() {
                     return core;
@@ -199,7 +211,7 @@ impl Worker<'_> {
             } else {
                 core = self.fire_own_timers(core);
             }
-            if let Some(task) = self.next_task(&mut core) {
+            if let Some(task) = self.next_task(&mut core, global_tick) {
                 core = self.run_task(core, task);
                 continue;
             }
@@ -239,6 +251,11 @@ impl Worker<'_> {
     /// Every `GLOBAL_POLL_INTERVAL` ticks: publish counters, poll the
     /// netpoller without blocking (so busy tasks cannot starve I/O) and
     /// fire any expired timer, ours or another worker's.
+    ///
+    /// This and the other steps off the path of a tick that finds local
+    /// work (`poll_io_and_timers`, `search`, `park`) stay out of line, so
+    /// the run loop keeps its hot values in registers.
+    #[inline(never)]
     fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
         self.mark_clock(&mut core, true);
         self.shared.stats[core.index].publish(&core.stats);
@@ -266,6 +283,7 @@ impl Worker<'_> {
     /// Non-blocking netpoll (if nobody holds the poller and anything is
     /// registered) and expired timers of every shard. Returns true if
     /// anything was woken.
+    #[inline(never)]
     fn poll_io_and_timers(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
         let driver = self.shared.services.driver();
         let mut events = 0;
@@ -326,14 +344,16 @@ impl Worker<'_> {
         (core, r)
     }
 
-    fn next_task(&self, core: &mut Core) -> Option<Notified> {
+    /// The next task to run; `global_tick`: this tick is a
+    /// `GLOBAL_POLL_INTERVAL` one, when the injector goes first.
+    fn next_task(&self, core: &mut Core, global_tick: bool) -> Option<Notified> {
         if self.shared.classes.in_use() {
             // The weighted pick between the class queues
             // (docs/design/priority.md); never taken before the first task
             // with a class is spawned.
-            return core.next_classed(self.shared, core.tick % GLOBAL_POLL_INTERVAL == 0);
+            return core.next_classed(self.shared, global_tick);
         }
-        if core.tick % GLOBAL_POLL_INTERVAL == 0 {
+        if global_tick {
             if let Steal::Success(task) = self.shared.injector.steal() {
                 core.stats.injector_pulls += 1;
                 return Some(task);
@@ -344,6 +364,7 @@ impl Worker<'_> {
 
     /// Steal from other workers (if the searching limit allows), then the
     /// injector once more.
+    #[inline(never)]
     fn search(&self, core: &mut Core) -> Option<Notified> {
         if !core.is_searching {
             core.is_searching = self.shared.idle.transition_to_searching();
@@ -545,9 +566,13 @@ impl Worker<'_> {
         core.record(Kind::PollStart, id, 0);
         stamp.begin(id);
         crate::rt::clock::enter_poll(start, timed);
-        *self.cx.core.borrow_mut() = Some(core);
+        // The slot is empty between polls (the run loop holds the core):
+        // nothing to drop from it, so none of the drop code is emitted.
+        let empty = self.cx.core.replace(Some(core));
+        debug_assert!(empty.is_none(), "weft: a worker core left in its slot");
+        std::mem::forget(empty);
         crate::rt::coop::budget(|| task.run());
-        let mut core = self.cx.core.borrow_mut().take().expect("weft: worker core missing after a poll");
+        let mut core = self.cx.core.take().expect("weft: worker core missing after a poll");
         if core.notify_after_poll {
             self.notify_after_first_poll(&mut core);
         }
@@ -580,6 +605,7 @@ impl Worker<'_> {
         core.now = now;
     }
 
+    #[inline(never)]
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
         debug_assert!(!core.has_local_work());
         core.stats.parks += 1;

@@ -84,7 +84,9 @@ pub(crate) fn polled_task_priority() -> Option<crate::rt::task::Priority> {
 /// `FuturesUnordered` child's, and not another task's): the mark is left
 /// in the context's `polling` and the harness makes the task NOTIFIED in the CAS that
 /// ends RUNNING (`State::transition_to_idle_yielded`). Otherwise a plain
-/// `wake_by_ref`.
+/// `wake_by_ref`, out of line so that a leaf future's poll inlining this
+/// keeps no registers of its own across the call.
+#[inline]
 pub(crate) fn yield_self(waker: &Waker) {
     let data = waker.data() as usize;
     if std::ptr::eq(waker.vtable(), &VTABLE) {
@@ -103,6 +105,13 @@ pub(crate) fn yield_self(waker: &Waker) {
             return;
         }
     }
+    wake_by_ref_cold(waker);
+}
+
+/// `yield_self` for a waker that is not the polled task's own.
+#[cold]
+#[inline(never)]
+fn wake_by_ref_cold(waker: &Waker) {
     waker.wake_by_ref();
 }
 

@@ -82,7 +82,11 @@ impl Ring {
     /// single writer calls it, with `pos` one more than its last call's.
     #[inline]
     pub(crate) fn write(&self, pos: u64, words: [u64; WORDS]) {
-        let slot = &self.slots[(pos & self.mask) as usize];
+        let index = (pos & self.mask) as usize;
+        debug_assert!(index < self.slots.len());
+        // SAFETY: `mask` is the slot count (a power of two) minus one, so
+        // `index` is in bounds; the writer's path skips the bounds check.
+        let slot = unsafe { self.slots.get_unchecked(index) };
         // Relaxed: ordered before the payload stores by the fence below,
         // which is what a reader that sees any of them relies on.
         slot.seq.store(2 * pos + 1, Ordering::Relaxed);
