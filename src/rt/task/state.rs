@@ -202,6 +202,7 @@ impl State {
     /// CAS loop; `f` returns `None` to leave the word unchanged. AcqRel: a
     /// successful transition both publishes what the caller wrote before it
     /// (stage, waker) and acquires what the previous owner wrote.
+    #[inline]
     fn fetch_update<T>(&self, mut f: impl FnMut(Snapshot) -> (T, Option<Snapshot>)) -> T {
         let mut curr = self.load();
         loop {
@@ -215,6 +216,7 @@ impl State {
     }
 
     /// A worker holding a `Notified` reference wants to poll the task.
+    #[inline]
     pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
         self.fetch_update(|curr| {
             debug_assert!(curr.is_notified(), "polled a task that was not notified: {curr:?}");
@@ -240,6 +242,7 @@ impl State {
     }
 
     /// The worker's poll returned `Pending`.
+    #[inline]
     pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
         self.to_idle(false)
     }
@@ -250,10 +253,12 @@ impl State {
     /// can tell the two apart: while RUNNING is set, a wake only sets
     /// NOTIFIED (no reference, no submission), and NOTIFIED is read only by
     /// this transition (docs/design/task.md, "Yield without a wake").
+    #[inline]
     pub(crate) fn transition_to_idle_yielded(&self) -> TransitionToIdle {
         self.to_idle(true)
     }
 
+    #[inline]
     fn to_idle(&self, yielded: bool) -> TransitionToIdle {
         self.fetch_update(|curr| {
             debug_assert!(curr.is_running());
@@ -280,6 +285,7 @@ impl State {
     /// COMPLETE on in one step. AcqRel: Release publishes the stage to the
     /// `JoinHandle` (pairs with the Acquire in `load`); Acquire sees the
     /// handle's JOIN_INTEREST/JOIN_WAKER changes and its waker write.
+    #[inline]
     pub(crate) fn transition_to_complete(&self) -> Snapshot {
         let prev = Snapshot(self.val.fetch_xor(RUNNING | COMPLETE, AcqRel));
         debug_assert!(prev.is_running() && !prev.is_complete());
@@ -288,6 +294,7 @@ impl State {
 
     /// Drops `count` references after completion; true if they were the
     /// last (deallocate).
+    #[inline]
     pub(crate) fn transition_to_terminal(&self, count: usize) -> bool {
         self.ref_dec_n(count)
     }
@@ -496,6 +503,7 @@ impl State {
     /// AcqRel: Release so our prior accesses to the task happen before the
     /// deallocation; Acquire so the thread that deallocates sees everyone
     /// else's (the `Arc::drop` argument).
+    #[inline]
     fn ref_dec_n(&self, n: usize) -> bool {
         let prev = Snapshot(self.val.fetch_sub(n * REF_ONE, AcqRel));
         assert!(prev.ref_count() >= n, "task reference count underflow: {prev:?} - {n}");
