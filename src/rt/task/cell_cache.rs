@@ -46,7 +46,7 @@
 
 use crossbeam_queue::ArrayQueue;
 use std::alloc::Layout;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
 /// Size of the smallest class; classes grow by [`GRANULE`]. (A task's
@@ -103,16 +103,6 @@ pub(crate) fn class_layout(class: usize) -> Layout {
 /// The first word of a free cell: the next one in its chain.
 struct Free {
     next: *mut Free,
-}
-
-/// A chain of free cells of one class, linked through their first word.
-struct Chain {
-    head: *mut Free,
-    len: usize,
-}
-
-impl Chain {
-    const EMPTY: Chain = Chain { head: ptr::null_mut(), len: 0 };
 }
 
 /// A full chain ([`BATCH`] cells) in a depot.
@@ -192,91 +182,130 @@ impl Drop for CellDepot {
     }
 }
 
-/// One thread's free cells, per class.
+/// One thread's free cells, per class: the loaded chain (`heads`, `lens`)
+/// and the spare full chain (or null).
+///
+/// Plain `Cell`s in a const-initialised thread-local without a destructor:
+/// a pop or a push on the fast path is a few loads and stores, with no
+/// liveness check and no borrow flag, inlined into the task's allocation
+/// and deallocation. The cells a thread keeps are freed at its exit by
+/// `StashGuard`'s destructor, registered before the first cell enters the
+/// stash (`state`). Every update of the `Cell`s is complete before any
+/// call out of this module (the depot's queue, the allocator), so a
+/// re-entrant call (an allocator that frees a task cell from inside a
+/// free: not ours to support, but not unsound) sees a consistent stash.
 struct Stash {
-    loaded: [Chain; NUM_CLASSES],
-    /// A full chain ([`BATCH`] cells) or null.
-    spare: [*mut Free; NUM_CLASSES],
+    heads: [Cell<*mut Free>; NUM_CLASSES],
+    lens: [Cell<usize>; NUM_CLASSES],
+    spare: [Cell<*mut Free>; NUM_CLASSES],
+    /// `UNREGISTERED`, `LIVE` or `DEAD`.
+    state: Cell<u8>,
 }
+
+/// No cell has entered the stash yet; its destructor is not registered.
+const UNREGISTERED: u8 = 0;
+/// The destructor is registered: cells may enter the stash.
+const LIVE: u8 = 1;
+/// The destructor ran (or the thread is exiting): cells go to the
+/// allocator.
+const DEAD: u8 = 2;
 
 impl Stash {
     const fn new() -> Stash {
-        Stash { loaded: [Chain::EMPTY; NUM_CLASSES], spare: [ptr::null_mut(); NUM_CLASSES] }
+        Stash {
+            heads: [const { Cell::new(ptr::null_mut()) }; NUM_CLASSES],
+            lens: [const { Cell::new(0) }; NUM_CLASSES],
+            spare: [const { Cell::new(ptr::null_mut()) }; NUM_CLASSES],
+            state: Cell::new(UNREGISTERED),
+        }
     }
 
-    /// A free cell of `class`, from this stash or a chain of `depot`'s.
-    fn pop(&mut self, class: usize, depot: &CellDepot) -> Option<NonNull<u8>> {
-        let loaded = &mut self.loaded[class];
-        if loaded.len == 0 {
-            if !self.spare[class].is_null() {
-                *loaded = Chain { head: self.spare[class], len: BATCH };
-                self.spare[class] = ptr::null_mut();
-            } else {
-                let chain = depot.classes[class].pop()?;
-                *loaded = Chain { head: chain.0.as_ptr(), len: BATCH };
-            }
+    /// Pops a cell of `class` from the loaded chain, if it has one.
+    #[inline]
+    fn pop(&self, class: usize) -> Option<NonNull<u8>> {
+        let len = self.lens[class].get();
+        if len == 0 {
+            return None;
         }
-        let cell = loaded.head;
-        // SAFETY: `len > 0`, so `head` is a free cell this stash owns; its
+        let cell = self.heads[class].get();
+        // SAFETY: `len > 0`, so `cell` is a free cell this stash owns; its
         // first word was written as a `Free` when it was pushed.
-        loaded.head = unsafe { (*cell).next };
-        loaded.len -= 1;
+        self.heads[class].set(unsafe { (*cell).next });
+        self.lens[class].set(len - 1);
         NonNull::new(cell.cast::<u8>())
     }
 
-    /// Takes the free cell `cell` of `class`; a full stash first hands its
-    /// spare chain to `depot` (or frees it if the depot is full).
+    /// Pushes `cell` onto the loaded chain of `class`, if the stash is live
+    /// and that chain is not full.
     ///
     /// # Safety
-    /// `cell` was allocated with `class_layout(class)`, nothing uses it any
-    /// more, and the caller gives up its ownership.
-    unsafe fn push(&mut self, class: usize, cell: NonNull<u8>, depot: &CellDepot) {
-        let loaded = &mut self.loaded[class];
-        if loaded.len == BATCH {
-            let spare = self.spare[class];
-            if let Some(full) = NonNull::new(spare) {
-                if let Err(FullChain(full)) = depot.classes[class].push(FullChain(full)) {
-                    // SAFETY: the spare chain holds BATCH free cells of
-                    // `class` that this stash owns; the depot refused it.
-                    unsafe { free_chain(full.as_ptr(), class) };
-                }
-            }
-            self.spare[class] = loaded.head;
-            *loaded = Chain::EMPTY;
+    /// As for `free_class`.
+    #[inline]
+    unsafe fn try_push(&self, class: usize, cell: NonNull<u8>) -> bool {
+        let len = self.lens[class].get();
+        if self.state.get() != LIVE || len == BATCH {
+            return false;
         }
         let cell = cell.as_ptr().cast::<Free>();
         // SAFETY: per the caller, the cell is ours; it is at least
         // FIRST_CLASS_SIZE bytes and 16-aligned, room for one pointer.
-        unsafe { cell.write(Free { next: loaded.head }) };
-        loaded.head = cell;
-        loaded.len += 1;
+        unsafe { cell.write(Free { next: self.heads[class].get() }) };
+        self.heads[class].set(cell);
+        self.lens[class].set(len + 1);
+        true
     }
-}
 
-impl Drop for Stash {
-    fn drop(&mut self) {
-        for class in 0..NUM_CLASSES {
-            let loaded = std::mem::replace(&mut self.loaded[class], Chain::EMPTY);
-            // SAFETY: the stash owns its chains; each holds free cells of
-            // `class` (`len` of them for the loaded one, BATCH for a spare).
-            unsafe {
-                free_n(loaded.head, loaded.len, class);
-                if !self.spare[class].is_null() {
-                    free_chain(self.spare[class], class);
-                }
+    /// Makes the stash live (registering its destructor) unless it is
+    /// dead. True if cells may enter it.
+    fn make_live(&self) -> bool {
+        match self.state.get() {
+            LIVE => true,
+            DEAD => false,
+            _ => {
+                // Touching the guard registers its destructor; it fails
+                // only while the thread's destructors run.
+                let live = STASH_GUARD.try_with(|_| ()).is_ok();
+                self.state.set(if live { LIVE } else { DEAD });
+                live
             }
         }
     }
 }
 
-// Not part of the thread's context (`rt::context`): the stash owns cells
-// that its destructor frees when the thread exits, and a destructor on the
-// context would put a liveness check in front of every access to it. Once
-// this destructor has run (thread teardown), `alloc` and `free` find the
-// stash gone and use the allocator directly. std's thread-local also under
-// loom: the cache is off there.
+// Not part of the thread's context (`rt::context`): one concept per file,
+// and only task cells use it. std's thread-locals also under loom: the
+// cache is off there.
 std::thread_local! {
-    static STASH: RefCell<Stash> = const { RefCell::new(Stash::new()) };
+    static STASH: Stash = const { Stash::new() };
+    static STASH_GUARD: StashGuard = const { StashGuard };
+}
+
+// The fast paths rely on it: no destructor, so no liveness check on access.
+const _: () = assert!(!std::mem::needs_drop::<Stash>());
+
+/// Frees this thread's stash when the thread exits.
+struct StashGuard;
+
+impl Drop for StashGuard {
+    fn drop(&mut self) {
+        let _ = STASH.try_with(|stash| {
+            // Dead first: a cell freed from here on goes to the allocator.
+            stash.state.set(DEAD);
+            for class in 0..NUM_CLASSES {
+                let head = stash.heads[class].replace(ptr::null_mut());
+                let len = stash.lens[class].replace(0);
+                let spare = stash.spare[class].replace(ptr::null_mut());
+                // SAFETY: the stash owned these chains (taken out above):
+                // `len` free cells of `class` at `head`, BATCH at `spare`.
+                unsafe {
+                    free_n(head, len, class);
+                    if !spare.is_null() {
+                        free_chain(spare, class);
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// Frees the [`BATCH`] cells of the chain at `head`.
@@ -324,17 +353,42 @@ pub(crate) fn alloc(depot: Option<&CellDepot>, layout: Layout) -> *mut u8 {
     }
 }
 
-/// `alloc` for a cached class.
+/// `alloc` for a cached class: a pop from the stash (inlined), else
+/// `alloc_refill`.
+#[inline]
 fn alloc_class(depot: &CellDepot, class: usize) -> *mut u8 {
-    // A thread-local that is gone (thread exit) or busy (an allocator that
-    // spawns a task from inside a free: not ours to support, but not
-    // unsound either) falls back to the allocator.
+    match STASH.try_with(|stash| stash.pop(class)) {
+        Ok(Some(cell)) => cell.as_ptr(),
+        _ => alloc_refill(depot, class),
+    }
+}
+
+/// The stash's loaded chain of `class` is empty: load the spare chain or
+/// one of `depot`'s, and take a cell from it; the allocator if neither
+/// has one (or the thread is exiting).
+#[cold]
+#[inline(never)]
+fn alloc_refill(depot: &CellDepot, class: usize) -> *mut u8 {
     let recycled = STASH
-        .try_with(|stash| stash.try_borrow_mut().ok().and_then(|mut stash| stash.pop(class, depot)))
+        .try_with(|stash| {
+            if !stash.make_live() {
+                return None;
+            }
+            let spare = stash.spare[class].replace(ptr::null_mut());
+            let head = match NonNull::new(spare) {
+                Some(spare) => spare,
+                None => depot.classes[class].pop()?.0,
+            };
+            // SAFETY: `head` starts a full chain (BATCH cells) that is ours
+            // now; its first cell is returned, the rest loaded.
+            stash.heads[class].set(unsafe { (*head.as_ptr()).next });
+            stash.lens[class].set(BATCH - 1);
+            Some(head)
+        })
         .ok()
         .flatten();
     match recycled {
-        Some(cell) => cell.as_ptr(),
+        Some(cell) => cell.as_ptr().cast::<u8>(),
         // SAFETY: a class layout has a non-zero size.
         None => unsafe { std::alloc::alloc(class_layout(class)) },
     }
@@ -358,26 +412,61 @@ pub(crate) unsafe fn free(depot: Option<&CellDepot>, cell: NonNull<u8>, layout: 
     }
 }
 
-/// `free` for a cached class.
+/// `free` for a cached class: a push onto the stash (inlined), else
+/// `free_spill`.
 ///
 /// # Safety
 /// As for `free`, with `class` the class of the cell's layout.
+#[inline]
 unsafe fn free_class(depot: &CellDepot, cell: NonNull<u8>, class: usize) {
-    let kept = STASH
-        .try_with(|stash| match stash.try_borrow_mut() {
-            Ok(mut stash) => {
-                // SAFETY: per the caller, `cell` was allocated with this
-                // class's layout (alloc rounds every cached size up to it)
-                // and is given up here.
-                unsafe { stash.push(class, cell, depot) };
-                true
+    // SAFETY: forwarded from the caller.
+    if !STASH.try_with(|stash| unsafe { stash.try_push(class, cell) }).unwrap_or(false) {
+        // SAFETY: forwarded from the caller.
+        unsafe { free_spill(depot, cell, class) };
+    }
+}
+
+/// The loaded chain of `class` is full (or the stash is not live yet):
+/// the full chain becomes the spare, the old spare goes to `depot` (or to
+/// the allocator if the depot is full), and `cell` starts a new chain.
+/// With the stash dead, `cell` goes to the allocator.
+///
+/// # Safety
+/// As for `free_class`.
+#[cold]
+#[inline(never)]
+unsafe fn free_spill(depot: &CellDepot, cell: NonNull<u8>, class: usize) {
+    let old_spare = STASH
+        .try_with(|stash| {
+            if !stash.make_live() {
+                return Err(());
             }
-            Err(_) => false,
+            let mut old_spare = ptr::null_mut();
+            if stash.lens[class].get() == BATCH {
+                old_spare = stash.spare[class].replace(stash.heads[class].get());
+                stash.heads[class].set(ptr::null_mut());
+                stash.lens[class].set(0);
+            }
+            // SAFETY: forwarded from the caller; the stash is live and the
+            // chain not full now.
+            let pushed = unsafe { stash.try_push(class, cell) };
+            debug_assert!(pushed);
+            Ok(old_spare)
         })
-        .unwrap_or(false);
-    if !kept {
-        // SAFETY: as above, allocated with `class_layout(class)`.
-        unsafe { std::alloc::dealloc(cell.as_ptr(), class_layout(class)) };
+        .unwrap_or(Err(()));
+    match old_spare {
+        Ok(spare) => {
+            if let Some(full) = NonNull::new(spare) {
+                if let Err(FullChain(full)) = depot.classes[class].push(FullChain(full)) {
+                    // SAFETY: the spare chain holds BATCH free cells of
+                    // `class`, ours since it left the stash above; the
+                    // depot refused it.
+                    unsafe { free_chain(full.as_ptr(), class) };
+                }
+            }
+        }
+        // SAFETY: per the caller, allocated with `class_layout(class)`.
+        Err(()) => unsafe { std::alloc::dealloc(cell.as_ptr(), class_layout(class)) },
     }
 }
 
