@@ -142,6 +142,9 @@ fn a_stalled_workers_task_survives_compensation_begin_and_end() {
             rt.spawn(async move {
                 let [guard_a, guard_c] = guards;
                 let s2 = steps.clone();
+                // Child A hands its own child's handle back: the parent
+                // awaits both, in order.
+                #[allow(clippy::async_yields_async)]
                 let a = crate::spawn(async move {
                     let _guard = guard_a;
                     let c = crate::spawn(async move {

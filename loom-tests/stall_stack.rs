@@ -51,9 +51,8 @@ fn a_capture_is_whole_or_absent_and_never_mixes_with_the_next() {
         late.join().unwrap();
         next.join().unwrap();
         if let Some(request) = second {
-            match slot.done(&request).or_else(|| slot.withdraw(request)) {
-                Some(stack) => check(&stack, &[1, 2]),
-                None => {}
+            if let Some(stack) = slot.done(&request).or_else(|| slot.withdraw(request)) {
+                check(&stack, &[1, 2]);
             }
         }
     });

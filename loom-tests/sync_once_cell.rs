@@ -60,7 +60,7 @@ fn a_cancelled_initializer_hands_over() {
         let canceller = {
             let (cell, seen) = (cell.clone(), seen.clone());
             thread::spawn(move || {
-                let mut init = Box::pin(cell.get_or_init(|| std::future::pending::<u32>()));
+                let mut init = Box::pin(cell.get_or_init(std::future::pending::<u32>));
                 match super::poll_once(&mut init) {
                     std::task::Poll::Ready(v) => {
                         assert_eq!(*v, 2);

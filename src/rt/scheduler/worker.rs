@@ -550,6 +550,8 @@ impl Worker<'_> {
         // One poll in POLL_TIMING_SAMPLE is timed: a clock read here and
         // one in the harness at the end, which it leaves in the thread's
         // context (src/rt/clock.rs). The others run on the cached clock.
+        // Under loom every poll is a sample (the mask is zero).
+        #[cfg_attr(loom, allow(clippy::bad_bit_mask))]
         let timed = core.stats.polls & (POLL_TIMING_SAMPLE - 1) == 0;
         // A sampled notification (one in POLL_TIMING_SAMPLE per queuing
         // thread) left a runnable stamp in the header: this poll's start is
