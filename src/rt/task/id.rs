@@ -23,8 +23,12 @@ impl fmt::Display for Id {
     }
 }
 
-const BLOCK: u64 = 1024;
-static NEXT_BLOCK: StaticAtomicU64 = StaticAtomicU64::new(1);
+/// Ids a thread reserves at a time: a power of two, and blocks start at
+/// multiples of it, so that the ids of one block share one `shard_key`.
+/// Id 0 is never handed out.
+const BLOCK_SHIFT: u32 = 10;
+const BLOCK: u64 = 1 << BLOCK_SHIFT;
+static NEXT_BLOCK: StaticAtomicU64 = StaticAtomicU64::new(BLOCK);
 
 /// A fresh block of `BLOCK` ids: `(first, end)`.
 #[cold]
@@ -87,11 +91,17 @@ impl Ident {
         Id(self.0 & ID_MASK)
     }
 
-    /// A number to pick the task's owned-list shard by: the id's low bits
-    /// (the class bits are above any shard mask), without masking them off.
+    /// A number to pick the task's owned-list shard by: the number of the
+    /// id block the task's id came from (the class bits stay above any
+    /// shard mask). The ids a thread hands out come from its own block
+    /// (`Id::next`), so the tasks one thread spawns share a shard, whose
+    /// lock and list head stay in that thread's cache while other threads
+    /// spawn into theirs; with the id's low bits instead, every spawn of
+    /// every thread cycles through all the shards, and each lock and head
+    /// moves between cores.
     #[inline]
     pub(crate) fn shard_key(self) -> usize {
-        self.0 as usize
+        (self.0 >> BLOCK_SHIFT) as usize
     }
 
     /// True for a Normal task: the class bits are zero (one compare; the
