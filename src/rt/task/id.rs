@@ -55,6 +55,13 @@ impl Id {
         .unwrap_or_else(|| Id(NEXT_BLOCK.fetch_add(1, Ordering::Relaxed)))
     }
 
+    /// The owned-list shard key of the task with this id: the same as its
+    /// `Ident::shard_key` below the class bits, which no shard mask
+    /// reaches.
+    pub(crate) fn shard_key(self) -> usize {
+        (self.0 >> BLOCK_SHIFT) as usize
+    }
+
     /// The id as a number.
     pub fn as_u64(&self) -> u64 {
         self.0
@@ -130,5 +137,21 @@ mod tests {
             let ident = Ident::new(Id(7), class);
             assert_eq!((ident.id(), ident.priority()), (Id(7), class));
         }
+    }
+
+    #[test]
+    fn a_task_and_its_id_pick_the_same_shard_and_a_block_shares_one() {
+        // Up to 2^16 shards; the owned list's lookups by id (`describe`)
+        // must land where `bind` put the task.
+        let mask = (1 << 16) - 1;
+        for class in Priority::ALL {
+            for id in [BLOCK, BLOCK + 1, 5 * BLOCK + 1023, ID_MASK] {
+                let ident = Ident::new(Id(id), class);
+                assert_eq!(ident.shard_key() & mask, Id(id).shard_key() & mask, "{id} {class:?}");
+            }
+        }
+        let first = Id(7 * BLOCK).shard_key();
+        assert!((7 * BLOCK..8 * BLOCK).all(|id| Id(id).shard_key() == first));
+        assert_ne!(Id(8 * BLOCK).shard_key(), first);
     }
 }

@@ -306,7 +306,7 @@ impl OwnedTasks {
         &self,
         id: super::Id,
     ) -> Option<(Option<String>, &'static std::panic::Location<'static>)> {
-        let shard = self.shards[(id.0 as usize) & self.mask].lock();
+        let shard = self.shards[id.shard_key() & self.mask].lock();
         let mut cur = shard.head;
         while let Some(ptr) = cur {
             // SAFETY: linked tasks are live (the list holds a reference to
