@@ -47,6 +47,10 @@ pub struct Runtime {
     /// Where shutdown writes a flight-recorder trace
     /// (`Builder::trace_on_shutdown`, `WEFT_TRACE`).
     pub(super) trace_on_shutdown: Option<std::path::PathBuf>,
+    /// The reference that tasks spawned from outside the workers keep
+    /// (src/rt/scheduler/anchor.rs); dropped with the runtime, after
+    /// shutdown.
+    _remote_anchor: scheduler::TaskHandle,
 }
 
 impl fmt::Debug for Runtime {
@@ -73,7 +77,10 @@ impl Runtime {
     }
 
     pub(super) fn new_with(inner: scheduler::Handle, num_workers: usize) -> Runtime {
+        let remote_anchor = scheduler::TaskHandle::new(inner.clone());
+        inner.set_remote_anchor(&remote_anchor);
         Runtime {
+            _remote_anchor: remote_anchor,
             handle: Handle { inner },
             threads: Vec::with_capacity(num_workers),
             missing_workers: 0,

@@ -13,6 +13,7 @@
 //! (I/O driver, timers, blocking pool, cell depot) sit beside them in
 //! `rt::services::Services`.
 
+mod anchor;
 pub(crate) mod block_in_place;
 pub(crate) mod class;
 pub(crate) mod compensate;
@@ -35,6 +36,7 @@ use crate::rt::task::{self, JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::rt::time::{TimerHandle, TimerShards};
 use crate::rt::trace::{Kind, Tracer};
 use crate::topology::Topology;
+pub(crate) use anchor::TaskHandle;
 use crossbeam_utils::CachePadded;
 use idle::{Idle, NotifyAction};
 use park::Parker;
@@ -152,6 +154,9 @@ pub(crate) struct Shared {
     /// outside refused at shutdown); the workers count theirs, wherever the
     /// task came from, in their `PollStamp` (`count_completion`).
     remote_completions: CachePadded<std::sync::atomic::AtomicU64>,
+    /// The anchor that tasks spawned from outside the workers keep
+    /// (`anchor.rs`); the `Runtime` holds it, this only finds it.
+    remote_anchor: std::sync::OnceLock<std::sync::Weak<CachePadded<Handle>>>,
     /// What the paused test clock needs to know about idleness
     /// (`quiesce`).
     quiescence: quiesce::Quiescence,
@@ -249,6 +254,7 @@ impl Shared {
             topology,
             defer_searcher_notify,
             remote_completions: CachePadded::new(std::sync::atomic::AtomicU64::new(0)),
+            remote_anchor: std::sync::OnceLock::new(),
             quiescence: quiesce::Quiescence::new(),
             trace,
         };
@@ -615,11 +621,34 @@ impl Handle {
         F::Output: Send + 'static,
     {
         self.shared.classes.note_spawn(meta.priority);
-        let (task, notified, join) = task::new_task_with(future, self.clone(), meta);
+        let (task, notified, join) = task::new_task_with(future, self.task_handle(), meta);
         if let Some(notified) = self.shared.owned.bind(task, notified) {
             self.schedule_as(notified, false, Kind::Spawn);
         }
         join
+    }
+
+    /// The reference a task spawned here keeps (`anchor.rs`): this worker
+    /// thread's anchor on one of our workers, else the remote anchor (a
+    /// fresh one once the `Runtime` and every task holding it are gone).
+    #[inline]
+    fn task_handle(&self) -> TaskHandle {
+        worker::with_current(|cx| cx.filter(|cx| cx.handle.ptr_eq(self)).map(|cx| cx.anchor.clone()))
+            .unwrap_or_else(|| self.remote_task_handle())
+    }
+
+    fn remote_task_handle(&self) -> TaskHandle {
+        self.shared
+            .remote_anchor
+            .get()
+            .and_then(TaskHandle::upgrade)
+            .unwrap_or_else(|| TaskHandle::new(self.clone()))
+    }
+
+    /// Lets tasks spawned from outside the workers keep `anchor` (held by
+    /// the `Runtime`). Set once, at build.
+    pub(crate) fn set_remote_anchor(&self, anchor: &TaskHandle) {
+        let _ = self.shared.remote_anchor.set(anchor.downgrade());
     }
 
     pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {

@@ -34,6 +34,8 @@ pub(crate) struct WorkerContext {
     /// The worker's core while a task is polled; `None` while the run loop
     /// holds it (then schedules go through the injector).
     pub(crate) core: RefCell<Option<Box<Core>>>,
+    /// The reference tasks spawned on this thread keep (`anchor.rs`).
+    pub(crate) anchor: super::TaskHandle,
 }
 
 /// Runs `f` with the current thread's worker context, if it is a worker.
@@ -158,7 +160,8 @@ impl Drop for ResetCurrent {
 
 /// The body of a worker thread.
 pub(crate) fn run(handle: Handle, core: Box<Core>) {
-    let cx = WorkerContext { handle, index: core.index, core: RefCell::new(None) };
+    let anchor = super::TaskHandle::new(handle.clone());
+    let cx = WorkerContext { handle, index: core.index, core: RefCell::new(None), anchor };
     let _ = context::with(|c| c.worker.set(&cx));
     let _reset = ResetCurrent;
     let shared = &cx.handle.shared;
