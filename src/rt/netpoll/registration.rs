@@ -93,6 +93,7 @@ impl Registration {
         Ok(Registration { driver, index, slot })
     }
 
+    #[inline]
     fn io(&self) -> &ScheduledIo {
         // SAFETY: `slot` came from the slab of `self.driver`, whose pages
         // never move or free before the driver drops, and we hold the
@@ -101,7 +102,10 @@ impl Registration {
     }
 
     /// Waits until `dir` is ready. Consumes one unit of coop budget when
-    /// ready; errors once the runtime shut down.
+    /// ready; errors once the runtime shut down. Inlined into the read and
+    /// write loops: it runs on every operation, and its ready path is a
+    /// few loads and a store.
+    #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<ReadyEvent>> {
         let restore = std::task::ready!(coop::poll_proceed(cx));
         match self.io().poll_ready(cx, dir) {
@@ -120,6 +124,7 @@ impl Registration {
         self.io().ready_event(dir).is_some()
     }
 
+    #[inline]
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
         self.io().clear_readiness(ev);
     }

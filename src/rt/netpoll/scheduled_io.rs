@@ -59,6 +59,7 @@ pub(crate) enum Direction {
 
 impl Direction {
     /// The readiness bits that end a wait in this direction.
+    #[inline]
     pub(crate) fn mask(self) -> usize {
         match self {
             Direction::Read => READABLE | READ_CLOSED | ERROR | SHUTDOWN,
@@ -181,6 +182,7 @@ impl ScheduledIo {
     }
 
     /// The readiness of `dir` right now, without registering a waker.
+    #[inline]
     pub(crate) fn ready_event(&self, dir: Direction) -> Option<ReadyEvent> {
         // Acquire: pairs with the netpoller's Release in `set_readiness`.
         let cur = self.readiness.load(Acquire);
@@ -189,10 +191,19 @@ impl ScheduledIo {
     }
 
     /// Owner side: ready in `dir`, or Pending with `cx`'s waker stored.
+    /// Inlined: the ready test is one load; storing the waker is not.
+    #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<ReadyEvent> {
-        if let Some(ev) = self.ready_event(dir) {
-            return Poll::Ready(ev);
+        match self.ready_event(dir) {
+            Some(ev) => Poll::Ready(ev),
+            None => self.poll_ready_store_waker(cx, dir),
         }
+    }
+
+    /// `poll_ready` found `dir` not ready: stores the waker and looks again
+    /// under the lock.
+    #[inline(never)]
+    fn poll_ready_store_waker(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<ReadyEvent> {
         let mut waiters = self.waiters.lock();
         let slot = match dir {
             Direction::Read => &mut waiters.reader,
@@ -213,6 +224,7 @@ impl ScheduledIo {
     /// Owner side, after an operation returned `WouldBlock`: clears the
     /// readable/writable/error bits of `ev` unless an event arrived since
     /// (tick changed). Closed and shutdown bits are never cleared.
+    #[inline]
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
         let clear = ev.ready & (READABLE | WRITABLE | ERROR);
         let mut cur = self.readiness.load(Acquire);
