@@ -63,6 +63,7 @@ impl Inq {
     }
 
     /// The fd to read with `recv` below, if the option is on.
+    #[inline]
     pub(crate) fn fd_if_on(&self) -> Option<RawFd> {
         (self.state.load(Relaxed) == ON).then_some(self.fd)
     }

@@ -140,6 +140,7 @@ impl ScheduledIo {
 
     /// Netpoller side: adds `ready` if the slot still belongs to generation
     /// `gen`. Returns false for a stale event.
+    #[inline]
     pub(crate) fn set_readiness(&self, gen: usize, ready: usize) -> bool {
         let mut cur = self.readiness.load(Acquire);
         loop {
@@ -160,14 +161,20 @@ impl ScheduledIo {
 
     /// Netpoller side, after `set_readiness`: takes the wakers of the
     /// directions `ready` ends a wait for (wake them after returning: no
-    /// lock is held across foreign code).
+    /// lock is held across foreign code). Inlined into the netpoller's
+    /// event loop, which calls it for every event.
+    #[inline]
     pub(crate) fn take_wakers(&self, ready: usize, out: &mut Vec<Waker>) {
         let mut waiters = self.waiters.lock();
         if ready & Direction::Read.mask() != 0 {
-            out.extend(waiters.reader.take());
+            if let Some(w) = waiters.reader.take() {
+                out.push(w);
+            }
         }
         if ready & Direction::Write.mask() != 0 {
-            out.extend(waiters.writer.take());
+            if let Some(w) = waiters.writer.take() {
+                out.push(w);
+            }
         }
     }
 
