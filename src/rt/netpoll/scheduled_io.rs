@@ -163,7 +163,7 @@ impl ScheduledIo {
     /// directions `ready` ends a wait for (wake them after returning: no
     /// lock is held across foreign code). Inlined into the netpoller's
     /// event loop, which calls it for every event.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take_wakers(&self, ready: usize, out: &mut Vec<Waker>) {
         let mut waiters = self.waiters.lock();
         if ready & Direction::Read.mask() != 0 {
