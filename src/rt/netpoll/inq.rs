@@ -68,6 +68,13 @@ impl Inq {
         (self.state.load(Relaxed) == ON).then_some(self.fd)
     }
 
+    /// The stream's fd if this is a TCP stream (`armed`, whatever became
+    /// of the option since): its writes may call `send(2)` directly.
+    #[inline]
+    pub(crate) fn tcp_fd(&self) -> Option<RawFd> {
+        (self.fd >= 0).then_some(self.fd)
+    }
+
     /// A plain read moved `n` of `len` bytes.
     pub(crate) fn plain_read(&self, n: usize, len: usize) {
         let full = n > 0 && n == len;
@@ -111,6 +118,25 @@ fn enable(fd: RawFd) -> bool {
         )
     };
     rc == 0
+}
+
+/// `send(2)` of `buf` on the TCP stream `fd`, as std's `TcpStream::write`
+/// makes it (`MSG_NOSIGNAL`: a reset peer is an `EPIPE` error, not a
+/// SIGPIPE) without the std and mio layers between.
+///
+/// # Safety
+///
+/// `fd` must be an open socket for the duration of the call.
+#[inline]
+pub(crate) unsafe fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // `send(2)` returns at most `isize::MAX` bytes.
+    let len = buf.len().min(isize::MAX as usize);
+    // SAFETY: `buf` is `len` readable bytes borrowed for this call; the
+    // kernel only reads them. `fd` is open (the caller's obligation).
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), len, libc::MSG_NOSIGNAL) };
+    // A negative return is the only failure; any other value is a count no
+    // larger than `len`.
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
 /// `recvmsg` into `len` bytes at `ptr`: (bytes read, bytes the kernel
@@ -171,6 +197,20 @@ mod tests {
     fn wait_queued(sock: &TcpStream, want: usize) {
         let mut buf = vec![0u8; want];
         while sock.peek(&mut buf).unwrap() < want {}
+    }
+
+    #[test]
+    fn send_writes_and_reports_a_closed_write_side_as_an_error() {
+        let (client, mut server) = pair();
+        // SAFETY: the fd is the open client end.
+        assert_eq!(unsafe { send(client.as_raw_fd(), b"ping") }.unwrap(), 4);
+        let mut buf = [0u8; 4];
+        server.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        // SAFETY: as above.
+        let err = unsafe { send(client.as_raw_fd(), b"late") }.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
     }
 
     #[test]

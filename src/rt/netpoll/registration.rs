@@ -228,7 +228,8 @@ impl<E: Source> PollEvented<E> {
     }
 
     /// A TCP stream: lets reads switch to TCP_INQ when the stream shows the
-    /// request/response pattern (`inq.rs`). Other sockets keep plain reads.
+    /// request/response pattern (`inq.rs`), and writes call `send(2)`
+    /// directly. Other sources keep plain reads and writes.
     #[cfg(target_os = "linux")]
     pub(crate) fn arm_tcp_inq(&mut self)
     where
@@ -313,6 +314,13 @@ where
 
     #[inline]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = self.inq.tcp_fd() {
+            // SAFETY: `fd` is the source's own, open while `self` is
+            // borrowed (see `arm_tcp_inq`).
+            return self
+                .poll_stream_io(cx, Direction::Write, buf.len(), |_| unsafe { super::inq::send(fd, buf) });
+        }
         self.poll_stream_io(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 
