@@ -345,7 +345,7 @@ where
     /// Writes and vectored reads; a plain stream read goes through
     /// `poll_stream_read`, which has a second way to know the buffer is
     /// drained.
-    #[inline]
+    #[inline(always)]
     fn poll_stream_io(
         &self,
         cx: &mut Context<'_>,
@@ -377,7 +377,7 @@ where
     /// clear): every byte that arrives later brings an edge of its own.
     /// Inlined into each read: a call's saved registers cost about as much
     /// as its ready path.
-    #[inline]
+    #[inline(always)]
     fn poll_stream_read(
         &self,
         cx: &mut Context<'_>,
