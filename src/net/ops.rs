@@ -7,6 +7,7 @@ use mio::event::Source;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::task::{ready, Poll};
 
 /// Resolves `addr` to a list of socket addresses (an error if it resolves
 /// to none).
@@ -38,66 +39,87 @@ where
     Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "weft: no address to try")))
 }
 
+// The four stream operations below are single `poll_fn` loops rather
+// than `async fn`s awaiting one another: each poll of a nested `async fn`
+// re-enters every layer's state machine, and these futures are polled on
+// every read and write of every stream. Callers wrap them in
+// `task::wait::waiting` directly.
+
 /// Reads into `buf` once the socket is readable (an empty `buf` reads
 /// nothing at once rather than waiting for data it could not take).
-pub(crate) async fn read<E: Source>(io: &PollEvented<E>, buf: &mut [u8]) -> io::Result<usize>
+pub(crate) fn read<'a, E: Source>(
+    io: &'a PollEvented<E>,
+    buf: &'a mut [u8],
+) -> impl std::future::Future<Output = io::Result<usize>> + 'a
 where
-    for<'a> &'a E: Read + Write,
+    for<'b> &'b E: Read + Write,
 {
-    if buf.is_empty() {
-        return Ok(0);
-    }
-    poll_fn(|cx| io.poll_read(cx, buf)).await
+    poll_fn(move |cx| if buf.is_empty() { Poll::Ready(Ok(0)) } else { io.poll_read(cx, buf) })
 }
 
 /// Fills `buf` exactly; `UnexpectedEof` if the peer closes first.
-pub(crate) async fn read_exact<E: Source>(io: &PollEvented<E>, buf: &mut [u8]) -> io::Result<()>
+pub(crate) fn read_exact<'a, E: Source>(
+    io: &'a PollEvented<E>,
+    buf: &'a mut [u8],
+) -> impl std::future::Future<Output = io::Result<()>> + 'a
 where
-    for<'a> &'a E: Read + Write,
+    for<'b> &'b E: Read + Write,
 {
     let mut filled = 0;
-    while filled < buf.len() {
-        match read(io, &mut buf[filled..]).await {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "weft: peer closed the stream before the buffer was filled",
-                ))
+    poll_fn(move |cx| {
+        while filled < buf.len() {
+            match ready!(io.poll_read(cx, &mut buf[filled..])) {
+                Ok(0) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "weft: peer closed the stream before the buffer was filled",
+                    )))
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
             }
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
         }
-    }
-    Ok(())
+        Poll::Ready(Ok(()))
+    })
 }
 
 /// Writes from `buf` once the socket is writable (an empty `buf` writes
 /// nothing at once).
-pub(crate) async fn write<E: Source>(io: &PollEvented<E>, buf: &[u8]) -> io::Result<usize>
+pub(crate) fn write<'a, E: Source>(
+    io: &'a PollEvented<E>,
+    buf: &'a [u8],
+) -> impl std::future::Future<Output = io::Result<usize>> + 'a
 where
-    for<'a> &'a E: Read + Write,
+    for<'b> &'b E: Read + Write,
 {
-    if buf.is_empty() {
-        return Ok(0);
-    }
-    poll_fn(|cx| io.poll_write(cx, buf)).await
+    poll_fn(move |cx| if buf.is_empty() { Poll::Ready(Ok(0)) } else { io.poll_write(cx, buf) })
 }
 
 /// Writes all of `buf`; `WriteZero` if the socket accepts no more bytes.
-pub(crate) async fn write_all<E: Source>(io: &PollEvented<E>, mut buf: &[u8]) -> io::Result<()>
+pub(crate) fn write_all<'a, E: Source>(
+    io: &'a PollEvented<E>,
+    mut buf: &'a [u8],
+) -> impl std::future::Future<Output = io::Result<()>> + 'a
 where
-    for<'a> &'a E: Read + Write,
+    for<'b> &'b E: Read + Write,
 {
-    while !buf.is_empty() {
-        match write(io, buf).await {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "weft: socket accepted no bytes")),
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    poll_fn(move |cx| {
+        while !buf.is_empty() {
+            match ready!(io.poll_write(cx, buf)) {
+                Ok(0) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "weft: socket accepted no bytes",
+                    )))
+                }
+                Ok(n) => buf = &buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
         }
-    }
-    Ok(())
+        Poll::Ready(Ok(()))
+    })
 }
 
 /// Waits until `dir` is ready (the `readable`/`writable` methods).

@@ -61,12 +61,14 @@ pub(crate) struct RestoreOnPending(Cell<Option<u8>>);
 
 impl RestoreOnPending {
     /// The operation completed: keep the unit spent.
+    #[inline]
     pub(crate) fn made_progress(&self) {
         self.0.set(None);
     }
 }
 
 impl Drop for RestoreOnPending {
+    #[inline]
     fn drop(&mut self) {
         if let Some(prev) = self.0.get() {
             let _ = context::with(|c| c.budget.set(Some(prev)));
@@ -75,7 +77,8 @@ impl Drop for RestoreOnPending {
 }
 
 /// Takes one unit of budget, or (budget spent) wakes the task and returns
-/// `Pending`.
+/// `Pending`. Inlined: every leaf operation starts here.
+#[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     let cur = context::with(|c| c.budget.get()).flatten();
     match cur {

@@ -26,9 +26,10 @@ macro_rules! read_half_methods {
             // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
             let stream: &TcpStream = &$s;
-            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
-                crate::net::ops::read(stream.io(), buf).await
-            })
+            crate::rt::task::wait::waiting(
+                crate::rt::task::WaitKind::IoRead,
+                crate::net::ops::read(stream.io(), buf),
+            )
         }
 
         /// Fills `buf` exactly (see [`TcpStream::read_exact`]).
@@ -47,9 +48,10 @@ macro_rules! read_half_methods {
             // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
             let stream: &TcpStream = &$s;
-            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
-                crate::net::ops::read_exact(stream.io(), buf).await
-            })
+            crate::rt::task::wait::waiting(
+                crate::rt::task::WaitKind::IoRead,
+                crate::net::ops::read_exact(stream.io(), buf),
+            )
         }
 
         /// Receives data without consuming it (see [`TcpStream::peek`]).
@@ -118,9 +120,10 @@ macro_rules! write_half_methods {
             // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
             let stream: &TcpStream = &$s;
-            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
-                crate::net::ops::write(stream.io(), buf).await
-            })
+            crate::rt::task::wait::waiting(
+                crate::rt::task::WaitKind::IoWrite,
+                crate::net::ops::write(stream.io(), buf),
+            )
         }
 
         /// Writes all of `buf`.
@@ -140,9 +143,10 @@ macro_rules! write_half_methods {
             // more than `self` (a borrowed half's own lifetime is longer).
             let $this = &*self;
             let stream: &TcpStream = &$s;
-            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
-                crate::net::ops::write_all(stream.io(), buf).await
-            })
+            crate::rt::task::wait::waiting(
+                crate::rt::task::WaitKind::IoWrite,
+                crate::net::ops::write_all(stream.io(), buf),
+            )
         }
 
         /// Does nothing (see [`TcpStream::flush`]).

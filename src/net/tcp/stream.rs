@@ -202,9 +202,7 @@ impl TcpStream {
         &'w mut self,
         buf: &'w mut [u8],
     ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
-            ops::read(&self.io, buf).await
-        })
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, ops::read(&self.io, buf))
     }
 
     /// Fills `buf` exactly, or returns `ErrorKind::UnexpectedEof` if the peer
@@ -220,9 +218,7 @@ impl TcpStream {
         &'w mut self,
         buf: &'w mut [u8],
     ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
-            ops::read_exact(&self.io, buf).await
-        })
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, ops::read_exact(&self.io, buf))
     }
 
     /// Writes some of `buf`, waiting until the socket accepts data; returns
@@ -237,9 +233,7 @@ impl TcpStream {
         &'w mut self,
         buf: &'w [u8],
     ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
-            ops::write(&self.io, buf).await
-        })
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, ops::write(&self.io, buf))
     }
 
     /// Writes all of `buf`.
@@ -254,9 +248,7 @@ impl TcpStream {
         &'w mut self,
         buf: &'w [u8],
     ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
-            ops::write_all(&self.io, buf).await
-        })
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, ops::write_all(&self.io, buf))
     }
 
     /// Does nothing: a TCP stream has no user-space buffer. Present so code

@@ -62,9 +62,7 @@ macro_rules! read_methods {
             // more than `self` (a borrowed half's own lifetime is longer).
             let $h = self;
             let stream: &UnixStream = &$s;
-            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
-                ops::read(stream.io(), buf).await
-            })
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, ops::read(stream.io(), buf))
         }
 
         /// Fills `buf` exactly (see [`UnixStream::read_exact`]).
@@ -83,9 +81,10 @@ macro_rules! read_methods {
             // more than `self` (a borrowed half's own lifetime is longer).
             let $h = self;
             let stream: &UnixStream = &$s;
-            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
-                ops::read_exact(stream.io(), buf).await
-            })
+            crate::rt::task::wait::waiting(
+                crate::rt::task::WaitKind::IoRead,
+                ops::read_exact(stream.io(), buf),
+            )
         }
 
         /// Reads without waiting (see [`UnixStream::try_read`]).
@@ -129,9 +128,7 @@ macro_rules! write_methods {
             // more than `self` (a borrowed half's own lifetime is longer).
             let $h = self;
             let stream: &UnixStream = &$s;
-            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
-                ops::write(stream.io(), buf).await
-            })
+            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, ops::write(stream.io(), buf))
         }
 
         /// Writes all of `buf`.
@@ -151,9 +148,10 @@ macro_rules! write_methods {
             // more than `self` (a borrowed half's own lifetime is longer).
             let $h = self;
             let stream: &UnixStream = &$s;
-            crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
-                ops::write_all(stream.io(), buf).await
-            })
+            crate::rt::task::wait::waiting(
+                crate::rt::task::WaitKind::IoWrite,
+                ops::write_all(stream.io(), buf),
+            )
         }
 
         /// Writes without waiting (see [`UnixStream::try_write`]).

@@ -117,9 +117,7 @@ impl UnixStream {
         &'w mut self,
         buf: &'w mut [u8],
     ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
-            ops::read(&self.io, buf).await
-        })
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, ops::read(&self.io, buf))
     }
 
     /// Fills `buf` exactly, or `ErrorKind::UnexpectedEof` if the peer closes
@@ -135,9 +133,7 @@ impl UnixStream {
         &'w mut self,
         buf: &'w mut [u8],
     ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, async move {
-            ops::read_exact(&self.io, buf).await
-        })
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoRead, ops::read_exact(&self.io, buf))
     }
 
     /// Writes some of `buf`, waiting until the socket accepts data.
@@ -151,9 +147,7 @@ impl UnixStream {
         &'w mut self,
         buf: &'w [u8],
     ) -> impl std::future::Future<Output = io::Result<usize>> + 'w {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
-            ops::write(&self.io, buf).await
-        })
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, ops::write(&self.io, buf))
     }
 
     /// Writes all of `buf`.
@@ -168,9 +162,7 @@ impl UnixStream {
         &'w mut self,
         buf: &'w [u8],
     ) -> impl std::future::Future<Output = io::Result<()>> + 'w {
-        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, async move {
-            ops::write_all(&self.io, buf).await
-        })
+        crate::rt::task::wait::waiting(crate::rt::task::WaitKind::IoWrite, ops::write_all(&self.io, buf))
     }
 
     /// Does nothing (no user-space buffer).

@@ -63,8 +63,16 @@ impl Inq {
     }
 
     /// The fd to read with `recv` below, if the option is on.
+    #[inline]
     pub(crate) fn fd_if_on(&self) -> Option<RawFd> {
         (self.state.load(Relaxed) == ON).then_some(self.fd)
+    }
+
+    /// The stream's fd if this is a TCP stream (`armed`, whatever became
+    /// of the option since): its writes may call `send(2)` directly.
+    #[inline]
+    pub(crate) fn tcp_fd(&self) -> Option<RawFd> {
+        (self.fd >= 0).then_some(self.fd)
     }
 
     /// A plain read moved `n` of `len` bytes.
@@ -112,6 +120,25 @@ fn enable(fd: RawFd) -> bool {
     rc == 0
 }
 
+/// `send(2)` of `buf` on the TCP stream `fd`, as std's `TcpStream::write`
+/// makes it (`MSG_NOSIGNAL`: a reset peer is an `EPIPE` error, not a
+/// SIGPIPE) without the std and mio layers between.
+///
+/// # Safety
+///
+/// `fd` must be an open socket for the duration of the call.
+#[inline]
+pub(crate) unsafe fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // `send(2)` returns at most `isize::MAX` bytes.
+    let len = buf.len().min(isize::MAX as usize);
+    // SAFETY: `buf` is `len` readable bytes borrowed for this call; the
+    // kernel only reads them. `fd` is open (the caller's obligation).
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), len, libc::MSG_NOSIGNAL) };
+    // A negative return is the only failure; any other value is a count no
+    // larger than `len`.
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
 /// `recvmsg` into `len` bytes at `ptr`: (bytes read, bytes the kernel
 /// says are left in the receive queue, if it said).
 ///
@@ -134,22 +161,71 @@ pub(crate) unsafe fn recv(fd: RawFd, ptr: *mut u8, len: usize) -> io::Result<(us
     // `msg_controllen` bytes; the kernel writes only within those.
     let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
     let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-    let mut left = None;
     // SAFETY: the kernel filled `msg_control`/`msg_controllen` with
     // well-formed control messages inside `control`; CMSG_FIRSTHDR and
     // CMSG_NXTHDR stay within `msg_controllen` and return null past the
     // end. The data of a TCP_CM_INQ message is one `int`, read unaligned.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_TCP && (*cmsg).cmsg_type == libc::TCP_CM_INQ {
-                let count = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
-                left = usize::try_from(count).ok();
+    let left = unsafe {
+        let first = libc::CMSG_FIRSTHDR(&msg);
+        if !first.is_null() && is_inq(first) {
+            // The one message TCP_INQ adds; only a socket with other
+            // control-message options on has more to search.
+            inq_count(first)
+        } else {
+            find_inq(&msg, first)
+        }
+    };
+    Ok((n, left))
+}
+
+/// Whether `cmsg` is a TCP_CM_INQ message.
+///
+/// # Safety
+///
+/// `cmsg` points to a control message header the kernel wrote.
+#[inline]
+unsafe fn is_inq(cmsg: *const libc::cmsghdr) -> bool {
+    // SAFETY: the caller's obligation.
+    unsafe { (*cmsg).cmsg_level == libc::SOL_TCP && (*cmsg).cmsg_type == libc::TCP_CM_INQ }
+}
+
+/// The count a TCP_CM_INQ message carries (`None` if negative).
+///
+/// # Safety
+///
+/// `cmsg` points to a TCP_CM_INQ message the kernel wrote, whose data is
+/// one `int`.
+#[inline]
+unsafe fn inq_count(cmsg: *const libc::cmsghdr) -> Option<usize> {
+    // SAFETY: the caller's obligation; read unaligned as the data of a
+    // control message need not be aligned for `int`.
+    let count = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>()) };
+    usize::try_from(count).ok()
+}
+
+/// The TCP_CM_INQ count among all the control messages of `msg`, from
+/// `cmsg` (its first, possibly null) on.
+///
+/// # Safety
+///
+/// `msg` is a `msghdr` whose control buffer `recvmsg` filled, and `cmsg`
+/// is its `CMSG_FIRSTHDR`.
+#[cold]
+#[inline(never)]
+unsafe fn find_inq(msg: &libc::msghdr, mut cmsg: *mut libc::cmsghdr) -> Option<usize> {
+    let mut left = None;
+    while !cmsg.is_null() {
+        // SAFETY: a non-null header from CMSG_FIRSTHDR/CMSG_NXTHDR lies
+        // within the control buffer the kernel filled (the caller's
+        // obligation), and a TCP_CM_INQ one carries one `int`.
+        unsafe {
+            if is_inq(cmsg) {
+                left = inq_count(cmsg);
             }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
         }
     }
-    Ok((n, left))
+    left
 }
 
 #[cfg(all(test, not(loom)))]
@@ -170,6 +246,51 @@ mod tests {
     fn wait_queued(sock: &TcpStream, want: usize) {
         let mut buf = vec![0u8; want];
         while sock.peek(&mut buf).unwrap() < want {}
+    }
+
+    #[test]
+    fn send_writes_and_reports_a_closed_write_side_as_an_error() {
+        let (client, mut server) = pair();
+        // SAFETY: the fd is the open client end.
+        assert_eq!(unsafe { send(client.as_raw_fd(), b"ping") }.unwrap(), 4);
+        let mut buf = [0u8; 4];
+        server.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        // SAFETY: as above.
+        let err = unsafe { send(client.as_raw_fd(), b"late") }.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn the_count_is_found_behind_other_control_messages() {
+        // Two messages, the count second: what a socket with another
+        // control-message option on receives.
+        let mut control = [0u64; 8];
+        // SAFETY: an all-zero `msghdr` is valid.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_control = control.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE is arithmetic.
+        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as _) } as usize;
+        assert!(2 * space <= std::mem::size_of_val(&control));
+        msg.msg_controllen = (2 * space) as _;
+        // SAFETY: both headers and their `int`s lie within `control`
+        // (checked above); CMSG_NXTHDR stays within `msg_controllen`.
+        unsafe {
+            let len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as _) as _;
+            let first = libc::CMSG_FIRSTHDR(&msg);
+            (*first).cmsg_level = libc::SOL_SOCKET;
+            (*first).cmsg_type = libc::SO_TIMESTAMP;
+            (*first).cmsg_len = len;
+            let second = libc::CMSG_NXTHDR(&msg, first);
+            assert!(!second.is_null());
+            (*second).cmsg_level = libc::SOL_TCP;
+            (*second).cmsg_type = libc::TCP_CM_INQ;
+            (*second).cmsg_len = len;
+            std::ptr::write_unaligned(libc::CMSG_DATA(second).cast::<libc::c_int>(), 6);
+            assert!(!is_inq(first));
+            assert_eq!(find_inq(&msg, first), Some(6));
+        }
     }
 
     #[test]

@@ -93,6 +93,7 @@ impl Registration {
         Ok(Registration { driver, index, slot })
     }
 
+    #[inline]
     fn io(&self) -> &ScheduledIo {
         // SAFETY: `slot` came from the slab of `self.driver`, whose pages
         // never move or free before the driver drops, and we hold the
@@ -101,7 +102,10 @@ impl Registration {
     }
 
     /// Waits until `dir` is ready. Consumes one unit of coop budget when
-    /// ready; errors once the runtime shut down.
+    /// ready; errors once the runtime shut down. Inlined into the read and
+    /// write loops: it runs on every operation, and its ready path is a
+    /// few loads and a store.
+    #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<ReadyEvent>> {
         let restore = std::task::ready!(coop::poll_proceed(cx));
         match self.io().poll_ready(cx, dir) {
@@ -120,6 +124,7 @@ impl Registration {
         self.io().ready_event(dir).is_some()
     }
 
+    #[inline]
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
         self.io().clear_readiness(ev);
     }
@@ -223,7 +228,8 @@ impl<E: Source> PollEvented<E> {
     }
 
     /// A TCP stream: lets reads switch to TCP_INQ when the stream shows the
-    /// request/response pattern (`inq.rs`). Other sockets keep plain reads.
+    /// request/response pattern (`inq.rs`), and writes call `send(2)`
+    /// directly. Other sources keep plain reads and writes.
     #[cfg(target_os = "linux")]
     pub(crate) fn arm_tcp_inq(&mut self)
     where
@@ -286,6 +292,7 @@ impl<E: Source> PollEvented<E>
 where
     for<'a> &'a E: Read + Write,
 {
+    #[inline]
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
         self.poll_stream_read(cx, len, |mut io, inq_fd| match inq_fd {
@@ -305,7 +312,15 @@ where
         self.poll_stream_io(cx, Direction::Read, len, |mut io| io.read_vectored(bufs))
     }
 
+    #[inline]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = self.inq.tcp_fd() {
+            // SAFETY: `fd` is the source's own, open while `self` is
+            // borrowed (see `arm_tcp_inq`).
+            return self
+                .poll_stream_io(cx, Direction::Write, buf.len(), |_| unsafe { super::inq::send(fd, buf) });
+        }
         self.poll_stream_io(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 
@@ -330,6 +345,7 @@ where
     /// Writes and vectored reads; a plain stream read goes through
     /// `poll_stream_read`, which has a second way to know the buffer is
     /// drained.
+    #[inline(always)]
     fn poll_stream_io(
         &self,
         cx: &mut Context<'_>,
@@ -359,6 +375,9 @@ where
     /// Besides a short read, a read after which the kernel reports nothing
     /// left clears the observed readiness too (tick-guarded, as every
     /// clear): every byte that arrives later brings an edge of its own.
+    /// Inlined into each read: a call's saved registers cost about as much
+    /// as its ready path.
+    #[inline(always)]
     fn poll_stream_read(
         &self,
         cx: &mut Context<'_>,

@@ -59,6 +59,7 @@ pub(crate) enum Direction {
 
 impl Direction {
     /// The readiness bits that end a wait in this direction.
+    #[inline]
     pub(crate) fn mask(self) -> usize {
         match self {
             Direction::Read => READABLE | READ_CLOSED | ERROR | SHUTDOWN,
@@ -139,6 +140,7 @@ impl ScheduledIo {
 
     /// Netpoller side: adds `ready` if the slot still belongs to generation
     /// `gen`. Returns false for a stale event.
+    #[inline]
     pub(crate) fn set_readiness(&self, gen: usize, ready: usize) -> bool {
         let mut cur = self.readiness.load(Acquire);
         loop {
@@ -159,14 +161,20 @@ impl ScheduledIo {
 
     /// Netpoller side, after `set_readiness`: takes the wakers of the
     /// directions `ready` ends a wait for (wake them after returning: no
-    /// lock is held across foreign code).
+    /// lock is held across foreign code). Inlined into the netpoller's
+    /// event loop, which calls it for every event.
+    #[inline(always)]
     pub(crate) fn take_wakers(&self, ready: usize, out: &mut Vec<Waker>) {
         let mut waiters = self.waiters.lock();
         if ready & Direction::Read.mask() != 0 {
-            out.extend(waiters.reader.take());
+            if let Some(w) = waiters.reader.take() {
+                out.push(w);
+            }
         }
         if ready & Direction::Write.mask() != 0 {
-            out.extend(waiters.writer.take());
+            if let Some(w) = waiters.writer.take() {
+                out.push(w);
+            }
         }
     }
 
@@ -181,6 +189,7 @@ impl ScheduledIo {
     }
 
     /// The readiness of `dir` right now, without registering a waker.
+    #[inline]
     pub(crate) fn ready_event(&self, dir: Direction) -> Option<ReadyEvent> {
         // Acquire: pairs with the netpoller's Release in `set_readiness`.
         let cur = self.readiness.load(Acquire);
@@ -189,10 +198,19 @@ impl ScheduledIo {
     }
 
     /// Owner side: ready in `dir`, or Pending with `cx`'s waker stored.
+    /// Inlined: the ready test is one load; storing the waker is not.
+    #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<ReadyEvent> {
-        if let Some(ev) = self.ready_event(dir) {
-            return Poll::Ready(ev);
+        match self.ready_event(dir) {
+            Some(ev) => Poll::Ready(ev),
+            None => self.poll_ready_store_waker(cx, dir),
         }
+    }
+
+    /// `poll_ready` found `dir` not ready: stores the waker and looks again
+    /// under the lock.
+    #[inline(never)]
+    fn poll_ready_store_waker(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<ReadyEvent> {
         let mut waiters = self.waiters.lock();
         let slot = match dir {
             Direction::Read => &mut waiters.reader,
@@ -213,6 +231,7 @@ impl ScheduledIo {
     /// Owner side, after an operation returned `WouldBlock`: clears the
     /// readable/writable/error bits of `ev` unless an event arrived since
     /// (tick changed). Closed and shutdown bits are never cleared.
+    #[inline]
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
         let clear = ev.ready & (READABLE | WRITABLE | ERROR);
         let mut cur = self.readiness.load(Acquire);
