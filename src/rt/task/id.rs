@@ -30,6 +30,20 @@ const BLOCK_SHIFT: u32 = 10;
 const BLOCK: u64 = 1 << BLOCK_SHIFT;
 static NEXT_BLOCK: StaticAtomicU64 = StaticAtomicU64::new(BLOCK);
 
+/// The shard key of id word `word` (class bits included: they stay above
+/// any shard mask). Under loom the low bits instead: the block counter is
+/// a plain static that grows from one model iteration to the next, while
+/// each iteration's ids repeat modulo `BLOCK`, and a model must place its
+/// tasks in the same shards every iteration.
+#[inline]
+fn shard_key_of(word: u64) -> usize {
+    if crate::loom::IS_LOOM {
+        word as usize
+    } else {
+        (word >> BLOCK_SHIFT) as usize
+    }
+}
+
 /// A fresh block of `BLOCK` ids: `(first, end)`.
 #[cold]
 fn reserve_block() -> (u64, u64) {
@@ -59,7 +73,7 @@ impl Id {
     /// `Ident::shard_key` below the class bits, which no shard mask
     /// reaches.
     pub(crate) fn shard_key(self) -> usize {
-        (self.0 >> BLOCK_SHIFT) as usize
+        shard_key_of(self.0)
     }
 
     /// The id as a number.
@@ -108,7 +122,7 @@ impl Ident {
     /// moves between cores.
     #[inline]
     pub(crate) fn shard_key(self) -> usize {
-        (self.0 >> BLOCK_SHIFT) as usize
+        shard_key_of(self.0)
     }
 
     /// True for a Normal task: the class bits are zero (one compare; the
