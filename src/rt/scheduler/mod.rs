@@ -623,7 +623,7 @@ impl Handle {
         self.shared.classes.note_spawn(meta.priority);
         let (task, notified, join) = task::new_task_with(future, self.task_handle(), meta);
         if let Some(notified) = self.shared.owned.bind(task, notified) {
-            self.schedule_as(notified, false, Kind::Spawn);
+            self.schedule_as(notified, Kind::Spawn);
         }
         join
     }
@@ -666,7 +666,7 @@ fn inherited_priority() -> crate::rt::task::Priority {
 
 impl Schedule for Handle {
     fn schedule(&self, task: Notified) {
-        self.schedule_task(task, false);
+        self.schedule_task(task);
     }
 
     fn yield_now(&self, task: Notified) {

@@ -37,7 +37,8 @@ impl Core {
         self.stats.overflows += 1;
     }
 
-    /// Schedules a task from the running task. Returns true if the task
+    /// Schedules a woken or spawned task from the running task (a yield
+    /// goes through `schedule_yield`). Returns true if the task
     /// landed where other workers can steal it (so one should be woken).
     ///
     /// By class (docs/design/priority.md, "runnext"): a Background task
@@ -45,16 +46,12 @@ impl Core {
     /// its own class's queue. The class is read from the task's immutable
     /// id word, in the header line this schedule has just written.
     #[inline]
-    pub(crate) fn schedule(&mut self, task: Notified, is_yield: bool, shared: &Shared) -> bool {
+    pub(crate) fn schedule(&mut self, task: Notified, shared: &Shared) -> bool {
         // A Normal task with a Normal task (or none) in runnext: the path
         // of a runtime without classes, behind one compare of the id word
         // and one of a field of ours.
         if !(task.0.raw().header().ident.is_normal() && self.runnext_class == Priority::Normal) {
-            return self.schedule_classed(task, is_yield, shared);
-        }
-        if is_yield {
-            self.schedule_yield(task, shared);
-            return true;
+            return self.schedule_classed(task, false, shared);
         }
         match self.runnext.replace(task) {
             Some(prev) => {

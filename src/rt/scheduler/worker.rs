@@ -64,12 +64,12 @@ pub(crate) fn note_task_span(span: u64) {
 }
 
 impl Handle {
-    /// Queues a woken or spawned task: on one of this runtime's workers, to
-    /// its runnext slot (or the back of its queue for a yield); elsewhere, to
-    /// the injector.
+    /// Queues a woken task: on one of this runtime's workers, to its
+    /// runnext slot; elsewhere, to the injector. (A yield goes through
+    /// `yield_task`.)
     #[inline]
-    pub(crate) fn schedule_task(&self, task: Notified, is_yield: bool) {
-        self.schedule_as(task, is_yield, Kind::Wake);
+    pub(crate) fn schedule_task(&self, task: Notified) {
+        self.schedule_as(task, Kind::Wake);
     }
 
     /// A task that yielded (or was woken during its own poll) goes to the
@@ -107,18 +107,15 @@ impl Handle {
     }
 
     /// `schedule_task`, recorded in the flight recorder as `kind` (a wake
-    /// or a spawn; a yield is not recorded: the task's next poll shows it)
-    /// in this worker's ring, or the external one.
+    /// or a spawn) in this worker's ring, or the external one.
     #[inline]
-    pub(crate) fn schedule_as(&self, task: Notified, is_yield: bool, kind: Kind) {
+    pub(crate) fn schedule_as(&self, task: Notified, kind: Kind) {
         let remote = with_current(|cx| {
             let Some(cx) = cx.filter(|cx| cx.handle.ptr_eq(self)) else { return Some(task) };
             let Ok(mut slot) = cx.core.try_borrow_mut() else { return Some(task) };
             let Some(core) = slot.as_mut() else { return Some(task) };
-            if !is_yield {
-                core.record(kind, task.0.id().as_u64(), 0);
-            }
-            let stealable = core.schedule(task, is_yield, &self.shared) && !core.is_dispatching;
+            core.record(kind, task.0.id().as_u64(), 0);
+            let stealable = core.schedule(task, &self.shared) && !core.is_dispatching;
             drop(slot);
             if stealable {
                 self.shared.notify_parked_local();
@@ -126,9 +123,7 @@ impl Handle {
             None
         });
         if let Some(task) = remote {
-            if !is_yield {
-                self.shared.record_external(kind, &task);
-            }
+            self.shared.record_external(kind, &task);
             self.shared.schedule_remote(task);
         }
     }
